@@ -1,0 +1,91 @@
+"""The Homeward application factory."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from backend import extensions
+from backend.models.base import render_item
+from backend.extensions import csrf, db, limiter, login_manager, migrate
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config=None) -> Flask:
+    """Build an app; `config` is a settings class or object (default: `Config`)."""
+    from config import Config
+
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.config.from_object(config if config is not None else Config())
+    app.json.sort_keys = False
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(app.root_path).parent / "migrations"),
+        render_as_batch=True, compare_type=True, render_item=render_item,
+    )
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    limiter.init_app(app)
+    extensions.api.init_app(app)
+
+    from backend.services.passwords import Passwords
+
+    app.extensions["homeward_passwords"] = Passwords(
+        app.config["ARGON2_TIME_COST"],
+        app.config["ARGON2_MEMORY_COST"],
+        app.config["ARGON2_PARALLELISM"],
+    )
+
+    _register_auth(app)
+    _register_errors(app)
+
+    from backend.api import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        extensions.api.register_blueprint(blueprint)
+
+    from backend.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_auth(app: Flask) -> None:
+    from backend.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask_smorest import abort
+
+        abort(401, message="Sign in first.")
+
+    @app.before_request
+    def check_csrf():
+        """Every cookie-authenticated write under /api needs the X-CSRF-Token header."""
+        if request.method in UNSAFE_METHODS and request.path.startswith("/api/"):
+            csrf.protect()
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        return extensions.api.handle_http_exception(error)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if isinstance(error, HTTPException):
+            return extensions.api.handle_http_exception(error)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return extensions.api.handle_http_exception(InternalServerError())

@@ -1,0 +1,185 @@
+"""What the patient records: the day's routine, ticks, pain check-ins and the offline sync."""
+
+from datetime import timedelta
+
+from flask_smorest import Blueprint, abort
+from marshmallow import ValidationError
+
+from backend.api.common import documents
+from backend.auth import patient_or_404, patient_self, require_role
+from backend.models import ExerciseLog, PainLog, User
+from backend.schemas.common import DateRangeQuery
+from backend.schemas.logs import (
+    ExerciseLogInSchema,
+    ExerciseLogSchema,
+    PainLogInSchema,
+    PainLogSchema,
+    RoutineQuerySchema,
+    RoutineSchema,
+    SyncInSchema,
+    SyncOutSchema,
+)
+from backend.services import logs
+from backend.services.dates import today_in
+from backend.services.routine import routine_for
+
+blp = Blueprint("logs", __name__, url_prefix="/api", description="Routine and logs")
+
+DEFAULT_RANGE_DAYS = 30
+
+
+def _check(patient: User, data: dict, day_field: str) -> dict:
+    """Errors the schema cannot see: dates in the patient's future, unknown exercises."""
+    errors = logs.check_day(day_field, data[day_field], today_in(patient.profile.timezone))
+    if "exercise_id" in data and logs.unknown_exercises(
+        {data["exercise_id"]}, patient.clinic_id
+    ):
+        errors["exercise_id"] = ["Unknown exercise."]
+    return errors
+
+
+def _respond(outcome):
+    if outcome.status == "conflict":
+        abort(409, message="This id was already stored with different content.")
+    return outcome.record, 201 if outcome.status == "created" else 200
+
+
+def _range(patient: User, query: dict):
+    end = query.get("end") or today_in(patient.profile.timezone)
+    start = query.get("start") or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    return start, end
+
+
+@blp.route("/patients/<int:patient_id>/routine", methods=["GET"])
+@blp.arguments(RoutineQuerySchema, location="query")
+@blp.response(200, RoutineSchema)
+@documents(blp, 401, 404)
+def routine(query, patient_id):
+    """The routine for `date` (default: the patient's own today)."""
+    patient = patient_or_404(patient_id)
+    today = today_in(patient.profile.timezone)
+    return routine_for(patient.id, query.get("date", today)) | {"today": today}
+
+
+@blp.route("/patients/<int:patient_id>/exercise-logs", methods=["POST"])
+@blp.arguments(ExerciseLogInSchema)
+@blp.response(201, ExerciseLogSchema)
+@blp.alt_response(200, schema=ExerciseLogSchema, success=True,
+                  description="A replay of a record already stored.")
+@documents(blp, 401, 403, 404, 409)
+def record_exercise(body, patient_id):
+    """Tick one session of an exercise (idempotent by the client's UUID)."""
+    patient = patient_self(patient_id)
+    errors = _check(patient, body, "performed_on")
+    if errors:
+        abort(422, errors={"json": errors})
+    [outcome] = logs.store(patient.id, exercise_logs=[body])
+    return _respond(outcome)
+
+
+@blp.route("/patients/<int:patient_id>/exercise-logs/<uuid:log_id>", methods=["DELETE"])
+@blp.response(204)
+@documents(blp, 401, 403, 404)
+def undo_exercise(patient_id, log_id):
+    """Undo a tick; undoing it again changes nothing."""
+    patient = patient_self(patient_id)
+    outcome = logs.undo_exercise_log(patient.id, log_id)
+    if outcome.status == "invalid":
+        abort(404, message="No such exercise log.")
+
+
+@blp.route("/patients/<int:patient_id>/exercise-logs", methods=["GET"])
+@blp.arguments(DateRangeQuery, location="query")
+@blp.response(200, ExerciseLogSchema(many=True))
+@documents(blp, 401, 404)
+def list_exercise_logs(query, patient_id):
+    """Ticks between `from` and `to` (default: the last 30 days); undone ones left out."""
+    patient = patient_or_404(patient_id)
+    start, end = _range(patient, query)
+    return logs.logs_between(ExerciseLog, ExerciseLog.performed_on, patient.id, start, end)
+
+
+@blp.route("/patients/<int:patient_id>/pain-logs", methods=["POST"])
+@blp.arguments(PainLogInSchema)
+@blp.response(201, PainLogSchema)
+@blp.alt_response(200, schema=PainLogSchema, success=True,
+                  description="A replay of a record already stored.")
+@documents(blp, 401, 403, 404, 409)
+def record_pain(body, patient_id):
+    """A pain check-in (idempotent by the client's UUID)."""
+    patient = patient_self(patient_id)
+    errors = _check(patient, body, "logged_on")
+    if errors:
+        abort(422, errors={"json": errors})
+    [outcome] = logs.store(patient.id, pain_logs=[body])
+    return _respond(outcome)
+
+
+@blp.route("/patients/<int:patient_id>/pain-logs", methods=["GET"])
+@blp.arguments(DateRangeQuery, location="query")
+@blp.response(200, PainLogSchema(many=True))
+@documents(blp, 401, 404)
+def list_pain_logs(query, patient_id):
+    """Pain check-ins between `from` and `to` (default: the last 30 days)."""
+    patient = patient_or_404(patient_id)
+    start, end = _range(patient, query)
+    return logs.logs_between(PainLog, PainLog.logged_on, patient.id, start, end)
+
+
+def _validated(schema, raw, patient: User, day_field: str, kind: str):
+    """(data, None) for a good record, else (None, an `invalid` result)."""
+    raw_id = raw.get("id") if isinstance(raw, dict) else None
+    raw_id = raw_id if isinstance(raw_id, str) else None
+    try:
+        data = schema.load(raw)
+    except ValidationError as error:
+        return None, logs.Outcome(raw_id, kind, "invalid", errors=error.messages)
+    errors = _check(patient, data, day_field)
+    if errors:
+        return None, logs.Outcome(data["id"], kind, "invalid", errors=errors)
+    return data, None
+
+
+@blp.route("/sync", methods=["POST"])
+@blp.arguments(SyncInSchema)
+@blp.response(200, SyncOutSchema)
+@documents(blp, 401, 403)
+def sync(body):
+    """Flush an offline outbox: every record is judged on its own.
+
+    Results come in the order exercise logs, pain logs, deletions, each in the
+    order sent. A deletion that was applied reports `created`.
+    """
+    patient = patient_self(require_role("patient").id)
+    ticks_schema, pain_schema = ExerciseLogInSchema(), PainLogInSchema()
+    results: list = []
+    good_ticks, good_pain, deletions = [], [], []
+    for raw in body["exercise_logs"]:
+        data, rejected = _validated(ticks_schema, raw, patient, "performed_on", "exercise_log")
+        results.append(rejected or data["id"])
+        if data:
+            good_ticks.append(data)
+    for raw in body["pain_logs"]:
+        data, rejected = _validated(pain_schema, raw, patient, "logged_on", "pain_log")
+        results.append(rejected or data["id"])
+        if data:
+            good_pain.append(data)
+    for raw in body["deleted_exercise_logs"]:
+        try:
+            deletions.append(ExerciseLogInSchema().fields["id"].deserialize(raw))
+            results.append(None)
+        except ValidationError as error:
+            results.append(logs.Outcome(raw if isinstance(raw, str) else None,
+                                        "deleted_exercise_log", "invalid",
+                                        errors={"id": error.messages}))
+    stored = iter(logs.store(patient.id, good_ticks, good_pain, deletions))
+    merged = [r if isinstance(r, logs.Outcome) else next(stored) for r in results]
+    return {"results": [_result(outcome) for outcome in merged]}
+
+
+def _result(outcome) -> dict:
+    result = {"id": str(outcome.id) if outcome.id is not None else None,
+              "kind": outcome.kind, "status": outcome.status}
+    if outcome.errors:
+        result["errors"] = outcome.errors
+    return result

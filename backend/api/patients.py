@@ -1,0 +1,168 @@
+"""Patients: enrolment with an invitation link, the list with summaries, edits."""
+
+from flask import current_app, request
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from backend.api.common import documents, invalid
+from backend.api.staff import email_taken
+from backend.auth import (
+    actor,
+    patient_for_staff,
+    patient_or_404,
+    require_role,
+    therapist_in_clinic,
+    visible_patients,
+)
+from backend.extensions import db
+from backend.models import PatientProfile, User
+from backend.schemas.users import (
+    EnrolledPatientSchema,
+    PatientInSchema,
+    PatientPatchSchema,
+    PatientSchema,
+)
+from backend.services import invitations
+from backend.services.dates import now_utc
+
+blp = Blueprint("patients", __name__, url_prefix="/api/patients", description="Patients")
+
+PATIENT_EDITABLE_BY_SELF = {"name", "timezone"}
+
+
+def patient_view(patient: User) -> dict:
+    profile = patient.profile
+    return {
+        "id": patient.id,
+        "email": patient.email,
+        "name": patient.name,
+        "role": patient.role,
+        "clinic_id": patient.clinic_id,
+        "timezone": profile.timezone,
+        "condition": profile.condition,
+        "therapist_id": profile.therapist_id,
+        "therapist_name": profile.therapist.name if profile.therapist else None,
+        "invite_pending": patient.password_hash is None,
+    }
+
+
+def _therapist_for_new_patient(user: User, therapist_id: int | None) -> int | None:
+    if user.role == "therapist":
+        if therapist_id not in (None, user.id):
+            invalid("therapist_id", "A therapist enrols patients for themself.")
+        return user.id
+    if therapist_id is not None and therapist_in_clinic(user, therapist_id) is None:
+        invalid("therapist_id", "No such therapist in this clinic.")
+    return therapist_id
+
+
+def invitation_payload(patient: User, created_by: int) -> dict:
+    token, expires_at = invitations.issue(
+        patient.id, created_by, now_utc(), current_app.config["INVITE_VALID_DAYS"]
+    )
+    return {
+        "invite_token": token,
+        "invite_url": f"{request.host_url}#/invite/{token}",
+        "invite_expires_at": expires_at,
+    }
+
+
+@blp.route("", methods=["GET"])
+@blp.response(200, PatientSchema(many=True))
+@documents(blp, 401, 403)
+def list_patients():
+    """The patients the signed-in staff member may see, with their summaries."""
+    user = require_role("therapist", "admin")
+    patients = db.session.scalars(
+        visible_patients(user)
+        .options(selectinload(User.profile).selectinload(PatientProfile.therapist))
+        .order_by(User.name, User.id)
+    ).all()
+    return [patient_view(patient) for patient in patients]
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(PatientInSchema)
+@blp.response(201, EnrolledPatientSchema)
+@documents(blp, 401, 403, 409)
+def enrol_patient(body):
+    """Enrol a patient; the answer carries their invitation link (shown once)."""
+    user = require_role("therapist", "admin")
+    therapist_id = _therapist_for_new_patient(user, body.get("therapist_id"))
+    if db.session.scalar(select(User.id).where(User.email == body["email"])):
+        email_taken()
+    patient = User(
+        clinic_id=user.clinic_id,
+        email=body["email"],
+        name=body["name"].strip(),
+        role="patient",
+        password_hash=None,
+    )
+    patient.profile = PatientProfile(
+        therapist_id=therapist_id,
+        timezone=body["timezone"],
+        condition=body.get("condition"),
+    )
+    db.session.add(patient)
+    try:
+        db.session.flush()
+        invite = invitation_payload(patient, user.id)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        email_taken()
+    return patient_view(patient) | invite
+
+
+@blp.route("/<int:patient_id>", methods=["GET"])
+@blp.response(200, PatientSchema)
+@documents(blp, 401, 404)
+def get_patient(patient_id):
+    """One patient (a patient may read themself)."""
+    return patient_view(patient_or_404(patient_id))
+
+
+@blp.route("/<int:patient_id>", methods=["PATCH"])
+@blp.arguments(PatientPatchSchema)
+@blp.response(200, PatientSchema)
+@documents(blp, 401, 403, 404)
+def update_patient(body, patient_id):
+    """Change name, timezone, condition or therapist.
+
+    A patient may change their own name and timezone (they travel); the rest is
+    for staff.
+    """
+    patient = patient_or_404(patient_id)
+    user = actor()
+    if user.role == "patient" and not set(body) <= PATIENT_EDITABLE_BY_SELF:
+        abort(403, message="Only staff change the condition or the therapist.")
+    if "therapist_id" in body:
+        therapist_id = body["therapist_id"]
+        if user.role == "therapist" and therapist_id is None:
+            invalid("therapist_id", "Hand the patient to another therapist instead.")
+        if therapist_id is not None and therapist_in_clinic(user, therapist_id) is None:
+            invalid("therapist_id", "No such therapist in this clinic.")
+        patient.profile.therapist_id = therapist_id
+    if "name" in body:
+        patient.name = body["name"].strip()
+    for field in ("timezone", "condition"):
+        if field in body:
+            setattr(patient.profile, field, body[field])
+    db.session.commit()
+    db.session.refresh(patient.profile)
+    return patient_view(patient)
+
+
+@blp.route("/<int:patient_id>/invite", methods=["POST"])
+@blp.response(201, EnrolledPatientSchema)
+@documents(blp, 401, 403, 404, 409)
+def reissue_invite(patient_id):
+    """A new invitation link (the old one stops working), until a password is set."""
+    user, patient = patient_for_staff(patient_id)
+    if patient.password_hash is not None:
+        abort(409, message="This patient has already set a password.")
+    invite = invitation_payload(patient, user.id)
+    db.session.commit()
+    return patient_view(patient) | invite

@@ -1,0 +1,73 @@
+"""Flask commands: `create-admin`, `seed-demo`, `seed-library`."""
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.models import Clinic, User
+from backend.services import demo
+from backend.services.library import sync_library
+from backend.services.passwords import MIN_PASSWORD_LENGTH
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(create_admin)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(seed_library)
+
+
+@click.command("create-admin")
+@click.option("--clinic", "clinic_name", required=True, help="The new clinic's name.")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", default="Clinic admin", show_default=True)
+def create_admin(clinic_name, email, password, name):
+    """Create a clinic and its first admin (and make sure the library is there)."""
+    email = email.strip().lower()
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(
+            f"at least {MIN_PASSWORD_LENGTH} characters", param_hint="--password"
+        )
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise click.BadParameter("this email is already in use", param_hint="--email")
+    sync_library()
+    clinic = Clinic(name=clinic_name.strip())
+    db.session.add(clinic)
+    db.session.flush()
+    passwords = current_app.extensions["homeward_passwords"]
+    db.session.add(User(clinic_id=clinic.id, email=email, name=name, role="admin",
+                        password_hash=passwords.hash(password)))
+    db.session.commit()
+    click.echo(f"Created clinic {clinic.id} ({clinic.name}) with admin {email}.")
+
+
+@click.command("seed-demo")
+@click.option("--patients", default=5, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--days", default=60, show_default=True, type=click.IntRange(1, 3650))
+@click.option("--if-missing", is_flag=True, help="Do nothing if the demo clinic exists.")
+def seed_demo(patients, days, if_missing):
+    """A demo clinic with staff, patients and DAYS days of plausible history."""
+    if demo.demo_exists():
+        if if_missing:
+            click.echo("Demo clinic already there.")
+            return
+        raise click.ClickException("The demo clinic exists already (admin@demo.test).")
+    passwords = current_app.extensions["homeward_passwords"]
+    counts = demo.seed_demo(passwords.hash(demo.DEMO_PASSWORD), patients, days)
+    db.session.commit()
+    click.echo(
+        "Demo clinic ready: {patients} patients, {exercise_logs} exercise logs, "
+        "{pain_logs} pain logs. Sign in as admin@demo.test, therapist@demo.test or "
+        "patient@demo.test with password {password}.".format(
+            **counts, password=demo.DEMO_PASSWORD
+        )
+    )
+
+
+@click.command("seed-library")
+def seed_library():
+    """Insert or update the shipped exercise library."""
+    added = sync_library()
+    db.session.commit()
+    click.echo(f"Exercise library up to date ({added} new).")

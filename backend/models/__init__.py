@@ -1,0 +1,29 @@
+"""SQLAlchemy models, one module per aggregate; imported here so Alembic sees them all."""
+
+from backend.models.exercises import CATEGORIES, Exercise
+from backend.models.logs import ExerciseLog, PainLog
+from backend.models.programmes import ProgrammeItem, ProgrammeVersion, weekday_mask
+from backend.models.users import (
+    ROLES,
+    STAFF_ROLES,
+    Clinic,
+    Invitation,
+    PatientProfile,
+    User,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "ROLES",
+    "STAFF_ROLES",
+    "Clinic",
+    "Exercise",
+    "ExerciseLog",
+    "Invitation",
+    "PainLog",
+    "PatientProfile",
+    "ProgrammeItem",
+    "ProgrammeVersion",
+    "User",
+    "weekday_mask",
+]

@@ -1,0 +1,1 @@
+"""Marshmallow schemas: the wire format, its validation and its error messages."""

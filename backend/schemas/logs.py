@@ -1,0 +1,114 @@
+"""Exercise ticks, pain check-ins, the daily routine and the sync batch on the wire."""
+
+from marshmallow import Schema, fields, validate
+
+from backend.schemas.common import StrictInt, text
+from backend.schemas.exercises import ExerciseSchema
+
+
+class ExerciseLogInSchema(Schema):
+    id = fields.UUID(required=True, metadata={"description": "Made by the client."})
+    exercise_id = StrictInt(required=True)
+    performed_on = fields.Date(required=True)
+    sets_done = StrictInt(allow_none=True, validate=validate.Range(0, 100))
+    reps_done = StrictInt(allow_none=True, validate=validate.Range(0, 1000))
+    pain_during = StrictInt(allow_none=True, validate=validate.Range(0, 10))
+    difficulty = StrictInt(allow_none=True, validate=validate.Range(1, 5))
+    note = text(2000, allow_none=True)
+
+
+class ExerciseLogSchema(Schema):
+    id = fields.UUID(required=True)
+    exercise_id = fields.Integer(required=True)
+    performed_on = fields.Date(required=True)
+    sets_done = fields.Integer(allow_none=True)
+    reps_done = fields.Integer(allow_none=True)
+    pain_during = fields.Integer(allow_none=True)
+    difficulty = fields.Integer(allow_none=True)
+    note = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    deleted_at = fields.DateTime(
+        allow_none=True, metadata={"description": "Set when the tick was undone."}
+    )
+
+
+class PainLogInSchema(Schema):
+    id = fields.UUID(required=True, metadata={"description": "Made by the client."})
+    logged_on = fields.Date(required=True)
+    score = StrictInt(required=True, validate=validate.Range(0, 10))
+    location = text(200, allow_none=True)
+    spasms = StrictInt(allow_none=True, validate=validate.Range(0, 1000))
+    note = text(2000, allow_none=True)
+
+
+class PainLogSchema(Schema):
+    id = fields.UUID(required=True)
+    logged_on = fields.Date(required=True)
+    score = fields.Integer(required=True)
+    location = fields.String(allow_none=True)
+    spasms = fields.Integer(allow_none=True)
+    note = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class RoutineItemSchema(Schema):
+    exercise = fields.Nested(ExerciseSchema, required=True)
+    exercise_id = fields.Integer(required=True)
+    sets = fields.Integer(required=True)
+    reps = fields.Integer(required=True)
+    hold_seconds = fields.Integer(required=True)
+    times_per_day = fields.Integer(required=True)
+    notes = fields.String(required=True)
+    sessions_due = fields.Integer(required=True)
+    sessions_done = fields.Integer(required=True)
+
+
+class RoutineSchema(Schema):
+    date = fields.Date(required=True)
+    today = fields.Date(
+        required=True, metadata={"description": "The patient's today."}
+    )
+    programme_id = fields.Integer(allow_none=True)
+    programme_version = fields.Integer(allow_none=True)
+    items = fields.List(fields.Nested(RoutineItemSchema), required=True)
+    pain = fields.List(fields.Nested(PainLogSchema), required=True)
+    exercise_logs = fields.List(
+        fields.Nested(ExerciseLogSchema),
+        metadata={"description": "That day's ticks, so a client can undo one."},
+    )
+
+
+class RoutineQuerySchema(Schema):
+    date = fields.Date()
+
+
+class SyncInSchema(Schema):
+    exercise_logs = fields.List(
+        fields.Raw(),
+        load_default=list,
+        metadata={"description": "Each as the body of POST .../exercise-logs."},
+    )
+    pain_logs = fields.List(
+        fields.Raw(),
+        load_default=list,
+        metadata={"description": "Each as the body of POST .../pain-logs."},
+    )
+    deleted_exercise_logs = fields.List(
+        fields.Raw(), load_default=list, metadata={"description": "UUIDs to undo."}
+    )
+
+
+class SyncResultSchema(Schema):
+    id = fields.Raw(allow_none=True, metadata={"description": "The record's UUID."})
+    kind = fields.String(
+        validate=validate.OneOf(["exercise_log", "pain_log", "deleted_exercise_log"])
+    )
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["created", "duplicate", "conflict", "invalid"]),
+    )
+    errors = fields.Dict()
+
+
+class SyncOutSchema(Schema):
+    results = fields.List(fields.Nested(SyncResultSchema), required=True)

@@ -1,0 +1,109 @@
+"""People on the wire: users, staff, patients, sign-in and invitations."""
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+
+from backend.schemas.common import StrictInt, name_field, text
+from backend.services.dates import is_known_timezone
+from backend.services.passwords import MIN_PASSWORD_LENGTH
+
+password_field = fields.String(
+    required=True,
+    validate=validate.Length(
+        min=MIN_PASSWORD_LENGTH,
+        max=200,
+        error=f"Must be between {MIN_PASSWORD_LENGTH} and {{max}} characters.",
+    ),
+)
+
+
+class UserSchema(Schema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(["patient", "therapist", "admin"]))
+    clinic_id = fields.Integer(required=True)
+
+
+class SessionSchema(Schema):
+    user = fields.Nested(UserSchema, required=True)
+    csrf_token = fields.String(required=True)
+
+
+class CsrfSchema(Schema):
+    csrf_token = fields.String(required=True)
+
+
+class EmailField(fields.Email):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip().lower()
+
+
+class LoginSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class AcceptInviteSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = password_field
+
+
+class StaffInSchema(Schema):
+    email = EmailField(required=True, validate=validate.Length(max=254))
+    name = name_field(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(["therapist", "admin"]))
+    password = password_field
+
+
+class TimezoneField(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not is_known_timezone(value):
+            raise ValidationError("Not a known IANA timezone, e.g. 'Europe/London'.")
+        return value
+
+
+class PatientInSchema(Schema):
+    name = name_field(required=True)
+    email = EmailField(required=True, validate=validate.Length(max=254))
+    timezone = TimezoneField(required=True)
+    condition = text(2000, allow_none=True)
+    therapist_id = StrictInt(allow_none=True)
+
+
+class PatientPatchSchema(Schema):
+    name = name_field()
+    timezone = TimezoneField()
+    condition = text(2000, allow_none=True)
+    therapist_id = StrictInt(allow_none=True)
+
+    @validates("name")
+    def _not_blank(self, value, **kwargs):
+        if not value.strip():
+            raise ValidationError("Must not be blank.")
+
+    @post_load
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Send at least one field to change.", "_schema")
+        return data
+
+
+class PatientSchema(UserSchema):
+    timezone = fields.String(required=True)
+    condition = fields.String(allow_none=True)
+    therapist_id = fields.Integer(allow_none=True)
+    therapist_name = fields.String(allow_none=True)
+    invite_pending = fields.Boolean(
+        metadata={"description": "True until the patient has set a password."}
+    )
+    adherence_7d = fields.Float(allow_none=True)
+    pain_latest = fields.Integer(allow_none=True)
+    last_activity = fields.Date(allow_none=True)
+    flags = fields.List(fields.String())
+
+
+class EnrolledPatientSchema(PatientSchema):
+    invite_token = fields.String(required=True)
+    invite_url = fields.String(required=True)
+    invite_expires_at = fields.DateTime(required=True)

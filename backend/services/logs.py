@@ -1,0 +1,154 @@
+"""Storing exercise ticks and pain check-ins idempotently, and undoing ticks.
+
+A record's UUID comes from the client. Sending it again with the same content
+is a replay (`duplicate`, nothing changes); with other content it is a
+`conflict`. `sync_batch` judges every record of an offline outbox on its own.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from backend.extensions import db
+from backend.models import Exercise, ExerciseLog, PainLog
+from backend.services.dates import now_utc
+
+OLDEST_LOG_DAYS = 366  # an outbox older than a year is a bug, not a patient
+
+
+@dataclass
+class Outcome:
+    id: uuid.UUID | str | None
+    kind: str
+    status: str  # created | duplicate | conflict | invalid
+    record: ExerciseLog | PainLog | None = None
+    errors: dict = field(default_factory=dict)
+
+
+def check_day(field_name: str, day: date, today: date) -> dict:
+    """Errors for a log date in the patient's future or implausibly old."""
+    if day > today:
+        return {field_name: [f"Must not be after the patient's today ({today})."]}
+    if day < today - timedelta(days=OLDEST_LOG_DAYS):
+        return {field_name: [f"Must not be more than {OLDEST_LOG_DAYS} days ago."]}
+    return {}
+
+
+def unknown_exercises(exercise_ids: set[int], clinic_id: int) -> set[int]:
+    """The ids in `exercise_ids` that this clinic's patients cannot log."""
+    if not exercise_ids:
+        return set()
+    found = set(
+        db.session.scalars(
+            select(Exercise.id).where(
+                Exercise.id.in_(exercise_ids),
+                (Exercise.clinic_id.is_(None)) | (Exercise.clinic_id == clinic_id),
+            )
+        )
+    )
+    return exercise_ids - found
+
+
+def _same_content(stored, data: dict, patient_id: int) -> bool:
+    return stored.patient_id == patient_id and all(
+        getattr(stored, name) == data.get(name) for name in stored.CONTENT_FIELDS
+    )
+
+
+def _judge(model, stored, data: dict, patient_id: int, kind: str) -> Outcome:
+    if _same_content(stored, data, patient_id):
+        return Outcome(stored.id, kind, "duplicate", stored)
+    return Outcome(
+        data["id"],
+        kind,
+        "conflict",
+        errors={"id": ["This id was already stored with different content."]},
+    )
+
+
+def _plan(patient_id: int, exercise_logs, pain_logs, deletions) -> list[Outcome]:
+    """Decide every record against what is stored, adding the new ones."""
+    outcomes: list[Outcome] = []
+    for model, kind, records in (
+        (ExerciseLog, "exercise_log", exercise_logs),
+        (PainLog, "pain_log", pain_logs),
+    ):
+        ids = [record["id"] for record in records]
+        known = {
+            row.id: row
+            for row in db.session.scalars(select(model).where(model.id.in_(ids)))
+        } if ids else {}
+        for data in records:
+            stored = known.get(data["id"])
+            if stored is not None:
+                outcomes.append(_judge(model, stored, data, patient_id, kind))
+                continue
+            record = model(patient_id=patient_id, **data)
+            db.session.add(record)
+            known[data["id"]] = record
+            outcomes.append(Outcome(data["id"], kind, "created", record))
+    if deletions:
+        stored_logs = {
+            row.id: row
+            for row in db.session.scalars(
+                select(ExerciseLog).where(
+                    ExerciseLog.id.in_(deletions), ExerciseLog.patient_id == patient_id
+                )
+            )
+        }
+        for log_id in deletions:
+            outcomes.append(_undo(stored_logs.get(log_id), log_id))
+    return outcomes
+
+
+def _undo(log: ExerciseLog | None, log_id) -> Outcome:
+    kind = "deleted_exercise_log"
+    if log is None:
+        return Outcome(log_id, kind, "invalid", errors={"id": ["No such exercise log."]})
+    if log.deleted_at is not None:
+        return Outcome(log_id, kind, "duplicate", log)
+    log.deleted_at = now_utc()
+    return Outcome(log_id, kind, "created", log)
+
+
+def store(patient_id: int, exercise_logs=(), pain_logs=(), deletions=()) -> list[Outcome]:
+    """Apply already validated records in one transaction and commit.
+
+    If a concurrent request stored one of the same ids first, the whole plan is
+    rolled back and made again, now seeing that row as stored.
+    """
+    for attempt in range(3):
+        try:
+            outcomes = _plan(
+                patient_id, list(exercise_logs), list(pain_logs), list(deletions)
+            )
+            db.session.commit()
+            return outcomes
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def undo_exercise_log(patient_id: int, log_id: uuid.UUID) -> Outcome:
+    log = db.session.scalar(
+        select(ExerciseLog).where(
+            ExerciseLog.id == log_id, ExerciseLog.patient_id == patient_id
+        )
+    )
+    outcome = _undo(log, log_id)
+    db.session.commit()
+    return outcome
+
+
+def logs_between(model, day_column, patient_id: int, start: date, end: date):
+    query = select(model).where(
+        model.patient_id == patient_id, day_column >= start, day_column <= end
+    )
+    if model is ExerciseLog:
+        query = query.where(ExerciseLog.deleted_at.is_(None))
+    return list(db.session.scalars(query.order_by(day_column, model.created_at)))

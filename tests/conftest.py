@@ -1,0 +1,233 @@
+"""Fixtures: one app and one migrated database per test session, emptied after
+every test; a small world of two clinics; API clients signed in as each role.
+
+Set TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)
+to run everything on PostgreSQL instead of the SQLite file under instance/.
+"""
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from sqlalchemy import make_url, text
+
+from backend import create_app
+from backend.extensions import db, limiter
+from backend.models import Clinic, PatientProfile, User
+from backend.services.library import sync_library
+from config import TestConfig
+
+PASSWORD = "correct-horse-battery"
+
+
+def _empty_database(url: str) -> None:
+    """Drop whatever a previous run left, so migrations start from nothing."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database)
+        path.parent.mkdir(exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    else:
+        db.session.execute(text("DROP SCHEMA public CASCADE"))
+        db.session.execute(text("CREATE SCHEMA public"))
+        db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app(TestConfig())
+    with app.app_context():
+        _empty_database(app.config["SQLALCHEMY_DATABASE_URI"])
+        db.session.remove()
+        db.engine.dispose()
+        flask_migrate.upgrade()
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _fresh_data(request, app):
+    """Every test starts from empty tables and fresh rate limits."""
+    yield
+    with app.app_context():
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        db.session.commit()
+    limiter.reset()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for tests that read or write the database directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+class ApiClient:
+    """The Flask test client plus the CSRF header on writes, as the PWA sends it."""
+
+    def __init__(self, client):
+        self.client = client
+        self.csrf_token = client.get("/api/auth/csrf").json["csrf_token"]
+        self.user = None
+
+    def _send(self, method, path, csrf=True, headers=None, **kwargs):
+        headers = dict(headers or {})
+        if csrf and method != "GET":
+            headers["X-CSRF-Token"] = self.csrf_token
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self._send("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self._send("POST", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self._send("PUT", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self._send("PATCH", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self._send("DELETE", path, **kwargs)
+
+    def login(self, email, password=PASSWORD):
+        response = self.post("/api/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.json
+        self.csrf_token = response.json["csrf_token"]
+        self.user = response.json["user"]
+        return self
+
+
+@dataclass
+class World:
+    """Two clinics. In clinic A: an admin, two therapists, a patient of each.
+    In clinic B: an admin, a therapist, a patient."""
+
+    clinic_a: int
+    clinic_b: int
+    admin_a: int
+    therapist_a: int
+    therapist_a2: int
+    patient_a: int
+    patient_a2: int
+    admin_b: int
+    therapist_b: int
+    patient_b: int
+
+
+def add_user(clinic_id, email, role, name=None, password_hash=None):
+    user = User(clinic_id=clinic_id, email=email, name=name or email.split("@")[0],
+                role=role, password_hash=password_hash)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def add_patient(clinic_id, email, therapist_id, timezone="Europe/London",
+                password_hash=None):
+    patient = add_user(clinic_id, email, "patient", password_hash=password_hash)
+    patient.profile = PatientProfile(therapist_id=therapist_id, timezone=timezone)
+    db.session.flush()
+    return patient
+
+
+@pytest.fixture
+def world(app):
+    with app.app_context():
+        sync_library()
+        hashed = app.extensions["homeward_passwords"].hash(PASSWORD)
+        clinic_a, clinic_b = Clinic(name="Clinic A"), Clinic(name="Clinic B")
+        db.session.add_all([clinic_a, clinic_b])
+        db.session.flush()
+        admin_a = add_user(clinic_a.id, "admin@a.test", "admin", password_hash=hashed)
+        therapist_a = add_user(clinic_a.id, "ther@a.test", "therapist", password_hash=hashed)
+        therapist_a2 = add_user(clinic_a.id, "ther2@a.test", "therapist",
+                                password_hash=hashed)
+        patient_a = add_patient(clinic_a.id, "pat@a.test", therapist_a.id,
+                                password_hash=hashed)
+        patient_a2 = add_patient(clinic_a.id, "pat2@a.test", therapist_a2.id,
+                                 password_hash=hashed)
+        admin_b = add_user(clinic_b.id, "admin@b.test", "admin", password_hash=hashed)
+        therapist_b = add_user(clinic_b.id, "ther@b.test", "therapist", password_hash=hashed)
+        patient_b = add_patient(clinic_b.id, "pat@b.test", therapist_b.id,
+                                password_hash=hashed)
+        db.session.commit()
+        world = World(clinic_a.id, clinic_b.id, admin_a.id, therapist_a.id,
+                      therapist_a2.id, patient_a.id, patient_a2.id, admin_b.id,
+                      therapist_b.id, patient_b.id)
+        db.session.remove()
+    return world
+
+
+EMAILS = {
+    "admin_a": "admin@a.test",
+    "therapist_a": "ther@a.test",
+    "therapist_a2": "ther2@a.test",
+    "patient_a": "pat@a.test",
+    "patient_a2": "pat2@a.test",
+    "admin_b": "admin@b.test",
+    "therapist_b": "ther@b.test",
+    "patient_b": "pat@b.test",
+}
+
+
+@pytest.fixture
+def anonymous(app):
+    return ApiClient(app.test_client())
+
+
+@pytest.fixture
+def signed_in(app, world):
+    """signed_in("therapist_a") → an ApiClient signed in as that person of the world."""
+
+    def sign_in(who):
+        return ApiClient(app.test_client()).login(EMAILS[who])
+
+    return sign_in
+
+
+@pytest.fixture
+def patient(signed_in):
+    return signed_in("patient_a")
+
+
+@pytest.fixture
+def therapist(signed_in):
+    return signed_in("therapist_a")
+
+
+@pytest.fixture
+def admin(signed_in):
+    return signed_in("admin_a")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def exercise_id(client, name_part="knee-to-chest") -> int:
+    """The id of a shipped exercise whose name contains `name_part`."""
+    found = client.get("/api/exercises", query_string={"q": name_part}).json
+    assert found, name_part
+    return found[0]["id"]
+
+
+def prescribe(therapist_client, patient_id, items, **extra):
+    response = therapist_client.put(
+        f"/api/patients/{patient_id}/programme", json={"items": items, **extra}
+    )
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def item(exercise, times=1, days=None, **dose):
+    return {"exercise_id": exercise, "sets": dose.get("sets", 1),
+            "reps": dose.get("reps", 10), "hold_seconds": dose.get("hold_seconds", 0),
+            "times_per_day": times, "days_of_week": days if days is not None else
+            [0, 1, 2, 3, 4, 5, 6]}
