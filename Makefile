@@ -24,6 +24,7 @@ run: migrate
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: setup
+	$(BIN)/ruff check --quiet .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: setup

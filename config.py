@@ -49,7 +49,9 @@ class Config:
     SESSION_COOKIE_NAME = "homeward_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = PREFERRED_URL_SCHEME == "https" or _bool("BEHIND_HTTPS_PROXY")
+    SESSION_COOKIE_SECURE = PREFERRED_URL_SCHEME == "https" or _bool(
+        "BEHIND_HTTPS_PROXY"
+    )
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
     REMEMBER_COOKIE_HTTPONLY = True
 
@@ -84,7 +86,7 @@ class Config:
             if self.ENV_NAME != "development":
                 raise RuntimeError(
                     "SECRET_KEY must be set outside development "
-                    "(HOMEWARD_ENV=%s)." % self.ENV_NAME
+                    f"(HOMEWARD_ENV={self.ENV_NAME})."
                 )
             self.SECRET_KEY = _dev_secret_key()
 

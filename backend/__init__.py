@@ -8,8 +8,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from backend import extensions
-from backend.models.base import render_item
 from backend.extensions import csrf, db, limiter, login_manager, migrate
+from backend.models.base import render_item
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -26,8 +26,12 @@ def create_app(config=None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(
-        app, db, directory=str(Path(app.root_path).parent / "migrations"),
-        render_as_batch=True, compare_type=True, render_item=render_item,
+        app,
+        db,
+        directory=str(Path(app.root_path).parent / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_item,
     )
     login_manager.init_app(app)
     login_manager.session_protection = "strong"

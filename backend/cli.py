@@ -36,16 +36,27 @@ def create_admin(clinic_name, email, password, name):
     db.session.add(clinic)
     db.session.flush()
     passwords = current_app.extensions["homeward_passwords"]
-    db.session.add(User(clinic_id=clinic.id, email=email, name=name, role="admin",
-                        password_hash=passwords.hash(password)))
+    db.session.add(
+        User(
+            clinic_id=clinic.id,
+            email=email,
+            name=name,
+            role="admin",
+            password_hash=passwords.hash(password),
+        )
+    )
     db.session.commit()
     click.echo(f"Created clinic {clinic.id} ({clinic.name}) with admin {email}.")
 
 
 @click.command("seed-demo")
-@click.option("--patients", default=5, show_default=True, type=click.IntRange(1, 100_000))
+@click.option(
+    "--patients", default=5, show_default=True, type=click.IntRange(1, 100_000)
+)
 @click.option("--days", default=60, show_default=True, type=click.IntRange(1, 3650))
-@click.option("--if-missing", is_flag=True, help="Do nothing if the demo clinic exists.")
+@click.option(
+    "--if-missing", is_flag=True, help="Do nothing if the demo clinic exists."
+)
 def seed_demo(patients, days, if_missing):
     """A demo clinic with staff, patients and DAYS days of plausible history."""
     if demo.demo_exists():

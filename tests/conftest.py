@@ -44,7 +44,9 @@ def app():
         db.session.remove()
         db.engine.dispose()
         flask_migrate.upgrade()
-    return app
+    yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +99,9 @@ class ApiClient:
         return self._send("DELETE", path, **kwargs)
 
     def login(self, email, password=PASSWORD):
-        response = self.post("/api/auth/login", json={"email": email, "password": password})
+        response = self.post(
+            "/api/auth/login", json={"email": email, "password": password}
+        )
         assert response.status_code == 200, response.json
         self.csrf_token = response.json["csrf_token"]
         self.user = response.json["user"]
@@ -122,15 +126,21 @@ class World:
 
 
 def add_user(clinic_id, email, role, name=None, password_hash=None):
-    user = User(clinic_id=clinic_id, email=email, name=name or email.split("@")[0],
-                role=role, password_hash=password_hash)
+    user = User(
+        clinic_id=clinic_id,
+        email=email,
+        name=name or email.split("@")[0],
+        role=role,
+        password_hash=password_hash,
+    )
     db.session.add(user)
     db.session.flush()
     return user
 
 
-def add_patient(clinic_id, email, therapist_id, timezone="Europe/London",
-                password_hash=None):
+def add_patient(
+    clinic_id, email, therapist_id, timezone="Europe/London", password_hash=None
+):
     patient = add_user(clinic_id, email, "patient", password_hash=password_hash)
     patient.profile = PatientProfile(therapist_id=therapist_id, timezone=timezone)
     db.session.flush()
@@ -146,21 +156,38 @@ def world(app):
         db.session.add_all([clinic_a, clinic_b])
         db.session.flush()
         admin_a = add_user(clinic_a.id, "admin@a.test", "admin", password_hash=hashed)
-        therapist_a = add_user(clinic_a.id, "ther@a.test", "therapist", password_hash=hashed)
-        therapist_a2 = add_user(clinic_a.id, "ther2@a.test", "therapist",
-                                password_hash=hashed)
-        patient_a = add_patient(clinic_a.id, "pat@a.test", therapist_a.id,
-                                password_hash=hashed)
-        patient_a2 = add_patient(clinic_a.id, "pat2@a.test", therapist_a2.id,
-                                 password_hash=hashed)
+        therapist_a = add_user(
+            clinic_a.id, "ther@a.test", "therapist", password_hash=hashed
+        )
+        therapist_a2 = add_user(
+            clinic_a.id, "ther2@a.test", "therapist", password_hash=hashed
+        )
+        patient_a = add_patient(
+            clinic_a.id, "pat@a.test", therapist_a.id, password_hash=hashed
+        )
+        patient_a2 = add_patient(
+            clinic_a.id, "pat2@a.test", therapist_a2.id, password_hash=hashed
+        )
         admin_b = add_user(clinic_b.id, "admin@b.test", "admin", password_hash=hashed)
-        therapist_b = add_user(clinic_b.id, "ther@b.test", "therapist", password_hash=hashed)
-        patient_b = add_patient(clinic_b.id, "pat@b.test", therapist_b.id,
-                                password_hash=hashed)
+        therapist_b = add_user(
+            clinic_b.id, "ther@b.test", "therapist", password_hash=hashed
+        )
+        patient_b = add_patient(
+            clinic_b.id, "pat@b.test", therapist_b.id, password_hash=hashed
+        )
         db.session.commit()
-        world = World(clinic_a.id, clinic_b.id, admin_a.id, therapist_a.id,
-                      therapist_a2.id, patient_a.id, patient_a2.id, admin_b.id,
-                      therapist_b.id, patient_b.id)
+        world = World(
+            clinic_a.id,
+            clinic_b.id,
+            admin_a.id,
+            therapist_a.id,
+            therapist_a2.id,
+            patient_a.id,
+            patient_a2.id,
+            admin_b.id,
+            therapist_b.id,
+            patient_b.id,
+        )
         db.session.remove()
     return world
 
@@ -212,10 +239,10 @@ def new_id() -> str:
 
 
 def exercise_id(client, name_part="knee-to-chest") -> int:
-    """The id of a shipped exercise whose name contains `name_part`."""
+    """The id of the shipped exercise whose name starts with `name_part`."""
     found = client.get("/api/exercises", query_string={"q": name_part}).json
-    assert found, name_part
-    return found[0]["id"]
+    [match] = [e for e in found if e["name"].lower().startswith(name_part.lower())]
+    return match["id"]
 
 
 def prescribe(therapist_client, patient_id, items, **extra):
@@ -227,7 +254,11 @@ def prescribe(therapist_client, patient_id, items, **extra):
 
 
 def item(exercise, times=1, days=None, **dose):
-    return {"exercise_id": exercise, "sets": dose.get("sets", 1),
-            "reps": dose.get("reps", 10), "hold_seconds": dose.get("hold_seconds", 0),
-            "times_per_day": times, "days_of_week": days if days is not None else
-            [0, 1, 2, 3, 4, 5, 6]}
+    return {
+        "exercise_id": exercise,
+        "sets": dose.get("sets", 1),
+        "reps": dose.get("reps", 10),
+        "hold_seconds": dose.get("hold_seconds", 0),
+        "times_per_day": times,
+        "days_of_week": days if days is not None else [0, 1, 2, 3, 4, 5, 6],
+    }

@@ -1,4 +1,4 @@
-"""What the patient records: the day's routine, ticks, pain check-ins and the offline sync."""
+"""What the patient records: the day's routine, ticks, pain, the offline sync."""
 
 from datetime import timedelta
 
@@ -29,8 +29,10 @@ DEFAULT_RANGE_DAYS = 30
 
 
 def _check(patient: User, data: dict, day_field: str) -> dict:
-    """Errors the schema cannot see: dates in the patient's future, unknown exercises."""
-    errors = logs.check_day(day_field, data[day_field], today_in(patient.profile.timezone))
+    """Errors the schema cannot see: future dates, unknown exercises."""
+    errors = logs.check_day(
+        day_field, data[day_field], today_in(patient.profile.timezone)
+    )
     if "exercise_id" in data and logs.unknown_exercises(
         {data["exercise_id"]}, patient.clinic_id
     ):
@@ -64,8 +66,12 @@ def routine(query, patient_id):
 @blp.route("/patients/<int:patient_id>/exercise-logs", methods=["POST"])
 @blp.arguments(ExerciseLogInSchema)
 @blp.response(201, ExerciseLogSchema)
-@blp.alt_response(200, schema=ExerciseLogSchema, success=True,
-                  description="A replay of a record already stored.")
+@blp.alt_response(
+    200,
+    schema=ExerciseLogSchema,
+    success=True,
+    description="A replay of a record already stored.",
+)
 @documents(blp, 401, 403, 404, 409)
 def record_exercise(body, patient_id):
     """Tick one session of an exercise (idempotent by the client's UUID)."""
@@ -93,17 +99,23 @@ def undo_exercise(patient_id, log_id):
 @blp.response(200, ExerciseLogSchema(many=True))
 @documents(blp, 401, 404)
 def list_exercise_logs(query, patient_id):
-    """Ticks between `from` and `to` (default: the last 30 days); undone ones left out."""
+    """Ticks from `from` to `to` (default: the last 30 days), undone ones left out."""
     patient = patient_or_404(patient_id)
     start, end = _range(patient, query)
-    return logs.logs_between(ExerciseLog, ExerciseLog.performed_on, patient.id, start, end)
+    return logs.logs_between(
+        ExerciseLog, ExerciseLog.performed_on, patient.id, start, end
+    )
 
 
 @blp.route("/patients/<int:patient_id>/pain-logs", methods=["POST"])
 @blp.arguments(PainLogInSchema)
 @blp.response(201, PainLogSchema)
-@blp.alt_response(200, schema=PainLogSchema, success=True,
-                  description="A replay of a record already stored.")
+@blp.alt_response(
+    200,
+    schema=PainLogSchema,
+    success=True,
+    description="A replay of a record already stored.",
+)
 @documents(blp, 401, 403, 404, 409)
 def record_pain(body, patient_id):
     """A pain check-in (idempotent by the client's UUID)."""
@@ -155,7 +167,9 @@ def sync(body):
     results: list = []
     good_ticks, good_pain, deletions = [], [], []
     for raw in body["exercise_logs"]:
-        data, rejected = _validated(ticks_schema, raw, patient, "performed_on", "exercise_log")
+        data, rejected = _validated(
+            ticks_schema, raw, patient, "performed_on", "exercise_log"
+        )
         results.append(rejected or data["id"])
         if data:
             good_ticks.append(data)
@@ -169,17 +183,25 @@ def sync(body):
             deletions.append(ExerciseLogInSchema().fields["id"].deserialize(raw))
             results.append(None)
         except ValidationError as error:
-            results.append(logs.Outcome(raw if isinstance(raw, str) else None,
-                                        "deleted_exercise_log", "invalid",
-                                        errors={"id": error.messages}))
+            results.append(
+                logs.Outcome(
+                    raw if isinstance(raw, str) else None,
+                    "deleted_exercise_log",
+                    "invalid",
+                    errors={"id": error.messages},
+                )
+            )
     stored = iter(logs.store(patient.id, good_ticks, good_pain, deletions))
     merged = [r if isinstance(r, logs.Outcome) else next(stored) for r in results]
     return {"results": [_result(outcome) for outcome in merged]}
 
 
 def _result(outcome) -> dict:
-    result = {"id": str(outcome.id) if outcome.id is not None else None,
-              "kind": outcome.kind, "status": outcome.status}
+    result = {
+        "id": str(outcome.id) if outcome.id is not None else None,
+        "kind": outcome.kind,
+        "status": outcome.status,
+    }
     if outcome.errors:
         result["errors"] = outcome.errors
     return result

@@ -27,7 +27,9 @@ from backend.schemas.users import (
 from backend.services import invitations
 from backend.services.dates import now_utc
 
-blp = Blueprint("patients", __name__, url_prefix="/api/patients", description="Patients")
+blp = Blueprint(
+    "patients", __name__, url_prefix="/api/patients", description="Patients"
+)
 
 PATIENT_EDITABLE_BY_SELF = {"name", "timezone"}
 

@@ -49,7 +49,9 @@ def programme_view(version) -> dict:
 def current_programme(patient_id):
     """The version in force on the patient's today (404 when none)."""
     patient = patient_or_404(patient_id)
-    version = programmes.version_in_force(patient.id, today_in(patient.profile.timezone))
+    version = programmes.version_in_force(
+        patient.id, today_in(patient.profile.timezone)
+    )
     if version is None:
         abort(404, message="No programme is in force today.")
     return programme_view(version)
@@ -63,7 +65,9 @@ def new_programme_version(body, patient_id):
     """Prescribe a new version; the previous one ends the day before it starts."""
     user, patient = patient_for_staff(patient_id)
     items = body["items"]
-    unknown = unknown_exercises({item["exercise_id"] for item in items}, patient.clinic_id)
+    unknown = unknown_exercises(
+        {item["exercise_id"] for item in items}, patient.clinic_id
+    )
     if unknown:
         errors = {
             index: {"exercise_id": ["Unknown exercise."]}

@@ -1,4 +1,4 @@
-"""SQLAlchemy models, one module per aggregate; imported here so Alembic sees them all."""
+"""SQLAlchemy models, one module per aggregate, all imported here for Alembic."""
 
 from backend.models.exercises import CATEGORIES, Exercise
 from backend.models.logs import ExerciseLog, PainLog

@@ -1,4 +1,4 @@
-"""The exercise library: global entries shipped with Homeward and clinic-private ones."""
+"""The exercise library: entries shipped with Homeward and clinic-private ones."""
 
 from datetime import datetime
 

@@ -1,4 +1,4 @@
-"""Versioned home programmes: a new version ends the previous one, nothing is overwritten."""
+"""Versioned home programmes: a new version ends the last; nothing is overwritten."""
 
 from datetime import date, datetime
 

@@ -64,9 +64,7 @@ class PatientProfile(db.Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    therapist_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id"), index=True
-    )
+    therapist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     timezone: Mapped[str] = mapped_column(String(64))
     condition: Mapped[str | None] = mapped_column(Text)
 

@@ -65,9 +65,7 @@ class RoutineItemSchema(Schema):
 
 class RoutineSchema(Schema):
     date = fields.Date(required=True)
-    today = fields.Date(
-        required=True, metadata={"description": "The patient's today."}
-    )
+    today = fields.Date(required=True, metadata={"description": "The patient's today."})
     programme_id = fields.Integer(allow_none=True)
     programme_version = fields.Integer(allow_none=True)
     items = fields.List(fields.Nested(RoutineItemSchema), required=True)

@@ -33,9 +33,7 @@ class ProgrammeInSchema(Schema):
         required=True,
         validate=validate.Length(min=1, max=30),
     )
-    starts_on = fields.Date(
-        metadata={"description": "Default: the patient's today."}
-    )
+    starts_on = fields.Date(metadata={"description": "Default: the patient's today."})
     note = text(2000, load_default="")
 
 

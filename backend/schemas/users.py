@@ -20,7 +20,9 @@ class UserSchema(Schema):
     id = fields.Integer(required=True)
     email = fields.String(required=True)
     name = fields.String(required=True)
-    role = fields.String(required=True, validate=validate.OneOf(["patient", "therapist", "admin"]))
+    role = fields.String(
+        required=True, validate=validate.OneOf(["patient", "therapist", "admin"])
+    )
     clinic_id = fields.Integer(required=True)
 
 

@@ -35,7 +35,18 @@ TIMEZONES = [
     "Australia/Sydney",
     "Pacific/Auckland",
 ]
-FIRST_NAMES = ["Pat", "Sam", "Jo", "Alex", "Maria", "Omar", "Lena", "Kofi", "Ana", "Ravi"]
+FIRST_NAMES = [
+    "Pat",
+    "Sam",
+    "Jo",
+    "Alex",
+    "Maria",
+    "Omar",
+    "Lena",
+    "Kofi",
+    "Ana",
+    "Ravi",
+]
 LAST_NAMES = ["Morgan", "Okafor", "Schmidt", "Nguyen", "Silva", "Khan", "Rossi", "Lee"]
 CONDITIONS = [
     "Acute low-back pain with muscle spasm",
@@ -60,11 +71,19 @@ PROGRAMME_V2 = [
 
 
 def demo_exists() -> bool:
-    return db.session.scalar(select(User.id).where(User.email == "admin@demo.test")) is not None
+    return (
+        db.session.scalar(select(User.id).where(User.email == "admin@demo.test"))
+        is not None
+    )
 
 
-def seed_demo(password_hash: str, patients: int = 5, days: int = 60, today: date | None = None,
-              seed: int = 7) -> dict:
+def seed_demo(
+    password_hash: str,
+    patients: int = 5,
+    days: int = 60,
+    today: date | None = None,
+    seed: int = 7,
+) -> dict:
     """Create the demo clinic; returns counts. The caller commits."""
     rng = random.Random(seed)
     today = today or date.today()
@@ -75,8 +94,13 @@ def seed_demo(password_hash: str, patients: int = 5, days: int = 60, today: date
     db.session.flush()
 
     def staff(email, name, role):
-        user = User(clinic_id=clinic.id, email=email, name=name, role=role,
-                    password_hash=password_hash)
+        user = User(
+            clinic_id=clinic.id,
+            email=email,
+            name=name,
+            role=role,
+            password_hash=password_hash,
+        )
         db.session.add(user)
         return user
 
@@ -85,16 +109,21 @@ def seed_demo(password_hash: str, patients: int = 5, days: int = 60, today: date
     colleague = staff("therapist2@demo.test", "Theo Therapist", "therapist")
     db.session.flush()
 
-    patient_ids = _bulk_patients(rng, clinic.id, [therapist.id, colleague.id],
-                                 password_hash, patients)
+    patient_ids = _bulk_patients(
+        rng, clinic.id, [therapist.id, colleague.id], password_hash, patients
+    )
     exercise_ids = dict(
-        db.session.execute(select(Exercise.slug, Exercise.id).where(Exercise.slug.is_not(None)))
+        db.session.execute(
+            select(Exercise.slug, Exercise.id).where(Exercise.slug.is_not(None))
+        )
         .tuples()
         .all()
     )
     first_day = today - timedelta(days=days - 1)
     switch_day = first_day + timedelta(days=days // 2)
-    plans = _bulk_programmes(patient_ids, exercise_ids, first_day, switch_day, therapist.id)
+    plans = _bulk_programmes(
+        patient_ids, exercise_ids, first_day, switch_day, therapist.id
+    )
     counts = _bulk_history(rng, patient_ids, plans, first_day, switch_day, today)
     return {"patients": len(patient_ids), **counts}
 
@@ -107,38 +136,71 @@ def _bulk_patients(rng, clinic_id, therapist_ids, password_hash, count) -> list[
         else:
             email = f"patient{number:04d}@demo.test"
             name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-        rows.append({"clinic_id": clinic_id, "email": email, "name": name,
-                     "role": "patient", "password_hash": password_hash, "active": True,
-                     "created_at": datetime.now().astimezone()})
-    ids = list(db.session.scalars(
-        insert(User).returning(User.id, sort_by_parameter_order=True), rows
-    ))
-    db.session.execute(insert(PatientProfile), [
-        {"user_id": patient_id,
-         # the first therapist has most patients, the demo patient included
-         "therapist_id": therapist_ids[0] if index % 4 else therapist_ids[index % 2],
-         "timezone": "Europe/London" if index == 0 else rng.choice(TIMEZONES),
-         "condition": rng.choice(CONDITIONS)}
-        for index, patient_id in enumerate(ids)
-    ])
+        rows.append(
+            {
+                "clinic_id": clinic_id,
+                "email": email,
+                "name": name,
+                "role": "patient",
+                "password_hash": password_hash,
+                "active": True,
+                "created_at": datetime.now().astimezone(),
+            }
+        )
+    ids = list(
+        db.session.scalars(
+            insert(User).returning(User.id, sort_by_parameter_order=True), rows
+        )
+    )
+    db.session.execute(
+        insert(PatientProfile),
+        [
+            {
+                "user_id": patient_id,
+                # the first therapist has most patients, the demo patient included
+                "therapist_id": therapist_ids[0]
+                if index % 4
+                else therapist_ids[index % 2],
+                "timezone": "Europe/London" if index == 0 else rng.choice(TIMEZONES),
+                "condition": rng.choice(CONDITIONS),
+            }
+            for index, patient_id in enumerate(ids)
+        ],
+    )
     return ids
 
 
 def _bulk_programmes(patient_ids, exercise_ids, first_day, switch_day, created_by):
     versions = []
     for patient_id in patient_ids:
-        versions.append({"patient_id": patient_id, "version": 1, "starts_on": first_day,
-                         "ends_on": switch_day - timedelta(days=1),
-                         "note": "Gentle start: ease the spasm, keep moving.",
-                         "created_by": created_by})
-        versions.append({"patient_id": patient_id, "version": 2, "starts_on": switch_day,
-                         "ends_on": None,
-                         "note": "Spasms settling: add core work three days a week.",
-                         "created_by": created_by})
-    version_ids = list(db.session.scalars(
-        insert(ProgrammeVersion).returning(ProgrammeVersion.id, sort_by_parameter_order=True),
-        versions,
-    ))
+        versions.append(
+            {
+                "patient_id": patient_id,
+                "version": 1,
+                "starts_on": first_day,
+                "ends_on": switch_day - timedelta(days=1),
+                "note": "Gentle start: ease the spasm, keep moving.",
+                "created_by": created_by,
+            }
+        )
+        versions.append(
+            {
+                "patient_id": patient_id,
+                "version": 2,
+                "starts_on": switch_day,
+                "ends_on": None,
+                "note": "Spasms settling: add core work three days a week.",
+                "created_by": created_by,
+            }
+        )
+    version_ids = list(
+        db.session.scalars(
+            insert(ProgrammeVersion).returning(
+                ProgrammeVersion.id, sort_by_parameter_order=True
+            ),
+            versions,
+        )
+    )
     items = []
     plans = {}
     for index, patient_id in enumerate(patient_ids):
@@ -147,18 +209,28 @@ def _bulk_programmes(patient_ids, exercise_ids, first_day, switch_day, created_b
         for version_id, spec in ((v1, PROGRAMME_V1), (v2, PROGRAMME_V2)):
             plan = []
             for position, (slug, sets, reps, hold, times, days) in enumerate(spec):
-                items.append({"programme_id": version_id, "position": position,
-                              "exercise_id": exercise_ids[slug], "sets": sets, "reps": reps,
-                              "hold_seconds": hold, "times_per_day": times,
-                              "weekday_mask": weekday_mask(list(days)), "notes": ""})
+                items.append(
+                    {
+                        "programme_id": version_id,
+                        "position": position,
+                        "exercise_id": exercise_ids[slug],
+                        "sets": sets,
+                        "reps": reps,
+                        "hold_seconds": hold,
+                        "times_per_day": times,
+                        "weekday_mask": weekday_mask(list(days)),
+                        "notes": "",
+                    }
+                )
                 plan.append((exercise_ids[slug], times, set(days)))
             plans[patient_id].append(plan)
     db.session.execute(insert(ProgrammeItem), items)
     return plans
 
 
-def _bulk_history(rng, patient_ids, plans, first_day, switch_day, today,
-                  chunk: int = 20_000) -> dict:
+def _bulk_history(
+    rng, patient_ids, plans, first_day, switch_day, today, chunk: int = 20_000
+) -> dict:
     ticks, pains = [], []
     counts = {"exercise_logs": 0, "pain_logs": 0}
     now = datetime.now().astimezone()
@@ -186,18 +258,31 @@ def _bulk_history(rng, patient_ids, plans, first_day, switch_day, today,
                     continue
                 for _ in range(times):
                     if rng.random() < adherence:
-                        ticks.append({"id": uuid.UUID(int=rng.getrandbits(128), version=4),
-                                      "patient_id": patient_id, "exercise_id": exercise_id,
-                                      "performed_on": day, "created_at": now})
+                        ticks.append(
+                            {
+                                "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                                "patient_id": patient_id,
+                                "exercise_id": exercise_id,
+                                "performed_on": day,
+                                "created_at": now,
+                            }
+                        )
             # pain eases with adherence and drifts back without it
             pain += rng.gauss(-0.08 * adherence + 0.03, 0.35)
             pain = min(10.0, max(0.0, pain))
             if rng.random() < 0.75:
-                pains.append({"id": uuid.UUID(int=rng.getrandbits(128), version=4),
-                              "patient_id": patient_id, "logged_on": day,
-                              "score": round(pain), "location": "lower back",
-                              "spasms": max(0, round(rng.gauss(pain / 3 - 1, 1))),
-                              "note": None, "created_at": now})
+                pains.append(
+                    {
+                        "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                        "patient_id": patient_id,
+                        "logged_on": day,
+                        "score": round(pain),
+                        "location": "lower back",
+                        "spasms": max(0, round(rng.gauss(pain / 3 - 1, 1))),
+                        "note": None,
+                        "created_at": now,
+                    }
+                )
             if len(ticks) >= chunk:
                 flush()
     flush()

@@ -77,10 +77,14 @@ def _plan(patient_id: int, exercise_logs, pain_logs, deletions) -> list[Outcome]
         (PainLog, "pain_log", pain_logs),
     ):
         ids = [record["id"] for record in records]
-        known = {
-            row.id: row
-            for row in db.session.scalars(select(model).where(model.id.in_(ids)))
-        } if ids else {}
+        known = (
+            {
+                row.id: row
+                for row in db.session.scalars(select(model).where(model.id.in_(ids)))
+            }
+            if ids
+            else {}
+        )
         for data in records:
             stored = known.get(data["id"])
             if stored is not None:
@@ -107,14 +111,18 @@ def _plan(patient_id: int, exercise_logs, pain_logs, deletions) -> list[Outcome]
 def _undo(log: ExerciseLog | None, log_id) -> Outcome:
     kind = "deleted_exercise_log"
     if log is None:
-        return Outcome(log_id, kind, "invalid", errors={"id": ["No such exercise log."]})
+        return Outcome(
+            log_id, kind, "invalid", errors={"id": ["No such exercise log."]}
+        )
     if log.deleted_at is not None:
         return Outcome(log_id, kind, "duplicate", log)
     log.deleted_at = now_utc()
     return Outcome(log_id, kind, "created", log)
 
 
-def store(patient_id: int, exercise_logs=(), pain_logs=(), deletions=()) -> list[Outcome]:
+def store(
+    patient_id: int, exercise_logs=(), pain_logs=(), deletions=()
+) -> list[Outcome]:
     """Apply already validated records in one transaction and commit.
 
     If a concurrent request stored one of the same ids first, the whole plan is

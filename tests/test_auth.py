@@ -1,0 +1,250 @@
+"""Sign-in, sessions, CSRF, rate limits and invitations."""
+
+from datetime import timedelta
+
+import time_machine
+
+from backend.extensions import db
+from backend.models import Invitation, User
+from tests.conftest import PASSWORD, ApiClient
+
+
+def test_login_returns_user_and_sets_an_httponly_lax_session_cookie(world, anonymous):
+    response = anonymous.post(
+        "/api/auth/login", json={"email": "PAT@a.test ", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    assert response.json["user"] == {
+        "id": world.patient_a,
+        "email": "pat@a.test",
+        "name": "pat",
+        "role": "patient",
+        "clinic_id": world.clinic_a,
+    }
+    assert response.json["csrf_token"]
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain http in tests
+
+
+def test_session_cookie_is_secure_when_served_over_https(app, world):
+    app.config["SESSION_COOKIE_SECURE"] = True
+    try:
+        client = ApiClient(app.test_client())
+        # over https Flask-WTF also checks that the Referer is this origin
+        response = client.post(
+            "/api/auth/login",
+            json={"email": "pat@a.test", "password": PASSWORD},
+            base_url="https://localhost",
+            headers={"Referer": "https://localhost/"},
+        )
+        assert response.status_code == 200
+        assert "Secure" in response.headers["Set-Cookie"]
+    finally:
+        app.config["SESSION_COOKIE_SECURE"] = False
+
+
+def test_wrong_password_and_unknown_email_get_the_same_401(world, anonymous):
+    wrong = anonymous.post(
+        "/api/auth/login", json={"email": "pat@a.test", "password": "not-the-password"}
+    )
+    unknown = anonymous.post(
+        "/api/auth/login", json={"email": "nobody@a.test", "password": PASSWORD}
+    )
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json == unknown.json
+
+
+def test_inactive_user_cannot_sign_in(app, world, anonymous):
+    with app.app_context():
+        db.session.get(User, world.therapist_a).active = False
+        db.session.commit()
+    response = anonymous.post(
+        "/api/auth/login", json={"email": "ther@a.test", "password": PASSWORD}
+    )
+    assert response.status_code == 401
+
+
+def test_login_without_csrf_header_is_refused(world, anonymous):
+    response = anonymous.post(
+        "/api/auth/login",
+        csrf=False,
+        json={"email": "pat@a.test", "password": PASSWORD},
+    )
+    assert response.status_code == 400
+    assert "CSRF" in response.json["message"]
+    assert anonymous.get("/api/auth/me").status_code == 401
+
+
+def test_write_without_csrf_header_changes_nothing(world, patient):
+    response = patient.post(
+        f"/api/patients/{world.patient_a}/pain-logs",
+        csrf=False,
+        json={
+            "id": "0b9d5f2e-1111-4a4a-8a8a-000000000001",
+            "logged_on": "2026-01-01",
+            "score": 3,
+        },
+    )
+    assert response.status_code == 400
+    logs = patient.get(
+        f"/api/patients/{world.patient_a}/pain-logs",
+        query_string={"from": "2025-12-01", "to": "2026-02-01"},
+    ).json
+    assert logs == []
+
+
+def test_write_with_a_forged_csrf_token_is_refused(world, patient):
+    patient.csrf_token = "forged"
+    response = patient.patch(
+        f"/api/patients/{world.patient_a}", json={"name": "Mallory"}
+    )
+    assert response.status_code == 400
+    assert patient.get(f"/api/patients/{world.patient_a}").json["name"] == "pat"
+
+
+def test_me_and_logout(world, patient):
+    assert patient.get("/api/auth/me").json["user"]["id"] == world.patient_a
+    assert patient.post("/api/auth/logout").status_code == 204
+    assert patient.get("/api/auth/me").status_code == 401
+    assert patient.get(f"/api/patients/{world.patient_a}").status_code == 401
+
+
+def test_unauthenticated_api_call_is_a_json_401_not_a_redirect(world, anonymous):
+    response = anonymous.get(f"/api/patients/{world.patient_a}/routine")
+    assert response.status_code == 401
+    assert response.is_json and "Location" not in response.headers
+
+
+def test_repeated_failures_for_one_account_are_rate_limited(app, world):
+    attempts = [
+        ApiClient(app.test_client()).post(
+            "/api/auth/login",
+            json={"email": "pat@a.test", "password": "wrong-guess"},
+            environ_base={"REMOTE_ADDR": f"10.0.0.{n}"},
+        )
+        for n in range(6)
+    ]
+    assert [r.status_code for r in attempts] == [401] * 5 + [429]
+    assert attempts[-1].is_json
+    # even the right password is refused while the account is locked
+    locked = ApiClient(app.test_client()).post(
+        "/api/auth/login", json={"email": "pat@a.test", "password": PASSWORD}
+    )
+    assert locked.status_code == 429
+
+
+def test_repeated_failures_from_one_address_are_rate_limited(app, world):
+    client = ApiClient(app.test_client())
+    codes = [
+        client.post(
+            "/api/auth/login",
+            json={"email": f"guess{n}@a.test", "password": "wrong-guess"},
+        ).status_code
+        for n in range(21)
+    ]
+    assert codes == [401] * 20 + [429]
+
+
+def test_successful_logins_do_not_count_against_the_limit(app, world):
+    for _ in range(8):
+        ApiClient(app.test_client()).login("pat@a.test")
+
+
+def _enrol(therapist, email="new@a.test"):
+    response = therapist.post(
+        "/api/patients",
+        json={"name": "New Patient", "email": email, "timezone": "Europe/London"},
+    )
+    assert response.status_code == 201
+    return response.json
+
+
+def test_invited_patient_sets_a_password_and_is_signed_in(app, world, therapist):
+    enrolled = _enrol(therapist)
+    assert enrolled["invite_pending"] is True
+    assert enrolled["invite_token"] in enrolled["invite_url"]
+    client = ApiClient(app.test_client())
+    response = client.post(
+        "/api/auth/accept-invite",
+        json={"token": enrolled["invite_token"], "password": "my-new-password"},
+    )
+    assert response.status_code == 200
+    assert response.json["user"]["id"] == enrolled["id"]
+    assert client.get("/api/auth/me").json["user"]["email"] == "new@a.test"
+    ApiClient(app.test_client()).login("new@a.test", "my-new-password")
+
+
+def test_invitation_works_only_once(app, world, therapist):
+    token = _enrol(therapist)["invite_token"]
+    body = {"token": token, "password": "my-new-password"}
+    assert (
+        ApiClient(app.test_client())
+        .post("/api/auth/accept-invite", json=body)
+        .status_code
+        == 200
+    )
+    again = ApiClient(app.test_client()).post(
+        "/api/auth/accept-invite", json=body | {"password": "another-one!!"}
+    )
+    assert again.status_code == 400
+    ApiClient(app.test_client()).login("new@a.test", "my-new-password")
+
+
+def test_invitation_expires_after_14_days(app, world, therapist):
+    token = _enrol(therapist)["invite_token"]
+    with time_machine.travel(timedelta(days=14, minutes=1)):
+        response = ApiClient(app.test_client()).post(
+            "/api/auth/accept-invite",
+            json={"token": token, "password": "my-new-password"},
+        )
+    assert response.status_code == 400
+
+
+def test_a_reissued_invitation_replaces_the_old_one(app, world, therapist):
+    enrolled = _enrol(therapist)
+    fresh = therapist.post(f"/api/patients/{enrolled['id']}/invite")
+    assert fresh.status_code == 201
+    old = ApiClient(app.test_client()).post(
+        "/api/auth/accept-invite",
+        json={"token": enrolled["invite_token"], "password": "my-new-password"},
+    )
+    assert old.status_code == 400
+    new = ApiClient(app.test_client()).post(
+        "/api/auth/accept-invite",
+        json={"token": fresh.json["invite_token"], "password": "my-new-password"},
+    )
+    assert new.status_code == 200
+
+
+def test_invitation_token_is_stored_only_as_a_hash(app, world, therapist):
+    token = _enrol(therapist)["invite_token"]
+    with app.app_context():
+        stored = db.session.query(Invitation.token_hash).scalar()
+    assert token not in stored and len(stored) == 64
+
+
+def test_short_password_is_refused_and_the_invitation_stays_usable(
+    app, world, therapist
+):
+    token = _enrol(therapist)["invite_token"]
+    client = ApiClient(app.test_client())
+    short = client.post(
+        "/api/auth/accept-invite", json={"token": token, "password": "short"}
+    )
+    assert short.status_code == 422
+    assert "password" in short.json["errors"]["json"]
+    ok = client.post(
+        "/api/auth/accept-invite", json={"token": token, "password": "long-enough-now"}
+    )
+    assert ok.status_code == 200
+
+
+def test_uninvited_patient_cannot_sign_in_before_setting_a_password(
+    app, world, therapist
+):
+    _enrol(therapist)
+    response = ApiClient(app.test_client()).post(
+        "/api/auth/login", json={"email": "new@a.test", "password": "anything-at-all"}
+    )
+    assert response.status_code == 401

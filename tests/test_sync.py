@@ -1,0 +1,123 @@
+"""POST /api/sync: the offline outbox, every record judged on its own."""
+
+from backend.extensions import db
+from backend.models import ExerciseLog, PainLog
+from tests.conftest import exercise_id, item, new_id, prescribe
+
+
+def stored(app, model):
+    with app.app_context():
+        return {str(row.id): row for row in db.session.query(model)}
+
+
+def test_batch_with_created_duplicate_conflict_and_invalid_records(
+    app, world, therapist, patient
+):
+    knee = exercise_id(therapist)
+    prescribe(therapist, world.patient_a, [item(knee, times=3)])
+    today = patient.get(f"/api/patients/{world.patient_a}/routine").json["today"]
+    already = {"id": new_id(), "exercise_id": knee, "performed_on": today}
+    clashing = {
+        "id": new_id(),
+        "exercise_id": knee,
+        "performed_on": today,
+        "difficulty": 2,
+    }
+    patient.post(f"/api/patients/{world.patient_a}/exercise-logs", json=already)
+    patient.post(f"/api/patients/{world.patient_a}/exercise-logs", json=clashing)
+    fresh_tick = {"id": new_id(), "exercise_id": knee, "performed_on": today}
+    fresh_pain = {"id": new_id(), "logged_on": today, "score": 5, "spasms": 1}
+    bad_pain = {"id": new_id(), "logged_on": today, "score": 12}
+    future_tick = {"id": new_id(), "exercise_id": knee, "performed_on": "2999-01-01"}
+
+    response = patient.post(
+        "/api/sync",
+        json={
+            "exercise_logs": [
+                fresh_tick,
+                already,
+                clashing | {"difficulty": 4},
+                future_tick,
+                "not an object",
+            ],
+            "pain_logs": [bad_pain, fresh_pain],
+            "deleted_exercise_logs": [already["id"], new_id(), 42],
+        },
+    )
+    assert response.status_code == 200
+    results = response.json["results"]
+    assert [(r["kind"], r["status"]) for r in results] == [
+        ("exercise_log", "created"),
+        ("exercise_log", "duplicate"),
+        ("exercise_log", "conflict"),
+        ("exercise_log", "invalid"),
+        ("exercise_log", "invalid"),
+        ("pain_log", "invalid"),
+        ("pain_log", "created"),
+        ("deleted_exercise_log", "created"),
+        ("deleted_exercise_log", "invalid"),
+        ("deleted_exercise_log", "invalid"),
+    ]
+    assert [r["id"] for r in results[:4]] == [
+        fresh_tick["id"],
+        already["id"],
+        clashing["id"],
+        future_tick["id"],
+    ]
+    assert "performed_on" in results[3]["errors"]
+    assert "score" in results[5]["errors"]
+
+    ticks = stored(app, ExerciseLog)
+    assert set(ticks) == {already["id"], clashing["id"], fresh_tick["id"]}
+    assert ticks[clashing["id"]].difficulty == 2  # the conflict changed nothing
+    assert ticks[already["id"]].deleted_at is not None
+    assert set(stored(app, PainLog)) == {fresh_pain["id"]}
+
+
+def test_replaying_the_whole_batch_changes_nothing(app, world, therapist, patient):
+    knee = exercise_id(therapist)
+    today = patient.get(f"/api/patients/{world.patient_a}/routine").json["today"]
+    tick = {"id": new_id(), "exercise_id": knee, "performed_on": today}
+    batch = {
+        "exercise_logs": [tick],
+        "pain_logs": [{"id": new_id(), "logged_on": today, "score": 3}],
+        "deleted_exercise_logs": [tick["id"]],
+    }
+    first = patient.post("/api/sync", json=batch).json["results"]
+    again = patient.post("/api/sync", json=batch).json["results"]
+    assert [r["status"] for r in first] == ["created", "created", "created"]
+    assert [r["status"] for r in again] == ["duplicate", "duplicate", "duplicate"]
+    assert len(stored(app, ExerciseLog)) == 1 and len(stored(app, PainLog)) == 1
+    assert patient.get(f"/api/patients/{world.patient_a}/exercise-logs").json == []
+
+
+def test_the_same_record_twice_in_one_batch_is_stored_once(app, world, patient):
+    today = patient.get(f"/api/patients/{world.patient_a}/routine").json["today"]
+    pain = {"id": new_id(), "logged_on": today, "score": 3}
+    results = patient.post(
+        "/api/sync", json={"pain_logs": [pain, pain, pain | {"score": 4}]}
+    ).json["results"]
+    assert [r["status"] for r in results] == ["created", "duplicate", "conflict"]
+    assert len(stored(app, PainLog)) == 1
+
+
+def test_a_patient_cannot_undo_another_patients_tick(app, world, signed_in, therapist):
+    knee = exercise_id(therapist)
+    first = signed_in("patient_a")
+    today = first.get(f"/api/patients/{world.patient_a}/routine").json["today"]
+    tick = {"id": new_id(), "exercise_id": knee, "performed_on": today}
+    first.post(f"/api/patients/{world.patient_a}/exercise-logs", json=tick)
+    results = (
+        signed_in("patient_a2")
+        .post("/api/sync", json={"deleted_exercise_logs": [tick["id"]]})
+        .json["results"]
+    )
+    assert results[0]["status"] == "invalid"
+    assert stored(app, ExerciseLog)[tick["id"]].deleted_at is None
+
+
+def test_empty_batch_is_fine_and_a_malformed_one_is_a_422(world, patient):
+    assert patient.post("/api/sync", json={}).json == {"results": []}
+    response = patient.post("/api/sync", json={"pain_logs": "nope"})
+    assert response.status_code == 422
+    assert "pain_logs" in response.json["errors"]["json"]
