@@ -2,6 +2,7 @@
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from backend.extensions import db
@@ -18,6 +19,7 @@ def register_commands(app: Flask) -> None:
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--clinic", "clinic_name", required=True, help="The new clinic's name.")
 @click.option("--email", required=True)
 @click.option("--password", required=True)
@@ -50,6 +52,7 @@ def create_admin(clinic_name, email, password, name):
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option(
     "--patients", default=5, show_default=True, type=click.IntRange(1, 100_000)
 )
@@ -77,6 +80,7 @@ def seed_demo(patients, days, if_missing):
 
 
 @click.command("seed-library")
+@with_appcontext
 def seed_library():
     """Insert or update the shipped exercise library."""
     added = sync_library()

@@ -115,9 +115,7 @@ def seed_demo(
     exercise_ids = dict(
         db.session.execute(
             select(Exercise.slug, Exercise.id).where(Exercise.slug.is_not(None))
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     first_day = today - timedelta(days=days - 1)
     switch_day = first_day + timedelta(days=days // 2)

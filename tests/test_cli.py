@@ -1,0 +1,111 @@
+"""The flask commands: create-admin, seed-demo, seed-library."""
+
+from sqlalchemy import func, select
+
+from backend.extensions import db
+from backend.models import Exercise, ExerciseLog, PainLog, ProgrammeVersion, User
+from tests.conftest import ApiClient
+
+
+def test_create_admin_makes_a_clinic_whose_admin_can_sign_in(app):
+    result = app.test_cli_runner().invoke(
+        args=[
+            "create-admin",
+            "--clinic",
+            "Back in Motion",
+            "--email",
+            "Boss@Clinic.test",
+            "--password",
+            "a-long-password",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    client = ApiClient(app.test_client()).login("boss@clinic.test", "a-long-password")
+    assert client.user["role"] == "admin"
+    assert len(client.get("/api/exercises").json) >= 12  # the library came along
+
+
+def test_create_admin_refuses_a_short_password_and_a_taken_email(app):
+    runner = app.test_cli_runner()
+    short = runner.invoke(
+        args=[
+            "create-admin",
+            "--clinic",
+            "C",
+            "--email",
+            "a@c.test",
+            "--password",
+            "short",
+        ]
+    )
+    assert short.exit_code != 0 and "10 characters" in short.output
+    runner.invoke(
+        args=[
+            "create-admin",
+            "--clinic",
+            "C",
+            "--email",
+            "a@c.test",
+            "--password",
+            "a-long-password",
+        ]
+    )
+    taken = runner.invoke(
+        args=[
+            "create-admin",
+            "--clinic",
+            "D",
+            "--email",
+            "a@c.test",
+            "--password",
+            "a-long-password",
+        ]
+    )
+    assert taken.exit_code != 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_seed_demo_gives_the_documented_sign_ins_and_history(app):
+    result = app.test_cli_runner().invoke(
+        args=["seed-demo", "--patients", "3", "--days", "20"]
+    )
+    assert result.exit_code == 0, result.output
+    for email in ("admin@demo.test", "therapist@demo.test", "patient@demo.test"):
+        ApiClient(app.test_client()).login(email, "demo-password-1")
+    with app.app_context():
+        patients = db.session.scalar(
+            select(func.count(User.id)).where(User.role == "patient")
+        )
+        days = db.session.scalar(select(func.count(func.distinct(PainLog.logged_on))))
+        versions = db.session.scalar(select(func.count(ProgrammeVersion.id)))
+        ticks = db.session.scalar(select(func.count(ExerciseLog.id)))
+    assert patients == 3 and versions == 6
+    assert 10 <= days <= 20 and ticks > 3 * 20
+
+
+def test_seed_demo_twice_refuses_unless_told_to_skip(app):
+    runner = app.test_cli_runner()
+    assert (
+        runner.invoke(args=["seed-demo", "--patients", "1", "--days", "2"]).exit_code
+        == 0
+    )
+    assert runner.invoke(args=["seed-demo"]).exit_code != 0
+    skipped = runner.invoke(args=["seed-demo", "--if-missing"])
+    assert skipped.exit_code == 0 and "already" in skipped.output
+    with app.app_context():
+        assert (
+            db.session.scalar(select(func.count(User.id)).where(User.role == "patient"))
+            == 1
+        )
+
+
+def test_seed_library_is_idempotent(app):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["seed-library"])
+    with app.app_context():
+        first = db.session.scalar(select(func.count(Exercise.id)))
+    again = runner.invoke(args=["seed-library"])
+    assert "0 new" in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Exercise.id))) == first >= 12
