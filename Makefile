@@ -8,12 +8,22 @@ export PORT
 
 .PHONY: setup run test lint migrate clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed frontend/vendor/.installed
 
 # Re-installs only when a requirements file changed.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Third-party browser modules come from npm (package-lock.json) and are copied
+# next to the app's own; they are never committed.
+frontend/vendor/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p frontend/vendor
+	cp node_modules/idb/build/index.js frontend/vendor/idb.js
+	cp node_modules/uplot/dist/uPlot.esm.js frontend/vendor/uplot.js
+	cp node_modules/uplot/dist/uPlot.min.css frontend/vendor/uplot.css
 	touch $@
 
 migrate: setup
@@ -24,6 +34,7 @@ run: migrate
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: setup
+	scripts/ensure-chromium
 	$(BIN)/ruff check --quiet .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -31,4 +42,4 @@ lint: setup
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache node_modules frontend/vendor

@@ -74,6 +74,20 @@ class Config:
 
     INVITE_VALID_DAYS = 14
 
+    # gzip/brotli for text responses (Flask-Compress); CSV reports stream too.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/csv",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/manifest+json",
+        "image/svg+xml",
+    ]
+    COMPRESS_STREAMS = True
+
     # OpenAPI (flask-smorest)
     API_TITLE = "Homeward API"
     API_VERSION = "1.0"
@@ -95,6 +109,7 @@ class TestConfig(Config):
     ENV_NAME = "test"
     TESTING = True
     SECRET_KEY = "test-secret-key-not-for-production"
+    # tests/conftest.py uses a temporary SQLite file unless this is set
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or _sqlite_url(
         INSTANCE_DIR / "test.db"
     )

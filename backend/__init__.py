@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from backend import extensions
-from backend.extensions import csrf, db, limiter, login_manager, migrate
+from backend.extensions import compress, csrf, db, limiter, login_manager, migrate
 from backend.models.base import render_item
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -37,6 +37,7 @@ def create_app(config=None) -> Flask:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     limiter.init_app(app)
+    compress.init_app(app)
     extensions.api.init_app(app)
 
     from backend.services.passwords import Passwords
@@ -54,6 +55,10 @@ def create_app(config=None) -> Flask:
 
     for blueprint in BLUEPRINTS:
         extensions.api.register_blueprint(blueprint)
+
+    from backend.web import init_web
+
+    init_web(app)
 
     from backend.cli import register_commands
 

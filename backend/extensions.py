@@ -1,5 +1,6 @@
 """Flask extensions, created unbound here and bound to an app in `create_app`."""
 
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -39,3 +40,4 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
 csrf = CSRFProtect()
 api = HomewardApi()
+compress = Compress()

@@ -5,6 +5,7 @@ Set TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)
 to run everything on PostgreSQL instead of the SQLite file under instance/.
 """
 
+import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +38,13 @@ def _empty_database(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def app():
-    app = create_app(TestConfig())
+def app(tmp_path_factory):
+    config = TestConfig()
+    if not os.environ.get("TEST_DATABASE_URL"):  # a file of this run's own
+        config.SQLALCHEMY_DATABASE_URI = (
+            f"sqlite:///{tmp_path_factory.mktemp('db') / 'homeward-test.db'}"
+        )
+    app = create_app(config)
     with app.app_context():
         _empty_database(app.config["SQLALCHEMY_DATABASE_URI"])
         db.session.remove()

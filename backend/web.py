@@ -1,0 +1,126 @@
+"""Serves the PWA in `frontend/` and sets the security headers on every response.
+
+Static files live under `/assets/<version>/…`, where the version is a hash of
+the frontend's files: a deploy changes every URL, so the files can be cached
+for a year and the service worker's precache is replaced as a whole.
+`index.html` and `sw.js` are served with that version filled in.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    request,
+    send_from_directory,
+)
+
+FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
+TEMPLATED = {"index.html", "sw.js", "manifest.webmanifest"}
+YEAR = 365 * 24 * 3600
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; font-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+bp = Blueprint("web", __name__)
+
+
+def _asset_files(root: Path) -> list[str]:
+    return sorted(
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file()
+        and path.name not in TEMPLATED
+        and not path.name.startswith(".")
+    )
+
+
+def build_manifest(root: Path = FRONTEND_DIR) -> dict:
+    """The asset version (a content hash) and the files to precache."""
+    files = _asset_files(root) if root.is_dir() else []
+    digest = hashlib.sha256()
+    for name in files + sorted(TEMPLATED):
+        path = root / name
+        if path.is_file():
+            digest.update(name.encode())
+            digest.update(path.read_bytes())
+    return {"version": digest.hexdigest()[:12], "files": files}
+
+
+def _frontend() -> dict:
+    return current_app.extensions["homeward_frontend"]
+
+
+def _templated(name: str, content_type: str) -> Response:
+    frontend = _frontend()
+    path = FRONTEND_DIR / name
+    if not path.is_file():
+        abort(404)
+    version = frontend["version"]
+    prefix = f"/assets/{version}/"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("__ASSET_VERSION__", version).replace("__ASSETS__", prefix)
+    if name == "sw.js":
+        urls = ["/"] + [prefix + file for file in frontend["files"]]
+        text = text.replace('"__PRECACHE__"', json.dumps(urls))
+    response = Response(text, content_type=content_type)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/")
+def index():
+    return _templated("index.html", "text/html; charset=utf-8")
+
+
+@bp.get("/sw.js")
+def service_worker():
+    response = _templated("sw.js", "text/javascript; charset=utf-8")
+    response.headers["Service-Worker-Allowed"] = "/"
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    return _templated("manifest.webmanifest", "application/manifest+json")
+
+
+@bp.get("/assets/<version>/<path:filename>")
+def asset(version, filename):
+    if filename in TEMPLATED:
+        abort(404)
+    response = send_from_directory(FRONTEND_DIR, filename, max_age=0)
+    if version == _frontend()["version"]:
+        response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+    else:  # a page from before a deploy: serve today's file, but do not pin it
+        response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # same-origin keeps the Referer that Flask-WTF checks on https writes
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.path.startswith("/api/"):
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_web(app: Flask) -> None:
+    app.extensions["homeward_frontend"] = build_manifest()
+    app.register_blueprint(bp)
+    app.after_request(security_headers)
