@@ -56,6 +56,10 @@ def create_app(config=None) -> Flask:
     for blueprint in BLUEPRINTS:
         extensions.api.register_blueprint(blueprint)
 
+    from backend.api import audit
+
+    audit.install(app)
+
     from backend.web import init_web
 
     init_web(app)
@@ -73,6 +77,17 @@ def _register_auth(app: Flask) -> None:
     def load_user(user_id: str):
         user = db.session.get(User, int(user_id))
         return user if user is not None and user.active else None
+
+    @login_manager.request_loader
+    def load_user_from_token(request):
+        """`Authorization: Bearer <token>` signs in a script, on reports only."""
+        header = request.headers.get("Authorization", "")
+        if request.blueprint != "reports" or not header.startswith("Bearer "):
+            return None
+        from backend.services import tokens
+        from backend.services.dates import now_utc
+
+        return tokens.authenticate(header.removeprefix("Bearer ").strip(), now_utc())
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -1,6 +1,17 @@
 """One blueprint per resource, all under /api."""
 
-from backend.api import auth, exercises, logs, patients, programmes, staff
+from backend.api import (
+    audit,
+    auth,
+    exercises,
+    logs,
+    patients,
+    programmes,
+    progress,
+    reports,
+    staff,
+    tokens,
+)
 
 BLUEPRINTS = [
     auth.blp,
@@ -9,4 +20,8 @@ BLUEPRINTS = [
     exercises.blp,
     programmes.blp,
     logs.blp,
+    progress.blp,
+    reports.blp,
+    tokens.blp,
+    audit.blp,
 ]

@@ -70,11 +70,11 @@ def csrf_token():
 def login(credentials):
     """Sign in with email and password; wrong email or password is the same 401."""
     email = credentials["email"].strip().lower()
+    g.audit_login_email = email
     user = db.session.scalar(select(User).where(User.email == email))
     passwords = current_app.extensions["homeward_passwords"]
     ok = passwords.verify(user.password_hash if user else None, credentials["password"])
     if not ok or user is None or not user.active:
-        g.audit_login_failed = email
         abort(401, message="Wrong email or password.")
     return start_session(user)
 

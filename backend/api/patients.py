@@ -26,6 +26,7 @@ from backend.schemas.users import (
 )
 from backend.services import invitations
 from backend.services.dates import now_utc
+from backend.services.progress import summaries
 
 blp = Blueprint(
     "patients", __name__, url_prefix="/api/patients", description="Patients"
@@ -82,7 +83,9 @@ def list_patients():
         .options(selectinload(User.profile).selectinload(PatientProfile.therapist))
         .order_by(User.name, User.id)
     ).all()
-    return [patient_view(patient) for patient in patients]
+    ids = visible_patients(user).with_only_columns(User.id)
+    summary = summaries(patients, ids)
+    return [patient_view(patient) | summary[patient.id] for patient in patients]
 
 
 @blp.route("", methods=["POST"])

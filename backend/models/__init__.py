@@ -1,7 +1,9 @@
 """SQLAlchemy models, one module per aggregate, all imported here for Alembic."""
 
+from backend.models.access import ApiToken, AuditEvent
 from backend.models.exercises import CATEGORIES, Exercise
 from backend.models.logs import ExerciseLog, PainLog
+from backend.models.outcomes import OdiResponse
 from backend.models.programmes import ProgrammeItem, ProgrammeVersion, weekday_mask
 from backend.models.users import (
     ROLES,
@@ -13,6 +15,8 @@ from backend.models.users import (
 )
 
 __all__ = [
+    "ApiToken",
+    "AuditEvent",
     "CATEGORIES",
     "ROLES",
     "STAFF_ROLES",
@@ -20,6 +24,7 @@ __all__ = [
     "Exercise",
     "ExerciseLog",
     "Invitation",
+    "OdiResponse",
     "PainLog",
     "PatientProfile",
     "ProgrammeItem",

@@ -156,9 +156,7 @@ def _bulk_patients(rng, clinic_id, therapist_ids, password_hash, count) -> list[
             {
                 "user_id": patient_id,
                 # the first therapist has most patients, the demo patient included
-                "therapist_id": therapist_ids[0]
-                if index % 4
-                else therapist_ids[index % 2],
+                "therapist_id": therapist_ids[1 if index % 4 == 3 else 0],
                 "timezone": "Europe/London" if index == 0 else rng.choice(TIMEZONES),
                 "condition": rng.choice(CONDITIONS),
             }

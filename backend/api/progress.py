@@ -1,0 +1,112 @@
+"""A patient's progress, their Oswestry questionnaires and their FHIR export."""
+
+from datetime import timedelta
+
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+from backend.api.common import documents, invalid
+from backend.auth import actor, patient_or_404
+from backend.extensions import db
+from backend.models import OdiResponse, PainLog
+from backend.schemas.common import DateRangeQuery
+from backend.schemas.progress import (
+    FhirBundleSchema,
+    OdiInSchema,
+    OdiSchema,
+    ProgressSchema,
+)
+from backend.services import fhir, odi
+from backend.services.dates import now_utc, today_in
+from backend.services.logs import check_day
+from backend.services.progress import progress
+
+blp = Blueprint(
+    "progress",
+    __name__,
+    url_prefix="/api/patients/<int:patient_id>",
+    description="Progress and outcome measures",
+)
+
+DEFAULT_DAYS = 30
+
+
+@blp.route("/progress", methods=["GET"])
+@blp.arguments(DateRangeQuery, location="query")
+@blp.response(200, ProgressSchema)
+@documents(blp, 401, 404)
+def patient_progress(query, patient_id):
+    """Adherence and pain day by day (default: the last 30 days), with ODI scores."""
+    patient = patient_or_404(patient_id)
+    end = query.get("end") or today_in(patient.profile.timezone)
+    start = query.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+    return progress(patient, start, end)
+
+
+@blp.route("/questionnaires/odi", methods=["POST"])
+@blp.arguments(OdiInSchema)
+@blp.response(201, OdiSchema)
+@documents(blp, 401, 403, 404)
+def take_odi(body, patient_id):
+    """Record an Oswestry questionnaire (by the patient or their therapist)."""
+    patient = patient_or_404(patient_id)
+    user = actor()
+    if user.role == "admin":
+        abort(403, message="The patient or their therapist fills in questionnaires.")
+    today = today_in(patient.profile.timezone)
+    taken_on = body.get("taken_on", today)
+    errors = check_day("taken_on", taken_on, today)
+    if errors:
+        abort(422, errors={"json": errors})
+    try:
+        result = odi.score(body["answers"])
+    except odi.TooFewAnswers as error:
+        invalid("answers", str(error))
+    response = OdiResponse(
+        patient_id=patient.id,
+        taken_on=taken_on,
+        answers=body["answers"],
+        answered=result.answered,
+        score_pct=result.score_pct,
+        band=result.band,
+        created_by=user.id,
+    )
+    db.session.add(response)
+    db.session.commit()
+    return response
+
+
+@blp.route("/questionnaires/odi", methods=["GET"])
+@blp.response(200, OdiSchema(many=True))
+@documents(blp, 401, 404)
+def odi_history(patient_id):
+    """Every questionnaire, oldest first."""
+    patient = patient_or_404(patient_id)
+    return db.session.scalars(
+        select(OdiResponse)
+        .where(OdiResponse.patient_id == patient.id)
+        .order_by(OdiResponse.taken_on, OdiResponse.id)
+    ).all()
+
+
+@blp.route("/fhir", methods=["GET"])
+@blp.response(
+    200,
+    FhirBundleSchema,
+    description="A FHIR R4 Bundle (collection), as JSON.",
+)
+@documents(blp, 401, 404)
+def fhir_export(patient_id):
+    """The patient, their pain check-ins and ODI scores as a FHIR R4 Bundle."""
+    patient = patient_or_404(patient_id)
+    pain_logs = db.session.scalars(
+        select(PainLog)
+        .where(PainLog.patient_id == patient.id)
+        .order_by(PainLog.logged_on, PainLog.created_at)
+    ).all()
+    scores = db.session.scalars(
+        select(OdiResponse)
+        .where(OdiResponse.patient_id == patient.id)
+        .order_by(OdiResponse.taken_on, OdiResponse.id)
+    ).all()
+    return fhir.bundle(patient, pain_logs, scores, now_utc())

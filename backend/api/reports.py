@@ -1,0 +1,61 @@
+"""The clinic's adherence report, as JSON and as a streamed CSV download.
+
+Both answer to a session cookie or to an API token (`Authorization: Bearer`).
+"""
+
+from datetime import timedelta
+
+from flask import Response, stream_with_context
+from flask_smorest import Blueprint
+
+from backend.api.common import documents
+from backend.auth import require_role, visible_patients
+from backend.models import PatientProfile, User
+from backend.schemas.progress import ReportQuerySchema, ReportRowSchema
+from backend.services import export
+from backend.services.adherence import week_start
+from backend.services.dates import now_utc
+
+blp = Blueprint(
+    "reports", __name__, url_prefix="/api/reports", description="Clinic reports"
+)
+
+DEFAULT_WEEKS = 4
+
+
+def _selection(query: dict):
+    """(patient ids SELECT, from, to) for the caller and the query."""
+    user = require_role("therapist", "admin")
+    patients = visible_patients(user)
+    if "therapist_id" in query:
+        patients = patients.where(PatientProfile.therapist_id == query["therapist_id"])
+    ids = patients.with_only_columns(User.id)
+    # a day ahead of UTC covers every patient's today; later days are never due
+    end = query.get("end") or (now_utc() + timedelta(days=1)).date()
+    start = query.get("start") or week_start(end) - timedelta(weeks=DEFAULT_WEEKS - 1)
+    return ids, start, end
+
+
+@blp.route("/adherence", methods=["GET"])
+@blp.arguments(ReportQuerySchema, location="query")
+@blp.response(200, ReportRowSchema(many=True))
+@documents(blp, 401, 403)
+def adherence_report(query):
+    """One row per patient per ISO week (Monday start) in the range."""
+    return list(export.weekly_rows(*_selection(query)))
+
+
+@blp.route("/adherence.csv", methods=["GET"])
+@blp.arguments(ReportQuerySchema, location="query")
+@blp.response(200, content_type="text/csv", description="The same rows as CSV.")
+@documents(blp, 401, 403)
+def adherence_report_csv(query):
+    """The report as CSV, streamed; formula-like cells are neutralised with a '."""
+    ids, start, end = _selection(query)
+    lines = export.csv_lines(export.weekly_rows(ids, start, end))
+    filename = f"homeward-adherence-{start.isoformat()}-{end.isoformat()}.csv"
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,171 @@
+"""Progress of one patient, and the summary line of each patient in a list."""
+
+from datetime import date, timedelta
+
+from sqlalchemy import Select, func, select
+
+from backend.extensions import db
+from backend.models import ExerciseLog, OdiResponse, PainLog, User
+from backend.services.adherence import Totals, adherence_by, pain_by
+from backend.services.dates import today_in
+
+PAIN_RISING_POINTS = 2
+LOW_ADHERENCE = 0.5
+INACTIVE_DAYS = 5
+
+
+def _days(start: date, end: date):
+    for offset in range((end - start).days + 1):
+        yield start + timedelta(days=offset)
+
+
+def _pain_mean(pain: dict, patient_id: int, days) -> float | None:
+    """The mean of every pain log on these days (not a mean of daily means)."""
+    total = count = 0
+    for day in days:
+        row = pain.get((patient_id, day))
+        if row is not None:
+            total += float(row.pain_mean) * row.pain_logs
+            count += row.pain_logs
+    return round(total / count, 2) if count else None
+
+
+def _totals(adherence: dict, patient_id: int, days) -> Totals:
+    totals = Totals()
+    for day in days:
+        found = adherence.get((patient_id, day))
+        if found is not None:
+            totals.due += found.due
+            totals.done += found.done
+    return totals
+
+
+def progress(patient: User, start: date, end: date) -> dict:
+    """Day by day adherence and pain from `start` to `end` (capped at today)."""
+    today = today_in(patient.profile.timezone)
+    end = min(end, today)
+    ids = select(User.id).where(User.id == patient.id)
+    adherence = adherence_by(ids, start, end) if start <= end else {}
+    pain = pain_by(ids, start, end) if start <= end else {}
+    days = []
+    for day in _days(start, end):
+        totals = adherence.get((patient.id, day), Totals())
+        logged = pain.get((patient.id, day))
+        days.append(
+            {
+                "date": day,
+                "sessions_due": totals.due,
+                "sessions_done": totals.done,
+                "adherence": totals.adherence,
+                "pain_mean": round(float(logged.pain_mean), 2) if logged else None,
+                "pain_max": logged.pain_max if logged else None,
+                "spasms": int(logged.spasms) if logged else None,
+            }
+        )
+    all_days = list(_days(start, end))
+    return {
+        "from": start,
+        "to": end,
+        "days": days,
+        "summary": {
+            "adherence": _totals(adherence, patient.id, all_days).adherence,
+            "pain_first_7d_mean": _pain_mean(pain, patient.id, all_days[:7]),
+            "pain_last_7d_mean": _pain_mean(pain, patient.id, all_days[-7:]),
+        },
+        "odi": list(
+            db.session.scalars(
+                select(OdiResponse)
+                .where(
+                    OdiResponse.patient_id == patient.id,
+                    OdiResponse.taken_on.between(start, end),
+                )
+                .order_by(OdiResponse.taken_on, OdiResponse.id)
+            )
+        ),
+    }
+
+
+def _latest_pain(patient_ids: Select) -> dict:
+    ranked = (
+        select(
+            PainLog.patient_id,
+            PainLog.score,
+            func.row_number()
+            .over(
+                partition_by=PainLog.patient_id,
+                order_by=(PainLog.logged_on.desc(), PainLog.created_at.desc()),
+            )
+            .label("rank"),
+        )
+        .where(PainLog.patient_id.in_(patient_ids))
+        .subquery()
+    )
+    return dict(
+        db.session.execute(
+            select(ranked.c.patient_id, ranked.c.score).where(ranked.c.rank == 1)
+        ).all()
+    )
+
+
+def _last_activity(patient_ids: Select) -> dict:
+    latest: dict[int, date] = {}
+    for model, column, live in (
+        (ExerciseLog, ExerciseLog.performed_on, ExerciseLog.deleted_at.is_(None)),
+        (PainLog, PainLog.logged_on, True),
+    ):
+        rows = db.session.execute(
+            select(model.patient_id, func.max(column))
+            .where(model.patient_id.in_(patient_ids), live)
+            .group_by(model.patient_id)
+        )
+        for patient_id, day in rows:
+            latest[patient_id] = max(day, latest.get(patient_id, day))
+    return latest
+
+
+def summaries(patients: list[User], patient_ids: Select) -> dict[int, dict]:
+    """{patient id: adherence_7d, pain_latest, last_activity, flags}.
+
+    Flags (see README): pain_rising when the last 7 days' mean pain is at least
+    2 points above the 7 days before; low_adherence when 7-day adherence is
+    below 50 %; inactive when nothing was logged for 5 days while something
+    was due.
+    """
+    if not patients:
+        return {}
+    todays = {p.id: today_in(p.profile.timezone) for p in patients}
+    start = min(todays.values()) - timedelta(days=13)
+    end = max(todays.values())
+    adherence = adherence_by(patient_ids, start, end)
+    pain = pain_by(patient_ids, start, end)
+    latest_pain = _latest_pain(patient_ids)
+    last_activity = _last_activity(patient_ids)
+    result = {}
+    for patient_id, today in todays.items():
+        last7 = list(_days(today - timedelta(days=6), today))
+        prev7 = list(_days(today - timedelta(days=13), today - timedelta(days=7)))
+        last5 = last7[-INACTIVE_DAYS:]
+        week = _totals(adherence, patient_id, last7)
+        flags = []
+        pain_now = _pain_mean(pain, patient_id, last7)
+        pain_before = _pain_mean(pain, patient_id, prev7)
+        if (
+            pain_now is not None
+            and pain_before is not None
+            and pain_now - pain_before >= PAIN_RISING_POINTS
+        ):
+            flags.append("pain_rising")
+        if week.adherence is not None and week.adherence < LOW_ADHERENCE:
+            flags.append("low_adherence")
+        active = last_activity.get(patient_id)
+        if (active is None or active < last5[0]) and _totals(
+            adherence, patient_id, last5
+        ).due:
+            flags.append("inactive")
+        result[patient_id] = {
+            "adherence_7d": week.adherence,
+            "pain_latest": latest_pain.get(patient_id),
+            "last_activity": active,
+            "flags": flags,
+        }
+    return result

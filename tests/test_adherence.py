@@ -1,0 +1,203 @@
+"""The adherence engine against hand-computed cases, and the progress endpoint."""
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.models import Exercise, ExerciseLog, PainLog, User
+from backend.services.adherence import adherence_by, week_start
+from backend.services.programmes import create_version
+from tests.conftest import add_patient
+from tests.reference import reference_totals
+
+# Thursday 12 March 2026, noon in London; already Friday 13 March in Kiribati.
+NOW = datetime(2026, 3, 12, 12, 0, tzinfo=UTC)
+D = date(2026, 3, 1)  # a Sunday, the day before the first programme
+
+
+def day(n: int) -> date:
+    return D + timedelta(days=n)
+
+
+def tick(patient_id, exercise_id, on, times=1, deleted=False):
+    for _ in range(times):
+        db.session.add(
+            ExerciseLog(
+                id=uuid.uuid4(),
+                patient_id=patient_id,
+                exercise_id=exercise_id,
+                performed_on=on,
+                deleted_at=NOW if deleted else None,
+            )
+        )
+
+
+def pain(patient_id, on, score, spasms=None):
+    db.session.add(
+        PainLog(
+            id=uuid.uuid4(),
+            patient_id=patient_id,
+            logged_on=on,
+            score=score,
+            spasms=spasms,
+        )
+    )
+
+
+def dose(exercise_id, times, days=range(7)):
+    return {
+        "exercise_id": exercise_id,
+        "sets": 1,
+        "reps": 10,
+        "hold_seconds": 0,
+        "times_per_day": times,
+        "days_of_week": list(days),
+    }
+
+
+@pytest.fixture
+def case(app, world):
+    """The hand-computed case below, for a London patient of therapist_a.
+
+    v1 from Mon 2 Mar: A twice a day; B Mon/Wed/Fri.
+    v2 from Mon 9 Mar: A once a day; C Tue/Thu.
+    """
+    with time_machine.travel(NOW, tick=False), app.app_context():
+        ids = dict(db.session.execute(select(Exercise.slug, Exercise.id)).all())
+        a, b, c = ids["knee-to-chest"], ids["bird-dog"], ids["dead-bug"]
+        patient = world.patient_a
+        create_version(patient, [dose(a, 2), dose(b, 1, (0, 2, 4))], day(1), "", None)
+        create_version(patient, [dose(a, 1), dose(c, 1, (1, 3))], day(8), "", None)
+        tick(patient, a, day(0))  # Sun 1: before any programme
+        tick(patient, a, day(1), times=3)  # Mon 2: over-logged, counts 2 of 2
+        tick(patient, b, day(1))  # Mon 2: B due
+        tick(patient, a, day(2))  # Tue 3: 1 of 2
+        tick(patient, b, day(2))  # Tue 3: B not due, does not count
+        tick(patient, a, day(8))  # Mon 9: 1 of 1
+        tick(patient, c, day(8))  # Mon 9: C not due on Mondays
+        tick(patient, a, day(9), times=2)  # Tue 10: A capped at 1
+        tick(patient, c, day(9))  # Tue 10: C due
+        tick(patient, a, day(10), deleted=True)  # Wed 11: undone, does not count
+        tick(patient, a, day(11))  # Thu 12 (today): 1 of 2
+        pain(patient, day(1), 7, spasms=3)
+        pain(patient, day(1), 5, spasms=1)
+        pain(patient, day(11), 3)
+        db.session.commit()
+    with time_machine.travel(NOW, tick=False):
+        yield {"a": a, "b": b, "c": c, "patient": patient}
+
+
+# (due, done) per day, by hand; no entry means nothing was due.
+EXPECTED = {
+    day(1): (3, 3),
+    day(2): (2, 1),
+    day(3): (3, 0),
+    day(4): (2, 0),
+    day(5): (3, 0),
+    day(6): (2, 0),
+    day(7): (2, 0),
+    day(8): (1, 1),
+    day(9): (2, 2),
+    day(10): (1, 0),
+    day(11): (2, 1),
+}
+
+
+def test_engine_matches_the_hand_computed_days(app, case):
+    with app.app_context():
+        ids = select(User.id).where(User.id == case["patient"])
+        found = adherence_by(ids, day(0), day(14))
+        assert {d: (t.due, t.done) for (_, d), t in found.items()} == EXPECTED
+        assert reference_totals(case["patient"], day(0), day(14), day(11)) == EXPECTED
+
+
+def test_engine_by_iso_week(app, case):
+    with app.app_context():
+        ids = select(User.id).where(User.id == case["patient"])
+        weeks = adherence_by(ids, day(0), day(14), week_start)
+    assert {w: (t.due, t.done) for (_, w), t in weeks.items()} == {
+        date(2026, 3, 2): (17, 4),
+        date(2026, 3, 9): (6, 4),
+    }
+
+
+def test_progress_endpoint_days_and_summary(case, patient):
+    body = patient.get(
+        f"/api/patients/{case['patient']}/progress",
+        query_string={"from": "2026-03-01", "to": "2026-03-15"},
+    ).json
+    days = {d["date"]: d for d in body["days"]}
+    assert body["days"][-1]["date"] == "2026-03-12"  # the future is left out
+    assert days["2026-03-01"] | {"date": None} == {
+        "date": None,
+        "sessions_due": 0,
+        "sessions_done": 0,
+        "adherence": None,
+        "pain_mean": None,
+        "pain_max": None,
+        "spasms": None,
+    }
+    assert days["2026-03-02"]["adherence"] == 1.0
+    assert (
+        days["2026-03-02"]["pain_mean"],
+        days["2026-03-02"]["pain_max"],
+        days["2026-03-02"]["spasms"],
+    ) == (6.0, 7, 4)
+    assert days["2026-03-03"]["adherence"] == 0.5
+    assert body["summary"]["adherence"] == pytest.approx(8 / 23)
+    assert body["summary"]["pain_first_7d_mean"] == 6.0
+    assert body["summary"]["pain_last_7d_mean"] == 3.0
+
+
+def test_a_patient_at_utc_plus_14_counts_their_own_today(app, world, case):
+    with app.app_context():
+        hashed = app.extensions["homeward_passwords"].hash("kiritimati-pw")
+        kiri = add_patient(
+            world.clinic_a,
+            "kiri@a.test",
+            world.therapist_a,
+            "Pacific/Kiritimati",
+            hashed,
+        ).id
+        create_version(kiri, [dose(case["a"], 1)], day(11), "", None)
+        tick(kiri, case["a"], day(12))  # Fri 13 March: their today
+        db.session.commit()
+        both = select(User.id).where(User.id.in_([kiri, case["patient"]]))
+        found = adherence_by(both, day(11), day(12))
+    assert (found[(kiri, day(11))].due, found[(kiri, day(12))].due) == (1, 1)
+    assert found[(kiri, day(12))].done == 1
+    assert (case["patient"], day(12)) not in found  # still the 12th in London
+
+
+def test_patient_list_summary_and_flags(case, therapist, app):
+    [row] = [
+        p for p in therapist.get("/api/patients").json if p["id"] == case["patient"]
+    ]
+    # last 7 days (6–12 Mar): due 3+2+2+1+2+1+2 = 13, done 0+0+0+1+2+0+1 = 4
+    assert row["adherence_7d"] == pytest.approx(4 / 13)
+    assert row["pain_latest"] == 3
+    assert row["last_activity"] == "2026-03-12"
+    assert row["flags"] == ["low_adherence"]
+
+
+def test_rising_pain_and_inactivity_are_flagged(app, world, case, signed_in):
+    with app.app_context():
+        for n in range(-13, -6):  # the week before: pain 2 every day
+            pain(world.patient_a2, day(11 + n), 2)
+        for n in range(-6, -4):  # this week: pain 6 twice, then 5 silent days
+            pain(world.patient_a2, day(11 + n), 6)
+        create_version(world.patient_a2, [dose(case["a"], 1)], day(0), "", None)
+        db.session.commit()
+    listed = {p["id"]: p for p in signed_in("admin_a").get("/api/patients").json}
+    assert set(listed[world.patient_a2]["flags"]) == {
+        "pain_rising",
+        "low_adherence",
+        "inactive",
+    }
+    assert listed[world.patient_a2]["last_activity"] == "2026-03-07"
+    own = {p["id"] for p in signed_in("therapist_a").get("/api/patients").json}
+    assert world.patient_a2 not in own

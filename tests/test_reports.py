@@ -1,0 +1,172 @@
+"""The clinic report (JSON and CSV), API tokens and who may pull what."""
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+
+from backend.extensions import db
+from backend.models import PatientProfile, User
+from backend.services.dates import today_in
+from backend.services.demo import seed_demo
+from backend.services.export import COLUMNS, neutralise
+from tests.conftest import ApiClient
+from tests.reference import reference_totals
+
+
+@pytest.fixture
+def demo(app):
+    """The demo clinic with 6 patients and 40 days of history."""
+    with app.app_context():
+        seed_demo(
+            app.extensions["homeward_passwords"].hash("demo-password-1"),
+            patients=6,
+            days=40,
+        )
+        db.session.commit()
+    return ApiClient(app.test_client()).login("admin@demo.test", "demo-password-1")
+
+
+def test_report_rows_sum_to_each_patients_range_totals(app, demo):
+    end = date.today()
+    start = end - timedelta(days=34)
+    query = {"from": start.isoformat(), "to": end.isoformat()}
+    rows = demo.get("/api/reports/adherence", query_string=query).json
+    with app.app_context():
+        patients = {u.id: u for u in db.session.query(User).filter_by(role="patient")}
+        assert {r["patient_id"] for r in rows} == set(patients)
+        for patient_id, patient in patients.items():
+            mine = [r for r in rows if r["patient_id"] == patient_id]
+            assert all(date.fromisoformat(r["week_start"]).weekday() == 0 for r in mine)
+            expected = reference_totals(
+                patient_id, start, end, today_in(patient.profile.timezone)
+            )
+            assert sum(r["sessions_due"] for r in mine) == sum(
+                due for due, _ in expected.values()
+            )
+            assert sum(r["sessions_done"] for r in mine) == sum(
+                done for _, done in expected.values()
+            )
+            progress = demo.get(
+                f"/api/patients/{patient_id}/progress", query_string=query
+            ).json
+            assert sum(d["sessions_done"] for d in progress["days"]) == sum(
+                r["sessions_done"] for r in mine
+            )
+
+
+def test_csv_has_the_contract_columns_and_the_same_rows(demo):
+    query = {"from": "2026-01-05", "to": "2026-01-18"}
+    response = demo.get("/api/reports/adherence.csv", query_string=query)
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    table = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert table[0] == COLUMNS
+    rows = demo.get("/api/reports/adherence", query_string=query).json
+    assert len(table) - 1 == len(rows) == 6 * 2
+    assert [int(line[0]) for line in table[1:]] == [r["patient_id"] for r in rows]
+
+
+def test_formula_like_cells_are_neutralised(app, demo):
+    with app.app_context():
+        patient = db.session.query(User).filter_by(email="patient@demo.test").one()
+        patient.name = '=HYPERLINK("http://evil.test","click")'
+        db.session.commit()
+    body = demo.get("/api/reports/adherence.csv").get_data(as_text=True)
+    assert "'=HYPERLINK" in body
+    assert "\n=HYPERLINK" not in body and ",=HYPERLINK" not in body
+
+
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+44 20", "'+44 20"),
+        ("-3", "'-3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Ann", "Ann"),
+        (None, ""),
+        (3.5, "3.5"),
+        (date(2026, 3, 2), "2026-03-02"),
+    ],
+)
+def test_neutralise(value, expected):
+    assert neutralise(value) == expected
+
+
+def test_therapist_sees_only_their_patients_and_a_patient_gets_403(app, demo):
+    therapist = ApiClient(app.test_client()).login(
+        "therapist@demo.test", "demo-password-1"
+    )
+    rows = therapist.get("/api/reports/adherence").json
+    with app.app_context():
+        own = {
+            p.user_id
+            for p in db.session.query(PatientProfile).filter_by(
+                therapist_id=therapist.user["id"]
+            )
+        }
+    assert rows and {r["patient_id"] for r in rows} == own
+    patient = ApiClient(app.test_client()).login("patient@demo.test", "demo-password-1")
+    assert patient.get("/api/reports/adherence").status_code == 403
+    assert patient.get("/api/reports/adherence.csv").status_code == 403
+
+
+def test_admin_filters_by_therapist(app, demo):
+    therapists = {s["email"]: s["id"] for s in demo.get("/api/staff").json}
+    rows = demo.get(
+        "/api/reports/adherence",
+        query_string={"therapist_id": therapists["therapist2@demo.test"]},
+    ).json
+    assert {r["therapist_name"] for r in rows} == {"Theo Therapist"}
+
+
+def test_bearer_token_reads_reports_without_cookie_or_csrf_until_revoked(app, demo):
+    created = demo.post("/api/tokens", json={"name": "Nightly export"})
+    assert created.status_code == 201
+    secret = created.json["token"]
+    script = app.test_client()  # no cookie, no CSRF token
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert script.get("/api/reports/adherence", headers=auth).status_code == 200
+    assert script.get("/api/reports/adherence.csv", headers=auth).status_code == 200
+    # the token opens the reports and nothing else
+    assert script.get("/api/patients", headers=auth).status_code == 401
+    listed = demo.get("/api/tokens").json
+    assert listed[0]["name"] == "Nightly export" and "token" not in listed[0]
+    assert listed[0]["last_used_at"] is not None
+    assert demo.delete(f"/api/tokens/{created.json['id']}").status_code == 204
+    assert script.get("/api/reports/adherence", headers=auth).status_code == 401
+    assert demo.get("/api/tokens").json[0]["revoked_at"] is not None
+
+
+def test_wrong_bearer_token_is_a_401(app, demo):
+    response = app.test_client().get(
+        "/api/reports/adherence", headers={"Authorization": "Bearer hw_nope"}
+    )
+    assert response.status_code == 401
+
+
+def test_only_admins_make_tokens_and_only_their_own_clinics(
+    app, demo, world, signed_in
+):
+    assert (
+        signed_in("therapist_a").post("/api/tokens", json={"name": "x"}).status_code
+        == 403
+    )
+    token_id = demo.post("/api/tokens", json={"name": "x"}).json["id"]
+    assert signed_in("admin_b").delete(f"/api/tokens/{token_id}").status_code == 404
+
+
+def test_bad_report_queries_are_refused(demo):
+    for query in (
+        {"from": "2026-02-30"},
+        {"from": "2026-03-10", "to": "2026-03-01"},
+        {"therapist_id": "abc"},
+        {"therapist_id": "0"},
+    ):
+        response = demo.get("/api/reports/adherence", query_string=query)
+        assert response.status_code == 422, query
