@@ -19,6 +19,10 @@ from flask import (
     request,
     send_from_directory,
 )
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.extensions import db
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 TEMPLATED = {"index.html", "sw.js", "manifest.webmanifest"}
@@ -74,6 +78,17 @@ def _templated(name: str, content_type: str) -> Response:
     response = Response(text, content_type=content_type)
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@bp.get("/healthz")
+def healthz():
+    """For load balancers: 200 when the database answers, else 503."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"status": "database unavailable"}, 503
+    return {"status": "ok"}
 
 
 @bp.get("/")

@@ -8,7 +8,7 @@ original tick cannot bring it back.
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import db
@@ -18,7 +18,17 @@ from backend.models.base import UTCDateTime, now_utc
 class ExerciseLog(db.Model):
     __tablename__ = "exercise_logs"
     __table_args__ = (
-        Index("ix_exercise_logs_patient_day", "patient_id", "performed_on"),
+        # live ticks only, and covering (deleted_at included for SQLite's sake):
+        # adherence counts each item's ticks by a range scan of this index
+        Index(
+            "ix_exercise_logs_live",
+            "patient_id",
+            "exercise_id",
+            "performed_on",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         CheckConstraint("pain_during BETWEEN 0 AND 10", name="pain_during"),
         CheckConstraint("difficulty BETWEEN 1 AND 5", name="difficulty"),
         CheckConstraint("sets_done >= 0 AND reps_done >= 0", name="done"),
@@ -51,7 +61,8 @@ class ExerciseLog(db.Model):
 class PainLog(db.Model):
     __tablename__ = "pain_logs"
     __table_args__ = (
-        Index("ix_pain_logs_patient_day", "patient_id", "logged_on"),
+        # covering for the pain statistics
+        Index("ix_pain_logs_patient_day", "patient_id", "logged_on", "score", "spasms"),
         CheckConstraint("score BETWEEN 0 AND 10", name="score"),
         CheckConstraint("spasms >= 0", name="spasms"),
     )

@@ -28,6 +28,8 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from backend.extensions import db
 from backend.models import ExerciseLog, PainLog, PatientProfile, ProgrammeItem
@@ -53,7 +55,12 @@ class Totals:
         return self.done / self.due if self.due else None
 
 
-def calendar(start: date, end: date, bucket: Callable[[date], date] = by_day):
+def calendar(
+    start: date,
+    end: date,
+    bucket: Callable[[date], date] = by_day,
+    name: str = "calendar",
+):
     """A derived table (day, weekday bit, bucket) for every day of the range."""
     rows = []
     day = start
@@ -66,7 +73,7 @@ def calendar(start: date, end: date, bucket: Callable[[date], date] = by_day):
             )
         )
         day += timedelta(days=1)
-    return union_all(*rows).cte("calendar")
+    return union_all(*rows).cte(name)
 
 
 def today_by_timezone(timezones: Iterable[str]):
@@ -81,6 +88,49 @@ def today_by_timezone(timezones: Iterable[str]):
     return union_all(*rows).cte("patient_today")
 
 
+class week_of(FunctionElement):  # noqa: N801 (reads as SQL)
+    """The Monday of a date's ISO week, in each engine's own words."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(week_of, "sqlite")
+def _week_of_sqlite(element, compiler, **kw):
+    day = compiler.process(element.clauses, **kw)
+    return f"date({day}, 'weekday 0', '-6 days')"
+
+
+@compiles(week_of, "postgresql")
+def _week_of_postgresql(element, compiler, **kw):
+    day = compiler.process(element.clauses, **kw)
+    return f"CAST(date_trunc('week', {day}) AS DATE)"
+
+
+class weekday_bit(FunctionElement):  # noqa: N801
+    """1 << weekday (Monday = 0), to test against a programme item's day mask."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(weekday_bit, "sqlite")
+def _weekday_bit_sqlite(element, compiler, **kw):
+    day = compiler.process(element.clauses, **kw)
+    return f"(1 << ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7))"
+
+
+@compiles(weekday_bit, "postgresql")
+def _weekday_bit_postgresql(element, compiler, **kw):
+    day = compiler.process(element.clauses, **kw)
+    return f"(1 << (CAST(EXTRACT(ISODOW FROM {day}) AS INTEGER) - 1))"
+
+
+def bucket_of(bucket, day_column):
+    """The SQL for `bucket(day)`: the day itself, or its ISO week's Monday."""
+    return week_of(day_column) if bucket is week_start else day_column
+
+
 def _in_force(day_column):
     return and_(
         Version.starts_on <= day_column,
@@ -88,113 +138,179 @@ def _in_force(day_column):
     )
 
 
-def adherence_statement(patient_ids: Select, cal) -> Select:
-    """(patient_id, bucket, due, done) for every bucket with something due.
-
-    `patient_ids` is a SELECT of the patients to include (the caller's access
-    rules), `cal` a `calendar()`. Days after each patient's own today are left
-    out.
-    """
+def _patient_today(patient_ids: Select):
     timezones = db.session.scalars(
         select(PatientProfile.timezone)
         .where(PatientProfile.user_id.in_(patient_ids))
         .distinct()
     ).all() or ["UTC"]
-    today = today_by_timezone(timezones)
-    due_days = (
-        select(
-            Version.patient_id.label("patient_id"),
-            cal.c.day,
-            cal.c.bucket,
-            ProgrammeItem.exercise_id,
-            ProgrammeItem.times_per_day.label("due"),
-        )
-        .select_from(cal)
-        .join(Version, _in_force(cal.c.day))
-        .join(PatientProfile, PatientProfile.user_id == Version.patient_id)
-        .join(today, today.c.timezone == PatientProfile.timezone)
-        .join(
-            ProgrammeItem,
-            and_(
-                ProgrammeItem.programme_id == Version.id,
-                ProgrammeItem.weekday_mask.op("&")(cal.c.bit) != 0,
-            ),
-        )
-        .where(Version.patient_id.in_(patient_ids), cal.c.day <= today.c.today)
-        .cte("due_days")
+    return today_by_timezone(timezones)
+
+
+def _items_in_force(patient_ids: Select, today):
+    """Every programme item of these patients with its version's range, cut at
+    the patient's today: a few rows per patient, the driving side of both sums."""
+    last_day = case(
+        (
+            and_(Version.ends_on.is_not(None), Version.ends_on < today.c.today),
+            Version.ends_on,
+        ),
+        else_=today.c.today,
     )
-    ticks = (
-        select(
-            ExerciseLog.patient_id,
-            ExerciseLog.performed_on,
-            ExerciseLog.exercise_id,
-            func.count().label("ticks"),
-        )
-        .where(
-            ExerciseLog.patient_id.in_(patient_ids),
-            ExerciseLog.performed_on.in_(select(cal.c.day)),
-            ExerciseLog.deleted_at.is_(None),
-        )
-        .group_by(
-            ExerciseLog.patient_id, ExerciseLog.performed_on, ExerciseLog.exercise_id
-        )
-        .cte("ticks")
-    )
-    ticked = func.coalesce(ticks.c.ticks, 0)
-    done = case((ticked < due_days.c.due, ticked), else_=due_days.c.due)
     return (
         select(
-            due_days.c.patient_id,
-            due_days.c.bucket,
-            func.sum(due_days.c.due).label("due"),
-            func.sum(done).label("done"),
+            Version.patient_id,
+            Version.starts_on.label("first_day"),
+            last_day.label("last_day"),
+            ProgrammeItem.id.label("item_id"),
+            ProgrammeItem.exercise_id,
+            ProgrammeItem.times_per_day,
+            ProgrammeItem.weekday_mask,
         )
-        .select_from(due_days)
-        .outerjoin(
-            ticks,
-            and_(
-                ticks.c.patient_id == due_days.c.patient_id,
-                ticks.c.performed_on == due_days.c.day,
-                ticks.c.exercise_id == due_days.c.exercise_id,
-            ),
-        )
-        .group_by(due_days.c.patient_id, due_days.c.bucket)
+        .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
+        .join(PatientProfile, PatientProfile.user_id == Version.patient_id)
+        .join(today, today.c.timezone == PatientProfile.timezone)
+        .where(Version.patient_id.in_(patient_ids))
+        .cte("items_in_force")
+        .prefix_with("MATERIALIZED")
     )
 
 
-def pain_statement(patient_ids: Select, cal) -> Select:
-    """(patient_id, bucket, pain_mean, pain_max, spasms, pain_logs) where logged."""
+def due_statement(patient_ids: Select, start: date, end: date, bucket, today) -> Select:
+    """(patient_id, bucket, due) in that order: sessions due, from the calendar."""
+    cal = calendar(start, end, bucket)
+    items = _items_in_force(patient_ids, today)
+    return (
+        select(
+            items.c.patient_id,
+            cal.c.bucket,
+            func.sum(items.c.times_per_day).label("due"),
+        )
+        .select_from(items)
+        .join(
+            cal,
+            and_(
+                cal.c.day >= items.c.first_day,
+                cal.c.day <= items.c.last_day,
+                items.c.weekday_mask.op("&")(cal.c.bit) != 0,
+            ),
+        )
+        .group_by(items.c.patient_id, cal.c.bucket)
+        .order_by(items.c.patient_id, cal.c.bucket)
+    )
+
+
+def done_statement(
+    patient_ids: Select, start: date, end: date, bucket, today
+) -> Select:
+    """(patient_id, bucket, done) in that order.
+
+    Driven by the programme items: each item's live ticks in its version's
+    range are counted per day (a range scan of the covering index on
+    exercise_logs), capped at its times a day, then summed per bucket.
+    """
+    items = _items_in_force(patient_ids, today)
+    log = ExerciseLog
+    per_day = (
+        select(
+            items.c.patient_id,
+            log.performed_on.label("day"),
+            items.c.times_per_day,
+            func.count().label("ticks"),
+        )
+        .select_from(items)
+        .join(
+            log,
+            and_(
+                log.patient_id == items.c.patient_id,
+                log.exercise_id == items.c.exercise_id,
+                log.performed_on >= items.c.first_day,
+                log.performed_on <= items.c.last_day,
+                log.deleted_at.is_(None),
+            ),
+        )
+        .where(
+            log.performed_on.between(start, end),
+            items.c.weekday_mask.op("&")(weekday_bit(log.performed_on)) != 0,
+        )
+        .group_by(
+            items.c.item_id,
+            log.performed_on,
+            items.c.patient_id,
+            items.c.times_per_day,
+        )
+        .subquery("per_day")
+    )
+    day_bucket = bucket_of(bucket, per_day.c.day)
+    return (
+        select(
+            per_day.c.patient_id,
+            day_bucket.label("bucket"),
+            func.sum(
+                case(
+                    (per_day.c.ticks < per_day.c.times_per_day, per_day.c.ticks),
+                    else_=per_day.c.times_per_day,
+                )
+            ).label("done"),
+        )
+        .group_by(per_day.c.patient_id, day_bucket)
+        .order_by(per_day.c.patient_id, day_bucket)
+    )
+
+
+def pain_statement(
+    patient_ids: Select, start: date, end: date, bucket=by_day
+) -> Select:
+    """(patient_id, bucket, pain_mean, pain_max, spasms, pain_logs) where logged,
+    in that order."""
+    day_bucket = bucket_of(bucket, PainLog.logged_on)
     return (
         select(
             PainLog.patient_id,
-            cal.c.bucket,
+            day_bucket.label("bucket"),
             func.avg(PainLog.score).label("pain_mean"),
             func.max(PainLog.score).label("pain_max"),
             func.sum(func.coalesce(PainLog.spasms, 0)).label("spasms"),
             func.count().label("pain_logs"),
         )
-        .select_from(PainLog)
-        .join(cal, cal.c.day == PainLog.logged_on)
-        .where(PainLog.patient_id.in_(patient_ids))
-        .group_by(PainLog.patient_id, cal.c.bucket)
+        .where(
+            PainLog.patient_id.in_(patient_ids), PainLog.logged_on.between(start, end)
+        )
+        .group_by(PainLog.patient_id, day_bucket)
+        .order_by(PainLog.patient_id, day_bucket)
     )
+
+
+def _stream(statement: Select):
+    return db.session.execute(statement, execution_options={"yield_per": 2000})
+
+
+def adherence_streams(patient_ids: Select, start: date, end: date, bucket=by_day):
+    """(due rows, done rows), each an iterator sorted by (patient_id, bucket)."""
+    today = _patient_today(patient_ids)
+    return (
+        _stream(due_statement(patient_ids, start, end, bucket, today)),
+        _stream(done_statement(patient_ids, start, end, bucket, today)),
+    )
+
+
+def pain_stream(patient_ids: Select, start: date, end: date, bucket=by_day):
+    return _stream(pain_statement(patient_ids, start, end, bucket))
 
 
 def adherence_by(patient_ids: Select, start: date, end: date, bucket=by_day) -> dict:
     """{(patient_id, bucket): Totals} for buckets with something due."""
-    return {
-        (row.patient_id, row.bucket): Totals(int(row.due), int(row.done))
-        for row in db.session.execute(
-            adherence_statement(patient_ids, calendar(start, end, bucket))
-        )
-    }
+    due_rows, done_rows = adherence_streams(patient_ids, start, end, bucket)
+    with due_rows, done_rows:
+        totals = {
+            (row.patient_id, row.bucket): Totals(int(row.due), 0) for row in due_rows
+        }
+        for row in done_rows:
+            totals[(row.patient_id, row.bucket)].done = int(row.done)
+    return totals
 
 
 def pain_by(patient_ids: Select, start: date, end: date, bucket=by_day) -> dict:
     """{(patient_id, bucket): row with pain_mean, pain_max, spasms, pain_logs}."""
-    return {
-        (row.patient_id, row.bucket): row
-        for row in db.session.execute(
-            pain_statement(patient_ids, calendar(start, end, bucket))
-        )
-    }
+    with pain_stream(patient_ids, start, end, bucket) as rows:
+        return {(row.patient_id, row.bucket): row for row in rows}

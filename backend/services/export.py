@@ -7,19 +7,14 @@ large clinic never sits in memory.
 import csv
 import io
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, select, true
+from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
 from backend.extensions import db
 from backend.models import PatientProfile, User
-from backend.services.adherence import (
-    adherence_statement,
-    calendar,
-    pain_statement,
-    week_start,
-)
+from backend.services.adherence import adherence_streams, pain_stream, week_start
 
 COLUMNS = [
     "patient_id",
@@ -36,66 +31,77 @@ COLUMNS = [
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def weekly_statement(patient_ids: Select, start: date, end: date) -> Select:
-    cal = calendar(start, end, week_start)
-    adherence = adherence_statement(patient_ids, cal).subquery("adherence")
-    pain = pain_statement(patient_ids, cal).subquery("pain")
-    weeks = select(cal.c.bucket.label("week_start")).distinct().subquery("weeks")
-    therapist = aliased(User)
-    return (
-        select(
-            User.id.label("patient_id"),
-            User.name.label("patient_name"),
-            therapist.name.label("therapist_name"),
-            weeks.c.week_start,
-            adherence.c.due,
-            adherence.c.done,
-            pain.c.pain_mean,
-            pain.c.pain_max,
-            pain.c.pain_logs,
-        )
-        .select_from(User)
-        .join(PatientProfile, PatientProfile.user_id == User.id)
-        .outerjoin(therapist, therapist.id == PatientProfile.therapist_id)
-        .join(weeks, true())
-        .outerjoin(
-            adherence,
-            and_(
-                adherence.c.patient_id == User.id,
-                adherence.c.bucket == weeks.c.week_start,
-            ),
-        )
-        .outerjoin(
-            pain,
-            and_(pain.c.patient_id == User.id, pain.c.bucket == weeks.c.week_start),
-        )
-        .where(User.id.in_(patient_ids))
-        .order_by(User.name, User.id, weeks.c.week_start)
-    )
+class _Cursor:
+    """One sorted stream of (patient_id, bucket, ...) rows, read ahead by one."""
+
+    def __init__(self, rows):
+        self._rows = iter(rows)
+        self._advance()
+
+    def _advance(self):
+        self.row = next(self._rows, None)
+
+    def take(self, patient_id, week):
+        """The row for this patient and week, if the stream has one."""
+        row = self.row
+        if row is not None and (row.patient_id, row.bucket) == (patient_id, week):
+            self._advance()
+            return row
+        return None
+
+
+def _weeks(start: date, end: date) -> list[date]:
+    first, weeks = week_start(start), []
+    while first <= end:
+        weeks.append(first)
+        first += timedelta(days=7)
+    return weeks
 
 
 def weekly_rows(patient_ids: Select, start: date, end: date) -> Iterator[dict]:
-    """Report rows as plain dicts, fetched from the database in batches."""
-    result = db.session.execute(
-        weekly_statement(patient_ids, start, end),
+    """Report rows as plain dicts: every visible patient × every ISO week.
+
+    Three sorted aggregates (due, done, pain; see adherence.py) are merged as
+    they stream in, so memory does not grow with the clinic or the range.
+    """
+    due_rows, done_rows = adherence_streams(patient_ids, start, end, week_start)
+    pain_rows = pain_stream(patient_ids, start, end, week_start)
+    with due_rows, done_rows, pain_rows:  # closes server-side cursors early too
+        yield from _merge(patient_ids, start, end, due_rows, done_rows, pain_rows)
+
+
+def _merge(patient_ids, start, end, due_rows, done_rows, pain_rows):
+    due, done, pain = _Cursor(due_rows), _Cursor(done_rows), _Cursor(pain_rows)
+    therapist = aliased(User)
+    patients = db.session.execute(
+        select(User.id, User.name, therapist.name.label("therapist_name"))
+        .join(PatientProfile, PatientProfile.user_id == User.id)
+        .outerjoin(therapist, therapist.id == PatientProfile.therapist_id)
+        .where(User.id.in_(patient_ids))
+        .order_by(User.id),
         execution_options={"yield_per": 1000},
     )
-    for row in result:
-        due, done = int(row.due or 0), int(row.done or 0)
-        yield {
-            "patient_id": row.patient_id,
-            "patient_name": row.patient_name,
-            "therapist_name": row.therapist_name,
-            "week_start": row.week_start,
-            "sessions_due": due,
-            "sessions_done": done,
-            "adherence_pct": round(done / due * 100, 1) if due else None,
-            "pain_mean": round(float(row.pain_mean), 2)
-            if row.pain_mean is not None
-            else None,
-            "pain_max": row.pain_max,
-            "pain_logs": int(row.pain_logs or 0),
-        }
+    weeks = _weeks(start, end)
+    for patient in patients:
+        for week in weeks:
+            due_row, done_row = due.take(patient.id, week), done.take(patient.id, week)
+            pain_row = pain.take(patient.id, week)
+            sessions_due = int(due_row.due) if due_row else 0
+            sessions_done = int(done_row.done) if done_row else 0
+            yield {
+                "patient_id": patient.id,
+                "patient_name": patient.name,
+                "therapist_name": patient.therapist_name,
+                "week_start": week,
+                "sessions_due": sessions_due,
+                "sessions_done": sessions_done,
+                "adherence_pct": round(sessions_done / sessions_due * 100, 1)
+                if sessions_due
+                else None,
+                "pain_mean": round(float(pain_row.pain_mean), 2) if pain_row else None,
+                "pain_max": pain_row.pain_max if pain_row else None,
+                "pain_logs": int(pain_row.pain_logs) if pain_row else 0,
+            }
 
 
 def neutralise(value) -> str:

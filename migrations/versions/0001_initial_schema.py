@@ -96,7 +96,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pain_logs'))
     )
     with op.batch_alter_table('pain_logs', schema=None) as batch_op:
-        batch_op.create_index('ix_pain_logs_patient_day', ['patient_id', 'logged_on'], unique=False)
+        batch_op.create_index('ix_pain_logs_patient_day', ['patient_id', 'logged_on', 'score', 'spasms'], unique=False)
 
     op.create_table('patient_profiles',
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -147,7 +147,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_exercise_logs'))
     )
     with op.batch_alter_table('exercise_logs', schema=None) as batch_op:
-        batch_op.create_index('ix_exercise_logs_patient_day', ['patient_id', 'performed_on'], unique=False)
+        batch_op.create_index('ix_exercise_logs_live', ['patient_id', 'exercise_id', 'performed_on', 'deleted_at'], unique=False, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
     op.create_table('programme_items',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -180,7 +180,7 @@ def downgrade():
 
     op.drop_table('programme_items')
     with op.batch_alter_table('exercise_logs', schema=None) as batch_op:
-        batch_op.drop_index('ix_exercise_logs_patient_day')
+        batch_op.drop_index('ix_exercise_logs_live', sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
     op.drop_table('exercise_logs')
     with op.batch_alter_table('programme_versions', schema=None) as batch_op:

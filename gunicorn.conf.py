@@ -1,0 +1,15 @@
+"""gunicorn settings for `make serve` and production (see README, "Running in production")."""
+
+import os
+
+bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+accesslog = os.environ.get("ACCESS_LOG", "-")
+errorlog = "-"
+# ProxyFix in the app trusts X-Forwarded-*; gunicorn itself trusts only this host.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
