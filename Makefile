@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 export PORT
 
-.PHONY: setup run test lint migrate clean
+.PHONY: setup run serve test bench lint migrate clean
 
 setup: $(VENV)/.installed frontend/vendor/.installed
 
@@ -33,10 +33,19 @@ run: migrate
 	$(FLASK) seed-demo --if-missing
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
+# Production-style serving: gunicorn with gunicorn.conf.py (WEB_CONCURRENCY, PORT).
+serve: migrate
+	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+
 test: setup
 	scripts/ensure-chromium
 	$(BIN)/ruff check --quiet .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmarks print figures; they are never part of `make test`.
+bench: setup
+	cd bench && ../$(BIN)/python report_bench.py
+	cd bench && ../$(BIN)/python load_bench.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,4 +1,4 @@
-"""gunicorn settings for `make serve` and production (see README, "Running in production")."""
+"""gunicorn settings for `make serve` and production (README: Running in production)."""
 
 import os
 

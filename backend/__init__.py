@@ -5,7 +5,9 @@ from pathlib import Path
 
 from flask import Flask, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import extensions
 from backend.extensions import compress, csrf, db, limiter, login_manager, migrate
@@ -25,6 +27,9 @@ def create_app(config=None) -> Flask:
     app.json.sort_keys = False
 
     db.init_app(app)
+    with app.app_context():
+        _harden_sqlite(db.engine)
+    _trust_proxy(app)
     migrate.init_app(
         app,
         db,
@@ -68,6 +73,30 @@ def create_app(config=None) -> Flask:
 
     register_commands(app)
     return app
+
+
+def _harden_sqlite(engine) -> None:
+    """SQLite for several gunicorn workers: WAL, a busy timeout, foreign keys on."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _trust_proxy(app: Flask) -> None:
+    """Behind a reverse proxy, take the client's address and scheme from it."""
+    hops = app.config.get("PROXY_FIX_HOPS", 0)
+    if hops:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops
+        )
 
 
 def _register_auth(app: Flask) -> None:

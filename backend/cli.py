@@ -1,4 +1,6 @@
-"""Flask commands: `create-admin`, `seed-demo`, `seed-library`."""
+"""Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`."""
+
+import sqlite3
 
 import click
 from flask import Flask, current_app
@@ -16,6 +18,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(seed_demo)
     app.cli.add_command(seed_library)
+    app.cli.add_command(backup)
 
 
 @click.command("create-admin")
@@ -86,3 +89,29 @@ def seed_library():
     added = sync_library()
     db.session.commit()
     click.echo(f"Exercise library up to date ({added} new).")
+
+
+@click.command("backup")
+@click.argument("destination", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup(destination):
+    """Write a consistent copy of the SQLite database to DESTINATION.
+
+    Uses SQLite's online backup API, so it is safe while the app is serving.
+    For PostgreSQL use pg_dump (see README, "Backups").
+    """
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        raise click.ClickException(
+            "This database is PostgreSQL: back it up with "
+            '`pg_dump --format=custom --file=homeward.dump "$DATABASE_URL"` '
+            "(strip the +psycopg from the URL) and restore with pg_restore."
+        )
+    with engine.connect() as connection:
+        source = connection.connection.driver_connection
+        target = sqlite3.connect(destination)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    click.echo(f"Backed up to {destination}.")

@@ -1,0 +1,126 @@
+"""Production settings: secrets, headers, proxies, caching, compression, Redis."""
+
+import uuid
+
+import pytest
+
+import config as settings
+from backend import create_app
+from backend.extensions import limiter
+from tests.conftest import PASSWORD, ApiClient
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    monkeypatch.setenv("HOMEWARD_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setattr(settings.Config, "ENV_NAME", "production")
+    monkeypatch.setattr(settings.Config, "SECRET_KEY", None)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        settings.Config()
+
+
+def test_every_response_carries_the_security_headers(anonymous):
+    for path in ("/", "/api/auth/csrf", "/api/patients"):
+        headers = anonymous.get(path).headers
+        csp = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert "Strict-Transport-Security" not in headers  # plain http
+
+
+def test_api_answers_are_never_cached(world, patient):
+    response = patient.get(f"/api/patients/{world.patient_a}")
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def proxied_app(app):
+    config = settings.TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+    config.PROXY_FIX_HOPS = 1
+    config.SESSION_COOKIE_SECURE = True
+    return create_app(config)
+
+
+def test_behind_an_https_proxy_hsts_secure_cookies_and_the_client_address(
+    app, world, admin
+):
+    behind = proxied_app(app)
+    client = ApiClient(behind.test_client())
+    forwarded = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-For": "203.0.113.9",
+        "X-Forwarded-Host": "clinic.example",
+        "Referer": "https://clinic.example/",
+    }
+    client.csrf_token = client.client.get("/api/auth/csrf", headers=forwarded).json[
+        "csrf_token"
+    ]
+    response = client.post(
+        "/api/auth/login",
+        headers=forwarded,
+        json={"email": "ther@a.test", "password": "wrong-password"},
+    )
+    assert response.status_code == 401
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+    events = admin.get("/api/audit").json
+    assert any(e["ip"] == "203.0.113.9" for e in events)
+    ok = client.post(
+        "/api/auth/login",
+        headers=forwarded,
+        json={"email": "ther@a.test", "password": PASSWORD},
+    )
+    assert ok.status_code == 200
+    assert "Secure" in ok.headers["Set-Cookie"]
+
+
+def test_versioned_assets_are_cached_for_a_year_and_the_shell_is_not(app, anonymous):
+    version = app.extensions["homeward_frontend"]["version"]
+    files = app.extensions["homeward_frontend"]["files"]
+    assert files
+    asset = anonymous.get(f"/assets/{version}/{files[0]}")
+    assert asset.status_code == 200
+    assert "immutable" in asset.headers["Cache-Control"]
+    asset.close()
+    stale = anonymous.get(f"/assets/0ld0ld0ld0ld/{files[0]}")
+    assert stale.headers["Cache-Control"] == "no-cache"
+    stale.close()
+    assert anonymous.get("/").headers["Cache-Control"] == "no-cache"
+    assert version in anonymous.get("/").get_data(as_text=True)
+
+
+def test_text_is_compressed_when_the_client_accepts_it(world, patient):
+    response = patient.get("/api/exercises", headers={"Accept-Encoding": "br, gzip"})
+    assert response.headers["Content-Encoding"] in ("br", "gzip")
+
+
+def test_health_check_answers_when_the_database_does(anonymous):
+    response = anonymous.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_rate_limits_live_in_redis_and_are_shared_between_app_servers(app, world):
+    """Two app instances (as on two hosts) count failures for one account together."""
+    config = settings.TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+    config.RATELIMIT_STORAGE_URI = "redis://127.0.0.1:6379"
+    config.RATELIMIT_KEY_PREFIX = f"homeward-test-{uuid.uuid4().hex}"
+    try:
+        first, second = create_app(config), create_app(config)
+        codes = []
+        for attempt in range(6):
+            server = first if attempt % 2 else second
+            codes.append(
+                ApiClient(server.test_client())
+                .post(
+                    "/api/auth/login",
+                    json={"email": "pat@a.test", "password": "wrong-guess"},
+                )
+                .status_code
+            )
+        assert codes == [401] * 5 + [429]
+        assert limiter._storage.check()  # really the Redis storage
+        assert type(limiter._storage).__name__ == "RedisStorage"
+    finally:
+        create_app(settings.TestConfig())  # back to in-memory limits for the rest
