@@ -55,6 +55,26 @@ def app(tmp_path_factory):
         db.engine.dispose()
 
 
+@pytest.fixture
+def make_app(app):
+    """make_app(**settings) → another app on the same database (as another host
+    would be), its connections closed after the test."""
+    made = []
+
+    def make(**overrides):
+        config = TestConfig()
+        config.SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+        for name, value in overrides.items():
+            setattr(config, name, value)
+        made.append(create_app(config))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_data(request, app):
     """Every test starts from empty tables and fresh rate limits."""

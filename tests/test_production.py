@@ -5,7 +5,6 @@ import uuid
 import pytest
 
 import config as settings
-from backend import create_app
 from backend.extensions import limiter
 from tests.conftest import PASSWORD, ApiClient
 
@@ -35,18 +34,10 @@ def test_api_answers_are_never_cached(world, patient):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def proxied_app(app):
-    config = settings.TestConfig()
-    config.SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
-    config.PROXY_FIX_HOPS = 1
-    config.SESSION_COOKIE_SECURE = True
-    return create_app(config)
-
-
 def test_behind_an_https_proxy_hsts_secure_cookies_and_the_client_address(
-    app, world, admin
+    make_app, world, admin
 ):
-    behind = proxied_app(app)
+    behind = make_app(PROXY_FIX_HOPS=1, SESSION_COOKIE_SECURE=True)
     client = ApiClient(behind.test_client())
     forwarded = {
         "X-Forwarded-Proto": "https",
@@ -100,14 +91,15 @@ def test_health_check_answers_when_the_database_does(anonymous):
     assert response.status_code == 200 and response.json == {"status": "ok"}
 
 
-def test_rate_limits_live_in_redis_and_are_shared_between_app_servers(app, world):
+def test_rate_limits_live_in_redis_and_are_shared_between_app_servers(make_app, world):
     """Two app instances (as on two hosts) count failures for one account together."""
-    config = settings.TestConfig()
-    config.SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
-    config.RATELIMIT_STORAGE_URI = "redis://127.0.0.1:6379"
-    config.RATELIMIT_KEY_PREFIX = f"homeward-test-{uuid.uuid4().hex}"
+    shared = {
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+        "RATELIMIT_KEY_PREFIX": f"homeward-test-{uuid.uuid4().hex}",
+    }
     try:
-        first, second = create_app(config), create_app(config)
+        first, second = make_app(**shared), make_app(**shared)
+        assert type(limiter._storage).__name__ == "RedisStorage"
         codes = []
         for attempt in range(6):
             server = first if attempt % 2 else second
@@ -120,7 +112,5 @@ def test_rate_limits_live_in_redis_and_are_shared_between_app_servers(app, world
                 .status_code
             )
         assert codes == [401] * 5 + [429]
-        assert limiter._storage.check()  # really the Redis storage
-        assert type(limiter._storage).__name__ == "RedisStorage"
     finally:
-        create_app(settings.TestConfig())  # back to in-memory limits for the rest
+        make_app()  # back to in-memory limits for the rest of the run
