@@ -248,3 +248,15 @@ def test_uninvited_patient_cannot_sign_in_before_setting_a_password(
         "/api/auth/login", json={"email": "new@a.test", "password": "anything-at-all"}
     )
     assert response.status_code == 401
+
+
+def test_guessing_invitation_tokens_is_rate_limited(app, world):
+    client = ApiClient(app.test_client())
+    codes = [
+        client.post(
+            "/api/auth/accept-invite",
+            json={"token": f"guess-{n}", "password": "long-enough-pw"},
+        ).status_code
+        for n in range(21)
+    ]
+    assert codes == [400] * 20 + [429]
