@@ -113,6 +113,10 @@ def asset(version, filename):
     if filename in TEMPLATED:
         abort(404)
     response = send_from_directory(FRONTEND_DIR, filename, max_age=0)
+    # Read the (small) file now: Flask-Compress would otherwise stream it and
+    # never close the file it came from.
+    response.direct_passthrough = False
+    response.make_sequence()
     if version == _frontend()["version"]:
         response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
     else:  # a page from before a deploy: serve today's file, but do not pin it

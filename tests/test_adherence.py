@@ -201,3 +201,9 @@ def test_rising_pain_and_inactivity_are_flagged(app, world, case, signed_in):
     assert listed[world.patient_a2]["last_activity"] == "2026-03-07"
     own = {p["id"] for p in signed_in("therapist_a").get("/api/patients").json}
     assert world.patient_a2 not in own
+
+
+def test_one_patient_carries_the_same_summary_as_the_list(case, therapist):
+    listed = {p["id"]: p for p in therapist.get("/api/patients").json}
+    one = therapist.get(f"/api/patients/{case['patient']}").json
+    assert one == listed[case["patient"]]

@@ -125,8 +125,10 @@ def enrol_patient(body):
 @blp.response(200, PatientSchema)
 @documents(blp, 401, 404)
 def get_patient(patient_id):
-    """One patient (a patient may read themself)."""
-    return patient_view(patient_or_404(patient_id))
+    """One patient with the list's summary (a patient may read themself)."""
+    patient = patient_or_404(patient_id)
+    ids = select(User.id).where(User.id == patient.id)
+    return patient_view(patient) | summaries([patient], ids)[patient.id]
 
 
 @blp.route("/<int:patient_id>", methods=["PATCH"])

@@ -23,6 +23,7 @@ from backend.models import (
     User,
     weekday_mask,
 )
+from backend.services.dates import today_in
 from backend.services.library import sync_library
 
 DEMO_PASSWORD = "demo-password-1"
@@ -109,9 +110,10 @@ def seed_demo(
     colleague = staff("therapist2@demo.test", "Theo Therapist", "therapist")
     db.session.flush()
 
-    patient_ids = _bulk_patients(
+    timezones = _bulk_patients(
         rng, clinic.id, [therapist.id, colleague.id], password_hash, patients
     )
+    patient_ids = list(timezones)
     exercise_ids = dict(
         db.session.execute(
             select(Exercise.slug, Exercise.id).where(Exercise.slug.is_not(None))
@@ -122,11 +124,12 @@ def seed_demo(
     plans = _bulk_programmes(
         patient_ids, exercise_ids, first_day, switch_day, therapist.id
     )
-    counts = _bulk_history(rng, patient_ids, plans, first_day, switch_day, today)
+    counts = _bulk_history(rng, timezones, plans, first_day, switch_day)
     return {"patients": len(patient_ids), **counts}
 
 
-def _bulk_patients(rng, clinic_id, therapist_ids, password_hash, count) -> list[int]:
+def _bulk_patients(rng, clinic_id, therapist_ids, password_hash, count) -> dict:
+    """Insert the patients; returns {patient id: timezone} in insertion order."""
     rows = []
     for number in range(count):
         if number == 0:
@@ -150,20 +153,18 @@ def _bulk_patients(rng, clinic_id, therapist_ids, password_hash, count) -> list[
             insert(User).returning(User.id, sort_by_parameter_order=True), rows
         )
     )
-    db.session.execute(
-        insert(PatientProfile),
-        [
-            {
-                "user_id": patient_id,
-                # the first therapist has most patients, the demo patient included
-                "therapist_id": therapist_ids[1 if index % 4 == 3 else 0],
-                "timezone": "Europe/London" if index == 0 else rng.choice(TIMEZONES),
-                "condition": rng.choice(CONDITIONS),
-            }
-            for index, patient_id in enumerate(ids)
-        ],
-    )
-    return ids
+    profiles = [
+        {
+            "user_id": patient_id,
+            # the first therapist has most patients, the demo patient included
+            "therapist_id": therapist_ids[1 if index % 4 == 3 else 0],
+            "timezone": "Europe/London" if index == 0 else rng.choice(TIMEZONES),
+            "condition": rng.choice(CONDITIONS),
+        }
+        for index, patient_id in enumerate(ids)
+    ]
+    db.session.execute(insert(PatientProfile), profiles)
+    return {profile["user_id"]: profile["timezone"] for profile in profiles}
 
 
 def _bulk_programmes(patient_ids, exercise_ids, first_day, switch_day, created_by):
@@ -224,8 +225,23 @@ def _bulk_programmes(patient_ids, exercise_ids, first_day, switch_day, created_b
     return plans
 
 
+def _story(rng, index: int) -> dict:
+    """How a patient behaves, so the demo shows every flag: the demo patient is a
+    good adherer; then a poor adherer, one who went quiet, one with a flare."""
+    story = {"adherence": rng.uniform(0.55, 0.98), "silent_days": 0, "flare": 0}
+    if index == 0:
+        story["adherence"] = 0.85
+    elif index % 6 == 1:
+        story["adherence"] = 0.3
+    elif index % 6 == 2:
+        story["silent_days"] = 6
+    elif index % 6 == 3:
+        story["flare"] = 3
+    return story
+
+
 def _bulk_history(
-    rng, patient_ids, plans, first_day, switch_day, today, chunk: int = 20_000
+    rng, timezones, plans, first_day, switch_day, chunk: int = 20_000
 ) -> dict:
     ticks, pains = [], []
     counts = {"exercise_logs": 0, "pain_logs": 0}
@@ -241,19 +257,20 @@ def _bulk_history(
             counts["pain_logs"] += len(pains)
             pains.clear()
 
-    total_days = (today - first_day).days + 1
-    for index, patient_id in enumerate(patient_ids):
-        # the demo patient is a good adherer; others spread from poor to excellent
-        adherence = 0.85 if index == 0 else rng.uniform(0.25, 0.98)
+    for index, patient_id in enumerate(timezones):
+        story = _story(rng, index)
         pain = rng.uniform(6, 8)
-        for offset in range(total_days):
+        last_day = today_in(timezones[patient_id])  # never in their future
+        for offset in range((last_day - first_day).days + 1):
             day = first_day + timedelta(days=offset)
+            days_left = (last_day - day).days
+            silent = days_left < story["silent_days"]
             plan = plans[patient_id][0 if day < switch_day else 1]
             for exercise_id, times, weekdays in plan:
-                if day.weekday() not in weekdays:
+                if day.weekday() not in weekdays or silent:
                     continue
                 for _ in range(times):
-                    if rng.random() < adherence:
+                    if rng.random() < story["adherence"]:
                         ticks.append(
                             {
                                 "id": uuid.UUID(int=rng.getrandbits(128), version=4),
@@ -264,17 +281,19 @@ def _bulk_history(
                             }
                         )
             # pain eases with adherence and drifts back without it
-            pain += rng.gauss(-0.08 * adherence + 0.03, 0.35)
-            pain = min(10.0, max(0.0, pain))
-            if rng.random() < 0.75:
+            pain += rng.gauss(-0.08 * story["adherence"] + 0.03, 0.35)
+            pain = min(9.0, max(1.0, pain))
+            flare = story["flare"] if days_left < 7 else 0
+            if rng.random() < 0.75 and not silent:
+                score = min(10, round(pain + flare))
                 pains.append(
                     {
                         "id": uuid.UUID(int=rng.getrandbits(128), version=4),
                         "patient_id": patient_id,
                         "logged_on": day,
-                        "score": round(pain),
+                        "score": score,
                         "location": "lower back",
-                        "spasms": max(0, round(rng.gauss(pain / 3 - 1, 1))),
+                        "spasms": max(0, round(rng.gauss(score / 3 - 1, 1))),
                         "note": None,
                         "created_at": now,
                     }

@@ -20,7 +20,6 @@ CHROMIUM_FLAGS = [
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 
-
 @pytest.fixture
 def live_server(app):
     """The test app on 127.0.0.1 at a free port, for the length of one test."""
@@ -59,3 +58,50 @@ def desktop(browser, live_server):
     )
     yield context
     context.close()
+
+
+@pytest.fixture
+def sign_in_page():
+    """sign_in_page(page, "pat@a.test") → signs in through the form, by its labels."""
+    from playwright.sync_api import expect
+
+    from tests.conftest import PASSWORD
+
+    def sign_in(page, email, password=PASSWORD, go=True):
+        if go:
+            page.goto("/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+    return sign_in
+
+
+@pytest.fixture
+def server_logs(app):
+    """server_logs(patient_id) → (live exercise logs, pain logs) in the database."""
+    from sqlalchemy import func, select
+
+    from backend.extensions import db
+    from backend.models import ExerciseLog, PainLog
+
+    def count(patient_id):
+        with app.app_context():
+            ticks = db.session.scalar(
+                select(func.count())
+                .select_from(ExerciseLog)
+                .where(
+                    ExerciseLog.patient_id == patient_id,
+                    ExerciseLog.deleted_at.is_(None),
+                )
+            )
+            pain = db.session.scalar(
+                select(func.count())
+                .select_from(PainLog)
+                .where(PainLog.patient_id == patient_id)
+            )
+            db.session.remove()
+            return ticks, pain
+
+    return count

@@ -1,0 +1,237 @@
+/** Clinic administration: staff (add, deactivate), API tokens for scripts
+ * (the secret is shown once) and the audit log. */
+import * as api from "./api.js";
+import { addDays, clearErrors, deviceToday, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea, table } from "./dom.js";
+import { copyButton } from "./patients.js";
+
+export function render(view, ctx) {
+  const screens = { staff: staffScreen, tokens: tokensScreen, audit: auditScreen };
+  return screens[ctx.view](view, ctx);
+}
+
+/* ---- staff ----------------------------------------------------------------- */
+
+async function staffScreen(view, { user }) {
+  const listArea = h("div", {}, loading());
+  const listMessage = statusArea();
+  say(listMessage, "");
+  mount(view, heading("Staff"), addStaffForm(load), h("section", { "aria-labelledby": "staff-list" }, h("h2", { id: "staff-list" }, "Clinic staff"), listMessage, listArea));
+
+  async function load() {
+    const staff = await api.get("/api/staff");
+    mount(
+      listArea,
+      table(
+        "Clinic staff",
+        [
+          { label: "Name", value: (s) => s.name },
+          { label: "Email", value: (s) => s.email },
+          { label: "Role", value: (s) => (s.role === "admin" ? "Admin" : "Therapist") },
+          { label: "Status", value: (s) => h("span", { class: `status-pill ${s.active === false ? "off" : "on"}` }, s.active === false ? "Deactivated" : "Active") },
+          { label: "Actions", value: (s) => (s.id === user.id ? h("span", { class: "hint" }, "You") : activeToggle(s)) },
+        ],
+        staff,
+        { hideCaption: true },
+      ),
+    );
+  }
+
+  function activeToggle(member) {
+    const active = member.active !== false;
+    const label = active ? "Deactivate" : "Reactivate";
+    return h(
+      "button",
+      {
+        type: "button",
+        class: active ? "danger small" : "secondary small",
+        "aria-label": `${label} ${member.name}`,
+        onclick: async () => {
+          try {
+            await api.patch(`/api/staff/${member.id}`, { active: !active });
+            say(listMessage, `${member.name} is now ${active ? "deactivated and cannot sign in" : "active again"}.`, "success");
+            await load();
+            listArea.querySelector("button")?.focus();
+          } catch (error) {
+            say(listMessage, error.message, "error");
+          }
+        },
+      },
+      label,
+    );
+  }
+
+  await load().catch((error) => mount(listArea, h("p", { role: "alert" }, error.message)));
+}
+
+function addStaffForm(onAdded) {
+  const name = h("input", { name: "name", required: true, autocomplete: "off" });
+  const email = h("input", { type: "email", name: "email", required: true, autocomplete: "off" });
+  const role = h("select", { name: "role" }, h("option", { value: "therapist" }, "Therapist"), h("option", { value: "admin" }, "Admin"));
+  const password = h("input", { type: "password", name: "password", required: true, minlength: "10", autocomplete: "new-password" });
+  const message = statusArea("alert");
+  say(message, "");
+  const form = h(
+    "form",
+    { class: "grid-form", novalidate: true },
+    field("Full name", name),
+    field("Email", email),
+    field("Role", role),
+    field("Initial password", password, "At least 10 characters; ask them to keep it private."),
+    message,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Add staff member")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      const added = await api.post("/api/staff", { name: name.value.trim(), email: email.value.trim(), role: role.value, password: password.value });
+      form.reset();
+      say(message, `${added.name} can now sign in as ${added.role === "admin" ? "an admin" : "a therapist"}.`, "success");
+      await onAdded();
+    } catch (error) {
+      showErrors(form, error, message);
+    }
+  });
+  return h("details", { class: "card" }, h("summary", {}, "Add a staff member"), form);
+}
+
+/* ---- API tokens -------------------------------------------------------------- */
+
+async function tokensScreen(view) {
+  const listArea = h("div", {}, loading());
+  const secretArea = h("div");
+  const name = h("input", { name: "name", required: true, maxlength: "200", autocomplete: "off" });
+  const message = statusArea("alert");
+  say(message, "");
+  const form = h("form", { class: "toolbar", novalidate: true }, field("Token name", name), h("div", { class: "actions" }, h("button", { type: "submit" }, "Create token")));
+  mount(
+    view,
+    heading("API tokens"),
+    h("p", { class: "lead" }, "Scripts use a token (Authorization: Bearer …) to pull reports without signing in. Revoke a token as soon as it is no longer needed."),
+    h("section", { class: "card", "aria-labelledby": "new-token" }, h("h2", { id: "new-token" }, "New token"), h("p", { class: "hint" }, "Name it after what will use it, e.g. “Monthly EHR export”."), form, message, secretArea),
+    h("section", { "aria-labelledby": "token-list" }, h("h2", { id: "token-list" }, "Tokens"), listArea),
+  );
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    if (!name.value.trim()) {
+      showErrors(form, { fieldErrors: { name: ["Give the token a name."] } }, message);
+      return;
+    }
+    try {
+      const created = await api.post("/api/tokens", { name: name.value.trim() });
+      form.reset();
+      say(message, "");
+      const secret = h("input", { type: "text", readonly: true, value: created.token, class: "mono", id: "token-secret" });
+      const copied = statusArea();
+      say(copied, "");
+      mount(
+        secretArea,
+        h(
+          "div",
+          { class: "card success" },
+          h("p", {}, h("strong", {}, `Token “${created.name}” created. Copy it now: it will not be shown again.`)),
+          h("label", { for: "token-secret" }, "Token secret"),
+          h("div", { class: "copy-row" }, secret, copyButton(secret, copied, "Copy token")),
+          copied,
+        ),
+      );
+      secret.focus();
+      secret.select();
+      await load();
+    } catch (error) {
+      showErrors(form, error, message);
+    }
+  });
+
+  async function load() {
+    const tokens = await api.get("/api/tokens");
+    mount(
+      listArea,
+      table(
+        "API tokens",
+        [
+          { label: "Name", value: (t) => t.name },
+          { label: "Created", value: (t) => formatDateTime(t.created_at) },
+          { label: "Last used", value: (t) => (t.last_used_at ? formatDateTime(t.last_used_at) : "Never") },
+          { label: "Status", value: (t) => (t.revoked_at ? h("span", { class: "status-pill off" }, `Revoked ${formatDateTime(t.revoked_at)}`) : h("span", { class: "status-pill on" }, "Active")) },
+          { label: "Actions", value: (t) => (t.revoked_at ? "" : revokeButton(t)) },
+        ],
+        tokens,
+        { empty: "No tokens yet.", hideCaption: true },
+      ),
+    );
+  }
+
+  function revokeButton(token) {
+    const button = h("button", { type: "button", class: "danger small", "aria-label": `Revoke ${token.name}` }, "Revoke");
+    let armed = false;
+    button.addEventListener("click", async () => {
+      if (!armed) {
+        armed = true; // a second click confirms: revoking cannot be undone
+        button.textContent = "Confirm revoke";
+        button.setAttribute("aria-label", `Confirm revoke ${token.name}`);
+        return;
+      }
+      try {
+        await api.del(`/api/tokens/${token.id}`);
+        say(message, `Token “${token.name}” revoked.`, "success");
+        await load();
+      } catch (error) {
+        say(message, error.message, "error");
+      }
+    });
+    button.addEventListener("blur", () => {
+      armed = false;
+      button.textContent = "Revoke";
+      button.setAttribute("aria-label", `Revoke ${token.name}`);
+    });
+    return button;
+  }
+
+  await load().catch((error) => mount(listArea, h("p", { role: "alert" }, error.message)));
+}
+
+/* ---- audit log --------------------------------------------------------------- */
+
+async function auditScreen(view) {
+  const today = deviceToday();
+  const from = h("input", { type: "date", name: "from", value: addDays(today, -6) });
+  const to = h("input", { type: "date", name: "to", value: today });
+  const results = h("div");
+  const form = h("form", { class: "toolbar", novalidate: true }, field("From", from), field("To", to), h("div", { class: "actions" }, h("button", { type: "submit" }, "Show entries")));
+  mount(view, heading("Audit log"), h("p", { class: "lead" }, "Every change, every sign-in (also failed ones) and every export in this clinic."), form, results);
+
+  async function show() {
+    mount(results, loading());
+    try {
+      const entries = await api.get("/api/audit", { from: from.value, to: to.value });
+      mount(
+        results,
+        table(
+          "Audit entries, newest first",
+          [
+            { label: "When", value: (e) => formatDateTime(e.at) },
+            { label: "Who", value: (e) => e.actor_email || "–" },
+            { label: "Action", value: (e) => e.action },
+            { label: "Result", value: (e) => h("span", { class: `status-pill ${e.status >= 400 ? "off" : "on"}` }, String(e.status ?? "–")), numeric: true },
+            { label: "Record", value: (e) => (e.target_type ? `${e.target_type} ${e.target_id ?? ""}` : "–") },
+            { label: "Address", value: (e) => e.ip || "–" },
+            { label: "Detail", value: (e) => (e.detail ? h("code", {}, typeof e.detail === "string" ? e.detail : JSON.stringify(e.detail)) : "") },
+          ],
+          [...entries].sort((a, b) => (a.at < b.at ? 1 : -1)),
+          { empty: "No entries in this period.", className: "audit" },
+        ),
+      );
+    } catch (error) {
+      mount(results, h("p", { role: "alert" }, error.message));
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    show();
+  });
+  await show();
+}

@@ -1,0 +1,252 @@
+/** The one way to talk to the server: fetch with the CSRF header, the session,
+ * and the offline outbox (queue first, flush through POST /api/sync). */
+import * as store from "./store.js";
+
+const { send, withLock, RetryLater, SYNC_TAG, BATCH_SIZE } = self.HomewardOutbox;
+
+/** Events: "session" (signed in/out), "outbox" (pending count changed),
+ * "session-expired" (a 401 while we thought we were signed in). */
+export const events = new EventTarget();
+
+let csrfToken = null;
+let user = null;
+let flushing = null;
+let flushAgain = false;
+
+export class ApiError extends Error {
+  constructor(status, payload = {}) {
+    super(payload.message || (status === 0 ? "You are offline." : `The server answered ${status}.`));
+    this.name = "ApiError";
+    this.status = status;
+    this.payload = payload;
+  }
+
+  get offline() {
+    return this.status === 0;
+  }
+
+  /** {field: [messages]} from the body or the query, whichever the server named. */
+  get fieldErrors() {
+    const errors = this.payload.errors || {};
+    return { ...(errors.query || {}), ...(errors.json || {}) };
+  }
+}
+
+export function currentUser() {
+  return user;
+}
+
+function setSession(session) {
+  user = session?.user ?? null;
+  if (session?.csrf_token) csrfToken = session.csrf_token;
+  events.dispatchEvent(new Event("session"));
+}
+
+async function refreshCsrf() {
+  const response = await fetch("/api/auth/csrf", { credentials: "same-origin" });
+  csrfToken = (await response.json()).csrf_token;
+}
+
+export async function request(method, path, body, { retryCsrf = true } = {}) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") {
+    if (!csrfToken) await refreshCsrf().catch(() => {});
+    headers["X-CSRF-Token"] = csrfToken || "";
+  }
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0);
+  }
+  if (response.status === 204) return null;
+  const payload = await response.json().catch(() => ({}));
+  if (response.ok) return payload;
+  if (response.status === 400 && method !== "GET" && retryCsrf && /csrf/i.test(payload.message || "")) {
+    await refreshCsrf();
+    return request(method, path, body, { retryCsrf: false });
+  }
+  if (response.status === 401 && user && !path.startsWith("/api/auth/")) {
+    events.dispatchEvent(new Event("session-expired"));
+  }
+  throw new ApiError(response.status, payload);
+}
+
+export const get = (path, query) => request("GET", query ? `${path}?${new URLSearchParams(query)}` : path);
+export const post = (path, body = {}) => request("POST", path, body);
+export const put = (path, body) => request("PUT", path, body);
+export const patch = (path, body) => request("PATCH", path, body);
+export const del = (path) => request("DELETE", path);
+
+/** Who is signed in: {user, offline}. Only a device that signed in before asks
+ * the server (no needless 401 on a first visit). Offline, the last signed-in user
+ * is assumed so their records can be shown and queued; the server decides later. */
+export async function restoreSession() {
+  const saved = await store.cached("session");
+  if (!saved) {
+    setSession(null);
+    return { user: null, offline: !navigator.onLine };
+  }
+  try {
+    setSession(await get("/api/auth/me"));
+    await store.cache("session", user);
+    return { user, offline: false };
+  } catch (error) {
+    if (!error.offline) {
+      setSession(null);
+      await store.uncache("session");
+      return { user: null, offline: false };
+    }
+    user = saved.value;
+    events.dispatchEvent(new Event("session"));
+    return { user, offline: true };
+  }
+}
+
+async function startSession(session) {
+  setSession(session);
+  await store.cache("session", session.user);
+  flushOutbox();
+  return session.user;
+}
+
+export async function signIn(email, password) {
+  return startSession(await post("/api/auth/login", { email, password }));
+}
+
+export async function acceptInvite(token, password) {
+  return startSession(await post("/api/auth/accept-invite", { token, password }));
+}
+
+/** Signs out; the outbox is kept (and flushed when this user signs in again). */
+export async function signOut() {
+  const leaving = user;
+  try {
+    await post("/api/auth/logout");
+  } finally {
+    if (leaving) await store.forgetCachedData(leaving.id);
+    await store.uncache("session");
+    csrfToken = null;
+    setSession(null);
+  }
+}
+
+export function sessionExpired() {
+  user = null;
+  csrfToken = null;
+  store.uncache("session");
+  events.dispatchEvent(new Event("session"));
+}
+
+/* ---- the outbox ---------------------------------------------------------- */
+
+export function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16)); // plain-http fallback
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function outboxChanged() {
+  events.dispatchEvent(new Event("outbox"));
+}
+
+/** Queues a record for the signed-in user, then tries to send it. */
+export async function record(kind, body) {
+  const queued = await store.enqueue({ kind, id: body.id, userId: user.id, body });
+  outboxChanged();
+  flushOutbox();
+  askForBackgroundSync();
+  return queued;
+}
+
+/** Undoes a tick: a tick still in the outbox simply leaves it; a sent one is
+ * deleted on the server through a queued deletion. */
+export async function undoTick(tickId) {
+  const withdrawn = await withLock(() => store.withdraw("exercise_log", tickId));
+  if (withdrawn) {
+    outboxChanged();
+    return;
+  }
+  await store.enqueue({ kind: "deleted_exercise_log", id: tickId, userId: user.id });
+  outboxChanged();
+  flushOutbox();
+  askForBackgroundSync();
+}
+
+export function pendingCount() {
+  return user ? store.pendingCount(user.id) : Promise.resolve(0);
+}
+
+function askForBackgroundSync() {
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.ready
+    .then((registration) => registration.sync?.register(SYNC_TAG))
+    .catch(() => {}); // unsupported or refused: the page flushes on `online`
+}
+
+/** Sends the signed-in user's outbox; concurrent calls share one run. */
+export function flushOutbox() {
+  if (!user) return Promise.resolve();
+  if (flushing) {
+    flushAgain = true; // a record queued during this run is sent by the next one
+    return flushing;
+  }
+  const owner = user;
+  flushing = withLock(() => flushAll(owner))
+    .catch(() => {})
+    .finally(() => {
+      flushing = null;
+      outboxChanged();
+      if (flushAgain) {
+        flushAgain = false;
+        flushOutbox();
+      }
+    });
+  return flushing;
+}
+
+async function flushAll(owner) {
+  let csrfRetried = false;
+  for (;;) {
+    if (user?.id !== owner.id) return;
+    const records = (await store.outbox(owner.id)).slice(0, BATCH_SIZE);
+    if (!records.length) return;
+    let verdict;
+    try {
+      verdict = await send(records, csrfToken);
+    } catch (error) {
+      if (!(error instanceof RetryLater)) throw error;
+      if (error.status === 401) {
+        events.dispatchEvent(new Event("session-expired"));
+        return;
+      }
+      if ((error.status === 400 || error.status === 403) && !csrfRetried) {
+        csrfRetried = true;
+        await refreshCsrf();
+        continue;
+      }
+      return; // offline or the server is struggling: keep everything
+    }
+    await store.settle(owner.id, verdict.settled, verdict.rejected);
+    outboxChanged();
+    if (!verdict.settled.length && !verdict.rejected.length) return; // nothing matched: try later
+  }
+}
+
+export function refusedRecords() {
+  return user ? store.rejected(user.id) : Promise.resolve([]);
+}
+
+export async function dismissRefused() {
+  if (user) await store.forgetRejected(user.id);
+  outboxChanged();
+}

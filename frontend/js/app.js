@@ -1,0 +1,300 @@
+/** The shell: boots the session, routes #/… to one screen module at a time,
+ * keeps the online / pending-records indicator and the service worker current. */
+import * as api from "./api.js";
+import { h, mount, plural } from "./dom.js";
+
+const STAFF = ["therapist", "admin"];
+const HOME = { patient: "#/today", therapist: "#/patients", admin: "#/patients" };
+
+const ROUTES = [
+  { path: /^\/signin$/, public: true, title: "Sign in", load: () => import("./signin.js") },
+  { path: /^\/invite\/([\w.~-]+)$/, public: true, title: "Welcome", view: "invite", load: () => import("./signin.js") },
+  { path: /^\/today$/, roles: ["patient"], title: "Today", load: () => import("./today.js") },
+  { path: /^\/progress$/, roles: ["patient"], title: "Progress", load: () => import("./progress.js") },
+  { path: /^\/odi$/, roles: ["patient"], title: "Back-pain questionnaire", load: () => import("./odi.js") },
+  { path: /^\/patients$/, roles: STAFF, title: "Patients", load: () => import("./patients.js") },
+  { path: /^\/patients\/(\d+)$/, roles: STAFF, title: "Patient", load: () => import("./patient.js") },
+  { path: /^\/patients\/(\d+)\/programme$/, roles: STAFF, title: "Edit programme", load: () => import("./programme.js") },
+  { path: /^\/patients\/(\d+)\/odi$/, roles: STAFF, title: "Back-pain questionnaire", load: () => import("./odi.js") },
+  { path: /^\/reports$/, roles: STAFF, title: "Adherence report", load: () => import("./reports.js") },
+  { path: /^\/admin\/staff$/, roles: ["admin"], title: "Staff", view: "staff", load: () => import("./admin.js") },
+  { path: /^\/admin\/tokens$/, roles: ["admin"], title: "API tokens", view: "tokens", load: () => import("./admin.js") },
+  { path: /^\/admin\/audit$/, roles: ["admin"], title: "Audit log", view: "audit", load: () => import("./admin.js") },
+];
+
+const NAV = {
+  patient: [
+    ["#/today", "Today"],
+    ["#/progress", "Progress"],
+    ["#/odi", "Questionnaire"],
+  ],
+  therapist: [
+    ["#/patients", "Patients"],
+    ["#/reports", "Reports"],
+  ],
+  admin: [
+    ["#/patients", "Patients"],
+    ["#/reports", "Reports"],
+    ["#/admin/staff", "Staff"],
+    ["#/admin/tokens", "API tokens"],
+    ["#/admin/audit", "Audit log"],
+  ],
+};
+
+const main = document.getElementById("main");
+const nav = document.getElementById("main-nav");
+const syncStatus = document.getElementById("sync-status");
+const banner = document.getElementById("banner");
+const signOutButton = document.getElementById("sign-out");
+
+let cleanup = null;
+let renderTicket = 0;
+let signInNotice = "";
+let firstRoute = true;
+
+function currentPath() {
+  const hash = location.hash;
+  return hash.startsWith("#/") ? hash.slice(1) : "/";
+}
+
+function match(path) {
+  for (const route of ROUTES) {
+    const found = route.path.exec(path);
+    if (found) return { route, params: found.slice(1) };
+  }
+  return null;
+}
+
+async function route() {
+  const ticket = ++renderTicket;
+  const user = api.currentUser();
+  const path = currentPath();
+  let found = match(path);
+
+  if (!user && !found?.route.public) {
+    found = { route: ROUTES[0], params: [] };
+  } else if (user && (!found || found.route.path === ROUTES[0].path || (found.route.roles && !found.route.roles.includes(user.role)))) {
+    location.replace(HOME[user.role]);
+    return;
+  }
+
+  cleanup?.();
+  cleanup = null;
+  renderNav(user, path);
+  const view = h("div", { class: "view" });
+  // a new screen takes focus to its heading (screen readers announce it), except
+  // on the first load, where the browser's own starting point is kept
+  const moveFocus = !firstRoute;
+  firstRoute = false;
+  mount(main, view);
+  document.title = `${found.route.title} · Homeward`;
+  try {
+    const screen = await found.route.load();
+    if (ticket !== renderTicket) return;
+    const notice = signInNotice;
+    signInNotice = "";
+    const done = await screen.render(view, { user, params: found.params, view: found.route.view, notice, navigate });
+    if (ticket !== renderTicket) {
+      done?.(); // the user has moved on while this screen was loading
+      return;
+    }
+    cleanup = done || null;
+  } catch (error) {
+    if (ticket !== renderTicket) return;
+    mount(view, h("h1", { class: "page-title", tabindex: "-1" }, "Something went wrong"), h("p", { role: "alert" }, error.message || String(error)));
+  }
+  if (ticket === renderTicket && moveFocus && !view.contains(document.activeElement)) view.querySelector("h1")?.focus();
+}
+
+export function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function renderNav(user, path) {
+  const links = user ? NAV[user.role] || [] : [];
+  nav.hidden = !links.length;
+  signOutButton.hidden = !user;
+  document.body.dataset.role = user?.role || "signed-out";
+  mount(
+    nav,
+    h(
+      "ul",
+      {},
+      links.map(([href, label]) => {
+        const active = path === href.slice(1) || (href === "#/patients" && path.startsWith("/patients/"));
+        return h("li", {}, h("a", { href, "aria-current": active ? "page" : null }, label));
+      }),
+    ),
+  );
+}
+
+/* ---- the online / pending indicator and the banners ---------------------- */
+
+async function refreshStatus() {
+  const user = api.currentUser();
+  const online = navigator.onLine;
+  const pending = user?.role === "patient" ? await api.pendingCount() : 0;
+  signOutButton.hidden = !user;
+  syncStatus.dataset.pending = String(pending);
+  syncStatus.dataset.online = String(online);
+  syncStatus.hidden = !user;
+  let text;
+  if (pending) text = `${online ? "" : "Offline · "}${pending} not sent yet`;
+  else text = online ? "All changes saved" : "Offline";
+  if (user?.role !== "patient" && online) text = "";
+  syncStatus.textContent = text;
+  syncStatus.hidden = !text;
+  await showRefused();
+}
+
+async function showRefused() {
+  const refused = await api.refusedRecords();
+  const existing = banner.querySelector("[data-banner=refused]");
+  existing?.remove();
+  if (refused.length) {
+    banner.append(
+      h(
+        "div",
+        { class: "banner-item", "data-banner": "refused", role: "alert" },
+        h("p", {}, `${plural(refused.length, "record")} could not be saved. `, h("span", { class: "hint" }, describeRefused(refused))),
+        h("button", { type: "button", class: "secondary", onclick: () => api.dismissRefused() }, "Dismiss"),
+      ),
+    );
+  }
+  banner.hidden = !banner.children.length;
+}
+
+function describeRefused(records) {
+  const kinds = { exercise_log: "an exercise tick", pain_log: "a pain check-in", deleted_exercise_log: "an undo" };
+  const first = records[0];
+  const day = first.body?.performed_on || first.body?.logged_on || "";
+  return `The server refused ${kinds[first.kind] || "a record"}${day ? ` from ${day}` : ""}${records.length > 1 ? " and others" : ""}. Please tell your therapist if it matters.`;
+}
+
+function showBanner(name, text, actions) {
+  banner.querySelector(`[data-banner=${name}]`)?.remove();
+  const item = h("div", { class: "banner-item", "data-banner": name, role: "status" }, h("p", {}, text), h("div", { class: "actions" }, actions));
+  banner.append(item);
+  banner.hidden = false;
+  return item;
+}
+
+function hideBanner(name) {
+  banner.querySelector(`[data-banner=${name}]`)?.remove();
+  banner.hidden = !banner.children.length;
+}
+
+/* ---- signing out never silently drops unsent records ---------------------- */
+
+async function signOut() {
+  if (navigator.onLine) await api.flushOutbox();
+  const pending = await api.pendingCount();
+  if (pending) {
+    const item = showBanner(
+      "sign-out",
+      `${plural(pending, "record")} not sent yet. If you sign out now they stay on this device and are sent the next time you sign in here.`,
+      [
+        h("button", { type: "button", class: "danger", onclick: () => finishSignOut() }, "Sign out anyway"),
+        h("button", { type: "button", class: "secondary", onclick: () => hideBanner("sign-out") }, "Stay signed in"),
+      ],
+    );
+    item.querySelector("button").focus();
+    return;
+  }
+  await finishSignOut();
+}
+
+async function finishSignOut() {
+  hideBanner("sign-out");
+  try {
+    await api.signOut();
+  } catch {
+    // offline: the server session ends by itself; this device forgets it now
+  }
+  location.hash = "#/signin";
+  route();
+}
+
+/* ---- service worker: offline shell, background sync, updates ------------- */
+
+function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    if (event.data?.type === "outbox-flushed") api.events.dispatchEvent(new Event("outbox"));
+  });
+  let reloading = false;
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (reloading || !updateRequested) return;
+    reloading = true;
+    location.reload();
+  });
+  navigator.serviceWorker
+    .register("/sw.js", { scope: "/" })
+    .then((registration) => {
+      if (registration.waiting && navigator.serviceWorker.controller) offerUpdate(registration.waiting);
+      registration.addEventListener("updatefound", () => {
+        const worker = registration.installing;
+        worker?.addEventListener("statechange", () => {
+          if (worker.state === "installed" && navigator.serviceWorker.controller) offerUpdate(worker);
+        });
+      });
+    })
+    .catch(() => {}); // no offline support in this browser; everything else works
+}
+
+let updateRequested = false;
+
+function offerUpdate(worker) {
+  showBanner("update", "A new version of Homeward is ready.", [
+    h(
+      "button",
+      {
+        type: "button",
+        onclick: () => {
+          updateRequested = true;
+          worker.postMessage({ type: "skip-waiting" });
+        },
+      },
+      "Reload now",
+    ),
+  ]);
+}
+
+/* ---- boot ----------------------------------------------------------------- */
+
+async function boot() {
+  registerServiceWorker();
+  document.querySelector(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    main.focus();
+  });
+  signOutButton.addEventListener("click", signOut);
+  window.addEventListener("hashchange", route);
+  window.addEventListener("online", () => {
+    refreshStatus();
+    api.flushOutbox();
+  });
+  window.addEventListener("offline", refreshStatus);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && navigator.onLine) api.flushOutbox();
+  });
+  api.events.addEventListener("outbox", refreshStatus);
+  api.events.addEventListener("session", refreshStatus);
+  api.events.addEventListener("session-expired", async () => {
+    if (!api.currentUser()) return;
+    const pending = await api.pendingCount();
+    api.sessionExpired();
+    signInNotice = `Your session has ended. Please sign in again.${
+      pending ? ` ${plural(pending, "record")} on this device will be sent then.` : ""
+    }`;
+    route();
+  });
+
+  await api.restoreSession();
+  await route();
+  refreshStatus();
+  if (navigator.onLine) api.flushOutbox();
+}
+
+boot();

@@ -1,0 +1,207 @@
+/** Small shared helpers: build elements without innerHTML (so no markup from
+ * data ever reaches the page), show form errors, format dates and numbers. */
+
+const PROPERTIES = new Set(["value", "checked", "selected", "indeterminate"]);
+
+/** h("button", {type: "button", onclick}, "Save") → <button type="button">Save</button> */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(props || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "class") el.className = value;
+    else if (name === "dataset") Object.assign(el.dataset, value);
+    else if (name.startsWith("on") && typeof value === "function") el.addEventListener(name.slice(2), value);
+    else if (PROPERTIES.has(name)) el[name] = value;
+    else el.setAttribute(name, value === true ? "" : String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+}
+
+/** Replaces the children of `el`. */
+export function mount(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+let idCounter = 0;
+export function uid(prefix = "f") {
+  idCounter += 1;
+  return `${prefix}-${idCounter}`;
+}
+
+/** A labelled form field: {label, input} where the label's `for` is the input's id. */
+export function field(labelText, input, hint) {
+  input.id ||= uid("field");
+  const hintEl = hint ? h("p", { class: "hint", id: `${input.id}-hint` }, hint) : null;
+  if (hintEl) input.setAttribute("aria-describedby", hintEl.id);
+  return h("div", { class: "field" }, h("label", { for: input.id }, labelText), input, hintEl);
+}
+
+/** A message area that screen readers announce when it changes. */
+export function statusArea(kind = "status") {
+  return h("div", { class: "message", role: kind === "alert" ? "alert" : "status", "aria-live": kind === "alert" ? "assertive" : "polite" });
+}
+
+export function say(area, text, tone = "info") {
+  area.dataset.tone = tone;
+  area.textContent = text || "";
+  // a screen-reader-only live region stays in place, or its next message goes unheard
+  area.hidden = !text && !area.classList.contains("visually-hidden");
+}
+
+/** Shows an API error next to the form fields it names (by their `name`). */
+export function showErrors(form, error, area) {
+  clearErrors(form);
+  const fieldErrors = error.fieldErrors || {};
+  let unplaced = [];
+  for (const [name, messages] of Object.entries(fieldErrors)) {
+    const text = flattenMessages(messages).join(" ");
+    const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
+    if (!input) {
+      unplaced.push(name === "_schema" ? text : `${name}: ${text}`);
+      continue;
+    }
+    const note = h("p", { class: "field-error", id: `${input.id}-error` }, text);
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), note.id].filter(Boolean).join(" "));
+    (input.closest(".field") || input.parentElement).append(note);
+  }
+  const summary = unplaced.length ? unplaced.join(" ") : Object.keys(fieldErrors).length ? "Please check the highlighted fields." : error.message;
+  if (area) say(area, summary, "error");
+  form.querySelector("[aria-invalid=true]")?.focus();
+}
+
+export function clearErrors(form) {
+  for (const note of form.querySelectorAll(".field-error")) note.remove();
+  for (const input of form.querySelectorAll("[aria-invalid]")) {
+    input.removeAttribute("aria-invalid");
+    const described = (input.getAttribute("aria-describedby") || "").split(" ").filter((id) => !id.endsWith("-error"));
+    if (described.length) input.setAttribute("aria-describedby", described.join(" "));
+    else input.removeAttribute("aria-describedby");
+  }
+}
+
+function flattenMessages(messages) {
+  if (Array.isArray(messages)) return messages.flatMap(flattenMessages);
+  if (messages && typeof messages === "object") return Object.values(messages).flatMap(flattenMessages);
+  return [String(messages)];
+}
+
+/* ---- dates: ISO "YYYY-MM-DD" strings are calendar days, never instants ---- */
+
+function utcDate(iso) {
+  return new Date(`${iso}T00:00:00Z`);
+}
+
+export function addDays(iso, days) {
+  const date = utcDate(iso);
+  date.setUTCDate(date.getUTCDate() + days);
+  return date.toISOString().slice(0, 10);
+}
+
+export function daysBetween(fromIso, toIso) {
+  return Math.round((utcDate(toIso) - utcDate(fromIso)) / 86400000);
+}
+
+/** Today's date on this device, as an ISO day. */
+export function deviceToday(now = new Date()) {
+  return isoDay(now);
+}
+
+export function isoDay(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** Today in an IANA timezone (a patient's), as an ISO day. */
+export function todayIn(timeZone) {
+  try {
+    return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+  } catch {
+    return deviceToday();
+  }
+}
+
+export function formatDay(iso, style = "medium") {
+  if (!iso) return "–";
+  const options =
+    style === "long"
+      ? { weekday: "long", day: "numeric", month: "long" }
+      : style === "short"
+        ? { day: "numeric", month: "short" }
+        : { day: "numeric", month: "short", year: "numeric" };
+  return new Intl.DateTimeFormat(undefined, { ...options, timeZone: "UTC" }).format(utcDate(iso));
+}
+
+export function formatTime(timestamp) {
+  if (!timestamp) return "";
+  return new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }).format(new Date(timestamp));
+}
+
+export function formatDateTime(timestamp) {
+  if (!timestamp) return "–";
+  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(new Date(timestamp));
+}
+
+export function percent(fraction) {
+  return fraction === null || fraction === undefined ? "–" : `${Math.round(fraction * 100)}%`;
+}
+
+export function number(value, digits = 1) {
+  return value === null || value === undefined ? "–" : Number(value).toFixed(digits).replace(/\.0+$/, "");
+}
+
+/** A hold time as a person says it: "30 s", "15 min". */
+export function holdText(seconds) {
+  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
+}
+
+export function plural(count, one, many = `${one}s`) {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/** A screen's heading, focusable so the router can move focus to it. */
+export function heading(text, level = 1) {
+  return h(`h${level}`, { tabindex: level === 1 ? "-1" : null, class: level === 1 ? "page-title" : null }, text);
+}
+
+/** "Loading…" placeholder, announced politely. */
+export function loading(text = "Loading…") {
+  return h("p", { class: "loading", role: "status" }, text);
+}
+
+/** A labelled table; `columns` = [{label, value(row) → text/Node, numeric?}]. */
+export function table(caption, columns, rows, { empty = "Nothing yet.", className = "", hideCaption = false } = {}) {
+  if (!rows.length) return h("p", { class: "empty" }, empty);
+  return h(
+    "div",
+    { class: `table-wrap ${className}`, role: "region", "aria-label": caption, tabindex: "0" },
+    h(
+      "table",
+      {},
+      h("caption", { class: hideCaption ? "visually-hidden" : null }, caption),
+      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.numeric ? "num" : null }, c.label)))),
+      h(
+        "tbody",
+        {},
+        rows.map((row) =>
+          h(
+            "tr",
+            {},
+            columns.map((c, i) => (i === 0 && c.rowHeader !== false ? h("th", { scope: "row" }, c.value(row)) : h("td", { class: c.numeric ? "num" : null }, c.value(row)))),
+          ),
+        ),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,223 @@
+/** The therapist's patient list (sortable, with the adherence/pain summary) and
+ * the form that enrols a patient and shows their invitation link. */
+import * as api from "./api.js";
+import { clearErrors, field, formatDateTime, formatDay, h, heading, loading, mount, percent, say, showErrors, statusArea } from "./dom.js";
+
+const COLUMNS = [
+  { key: "name", label: "Name", sort: (p) => p.name.toLowerCase() },
+  { key: "therapist_name", label: "Therapist", sort: (p) => (p.therapist_name || "").toLowerCase() || null },
+  { key: "adherence_7d", label: "Adherence (7 d)", sort: (p) => p.adherence_7d, numeric: true },
+  { key: "pain_latest", label: "Latest pain", sort: (p) => p.pain_latest, numeric: true },
+  { key: "last_activity", label: "Last activity", sort: (p) => p.last_activity },
+  { key: "flags", label: "Flags", sort: (p) => flagsOf(p).length || null },
+];
+
+const FLAG_TEXT = {
+  pain_rising: "Pain rising",
+  low_adherence: "Low adherence",
+  inactive: "Inactive",
+  invite_pending: "Invitation not accepted",
+};
+
+function flagsOf(patient) {
+  return [...(patient.flags || []), ...(patient.invite_pending ? ["invite_pending"] : [])];
+}
+
+export async function render(view, { user }) {
+  const sort = { key: sessionStorage.getItem("patients-sort") || "name", direction: sessionStorage.getItem("patients-dir") || "ascending" };
+  let patients = [];
+  const search = h("input", { type: "search", name: "filter", autocomplete: "off" });
+  const tableArea = h("div", {}, loading());
+  const count = h("p", { class: "hint", role: "status" });
+  const enrol = enrolSection(user, (created) => {
+    patients = [...patients.filter((p) => p.id !== created.id), created];
+    draw();
+  });
+  mount(
+    view,
+    h("div", { class: "page-head" }, heading("Patients")),
+    enrol,
+    h("div", { class: "toolbar" }, field("Search patients", search)),
+    count,
+    tableArea,
+  );
+  search.addEventListener("input", () => draw());
+
+  function draw() {
+    const needle = search.value.trim().toLowerCase();
+    const shown = patients.filter((p) => !needle || p.name.toLowerCase().includes(needle) || p.email.toLowerCase().includes(needle));
+    const column = COLUMNS.find((c) => c.key === sort.key) || COLUMNS[0];
+    const factor = sort.direction === "ascending" ? 1 : -1;
+    shown.sort((a, b) => {
+      const x = column.sort(a);
+      const y = column.sort(b);
+      if (x === y) return a.name.localeCompare(b.name);
+      if (x === null || x === undefined) return 1; // blanks last either way
+      if (y === null || y === undefined) return -1;
+      return x < y ? -factor : factor;
+    });
+    count.textContent = `${shown.length} of ${patients.length} patients`;
+    if (!patients.length) {
+      mount(tableArea, h("p", { class: "empty" }, "No patients yet. Enrol your first patient above."));
+      return;
+    }
+    mount(
+      tableArea,
+      h(
+        "div",
+        { class: "table-wrap", role: "region", "aria-label": "Patients", tabindex: "0" },
+        h(
+          "table",
+          { class: "patients" },
+          h("caption", { class: "visually-hidden" }, "Patients, sortable by each column"),
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              COLUMNS.map((c) =>
+                h(
+                  "th",
+                  { scope: "col", "aria-sort": c.key === sort.key ? sort.direction : null, class: c.numeric ? "num" : null },
+                  h(
+                    "button",
+                    { type: "button", class: "sort", onclick: () => sortBy(c.key) },
+                    c.label,
+                    h("span", { class: "sort-mark", "aria-hidden": "true" }, c.key === sort.key ? (sort.direction === "ascending" ? " ▲" : " ▼") : " ↕"),
+                  ),
+                ),
+              ),
+            ),
+          ),
+          h("tbody", {}, shown.map(row)),
+        ),
+      ),
+    );
+  }
+
+  function sortBy(key) {
+    sort.direction = sort.key === key && sort.direction === "ascending" ? "descending" : "ascending";
+    sort.key = key;
+    sessionStorage.setItem("patients-sort", sort.key);
+    sessionStorage.setItem("patients-dir", sort.direction);
+    draw();
+    tableArea.querySelector(`th[aria-sort] button`)?.focus();
+  }
+
+  try {
+    patients = await api.get("/api/patients");
+    draw();
+  } catch (error) {
+    mount(tableArea, h("p", { role: "alert" }, error.offline ? "You are offline. The patient list needs a connection." : error.message));
+  }
+}
+
+function row(patient) {
+  const flags = flagsOf(patient);
+  return h(
+    "tr",
+    {},
+    h("th", { scope: "row" }, h("a", { href: `#/patients/${patient.id}` }, patient.name), h("span", { class: "sub" }, patient.email)),
+    h("td", {}, patient.therapist_name || "–"),
+    h("td", { class: "num" }, adherenceCell(patient.adherence_7d)),
+    h("td", { class: "num" }, patient.pain_latest ?? "–"),
+    h("td", {}, patient.last_activity ? formatDay(patient.last_activity) : "–"),
+    h("td", {}, flags.length ? h("ul", { class: "flags" }, flags.map((flag) => h("li", { class: `flag flag-${flag}` }, FLAG_TEXT[flag] || flag.replaceAll("_", " ")))) : "–"),
+  );
+}
+
+function adherenceCell(value) {
+  if (value === null || value === undefined) return "–";
+  return h("span", { class: `adherence ${value < 0.5 ? "low" : value < 0.8 ? "mid" : "good"}` }, percent(value));
+}
+
+function enrolSection(user, onCreated) {
+  const name = h("input", { name: "name", required: true, autocomplete: "off" });
+  const email = h("input", { type: "email", name: "email", required: true, autocomplete: "off" });
+  const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+  const timezone = h("input", { name: "timezone", required: true, list: "timezones", value: Intl.DateTimeFormat().resolvedOptions().timeZone || "Europe/London", autocomplete: "off" });
+  const condition = h("textarea", { name: "condition", rows: "2" });
+  const therapist = h("select", { name: "therapist_id" }, h("option", { value: "" }, "No therapist yet"));
+  const message = statusArea("alert");
+  say(message, "");
+  const result = h("div", { class: "invite-result" });
+  const submit = h("button", { type: "submit" }, "Enrol patient");
+  const form = h(
+    "form",
+    { class: "grid-form", novalidate: true },
+    field("Full name", name),
+    field("Email", email),
+    field("Timezone", timezone, "The patient's own timezone decides what “today” is for them."),
+    h("datalist", { id: "timezones" }, zones.map((zone) => h("option", { value: zone }))),
+    user.role === "admin" ? field("Therapist", therapist) : null,
+    field("Condition (optional)", condition),
+    message,
+    h("div", { class: "actions" }, submit),
+  );
+  if (user.role === "admin") {
+    api.get("/api/staff").then((staff) => {
+      for (const member of staff.filter((s) => s.role === "therapist" && s.active !== false)) therapist.append(h("option", { value: String(member.id) }, member.name));
+    });
+  }
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const body = { name: name.value.trim(), email: email.value.trim(), timezone: timezone.value.trim(), condition: condition.value.trim() || null };
+    if (user.role === "admin" && therapist.value) body.therapist_id = Number(therapist.value);
+    submit.disabled = true;
+    try {
+      const created = await api.post("/api/patients", body);
+      form.reset();
+      timezone.value = body.timezone;
+      say(message, "");
+      showInvite(result, created);
+      onCreated(created);
+    } catch (error) {
+      showErrors(form, error, message);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return h("details", { class: "card enrol" }, h("summary", {}, "Enrol a patient"), form, result);
+}
+
+/** The invitation link, shown once, with a copy button. */
+export function showInvite(area, enrolled) {
+  const link = h("input", { type: "text", readonly: true, value: enrolled.invite_url, class: "mono", id: `invite-${enrolled.id}` });
+  const copied = statusArea();
+  say(copied, "");
+  mount(
+    area,
+    h(
+      "div",
+      { class: "card success", role: "status" },
+      h("h3", {}, `Invitation for ${enrolled.name}`),
+      h("p", {}, `Send this link to the patient. It works once and expires ${formatDateTime(enrolled.invite_expires_at)}.`),
+      h("label", { for: link.id }, "Invitation link"),
+      h("div", { class: "copy-row" }, link, copyButton(link, copied, "Copy link")),
+      copied,
+    ),
+  );
+  link.addEventListener("focus", () => link.select());
+}
+
+export function copyButton(input, area, label) {
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "secondary",
+      onclick: async () => {
+        try {
+          await navigator.clipboard.writeText(input.value);
+          say(area, "Copied.", "success");
+        } catch {
+          input.select();
+          say(area, "Select the text and copy it.", "info");
+        }
+      },
+    },
+    label,
+  );
+}

@@ -1,0 +1,120 @@
+"""Therapists and admins in a desktop browser: the programme editor reaches the
+patient's phone, and the adherence report downloads as CSV."""
+
+import csv
+import re
+from datetime import date, timedelta
+
+from playwright.sync_api import expect
+
+from tests.conftest import exercise_id, item, new_id, prescribe
+
+WEEKDAYS = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+]
+CSV_HEADER = (
+    "patient_id,patient_name,therapist_name,week_start,sessions_due,"
+    "sessions_done,adherence_pct,pain_mean,pain_max,pain_logs"
+)
+
+
+def test_therapist_programme_edit_changes_patients_today(
+    world, signed_in, desktop, phone, sign_in_page
+):
+    therapist = signed_in("therapist_a")
+    prescribe(therapist, world.patient_a, [item(exercise_id(therapist, "cat-camel"))])
+    today = signed_in("patient_a").get(f"/api/patients/{world.patient_a}/routine")
+    rest_day = (date.fromisoformat(today.json["today"]).weekday() + 1) % 7
+
+    page = desktop.new_page()
+    sign_in_page(page, "ther@a.test")
+    page.get_by_role("link", name="pat", exact=True).click()
+    page.get_by_role("link", name="Edit programme").click()
+    page.get_by_label("Search exercises").fill("bird")
+    add = page.get_by_role("button", name="Add: Bird dog")
+    expect(page.get_by_role("button", name="Add: Glute bridge")).to_have_count(0)
+    add.click()
+    bird_dog = page.get_by_role("group", name="Bird dog", exact=True)
+    bird_dog.get_by_label("Sets").fill("3")
+    bird_dog.get_by_label("Reps").fill("12")
+    bird_dog.get_by_label("Times a day").select_option(label="Twice")
+    bird_dog.get_by_role("checkbox", name=WEEKDAYS[rest_day]).uncheck()
+    bird_dog.get_by_label("Notes for the patient").fill("Slowly, keep the back flat")
+    page.get_by_role("button", name="Remove: Cat-camel").click()
+    page.get_by_label("Note for this version").fill("Adding core work")
+    page.get_by_role("button", name="Save programme").click()
+    expect(page.get_by_text("Version 2")).to_be_visible()  # back on the patient page
+
+    [version] = [
+        v
+        for v in therapist.get(
+            f"/api/patients/{world.patient_a}/programme/history"
+        ).json
+        if v["version"] == 2
+    ]
+    [saved] = version["items"]
+    assert (saved["exercise"]["name"], saved["sets"], saved["reps"]) == (
+        "Bird dog",
+        3,
+        12,
+    )
+    assert saved["times_per_day"] == 2
+    assert saved["days_of_week"] == [day for day in range(7) if day != rest_day]
+    assert version["note"] == "Adding core work"
+
+    patient_page = phone.new_page()
+    sign_in_page(patient_page, "pat@a.test")
+    card = patient_page.get_by_role("listitem").filter(has_text="Bird dog")
+    expect(patient_page.get_by_role("button", name="Done: Bird dog")).to_be_visible()
+    expect(patient_page.get_by_role("button", name="Done: Cat-camel")).to_have_count(0)
+    expect(card).to_contain_text("3 sets × 12 reps")
+    expect(card).to_contain_text("twice a day")
+    expect(card).to_contain_text("0 of 2")
+    expect(card).to_contain_text("Slowly, keep the back flat")
+
+
+def test_admin_downloads_the_adherence_csv(
+    world, signed_in, desktop, sign_in_page, tmp_path
+):
+    therapist = signed_in("therapist_a")
+    knee = exercise_id(therapist)
+    prescribe(therapist, world.patient_a, [item(knee, times=2)])
+    patient = signed_in("patient_a")
+    today = patient.get(f"/api/patients/{world.patient_a}/routine").json["today"]
+    patient.post(
+        f"/api/patients/{world.patient_a}/exercise-logs",
+        json={"id": new_id(), "exercise_id": knee, "performed_on": today},
+    )
+
+    page = desktop.new_page()
+    sign_in_page(page, "admin@a.test")
+    page.get_by_role("navigation").get_by_role("link", name="Reports").click()
+    page.get_by_label("From", exact=True).fill(today)
+    page.get_by_label("To", exact=True).fill(today)
+    page.get_by_role("button", name="Show report").click()
+    rows = page.get_by_role("row", name=re.compile(r"^pat ther "))
+    expect(rows).to_have_count(1)  # one ISO week: today's
+    row = rows.first
+    expect(row).to_contain_text("1 of 2")
+    expect(row).to_contain_text("50%")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    path = tmp_path / "report.csv"
+    download.value.save_as(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == CSV_HEADER
+    by_name = {r["patient_name"]: r for r in csv.DictReader(lines)}
+    assert (by_name["pat"]["sessions_due"], by_name["pat"]["sessions_done"]) == (
+        "2",
+        "1",
+    )
+    day = date.fromisoformat(today)
+    monday = (day - timedelta(days=day.weekday())).isoformat()
+    assert {r["week_start"] for r in by_name.values()} == {monday}  # the chosen range
