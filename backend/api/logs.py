@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from flask_smorest import Blueprint, abort
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 
 from backend.api.common import documents
 from backend.auth import patient_or_404, patient_self, require_role
@@ -26,6 +26,7 @@ from backend.services.routine import routine_for
 blp = Blueprint("logs", __name__, url_prefix="/api", description="Routine and logs")
 
 DEFAULT_RANGE_DAYS = 30
+UUID_FIELD = fields.UUID()
 
 
 def _check(patient: User, data: dict, day_field: str) -> dict:
@@ -152,6 +153,18 @@ def _validated(schema, raw, patient: User, day_field: str, kind: str):
     return data, None
 
 
+def _deletion(raw):
+    """(uuid, None) for a well-formed deletion, else (None, an `invalid` result)."""
+    try:
+        return UUID_FIELD.deserialize(raw), None
+    except ValidationError as error:
+        raw_id = raw if isinstance(raw, str) else None
+        kind = "deleted_exercise_log"
+        return None, logs.Outcome(
+            raw_id, kind, "invalid", errors={"id": error.messages}
+        )
+
+
 @blp.route("/sync", methods=["POST"])
 @blp.arguments(SyncInSchema)
 @blp.response(200, SyncOutSchema)
@@ -163,37 +176,25 @@ def sync(body):
     order sent. A deletion that was applied reports `created`.
     """
     patient = patient_self(require_role("patient").id)
-    ticks_schema, pain_schema = ExerciseLogInSchema(), PainLogInSchema()
-    results: list = []
-    good_ticks, good_pain, deletions = [], [], []
-    for raw in body["exercise_logs"]:
-        data, rejected = _validated(
-            ticks_schema, raw, patient, "performed_on", "exercise_log"
-        )
-        results.append(rejected or data["id"])
-        if data:
-            good_ticks.append(data)
-    for raw in body["pain_logs"]:
-        data, rejected = _validated(pain_schema, raw, patient, "logged_on", "pain_log")
-        results.append(rejected or data["id"])
-        if data:
-            good_pain.append(data)
+    sections = (
+        ("exercise_log", ExerciseLogInSchema(), "performed_on", body["exercise_logs"]),
+        ("pain_log", PainLogInSchema(), "logged_on", body["pain_logs"]),
+    )
+    accepted = {"exercise_log": [], "pain_log": [], "deleted_exercise_log": []}
+    results = []  # the `invalid` outcome of a rejected record, None for an accepted one
+    for kind, schema, day_field, records in sections:
+        for raw in records:
+            data, rejected = _validated(schema, raw, patient, day_field, kind)
+            results.append(rejected)
+            if data is not None:
+                accepted[kind].append(data)
     for raw in body["deleted_exercise_logs"]:
-        try:
-            deletions.append(ExerciseLogInSchema().fields["id"].deserialize(raw))
-            results.append(None)
-        except ValidationError as error:
-            results.append(
-                logs.Outcome(
-                    raw if isinstance(raw, str) else None,
-                    "deleted_exercise_log",
-                    "invalid",
-                    errors={"id": error.messages},
-                )
-            )
-    stored = iter(logs.store(patient.id, good_ticks, good_pain, deletions))
-    merged = [r if isinstance(r, logs.Outcome) else next(stored) for r in results]
-    return {"results": [_result(outcome) for outcome in merged]}
+        log_id, rejected = _deletion(raw)
+        results.append(rejected)
+        if log_id is not None:
+            accepted["deleted_exercise_log"].append(log_id)
+    stored = iter(logs.store(patient.id, *accepted.values()))
+    return {"results": [_result(outcome or next(stored)) for outcome in results]}
 
 
 def _result(outcome) -> dict:
