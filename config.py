@@ -53,6 +53,8 @@ class Config:
         "BEHIND_HTTPS_PROXY"
     )
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    # the cookie is re-signed only when the session changes, not on every answer
+    SESSION_REFRESH_EACH_REQUEST = False
     REMEMBER_COOKIE_HTTPONLY = True
 
     # CSRF (Flask-WTF): checked by hand in before_request so bearer tokens can skip it.

@@ -13,3 +13,6 @@ accesslog = os.environ.get("ACCESS_LOG", "-")
 errorlog = "-"
 # ProxyFix in the app trusts X-Forwarded-*; gunicorn itself trusts only this host.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn 27's control socket lives at one path per user; several instances on
+# one host (tests, benchmarks, blue/green) would replace each other's.
+control_socket_disable = True

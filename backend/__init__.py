@@ -6,6 +6,7 @@ from pathlib import Path
 from flask import Flask, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -104,7 +105,7 @@ def _register_auth(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id), options=[joinedload(User.profile)])
         return user if user is not None and user.active else None
 
     @login_manager.request_loader

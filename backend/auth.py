@@ -49,7 +49,10 @@ def visible_patients(user: User) -> Select:
 def patient_or_404(patient_id: int) -> User:
     """The patient with this id if the signed-in user may see them, else 404."""
     user = actor()
-    patient = db.session.scalar(visible_patients(user).where(User.id == patient_id))
+    if user.role == "patient":  # a patient sees only themself: no query needed
+        patient = user if user.id == patient_id else None
+    else:
+        patient = db.session.scalar(visible_patients(user).where(User.id == patient_id))
     if patient is None:
         abort(404, message="No such patient.")
     return patient

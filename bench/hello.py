@@ -1,0 +1,16 @@
+"""The floor for bench/load_bench.py: a hello-world Flask app with nothing in it,
+served by the same gunicorn config and worker count as Homeward."""
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.get("/")
+def hello():
+    return {"hello": "world"}
+
+
+@app.get("/healthz")
+def healthz():  # bench/common.Server waits for this before the run starts
+    return {"status": "ok"}
