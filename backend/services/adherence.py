@@ -6,15 +6,19 @@ done = min(due, that exercise's live ticks performed on D). Adherence is
 Σdone / Σdue (None when Σdue = 0). Ticks of exercises not due do not count;
 days before the first programme have nothing due.
 
-Everything is summed in SQL, grouped by patient and by a *bucket* of days (the
-day itself for progress charts, the ISO week for reports). The calendar of the
-range is a small derived table built here, so no engine-specific date
-functions are needed: SQLite and PostgreSQL run the same statement.
+Results are grouped by patient and by a *bucket* of days (the day itself for
+progress charts, the ISO week for reports), sorted, and streamed:
+- sessions done and pain are summed in SQL over the logs (covering indexes);
+  the two engine-specific date functions are the small constructs below;
+- sessions due come from the programme items alone, a few rows per patient,
+  expanded over the calendar in Python (`DueRows`).
 """
 
-from collections.abc import Callable, Iterable
+from collections import defaultdict, namedtuple
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import groupby
 
 from sqlalchemy import (
     Date,
@@ -53,27 +57,6 @@ class Totals:
     @property
     def adherence(self) -> float | None:
         return self.done / self.due if self.due else None
-
-
-def calendar(
-    start: date,
-    end: date,
-    bucket: Callable[[date], date] = by_day,
-    name: str = "calendar",
-):
-    """A derived table (day, weekday bit, bucket) for every day of the range."""
-    rows = []
-    day = start
-    while day <= end:
-        rows.append(
-            select(
-                literal(day, Date).label("day"),
-                literal(1 << day.weekday(), Integer).label("bit"),
-                literal(bucket(day), Date).label("bucket"),
-            )
-        )
-        day += timedelta(days=1)
-    return union_all(*rows).cte(name)
 
 
 def today_by_timezone(timezones: Iterable[str]):
@@ -176,28 +159,70 @@ def _items_in_force(patient_ids: Select, today):
     )
 
 
-def due_statement(patient_ids: Select, start: date, end: date, bucket, today) -> Select:
-    """(patient_id, bucket, due) in that order: sessions due, from the calendar."""
-    cal = calendar(start, end, bucket)
-    items = _items_in_force(patient_ids, today)
-    return (
-        select(
-            items.c.patient_id,
-            cal.c.bucket,
-            func.sum(items.c.times_per_day).label("due"),
+DueRow = namedtuple("DueRow", "patient_id bucket due")
+
+
+class DueRows:
+    """Sessions due per (patient, bucket), sorted, computed from the programme
+    items alone (a few rows per patient): no calendar join in the database.
+
+    Whole ISO weeks inside an item's range count popcount(weekdays) × times a
+    day at once; only the edges of a range are walked day by day.
+    """
+
+    def __init__(self, patient_ids: Select, start: date, end: date, bucket):
+        self.start, self.end, self.bucket = start, end, bucket
+        self.result = _stream(
+            select(
+                Version.patient_id,
+                Version.starts_on,
+                Version.ends_on,
+                ProgrammeItem.times_per_day,
+                ProgrammeItem.weekday_mask,
+                PatientProfile.timezone,
+            )
+            .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
+            .join(PatientProfile, PatientProfile.user_id == Version.patient_id)
+            .where(
+                Version.patient_id.in_(patient_ids),
+                Version.starts_on <= end,
+                or_(Version.ends_on.is_(None), Version.ends_on >= start),
+            )
+            .order_by(Version.patient_id)
         )
-        .select_from(items)
-        .join(
-            cal,
-            and_(
-                cal.c.day >= items.c.first_day,
-                cal.c.day <= items.c.last_day,
-                items.c.weekday_mask.op("&")(cal.c.bit) != 0,
-            ),
-        )
-        .group_by(items.c.patient_id, cal.c.bucket)
-        .order_by(items.c.patient_id, cal.c.bucket)
-    )
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.result.close()
+
+    def __iter__(self):
+        todays: dict[str, date] = {}
+        for patient_id, items in groupby(self.result, key=lambda row: row.patient_id):
+            totals: dict[date, int] = defaultdict(int)
+            for item in items:
+                if item.timezone not in todays:
+                    todays[item.timezone] = today_in(item.timezone)
+                last = min(item.ends_on or self.end, self.end, todays[item.timezone])
+                self._add(totals, item, max(item.starts_on, self.start), last)
+            for bucket in sorted(totals):
+                yield DueRow(patient_id, bucket, totals[bucket])
+
+    def _add(self, totals, item, day: date, last: date) -> None:
+        whole_week = item.weekday_mask.bit_count() * item.times_per_day
+        while day <= last:
+            if (
+                self.bucket is week_start
+                and day.weekday() == 0
+                and day + timedelta(days=6) <= last
+            ):
+                totals[day] += whole_week
+                day += timedelta(days=7)
+                continue
+            if item.weekday_mask >> day.weekday() & 1:
+                totals[self.bucket(day)] += item.times_per_day
+            day += timedelta(days=1)
 
 
 def done_statement(
@@ -287,10 +312,11 @@ def _stream(statement: Select):
 
 def adherence_streams(patient_ids: Select, start: date, end: date, bucket=by_day):
     """(due rows, done rows), each an iterator sorted by (patient_id, bucket)."""
-    today = _patient_today(patient_ids)
     return (
-        _stream(due_statement(patient_ids, start, end, bucket, today)),
-        _stream(done_statement(patient_ids, start, end, bucket, today)),
+        DueRows(patient_ids, start, end, bucket),
+        _stream(
+            done_statement(patient_ids, start, end, bucket, _patient_today(patient_ids))
+        ),
     )
 
 
