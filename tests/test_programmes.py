@@ -173,3 +173,16 @@ def test_empty_programme_is_refused(world, therapist):
         f"/api/patients/{world.patient_a}/programme", json={"items": []}
     )
     assert response.status_code == 422
+
+
+def test_the_same_exercise_twice_in_one_programme_is_refused(world, therapist):
+    knee = exercise_id(therapist)
+    response = therapist.put(
+        f"/api/patients/{world.patient_a}/programme",
+        json={"items": [item(knee), item(knee, times=2)]},
+    )
+    assert response.status_code == 422
+    assert "items" in response.json["errors"]["json"]
+    assert (
+        therapist.get(f"/api/patients/{world.patient_a}/programme").status_code == 404
+    )

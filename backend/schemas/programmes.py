@@ -36,6 +36,16 @@ class ProgrammeInSchema(Schema):
     starts_on = fields.Date(metadata={"description": "Default: the patient's today."})
     note = text(2000, load_default="")
 
+    @validates("items")
+    def _each_exercise_once(self, items, **kwargs):
+        # two items of one exercise would each count the same ticks
+        exercise_ids = [item["exercise_id"] for item in items]
+        if len(set(exercise_ids)) != len(exercise_ids):
+            raise ValidationError(
+                "Each exercise at most once per programme; "
+                "use times a day for more sessions."
+            )
+
 
 class ItemSchema(Schema):
     exercise_id = fields.Integer(required=True)
