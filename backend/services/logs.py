@@ -58,7 +58,7 @@ def _same_content(stored, data: dict, patient_id: int) -> bool:
     )
 
 
-def _judge(model, stored, data: dict, patient_id: int, kind: str) -> Outcome:
+def _judge(stored, data: dict, patient_id: int, kind: str) -> Outcome:
     if _same_content(stored, data, patient_id):
         return Outcome(stored.id, kind, "duplicate", stored)
     return Outcome(
@@ -88,7 +88,7 @@ def _plan(patient_id: int, exercise_logs, pain_logs, deletions) -> list[Outcome]
         for data in records:
             stored = known.get(data["id"])
             if stored is not None:
-                outcomes.append(_judge(model, stored, data, patient_id, kind))
+                outcomes.append(_judge(stored, data, patient_id, kind))
                 continue
             record = model(patient_id=patient_id, **data)
             db.session.add(record)
