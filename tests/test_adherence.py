@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from backend.extensions import db
 from backend.models import Exercise, ExerciseLog, PainLog, User
-from backend.services.adherence import adherence_by, week_start
+from backend.services.adherence import adherence_by, refresh_done, week_start
 from backend.services.programmes import create_version
-from tests.conftest import add_patient
+from tests.conftest import add_patient, exercise_id, item, new_id, prescribe
 from tests.reference import reference_totals
 
 # Thursday 12 March 2026, noon in London; already Friday 13 March in Kiribati.
@@ -86,6 +86,7 @@ def case(app, world):
         pain(patient, day(1), 7, spasms=3)
         pain(patient, day(1), 5, spasms=1)
         pain(patient, day(11), 3)
+        refresh_done(patient, day(0), day(14))  # what the write paths do
         db.session.commit()
     with time_machine.travel(NOW, tick=False):
         yield {"a": a, "b": b, "c": c, "patient": patient}
@@ -165,6 +166,7 @@ def test_a_patient_at_utc_plus_14_counts_their_own_today(app, world, case):
         ).id
         create_version(kiri, [dose(case["a"], 1)], day(11), "", None)
         tick(kiri, case["a"], day(12))  # Fri 13 March: their today
+        refresh_done(kiri, day(11), day(12))
         db.session.commit()
         both = select(User.id).where(User.id.in_([kiri, case["patient"]]))
         found = adherence_by(both, day(11), day(12))
@@ -207,3 +209,38 @@ def test_one_patient_carries_the_same_summary_as_the_list(case, therapist):
     listed = {p["id"]: p for p in therapist.get("/api/patients").json}
     one = therapist.get(f"/api/patients/{case['patient']}").json
     assert one == listed[case["patient"]]
+
+
+def test_sessions_done_follow_every_kind_of_write(app, world, therapist, patient):
+    """Ticks, replays, undos and syncs through the API keep the stored sessions
+    done equal to a count from the logs themselves."""
+    knee = exercise_id(therapist)
+    bird = exercise_id(therapist, "bird dog")
+    prescribe(therapist, world.patient_a, [item(knee, times=2), item(bird, times=1)])
+    url = f"/api/patients/{world.patient_a}"
+    today = date.fromisoformat(patient.get(f"{url}/routine").json["today"])
+    ticks = [
+        {"id": new_id(), "exercise_id": knee, "performed_on": today.isoformat()}
+        for _ in range(3)
+    ]
+    for body in ticks + ticks[:1]:  # three ticks (over-logged) and a replay
+        patient.post(f"{url}/exercise-logs", json=body)
+    for undone_tick in ticks[:2]:  # two undone: one knee session left
+        patient.delete(f"{url}/exercise-logs/{undone_tick['id']}")
+    synced = {"id": new_id(), "exercise_id": bird, "performed_on": today.isoformat()}
+    undone = {"id": new_id(), "exercise_id": bird, "performed_on": today.isoformat()}
+    patient.post(
+        "/api/sync",
+        json={
+            "exercise_logs": [synced, undone],
+            "deleted_exercise_logs": [undone["id"]],
+        },
+    )
+    [day_row] = patient.get(
+        f"{url}/progress",
+        query_string={"from": today.isoformat(), "to": today.isoformat()},
+    ).json["days"]
+    with app.app_context():
+        expected = reference_totals(world.patient_a, today, today, today)
+    assert (day_row["sessions_due"], day_row["sessions_done"]) == expected[today]
+    assert expected[today] == (3, 2)  # knee 1 of 2 after two undos, bird 1 of 1

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 
 from backend.extensions import db
 from backend.models import (
+    AdherenceDay,
     Exercise,
     ExerciseLog,
     ProgrammeItem,
@@ -20,7 +21,7 @@ from backend.models import (
     User,
 )
 from backend.services import odi
-from backend.services.adherence import adherence_by, week_start
+from backend.services.adherence import adherence_by, refresh_done, week_start
 from backend.services.programmes import create_version
 from tests.reference import reference_totals
 
@@ -122,9 +123,10 @@ def test_engine_matches_the_reference_on_generated_programmes(
                         deleted_at=db.func.now() if undone else None,
                     )
                 )
+            start, end = FIRST - timedelta(days=3), TODAY + timedelta(days=3)
+            refresh_done(patient, start, end)
             db.session.commit()
             ids = select(User.id).where(User.id == patient)
-            start, end = FIRST - timedelta(days=3), TODAY + timedelta(days=3)
             expected = reference_totals(patient, start, end, TODAY)
             found = adherence_by(ids, start, end)
             assert {d: (t.due, t.done) for (_, d), t in found.items()} == expected
@@ -137,6 +139,7 @@ def test_engine_matches_the_reference_on_generated_programmes(
             )
         finally:
             db.session.rollback()
+            db.session.execute(delete(AdherenceDay))
             db.session.execute(delete(ExerciseLog))
             db.session.execute(delete(ProgrammeItem))
             db.session.execute(delete(ProgrammeVersion))

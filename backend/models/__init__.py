@@ -2,7 +2,7 @@
 
 from backend.models.access import ApiToken, AuditEvent
 from backend.models.exercises import CATEGORIES, Exercise
-from backend.models.logs import ExerciseLog, PainLog
+from backend.models.logs import AdherenceDay, ExerciseLog, PainLog
 from backend.models.outcomes import OdiResponse
 from backend.models.programmes import ProgrammeItem, ProgrammeVersion, weekday_mask
 from backend.models.users import (
@@ -15,6 +15,7 @@ from backend.models.users import (
 )
 
 __all__ = [
+    "AdherenceDay",
     "ApiToken",
     "AuditEvent",
     "CATEGORIES",

@@ -77,3 +77,19 @@ class PainLog(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     CONTENT_FIELDS = ("logged_on", "score", "location", "spasms", "note")
+
+
+class AdherenceDay(db.Model):
+    """Sessions done per patient and day, kept current on every write.
+
+    Derived data (see services/adherence.refresh_done): a report sums these few
+    rows instead of counting every tick. Days with nothing done have no row.
+    """
+
+    __tablename__ = "adherence_days"
+
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    done: Mapped[int]

@@ -26,7 +26,9 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    delete,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -36,7 +38,14 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from backend.extensions import db
-from backend.models import ExerciseLog, PainLog, PatientProfile, ProgrammeItem
+from backend.models import (
+    AdherenceDay,
+    ExerciseLog,
+    PainLog,
+    PatientProfile,
+    ProgrammeItem,
+    User,
+)
 from backend.models import ProgrammeVersion as Version
 from backend.services.dates import today_in
 
@@ -225,15 +234,15 @@ class DueRows:
             day += timedelta(days=1)
 
 
-def done_statement(
-    patient_ids: Select, start: date, end: date, bucket, today
-) -> Select:
-    """(patient_id, bucket, done) in that order.
+def done_from_logs(patient_ids: Select, start: date, end: date, today) -> Select:
+    """(patient_id, bucket = day, done), counted from the ticks themselves.
 
     Driven by the programme items: each item's live ticks in its version's
     range are counted per day (a range scan of the covering index on
-    exercise_logs), capped at its times a day, then summed per bucket.
+    exercise_logs) and capped at its times a day. This fills `adherence_days`;
+    reads sum that table (`done_statement`).
     """
+    bucket = by_day
     items = _items_in_force(patient_ids, today)
     log = ExerciseLog
     per_day = (
@@ -283,6 +292,62 @@ def done_statement(
     )
 
 
+def done_statement(patient_ids: Select, start: date, end: date, bucket) -> Select:
+    """(patient_id, bucket, done) in that order, from `adherence_days`."""
+    day_bucket = bucket_of(bucket, AdherenceDay.day)
+    return (
+        select(
+            AdherenceDay.patient_id,
+            day_bucket.label("bucket"),
+            func.sum(AdherenceDay.done).label("done"),
+        )
+        .where(
+            AdherenceDay.patient_id.in_(patient_ids),
+            AdherenceDay.day.between(start, end),
+        )
+        .group_by(AdherenceDay.patient_id, day_bucket)
+        .order_by(AdherenceDay.patient_id, day_bucket)
+    )
+
+
+def refresh_done(patient_id: int, start: date, end: date) -> None:
+    """Recompute one patient's stored sessions done for these days.
+
+    Runs in the caller's transaction, after its ticks or programme change, so
+    the derived rows commit (or roll back) with the write. Refreshes of one
+    patient are serialised by locking the patient's row (PostgreSQL; SQLite has
+    a single writer anyway), so two concurrent ticks cannot both count stale.
+    """
+    db.session.flush()
+    db.session.execute(select(User.id).where(User.id == patient_id).with_for_update())
+    ids = select(User.id).where(User.id == patient_id)
+    rows = db.session.execute(
+        done_from_logs(ids, start, end, _patient_today(ids))
+    ).all()
+    db.session.execute(
+        delete(AdherenceDay).where(
+            AdherenceDay.patient_id == patient_id, AdherenceDay.day.between(start, end)
+        )
+    )
+    days = [
+        {"patient_id": patient_id, "day": row.bucket, "done": int(row.done)}
+        for row in rows
+        if row.done
+    ]
+    if days:
+        db.session.execute(insert(AdherenceDay), days)
+
+
+def backfill_done(patient_ids: Select, start: date, end: date) -> None:
+    """Fill `adherence_days` for many patients at once (bulk seeding)."""
+    db.session.execute(
+        insert(AdherenceDay).from_select(
+            ["patient_id", "day", "done"],
+            done_from_logs(patient_ids, start, end, _patient_today(patient_ids)),
+        )
+    )
+
+
 def pain_statement(
     patient_ids: Select, start: date, end: date, bucket=by_day
 ) -> Select:
@@ -314,9 +379,7 @@ def adherence_streams(patient_ids: Select, start: date, end: date, bucket=by_day
     """(due rows, done rows), each an iterator sorted by (patient_id, bucket)."""
     return (
         DueRows(patient_ids, start, end, bucket),
-        _stream(
-            done_statement(patient_ids, start, end, bucket, _patient_today(patient_ids))
-        ),
+        _stream(done_statement(patient_ids, start, end, bucket)),
     )
 
 

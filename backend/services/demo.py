@@ -23,6 +23,7 @@ from backend.models import (
     User,
     weekday_mask,
 )
+from backend.services.adherence import backfill_done
 from backend.services.dates import today_in
 from backend.services.library import sync_library
 
@@ -125,6 +126,11 @@ def seed_demo(
         patient_ids, exercise_ids, first_day, switch_day, therapist.id
     )
     counts = _bulk_history(rng, timezones, plans, first_day, switch_day)
+    backfill_done(
+        select(User.id).where(User.id.in_(patient_ids)),
+        first_day,
+        today + timedelta(days=1),
+    )
     return {"patients": len(patient_ids), **counts}
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
 from backend.models import Exercise, ExerciseLog, PainLog
+from backend.services.adherence import refresh_done
 from backend.services.dates import now_utc
 
 OLDEST_LOG_DAYS = 366  # an outbox older than a year is a bug, not a patient
@@ -120,6 +121,17 @@ def _undo(log: ExerciseLog | None, log_id) -> Outcome:
     return Outcome(log_id, kind, "created", log)
 
 
+def _refresh_adherence(patient_id: int, outcomes: list[Outcome]) -> None:
+    """Bring the stored sessions done up to date for the days whose ticks changed."""
+    days = [
+        outcome.record.performed_on
+        for outcome in outcomes
+        if outcome.status == "created" and outcome.kind != "pain_log"
+    ]
+    if days:
+        refresh_done(patient_id, min(days), max(days))
+
+
 def store(
     patient_id: int, exercise_logs=(), pain_logs=(), deletions=()
 ) -> list[Outcome]:
@@ -133,6 +145,7 @@ def store(
             outcomes = _plan(
                 patient_id, list(exercise_logs), list(pain_logs), list(deletions)
             )
+            _refresh_adherence(patient_id, outcomes)
             db.session.commit()
             return outcomes
         except IntegrityError:
@@ -149,6 +162,7 @@ def undo_exercise_log(patient_id: int, log_id: uuid.UUID) -> Outcome:
         )
     )
     outcome = _undo(log, log_id)
+    _refresh_adherence(patient_id, [outcome])
     db.session.commit()
     return outcome
 

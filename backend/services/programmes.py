@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from backend.extensions import db
 from backend.models import ProgrammeItem, ProgrammeVersion, weekday_mask
+from backend.services.adherence import refresh_done
 
 
 class ProgrammeError(ValueError):
@@ -98,4 +99,6 @@ def create_version(
         ],
     )
     db.session.add(version)
+    if today is not None and starts_on <= today:  # today's sessions done may change
+        refresh_done(patient_id, starts_on, today)
     return version

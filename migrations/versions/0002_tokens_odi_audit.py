@@ -1,4 +1,4 @@
-"""API tokens, Oswestry questionnaires and the audit trail.
+"""API tokens, Oswestry questionnaires, the audit trail and sessions done per day.
 
 Revision ID: 0002
 Revises: 0001
@@ -17,6 +17,13 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table('adherence_days',
+    sa.Column('patient_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('done', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['patient_id'], ['users.id'], name=op.f('fk_adherence_days_patient_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('patient_id', 'day', name=op.f('pk_adherence_days'))
+    )
 
     op.create_table('api_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -75,6 +82,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('adherence_days')
 
     with op.batch_alter_table('odi_responses', schema=None) as batch_op:
         batch_op.drop_index('ix_odi_responses_patient_day')
