@@ -310,6 +310,42 @@ def done_statement(patient_ids: Select, start: date, end: date, bucket) -> Selec
     )
 
 
+MAX_TIMES_PER_DAY = 6  # the contract's range for times_per_day
+
+
+def done_on_statement(patient_id: int, day: date) -> Select:
+    """Sessions done by one patient on one day: per due item, its live ticks
+    capped at its times a day. Counting stops at the cap, so a day with
+    thousands of ticks costs no more than a day with six."""
+    live_ticks = (
+        select(literal(1))
+        .where(
+            ExerciseLog.patient_id == patient_id,
+            ExerciseLog.exercise_id == ProgrammeItem.exercise_id,
+            ExerciseLog.performed_on == day,
+            ExerciseLog.deleted_at.is_(None),
+        )
+        .limit(MAX_TIMES_PER_DAY)
+        .correlate(ProgrammeItem)
+        .subquery()
+    )
+    ticked = select(func.count()).select_from(live_ticks).scalar_subquery()
+    capped = case(
+        (ticked < ProgrammeItem.times_per_day, ticked),
+        else_=ProgrammeItem.times_per_day,
+    )
+    return (
+        select(func.coalesce(func.sum(capped), 0))
+        .select_from(Version)
+        .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
+        .where(
+            Version.patient_id == patient_id,
+            _in_force(literal(day, Date)),
+            ProgrammeItem.weekday_mask.op("&")(1 << day.weekday()) != 0,
+        )
+    )
+
+
 def refresh_done(patient_id: int, start: date, end: date) -> None:
     """Recompute one patient's stored sessions done for these days.
 
@@ -317,25 +353,26 @@ def refresh_done(patient_id: int, start: date, end: date) -> None:
     the derived rows commit (or roll back) with the write. Refreshes of one
     patient are serialised by locking the patient's row (PostgreSQL; SQLite has
     a single writer anyway), so two concurrent ticks cannot both count stale.
+    Days after the patient's today are never stored.
     """
     db.session.flush()
     db.session.execute(select(User.id).where(User.id == patient_id).with_for_update())
-    ids = select(User.id).where(User.id == patient_id)
-    rows = db.session.execute(
-        done_from_logs(ids, start, end, _patient_today(ids))
-    ).all()
+    timezone = db.session.scalar(
+        select(PatientProfile.timezone).where(PatientProfile.user_id == patient_id)
+    )
     db.session.execute(
         delete(AdherenceDay).where(
             AdherenceDay.patient_id == patient_id, AdherenceDay.day.between(start, end)
         )
     )
-    days = [
-        {"patient_id": patient_id, "day": row.bucket, "done": int(row.done)}
-        for row in rows
-        if row.done
-    ]
-    if days:
-        db.session.execute(insert(AdherenceDay), days)
+    rows, day, last = [], start, min(end, today_in(timezone))
+    while day <= last:
+        done = db.session.scalar(done_on_statement(patient_id, day))
+        if done:
+            rows.append({"patient_id": patient_id, "day": day, "done": int(done)})
+        day += timedelta(days=1)
+    if rows:
+        db.session.execute(insert(AdherenceDay), rows)
 
 
 def backfill_done(patient_ids: Select, start: date, end: date) -> None:
