@@ -242,7 +242,6 @@ def done_from_logs(patient_ids: Select, start: date, end: date, today) -> Select
     exercise_logs) and capped at its times a day. This fills `adherence_days`;
     reads sum that table (`done_statement`).
     """
-    bucket = by_day
     items = _items_in_force(patient_ids, today)
     log = ExerciseLog
     per_day = (
@@ -275,11 +274,11 @@ def done_from_logs(patient_ids: Select, start: date, end: date, today) -> Select
         )
         .subquery("per_day")
     )
-    day_bucket = bucket_of(bucket, per_day.c.day)
+    day = per_day.c.day
     return (
         select(
             per_day.c.patient_id,
-            day_bucket.label("bucket"),
+            day.label("bucket"),
             func.sum(
                 case(
                     (per_day.c.ticks < per_day.c.times_per_day, per_day.c.ticks),
@@ -287,8 +286,8 @@ def done_from_logs(patient_ids: Select, start: date, end: date, today) -> Select
                 )
             ).label("done"),
         )
-        .group_by(per_day.c.patient_id, day_bucket)
-        .order_by(per_day.c.patient_id, day_bucket)
+        .group_by(per_day.c.patient_id, day)
+        .order_by(per_day.c.patient_id, day)
     )
 
 
