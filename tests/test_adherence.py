@@ -8,7 +8,7 @@ import time_machine
 from sqlalchemy import select
 
 from backend.extensions import db
-from backend.models import Exercise, ExerciseLog, PainLog, User
+from backend.models import AdherenceDay, Exercise, ExerciseLog, PainLog, User
 from backend.services.adherence import adherence_by, refresh_done, week_start
 from backend.services.programmes import create_version
 from tests.conftest import add_patient, exercise_id, item, new_id, prescribe
@@ -244,3 +244,23 @@ def test_sessions_done_follow_every_kind_of_write(app, world, therapist, patient
         expected = reference_totals(world.patient_a, today, today, today)
     assert (day_row["sessions_due"], day_row["sessions_done"]) == expected[today]
     assert expected[today] == (3, 2)  # knee 1 of 2 after two undos, bird 1 of 1
+
+
+def test_moving_west_drops_stored_days_now_in_the_future(app, world, signed_in):
+    """00:30 on 13 March in London is still 12 March in Los Angeles: a tick of the
+    13th must not stay counted once the patient moves there."""
+    with time_machine.travel(datetime(2026, 3, 13, 0, 30, tzinfo=UTC), tick=False):
+        therapist, patient = signed_in("therapist_a"), signed_in("patient_a")
+        knee = exercise_id(therapist)
+        prescribe(therapist, world.patient_a, [item(knee)])
+        url = f"/api/patients/{world.patient_a}"
+        tick = {"id": new_id(), "exercise_id": knee, "performed_on": "2026-03-13"}
+        assert patient.post(f"{url}/exercise-logs", json=tick).status_code == 201
+        with app.app_context():
+            stored = db.session.scalars(select(AdherenceDay.day)).all()
+        assert stored == [date(2026, 3, 13)]
+        moved = patient.patch(url, json={"timezone": "America/Los_Angeles"})
+        assert moved.status_code == 200
+        with app.app_context():
+            assert db.session.scalars(select(AdherenceDay.day)).all() == []
+        assert therapist.get("/api/patients").status_code == 200

@@ -24,7 +24,7 @@ from backend.schemas.users import (
     PatientPatchSchema,
     PatientSchema,
 )
-from backend.services import invitations
+from backend.services import adherence, invitations
 from backend.services.dates import now_utc
 from backend.services.progress import summaries
 
@@ -154,9 +154,12 @@ def update_patient(body, patient_id):
         patient.profile.therapist_id = therapist_id
     if "name" in body:
         patient.name = body["name"].strip()
-    for field in ("timezone", "condition"):
-        if field in body:
-            setattr(patient.profile, field, body[field])
+    if "condition" in body:
+        patient.profile.condition = body["condition"]
+    if "timezone" in body:
+        before = patient.profile.timezone
+        patient.profile.timezone = body["timezone"]
+        adherence.after_timezone_change(patient.id, before, body["timezone"])
     db.session.commit()
     db.session.refresh(patient.profile)
     return patient_view(patient)

@@ -8,10 +8,13 @@ days before the first programme have nothing due.
 
 Results are grouped by patient and by a *bucket* of days (the day itself for
 progress charts, the ISO week for reports), sorted, and streamed:
-- sessions done and pain are summed in SQL over the logs (covering indexes);
-  the two engine-specific date functions are the small constructs below;
+- sessions done per patient and day are stored in `adherence_days`, kept
+  current by `refresh_done` in every write's transaction and filled in bulk by
+  `backfill_done`; reads sum that table;
 - sessions due come from the programme items alone, a few rows per patient,
-  expanded over the calendar in Python (`DueRows`).
+  expanded over the calendar in Python (`DueRows`);
+- pain is summed in SQL over its covering index.
+The two engine-specific date functions are the small constructs below.
 """
 
 from collections import defaultdict, namedtuple
@@ -372,6 +375,14 @@ def refresh_done(patient_id: int, start: date, end: date) -> None:
         day += timedelta(days=1)
     if rows:
         db.session.execute(insert(AdherenceDay), rows)
+
+
+def after_timezone_change(patient_id: int, before: str, after: str) -> None:
+    """Drop stored days that a move west of the old timezone put in the future,
+    keeping `adherence_days` free of days after the patient's today."""
+    old_today, new_today = today_in(before), today_in(after)
+    if new_today < old_today:
+        refresh_done(patient_id, new_today + timedelta(days=1), old_today)
 
 
 def backfill_done(patient_ids: Select, start: date, end: date) -> None:
