@@ -4,7 +4,6 @@ import logging
 from pathlib import Path
 
 from flask import Flask, request
-from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -133,10 +132,6 @@ def _register_auth(app: Flask) -> None:
 
 
 def _register_errors(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def csrf_failed(error):
-        return extensions.api.handle_http_exception(error)
-
     @app.errorhandler(Exception)
     def unexpected(error):
         if isinstance(error, HTTPException):

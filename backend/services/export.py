@@ -1,7 +1,8 @@
 """The clinic's weekly adherence report: one row per patient per ISO week.
 
-The sums run in SQL (see adherence.py); rows are streamed out, so a year of a
-large clinic never sits in memory.
+Due, done and pain come from adherence.py as three streams sorted by patient
+and week; they are merged as they arrive, so a year of a large clinic never
+sits in memory.
 """
 
 import csv

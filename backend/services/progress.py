@@ -47,8 +47,9 @@ def progress(patient: User, start: date, end: date) -> dict:
     ids = select(User.id).where(User.id == patient.id)
     adherence = adherence_by(ids, start, end) if start <= end else {}
     pain = pain_by(ids, start, end) if start <= end else {}
+    all_days = list(_days(start, end))
     days = []
-    for day in _days(start, end):
+    for day in all_days:
         totals = adherence.get((patient.id, day), Totals())
         logged = pain.get((patient.id, day))
         days.append(
@@ -62,7 +63,6 @@ def progress(patient: User, start: date, end: date) -> dict:
                 "spasms": int(logged.spasms) if logged else None,
             }
         )
-    all_days = list(_days(start, end))
     return {
         "from": start,
         "to": end,
