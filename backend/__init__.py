@@ -4,7 +4,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, request
-from sqlalchemy import event
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -102,10 +102,20 @@ def _trust_proxy(app: Flask) -> None:
 def _register_auth(app: Flask) -> None:
     from backend.models import User
 
+    # Every signed-in request loads its user: build the statement once.
+    user_by_id = (
+        select(User)
+        .options(joinedload(User.profile))
+        .where(User.id == bindparam("user_id"), User.active.is_(True))
+    )
+
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db.session.get(User, int(user_id), options=[joinedload(User.profile)])
-        return user if user is not None and user.active else None
+        if not user_id.isdigit():
+            return None
+        return db.session.execute(
+            user_by_id, {"user_id": int(user_id)}
+        ).scalar_one_or_none()
 
     @login_manager.request_loader
     def load_user_from_token(request):

@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 BIN = Path(sys.executable).parent
 DEMO_PASSWORD = "demo-password-1"
+# One User-Agent for the whole session, as a browser sends: the session cookie is
+# bound to it (Flask-Login's session protection), so wrk sends it too.
+USER_AGENT = "homeward-bench/1"
 
 
 def free_port() -> int:
@@ -132,6 +135,7 @@ class Session:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
         )
+        self.opener.addheaders = [("User-Agent", USER_AGENT)]
         token = self.json("GET", "/api/auth/csrf")["csrf_token"]
         signed = self.json(
             "POST", "/api/auth/login", {"email": email, "password": password}, token

@@ -24,7 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import ROOT, Server, Session, env_for, seeded_sqlite
+from common import ROOT, USER_AGENT, Server, Session, env_for, seeded_sqlite
 
 LUA_POST = ROOT / "bench" / "wrk" / "exercise_log.lua"
 TARGETS = {"routine/hello": 0.35, "POST/hello": 0.20, "routine p99 ms": 50.0}
@@ -67,6 +67,8 @@ def wrk(args, url: str, *extra: str, script_args=()) -> dict:
         f"-c{args.connections}",
         f"-d{args.duration}s",
         "--latency",
+        "-H",
+        f"User-Agent: {USER_AGENT}",
         *extra,
         url,
     ]

@@ -280,3 +280,45 @@ def test_routine_for_an_impossible_date_is_a_422(world, patient):
     )
     assert response.status_code == 422
     assert "date" in response.json["errors"]["query"]
+
+
+def test_routine_wire_form_is_exactly_the_schemas_dump(
+    app, world, patient, knee, today
+):
+    """The routine view skips marshmallow's dump for speed: what it sends must be
+    what `RoutineSchema().dump` would send, ticks, undone ticks and pain included."""
+    from backend.schemas.logs import RoutineSchema
+    from backend.services.routine import TICK_FIELDS
+
+    kept = {"id": new_id(), "exercise_id": knee, "performed_on": today, "note": "ok"}
+    undone = {"id": new_id(), "exercise_id": knee, "performed_on": today}
+    for tick in (kept, undone):
+        patient.post(ticks_url(world), json=tick | {"sets_done": 2, "difficulty": 3})
+    patient.delete(f"{ticks_url(world)}/{undone['id']}")
+    pain = {"id": new_id(), "logged_on": today, "score": 4, "spasms": 1}
+    patient.post(f"/api/patients/{world.patient_a}/pain-logs", json=pain)
+
+    sent = patient.get(f"/api/patients/{world.patient_a}/routine").json
+    with app.app_context():
+        stored = db.session.scalars(db.select(ExerciseLog)).all()
+        live = [log for log in stored if log.deleted_at is None]
+        [pain_row] = db.session.scalars(db.select(PainLog)).all()
+        [item_row] = sent["items"]
+        expected = RoutineSchema().dump(
+            {
+                "date": date.fromisoformat(today),
+                "today": date.fromisoformat(today),
+                "programme_id": sent["programme_id"],
+                "programme_version": 1,
+                "items": [item_row],
+                "pain": [pain_row],
+                "exercise_logs": [
+                    {name: getattr(log, name) for name in TICK_FIELDS} for log in live
+                ],
+            }
+        )
+    assert sent == expected
+    assert [tick["id"] for tick in sent["exercise_logs"]] == [kept["id"]]
+    assert sent["exercise_logs"][0]["created_at"].startswith(today[:4])
+    assert sent["pain"][0]["id"] == pain["id"]
+    assert (item_row["sessions_done"], item_row["sessions_due"]) == (1, 2)

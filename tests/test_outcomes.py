@@ -2,9 +2,12 @@
 
 import pytest
 from fhir.resources.bundle import Bundle
+from sqlalchemy import func, select, text
 
+from backend.extensions import db
+from backend.models import AuditEvent, ExerciseLog
 from backend.services import odi
-from tests.conftest import ApiClient, new_id
+from tests.conftest import ApiClient, exercise_id, new_id
 
 
 @pytest.mark.parametrize(
@@ -141,3 +144,86 @@ def test_reads_are_not_audited_but_failed_writes_are_not_either(world, admin, pa
     patient.post(f"/api/patients/{world.patient_a}/pain-logs", json={"score": 99})
     actions = {e["action"] for e in admin.get("/api/audit").json}
     assert not any(a.startswith("logs.") for a in actions)
+
+
+def test_log_writes_are_audited_with_their_outcome(world, admin, patient):
+    url = f"/api/patients/{world.patient_a}"
+    today = patient.get(f"{url}/routine").json["today"]
+    knee = exercise_id(patient)
+    tick = {"id": new_id(), "exercise_id": knee, "performed_on": today}
+    assert patient.post(f"{url}/exercise-logs", json=tick).status_code == 201
+    assert patient.post(f"{url}/exercise-logs", json=tick).status_code == 200
+    conflict = tick | {"difficulty": 4}
+    assert patient.post(f"{url}/exercise-logs", json=conflict).status_code == 409
+    assert patient.delete(f"{url}/exercise-logs/{tick['id']}").status_code == 204
+    other = {"id": new_id(), "exercise_id": knee, "performed_on": today}
+    synced = patient.post(
+        "/api/sync",
+        json={"exercise_logs": [other, other, {"id": "x"}], "pain_logs": []},
+    )
+    assert synced.status_code == 200
+
+    events = admin.get("/api/audit").json[::-1]  # oldest first
+    logged = [
+        (e["action"], e["status"], e["target_type"], e["target_id"])
+        for e in events
+        if e["action"].startswith("logs.")
+    ]
+    patient_id = str(world.patient_a)
+    assert logged == [
+        ("logs.record_exercise", 201, "patient", patient_id),
+        ("logs.record_exercise", 200, "patient", patient_id),
+        ("logs.undo_exercise", 204, "exercise_log", tick["id"]),
+        ("logs.sync", 200, "logs", None),
+    ]
+    assert events[-1]["detail"] == {
+        "results": {"created": 1, "duplicate": 1, "invalid": 1}
+    }
+    assert all(e["actor_email"] == "pat@a.test" for e in events[-4:])
+
+
+@pytest.fixture
+def audit_refused(app):
+    """A trigger that makes every insert into audit_events fail."""
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            statements = [
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
+                "BEGIN SELECT RAISE(ABORT, 'audit refused'); END"
+            ]
+            undo = ["DROP TRIGGER refuse_audit"]
+        else:
+            statements = [
+                "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql "
+                "AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$",
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+            ]
+            undo = [
+                "DROP TRIGGER refuse_audit ON audit_events",
+                "DROP FUNCTION refuse_audit()",
+            ]
+        for statement in statements:
+            db.session.execute(text(statement))
+        db.session.commit()
+    yield
+    with app.app_context():
+        for statement in undo:
+            db.session.execute(text(statement))
+        db.session.commit()
+
+
+def test_a_tick_whose_audit_row_cannot_be_written_is_not_stored_either(
+    app, world, patient, audit_refused
+):
+    """The tick and its audit row commit in one transaction: no unaudited write."""
+    url = f"/api/patients/{world.patient_a}"
+    today = patient.get(f"{url}/routine").json["today"]
+    tick = {"id": new_id(), "exercise_id": exercise_id(patient), "performed_on": today}
+    response = patient.post(f"{url}/exercise-logs", json=tick)
+    assert response.status_code == 500
+    assert "audit refused" not in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ExerciseLog)) == 0
+        actions = db.session.scalars(select(AuditEvent.action)).all()
+        assert actions == ["auth.login"]  # the patient's sign-in, before the trigger

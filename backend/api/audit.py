@@ -2,6 +2,9 @@
 
 Recorded: every successful write under /api, every sign-in attempt (success
 and failure, with the address) and every export. Rows are only ever added.
+The patient's log writes stage their row inside their own transaction
+(`stage`); everything else is recorded after the response is made, in a
+transaction of its own (`record_request`).
 """
 
 import logging
@@ -40,11 +43,18 @@ TARGETS = (  # view argument → the kind of record it names
 )
 
 
-def _target(response):
+def _target_in_path():
     args = request.view_args or {}
     for name, kind in TARGETS:
         if name in args:
             return kind, args[name]
+    return None
+
+
+def _target(response):
+    in_path = _target_in_path()
+    if in_path is not None:
+        return in_path
     body = response.get_json(silent=True) if response.is_json else None
     if isinstance(body, dict) and "id" in body:
         return request.blueprint, body["id"]
@@ -52,18 +62,40 @@ def _target(response):
 
 
 def _detail(response) -> dict | None:
-    if request.endpoint == "logs.sync" and response.is_json:
-        counts: dict[str, int] = {}
-        for result in response.get_json().get("results", []):
-            counts[result["status"]] = counts.get(result["status"], 0) + 1
-        return {"results": counts}
     if request.endpoint in EXPORTS:
         return {"query": request.args.to_dict()}
     return None
 
 
+def stage(status: int, detail: dict | None = None) -> None:
+    """Add this request's audit row to the session before its write commits.
+
+    For writes that know their outcome before committing (the patient's logs,
+    the hottest writes): the row then commits, or rolls back, with the write
+    itself, in one transaction, and `record_request` leaves the request alone.
+    Called again after a rollback and retry, it stages the row again.
+    """
+    user = current_user._get_current_object()
+    kind, target_id = _target_in_path() or (request.blueprint, None)
+    audit.record(
+        request.endpoint,
+        status,
+        clinic_id=user.clinic_id,
+        actor_id=user.id,
+        actor_email=user.email,
+        target_type=kind,
+        target_id=target_id,
+        ip=request.remote_addr,
+        detail=detail,
+    )
+    g.audit_staged = True
+
+
 def record_request(response):
-    """after_request: add the audit row for this request when it needs one."""
+    """after_request: add the audit row for this request when it needs one
+    (unless the view staged it in its own transaction, see `stage`)."""
+    if g.get("audit_staged"):
+        return response
     endpoint = request.endpoint or ""
     status = response.status_code
     is_sign_in = endpoint in SIGN_INS and status in (200, 401, 429)

@@ -1,10 +1,13 @@
 """What the patient records: the day's routine, ticks, pain, the offline sync."""
 
+from collections import Counter
 from datetime import timedelta
 
+from flask import current_app
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError, fields
 
+from backend.api import audit
 from backend.api.common import documents
 from backend.auth import patient_or_404, patient_self, require_role
 from backend.models import ExerciseLog, PainLog, User
@@ -41,10 +44,30 @@ def _check(patient: User, data: dict, day_field: str) -> dict:
     return errors
 
 
+STATUS = {"created": 201, "duplicate": 200}  # of a single record; else 409
+
+
+def _audit_single(outcomes: list[logs.Outcome]) -> None:
+    [outcome] = outcomes
+    if outcome.status in STATUS:
+        audit.stage(STATUS[outcome.status])
+
+
+def _store_one(patient: User, **records) -> logs.Outcome:
+    """Store one record, its audit row in the same transaction."""
+    [outcome] = logs.store(
+        patient.id,
+        **records,
+        today=today_in(patient.profile.timezone),
+        before_commit=_audit_single,
+    )
+    return outcome
+
+
 def _respond(outcome):
     if outcome.status == "conflict":
         abort(409, message="This id was already stored with different content.")
-    return outcome.record, 201 if outcome.status == "created" else 200
+    return outcome.record, STATUS[outcome.status]
 
 
 def _range(patient: User, query: dict):
@@ -61,7 +84,9 @@ def routine(query, patient_id):
     """The routine for `date` (default: the patient's own today)."""
     patient = patient_or_404(patient_id)
     today = today_in(patient.profile.timezone)
-    return routine_for(patient.id, query.get("date", today)) | {"today": today}
+    routine = routine_for(patient.id, query.get("date", today))
+    # already in wire form (see services/routine.py): skip the schema's dump
+    return current_app.json.response(routine | {"today": today.isoformat()})
 
 
 @blp.route("/patients/<int:patient_id>/exercise-logs", methods=["POST"])
@@ -80,8 +105,7 @@ def record_exercise(body, patient_id):
     errors = _check(patient, body, "performed_on")
     if errors:
         abort(422, errors={"json": errors})
-    [outcome] = logs.store(patient.id, exercise_logs=[body])
-    return _respond(outcome)
+    return _respond(_store_one(patient, exercise_logs=[body]))
 
 
 @blp.route("/patients/<int:patient_id>/exercise-logs/<uuid:log_id>", methods=["DELETE"])
@@ -90,7 +114,12 @@ def record_exercise(body, patient_id):
 def undo_exercise(patient_id, log_id):
     """Undo a tick; undoing it again changes nothing."""
     patient = patient_self(patient_id)
-    outcome = logs.undo_exercise_log(patient.id, log_id)
+    outcome = logs.undo_exercise_log(
+        patient.id,
+        log_id,
+        today=today_in(patient.profile.timezone),
+        before_commit=lambda _outcome: audit.stage(204),
+    )
     if outcome.status == "invalid":
         abort(404, message="No such exercise log.")
 
@@ -124,8 +153,7 @@ def record_pain(body, patient_id):
     errors = _check(patient, body, "logged_on")
     if errors:
         abort(422, errors={"json": errors})
-    [outcome] = logs.store(patient.id, pain_logs=[body])
-    return _respond(outcome)
+    return _respond(_store_one(patient, pain_logs=[body]))
 
 
 @blp.route("/patients/<int:patient_id>/pain-logs", methods=["GET"])
@@ -193,8 +221,20 @@ def sync(body):
         results.append(rejected)
         if log_id is not None:
             accepted["deleted_exercise_log"].append(log_id)
-    stored = iter(logs.store(patient.id, *accepted.values()))
-    return {"results": [_result(outcome or next(stored)) for outcome in results]}
+    final = []
+
+    def merge_and_audit(outcomes: list[logs.Outcome]) -> None:
+        stored = iter(outcomes)
+        final[:] = [outcome or next(stored) for outcome in results]
+        audit.stage(200, {"results": dict(Counter(o.status for o in final))})
+
+    logs.store(
+        patient.id,
+        *accepted.values(),
+        today=today_in(patient.profile.timezone),
+        before_commit=merge_and_audit,
+    )
+    return {"results": [_result(outcome) for outcome in final]}
 
 
 def _result(outcome) -> dict:

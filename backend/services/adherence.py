@@ -9,7 +9,8 @@ days before the first programme have nothing due.
 Results are grouped by patient and by a *bucket* of days (the day itself for
 progress charts, the ISO week for reports), sorted, and streamed:
 - sessions done per patient and day are stored in `adherence_days`, kept
-  current by `refresh_done` in every write's transaction and filled in bulk by
+  current in every write's transaction (`raise_done` after new ticks, one
+  upsert per day; `refresh_done` after anything else) and filled in bulk by
   `backfill_done`; reads sum that table;
 - sessions due come from the programme items alone, a few rows per patient,
   expanded over the calendar in Python (`DueRows`);
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -37,6 +39,8 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -314,17 +318,22 @@ def done_statement(patient_ids: Select, start: date, end: date, bucket) -> Selec
 
 MAX_TIMES_PER_DAY = 6  # the contract's range for times_per_day
 
+_PATIENT = bindparam("patient_id", type_=Integer)
+_DAY = bindparam("day", type_=Date)
+_WEEKDAY_BIT = bindparam("weekday_bit", type_=Integer)
 
-def done_on_statement(patient_id: int, day: date) -> Select:
-    """Sessions done by one patient on one day: per due item, its live ticks
-    capped at its times a day. Counting stops at the cap, so a day with
-    thousands of ticks costs no more than a day with six."""
+
+def _done_on() -> Select:
+    """Sessions done by one patient on one day (bound: patient_id, day and
+    weekday_bit): per due item, its live ticks capped at its times a day.
+    Counting stops at the cap, so a day with thousands of ticks costs no more
+    than a day with six."""
     live_ticks = (
         select(literal(1))
         .where(
-            ExerciseLog.patient_id == patient_id,
+            ExerciseLog.patient_id == _PATIENT,
             ExerciseLog.exercise_id == ProgrammeItem.exercise_id,
-            ExerciseLog.performed_on == day,
+            ExerciseLog.performed_on == _DAY,
             ExerciseLog.deleted_at.is_(None),
         )
         .limit(MAX_TIMES_PER_DAY)
@@ -337,28 +346,82 @@ def done_on_statement(patient_id: int, day: date) -> Select:
         else_=ProgrammeItem.times_per_day,
     )
     return (
-        select(func.coalesce(func.sum(capped), 0))
+        select(func.coalesce(func.sum(capped), 0).label("done"))
         .select_from(Version)
         .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
         .where(
-            Version.patient_id == patient_id,
-            _in_force(literal(day, Date)),
-            ProgrammeItem.weekday_mask.op("&")(1 << day.weekday()) != 0,
+            Version.patient_id == _PATIENT,
+            _in_force(_DAY),
+            ProgrammeItem.weekday_mask.op("&")(_WEEKDAY_BIT) != 0,
         )
     )
 
 
-def refresh_done(patient_id: int, start: date, end: date) -> None:
-    """Recompute one patient's stored sessions done for these days.
+# Built once: every tick runs these, and building them costs more than running them.
+DONE_ON = _done_on()
+LOCK_PATIENT = select(User.id).where(User.id == _PATIENT).with_for_update()
 
-    Runs in the caller's transaction, after its ticks or programme change, so
-    the derived rows commit (or roll back) with the write. Refreshes of one
-    patient are serialised by locking the patient's row (PostgreSQL; SQLite has
-    a single writer anyway), so two concurrent ticks cannot both count stale.
-    Days after the patient's today are never stored.
+
+def _raise_done(dialect: str):
+    """INSERT the day's sessions done when above zero, or UPDATE the stored row:
+    one statement per day, in the engine's own upsert syntax."""
+    insert_for = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    done = DONE_ON.subquery("done_on")
+    statement = insert_for(AdherenceDay).from_select(
+        ["patient_id", "day", "done"],
+        select(_PATIENT, _DAY, done.c.done).where(done.c.done > 0),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["patient_id", "day"], set_={"done": statement.excluded.done}
+    )
+
+
+RAISE_DONE = {dialect: _raise_done(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+def day_params(patient_id: int, day: date) -> dict:
+    return {"patient_id": patient_id, "day": day, "weekday_bit": 1 << day.weekday()}
+
+
+def _lock_patient(patient_id: int) -> None:
+    """Serialise one patient's refreshes, so two concurrent ticks cannot both
+    count without the other's. PostgreSQL locks the patient's row; SQLite has a
+    single writer anyway, taken by the write that came before this."""
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        connection.execute(LOCK_PATIENT, {"patient_id": patient_id})
+
+
+def raise_done(patient_id: int, days: Iterable[date], today: date) -> None:
+    """Bring stored sessions done up to date after ticks were *added* on `days`.
+
+    A new tick can only raise a day's count, so each day is one upsert and a
+    day where nothing is due stores nothing. Runs in the caller's transaction,
+    after its ticks (flushed here), so the rows commit or roll back with them.
+    Days after the patient's `today` are never stored.
+    """
+    days = sorted({day for day in days if day <= today})
+    if not days:
+        return
+    db.session.flush()
+    _lock_patient(patient_id)
+    connection = db.session.connection()
+    connection.execute(
+        RAISE_DONE[connection.dialect.name],
+        [day_params(patient_id, day) for day in days],
+    )
+
+
+def refresh_done(patient_id: int, start: date, end: date) -> None:
+    """Recompute one patient's stored sessions done for these days, whatever
+    changed (an undo, a new programme version, a move west).
+
+    Runs in the caller's transaction, after its change, so the derived rows
+    commit (or roll back) with the write. Days after the patient's today are
+    never stored.
     """
     db.session.flush()
-    db.session.execute(select(User.id).where(User.id == patient_id).with_for_update())
+    _lock_patient(patient_id)
     timezone = db.session.scalar(
         select(PatientProfile.timezone).where(PatientProfile.user_id == patient_id)
     )
@@ -367,9 +430,10 @@ def refresh_done(patient_id: int, start: date, end: date) -> None:
             AdherenceDay.patient_id == patient_id, AdherenceDay.day.between(start, end)
         )
     )
+    connection = db.session.connection()
     rows, day, last = [], start, min(end, today_in(timezone))
     while day <= last:
-        done = db.session.scalar(done_on_statement(patient_id, day))
+        done = connection.execute(DONE_ON, day_params(patient_id, day)).scalar()
         if done:
             rows.append({"patient_id": patient_id, "day": day, "done": int(done)})
         day += timedelta(days=1)

@@ -6,6 +6,7 @@ is a replay (`duplicate`, nothing changes); with other content it is a
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -14,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
 from backend.models import Exercise, ExerciseLog, PainLog
-from backend.services.adherence import refresh_done
+from backend.services.adherence import raise_done, refresh_done
 from backend.services.dates import now_utc
 
 OLDEST_LOG_DAYS = 366  # an outbox older than a year is a bug, not a patient
@@ -121,31 +122,45 @@ def _undo(log: ExerciseLog | None, log_id) -> Outcome:
     return Outcome(log_id, kind, "created", log)
 
 
-def _refresh_adherence(patient_id: int, outcomes: list[Outcome]) -> None:
-    """Bring the stored sessions done up to date for the days whose ticks changed."""
-    days = [
-        outcome.record.performed_on
-        for outcome in outcomes
-        if outcome.status == "created" and outcome.kind != "pain_log"
-    ]
-    if days:
-        refresh_done(patient_id, min(days), max(days))
+def _refresh_adherence(patient_id: int, outcomes: list[Outcome], today: date) -> None:
+    """Bring the stored sessions done up to date for the days whose ticks changed:
+    new ticks can only raise a day's count (one upsert per day), an undo
+    recounts its day."""
+    added, undone = set(), set()
+    for outcome in outcomes:
+        if outcome.status != "created" or outcome.kind == "pain_log":
+            continue
+        day = outcome.record.performed_on
+        (undone if outcome.kind == "deleted_exercise_log" else added).add(day)
+    raise_done(patient_id, added - undone, today)
+    for day in sorted(undone):
+        refresh_done(patient_id, day, day)
 
 
 def store(
-    patient_id: int, exercise_logs=(), pain_logs=(), deletions=()
+    patient_id: int,
+    exercise_logs=(),
+    pain_logs=(),
+    deletions=(),
+    *,
+    today: date,
+    before_commit: Callable[[list[Outcome]], None] | None = None,
 ) -> list[Outcome]:
     """Apply already validated records in one transaction and commit.
 
-    If a concurrent request stored one of the same ids first, the whole plan is
-    rolled back and made again, now seeing that row as stored.
+    `today` is the patient's own date; `before_commit(outcomes)` may add rows
+    (the audit row) to the same transaction. If a concurrent request stored one
+    of the same ids first, the whole plan is rolled back and made again, now
+    seeing that row as stored.
     """
     for attempt in range(3):
         try:
             outcomes = _plan(
                 patient_id, list(exercise_logs), list(pain_logs), list(deletions)
             )
-            _refresh_adherence(patient_id, outcomes)
+            _refresh_adherence(patient_id, outcomes, today)
+            if before_commit is not None:
+                before_commit(outcomes)
             db.session.commit()
             return outcomes
         except IntegrityError:
@@ -155,14 +170,22 @@ def store(
     raise AssertionError("unreachable")
 
 
-def undo_exercise_log(patient_id: int, log_id: uuid.UUID) -> Outcome:
+def undo_exercise_log(
+    patient_id: int,
+    log_id: uuid.UUID,
+    *,
+    today: date,
+    before_commit: Callable[[Outcome], None] | None = None,
+) -> Outcome:
     log = db.session.scalar(
         select(ExerciseLog).where(
             ExerciseLog.id == log_id, ExerciseLog.patient_id == patient_id
         )
     )
     outcome = _undo(log, log_id)
-    _refresh_adherence(patient_id, [outcome])
+    _refresh_adherence(patient_id, [outcome], today)
+    if before_commit is not None and outcome.status != "invalid":
+        before_commit(outcome)
     db.session.commit()
     return outcome
 

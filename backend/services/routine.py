@@ -1,14 +1,19 @@
 """A patient's routine for one day: what is due, what is done, how the pain was.
 
-This answers every time the patient app opens, so it is three plain SELECTs
-(the programme in force with its items and exercises; the day's ticks; the
-day's pain) returning rows, not ORM objects.
+This answers every time the patient app opens, and it is the hottest read of
+the API (bench/load_bench.py), so it is built for speed:
+- three SELECTs (the programme in force with its items and exercises; the
+  day's live ticks; the day's pain), each built once at import with bound
+  parameters, so a request pays neither statement construction nor the ORM;
+- the answer is built directly in its wire form (ISO dates, string UUIDs), the
+  exact output `RoutineSchema().dump` would give (tests/test_logs.py checks
+  that), so the view can skip marshmallow's dump.
 """
 
 from collections import Counter
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from backend.extensions import db
 from backend.models import Exercise, ExerciseLog, PainLog, ProgrammeItem
@@ -26,84 +31,102 @@ EXERCISE_FIELDS = (
     "default_hold_seconds",
     "clinic_id",
 )
+ITEM_FIELDS = ("exercise_id", "sets", "reps", "hold_seconds", "times_per_day", "notes")
+TICK_FIELDS = (
+    "id",
+    "exercise_id",
+    "performed_on",
+    "sets_done",
+    "reps_done",
+    "pain_during",
+    "difficulty",
+    "note",
+    "created_at",
+    "deleted_at",
+)
+PAIN_FIELDS = ("id", "logged_on", "score", "location", "spasms", "note", "created_at")
 
+_PATIENT = bindparam("patient_id")
+_DAY = bindparam("day")
 
-def _programme_rows(patient_id: int, day: date):
-    in_force = (
-        select(Version.id)
-        .where(
-            Version.patient_id == patient_id,
-            Version.starts_on <= day,
-            or_(Version.ends_on.is_(None), Version.ends_on >= day),
-        )
-        .order_by(Version.version.desc())
-        .limit(1)
-        .scalar_subquery()
+_IN_FORCE = (
+    select(Version.id)
+    .where(
+        Version.patient_id == _PATIENT,
+        Version.starts_on <= _DAY,
+        or_(Version.ends_on.is_(None), Version.ends_on >= _DAY),
     )
-    exercise_columns = [
-        getattr(Exercise, name).label(f"exercise_{name}") for name in EXERCISE_FIELDS
+    .order_by(Version.version.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+PROGRAMME = (
+    select(
+        Version.id.label("programme_id"),
+        Version.version,
+        ProgrammeItem.weekday_mask,
+        *(getattr(ProgrammeItem, name) for name in ITEM_FIELDS),
+        *(getattr(Exercise, name).label(f"library_{name}") for name in EXERCISE_FIELDS),
+    )
+    .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
+    .join(Exercise, Exercise.id == ProgrammeItem.exercise_id)
+    .where(Version.id == _IN_FORCE)
+    .order_by(ProgrammeItem.position)
+)
+TICKS = (
+    select(*(getattr(ExerciseLog, name) for name in TICK_FIELDS))
+    .where(
+        ExerciseLog.patient_id == _PATIENT,
+        ExerciseLog.performed_on == _DAY,
+        ExerciseLog.deleted_at.is_(None),
+    )
+    .order_by(ExerciseLog.created_at)
+)
+PAIN = (
+    select(*(getattr(PainLog, name) for name in PAIN_FIELDS))
+    .where(PainLog.patient_id == _PATIENT, PainLog.logged_on == _DAY)
+    .order_by(PainLog.created_at)
+)
+
+
+def _wire(value):
+    """A column value as marshmallow's dump writes it: ISO dates, UUIDs as text."""
+    if value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, date):  # datetime is a date too
+        return value.isoformat()
+    return str(value)  # uuid.UUID
+
+
+def _records(rows) -> list[dict]:
+    return [
+        {name: _wire(value) for name, value in row._mapping.items()} for row in rows
     ]
-    return db.session.execute(
-        select(
-            Version.id.label("programme_id"),
-            Version.version,
-            ProgrammeItem.exercise_id,
-            ProgrammeItem.sets,
-            ProgrammeItem.reps,
-            ProgrammeItem.hold_seconds,
-            ProgrammeItem.times_per_day,
-            ProgrammeItem.weekday_mask,
-            ProgrammeItem.notes,
-            *exercise_columns,
-        )
-        .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
-        .join(Exercise, Exercise.id == ProgrammeItem.exercise_id)
-        .where(Version.id == in_force)
-        .order_by(ProgrammeItem.position)
-    ).all()
-
-
-def _day_rows(table, day_column, patient_id: int, day: date, *where):
-    return db.session.execute(
-        select(table)
-        .where(table.c.patient_id == patient_id, day_column == day, *where)
-        .order_by(table.c.created_at)
-    ).all()
 
 
 def routine_for(patient_id: int, day: date) -> dict:
-    rows = _programme_rows(patient_id, day)
-    ticks = _day_rows(
-        ExerciseLog.__table__,
-        ExerciseLog.performed_on,
-        patient_id,
-        day,
-        ExerciseLog.deleted_at.is_(None),
-    )
-    done = Counter(tick.exercise_id for tick in ticks)
+    """The routine in its wire form (the fields of `RoutineSchema` but `today`)."""
+    connection = db.session.connection()
+    params = {"patient_id": patient_id, "day": day}
+    rows = connection.execute(PROGRAMME, params).all()
+    ticks = _records(connection.execute(TICKS, params))
+    done = Counter(tick["exercise_id"] for tick in ticks)
     weekday_bit = 1 << day.weekday()
-    items = [
-        {
-            "exercise": {
-                name: row._mapping[f"exercise_{name}"] for name in EXERCISE_FIELDS
-            },
-            "exercise_id": row.exercise_id,
-            "sets": row.sets,
-            "reps": row.reps,
-            "hold_seconds": row.hold_seconds,
-            "times_per_day": row.times_per_day,
-            "notes": row.notes,
-            "sessions_due": row.times_per_day,
-            "sessions_done": min(row.times_per_day, done[row.exercise_id]),
-        }
-        for row in rows
-        if row.weekday_mask & weekday_bit
-    ]
+    items = []
+    for row in rows:
+        if not row.weekday_mask & weekday_bit:
+            continue
+        values = row._mapping
+        item = {name: values[name] for name in ITEM_FIELDS}
+        item["exercise"] = {name: values[f"library_{name}"] for name in EXERCISE_FIELDS}
+        item["sessions_due"] = row.times_per_day
+        item["sessions_done"] = min(row.times_per_day, done[row.exercise_id])
+        items.append(item)
     return {
-        "date": day,
+        "date": day.isoformat(),
         "programme_id": rows[0].programme_id if rows else None,
         "programme_version": rows[0].version if rows else None,
         "items": items,
-        "pain": _day_rows(PainLog.__table__, PainLog.logged_on, patient_id, day),
+        "pain": _records(connection.execute(PAIN, params)),
         "exercise_logs": ticks,
     }

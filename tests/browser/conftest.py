@@ -20,6 +20,7 @@ CHROMIUM_FLAGS = [
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 
+
 @pytest.fixture
 def live_server(app):
     """The test app on 127.0.0.1 at a free port, for the length of one test."""
