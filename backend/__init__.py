@@ -4,12 +4,12 @@ import logging
 from pathlib import Path
 
 from flask import Flask, request
-from sqlalchemy import bindparam, event, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import extensions
+from backend import extensions, sqlite
 from backend.extensions import compress, csrf, db, limiter, login_manager, migrate
 from backend.models.base import render_item
 
@@ -26,9 +26,10 @@ def create_app(config=None) -> Flask:
     app.config.from_object(config if config is not None else Config())
     app.json.sort_keys = False
 
+    sqlite.configure(app.config)
     db.init_app(app)
     with app.app_context():
-        _harden_sqlite(db.engine)
+        sqlite.harden(db.engine)
     _trust_proxy(app)
     migrate.init_app(
         app,
@@ -73,21 +74,6 @@ def create_app(config=None) -> Flask:
 
     register_commands(app)
     return app
-
-
-def _harden_sqlite(engine) -> None:
-    """SQLite for several gunicorn workers: WAL, a busy timeout, foreign keys on."""
-    if engine.dialect.name != "sqlite":
-        return
-
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _record):
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
 
 
 def _trust_proxy(app: Flask) -> None:
