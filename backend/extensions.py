@@ -1,5 +1,6 @@
 """Flask extensions, created unbound here and bound to an app in `create_app`."""
 
+from flask import request
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -39,6 +40,15 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
+
+
+@limiter.request_filter
+def _outside_sign_in() -> bool:
+    """The limits live on the sign-in views (api/auth.py) only: every other
+    request skips the limiter's per-request bookkeeping."""
+    return request.blueprint != "auth"
+
+
 csrf = CSRFProtect()
 api = HomewardApi()
 compress = Compress()

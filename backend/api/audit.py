@@ -137,7 +137,7 @@ def install(app: Flask) -> None:
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(AuditQuerySchema, location="query")
+@blp.arguments(AuditQuerySchema(), location="query")
 @blp.response(200, AuditEventSchema(many=True))
 @documents(blp, 401, 403)
 def audit_trail(query):

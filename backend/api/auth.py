@@ -64,7 +64,7 @@ def csrf_token():
 @blp.route("/login", methods=["POST"])
 @limiter.limit(_login_limit_address, deduct_when=_failed)
 @limiter.limit(_login_limit_account, key_func=_account_key, deduct_when=_failed)
-@blp.arguments(LoginSchema)
+@blp.arguments(LoginSchema())
 @blp.response(200, SessionSchema)
 @documents(blp, 400, 401, 429)
 def login(credentials):
@@ -97,7 +97,7 @@ def me():
 
 @blp.route("/accept-invite", methods=["POST"])
 @limiter.limit(_login_limit_address, deduct_when=_failed)
-@blp.arguments(AcceptInviteSchema)
+@blp.arguments(AcceptInviteSchema())
 @blp.response(200, SessionSchema)
 @documents(blp, 400, 429)
 def accept_invite(body):

@@ -19,7 +19,7 @@ blp = Blueprint(
 
 
 @blp.route("", methods=["GET"])
-@blp.arguments(ExerciseQuerySchema, location="query")
+@blp.arguments(ExerciseQuerySchema(), location="query")
 @blp.response(200, ExerciseSchema(many=True))
 @documents(blp, 401)
 def list_exercises(query):
@@ -49,7 +49,7 @@ def get_exercise(exercise_id):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(ExerciseInSchema)
+@blp.arguments(ExerciseInSchema())
 @blp.response(201, ExerciseSchema)
 @documents(blp, 401, 403)
 def create_exercise(body):

@@ -77,7 +77,7 @@ def _range(patient: User, query: dict):
 
 
 @blp.route("/patients/<int:patient_id>/routine", methods=["GET"])
-@blp.arguments(RoutineQuerySchema, location="query")
+@blp.arguments(RoutineQuerySchema(), location="query")
 @blp.response(200, RoutineSchema)
 @documents(blp, 401, 404)
 def routine(query, patient_id):
@@ -90,7 +90,7 @@ def routine(query, patient_id):
 
 
 @blp.route("/patients/<int:patient_id>/exercise-logs", methods=["POST"])
-@blp.arguments(ExerciseLogInSchema)
+@blp.arguments(ExerciseLogInSchema())
 @blp.response(201, ExerciseLogSchema)
 @blp.alt_response(
     200,
@@ -125,7 +125,7 @@ def undo_exercise(patient_id, log_id):
 
 
 @blp.route("/patients/<int:patient_id>/exercise-logs", methods=["GET"])
-@blp.arguments(DateRangeQuery, location="query")
+@blp.arguments(DateRangeQuery(), location="query")
 @blp.response(200, ExerciseLogSchema(many=True))
 @documents(blp, 401, 404)
 def list_exercise_logs(query, patient_id):
@@ -138,7 +138,7 @@ def list_exercise_logs(query, patient_id):
 
 
 @blp.route("/patients/<int:patient_id>/pain-logs", methods=["POST"])
-@blp.arguments(PainLogInSchema)
+@blp.arguments(PainLogInSchema())
 @blp.response(201, PainLogSchema)
 @blp.alt_response(
     200,
@@ -157,7 +157,7 @@ def record_pain(body, patient_id):
 
 
 @blp.route("/patients/<int:patient_id>/pain-logs", methods=["GET"])
-@blp.arguments(DateRangeQuery, location="query")
+@blp.arguments(DateRangeQuery(), location="query")
 @blp.response(200, PainLogSchema(many=True))
 @documents(blp, 401, 404)
 def list_pain_logs(query, patient_id):
@@ -194,7 +194,7 @@ def _deletion(raw):
 
 
 @blp.route("/sync", methods=["POST"])
-@blp.arguments(SyncInSchema)
+@blp.arguments(SyncInSchema())
 @blp.response(200, SyncOutSchema)
 @documents(blp, 401, 403)
 def sync(body):

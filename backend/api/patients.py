@@ -89,7 +89,7 @@ def list_patients():
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(PatientInSchema)
+@blp.arguments(PatientInSchema())
 @blp.response(201, EnrolledPatientSchema)
 @documents(blp, 401, 403, 409)
 def enrol_patient(body):
@@ -132,7 +132,7 @@ def get_patient(patient_id):
 
 
 @blp.route("/<int:patient_id>", methods=["PATCH"])
-@blp.arguments(PatientPatchSchema)
+@blp.arguments(PatientPatchSchema())
 @blp.response(200, PatientSchema)
 @documents(blp, 401, 403, 404)
 def update_patient(body, patient_id):

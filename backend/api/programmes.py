@@ -58,7 +58,7 @@ def current_programme(patient_id):
 
 
 @blp.route("", methods=["PUT"])
-@blp.arguments(ProgrammeInSchema)
+@blp.arguments(ProgrammeInSchema())
 @blp.response(201, ProgrammeSchema)
 @documents(blp, 401, 403, 404)
 def new_programme_version(body, patient_id):

@@ -32,7 +32,7 @@ DEFAULT_DAYS = 30
 
 
 @blp.route("/progress", methods=["GET"])
-@blp.arguments(DateRangeQuery, location="query")
+@blp.arguments(DateRangeQuery(), location="query")
 @blp.response(200, ProgressSchema)
 @documents(blp, 401, 404)
 def patient_progress(query, patient_id):
@@ -44,7 +44,7 @@ def patient_progress(query, patient_id):
 
 
 @blp.route("/questionnaires/odi", methods=["POST"])
-@blp.arguments(OdiInSchema)
+@blp.arguments(OdiInSchema())
 @blp.response(201, OdiSchema)
 @documents(blp, 401, 403, 404)
 def take_odi(body, patient_id):

@@ -37,7 +37,7 @@ def _selection(query: dict):
 
 
 @blp.route("/adherence", methods=["GET"])
-@blp.arguments(ReportQuerySchema, location="query")
+@blp.arguments(ReportQuerySchema(), location="query")
 @blp.response(200, ReportRowSchema(many=True))
 @documents(blp, 401, 403)
 def adherence_report(query):
@@ -46,7 +46,7 @@ def adherence_report(query):
 
 
 @blp.route("/adherence.csv", methods=["GET"])
-@blp.arguments(ReportQuerySchema, location="query")
+@blp.arguments(ReportQuerySchema(), location="query")
 @blp.response(200, content_type="text/csv", description="The same rows as CSV.")
 @documents(blp, 401, 403)
 def adherence_report_csv(query):

@@ -43,7 +43,7 @@ def list_staff():
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(StaffInSchema)
+@blp.arguments(StaffInSchema())
 @blp.response(201, StaffSchema)
 @documents(blp, 401, 403, 409)
 def create_staff(body):
@@ -69,7 +69,7 @@ def create_staff(body):
 
 
 @blp.route("/<int:staff_id>", methods=["PATCH"])
-@blp.arguments(StaffPatchSchema)
+@blp.arguments(StaffPatchSchema())
 @blp.response(200, StaffSchema)
 @documents(blp, 401, 403, 404)
 def update_staff(body, staff_id):

@@ -15,7 +15,7 @@ blp = Blueprint("tokens", __name__, url_prefix="/api/tokens", description="API t
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(TokenInSchema)
+@blp.arguments(TokenInSchema())
 @blp.response(201, NewTokenSchema)
 @documents(blp, 401, 403)
 def create_token(body):

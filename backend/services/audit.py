@@ -1,7 +1,13 @@
 """The audit trail: append-only rows of who did what to which record, when, where."""
 
+from sqlalchemy import insert
+
 from backend.extensions import db
 from backend.models import AuditEvent
+from backend.services.dates import now_utc
+
+# a Core insert built once: every write adds a row
+INSERT = insert(AuditEvent.__table__)
 
 
 def record(
@@ -15,18 +21,20 @@ def record(
     target_id=None,
     ip: str | None = None,
     detail: dict | None = None,
-) -> AuditEvent:
-    """Add one audit row; the caller commits."""
-    event = AuditEvent(
-        action=action,
-        status=status,
-        clinic_id=clinic_id,
-        actor_id=actor_id,
-        actor_email=actor_email,
-        target_type=target_type,
-        target_id=str(target_id) if target_id is not None else None,
-        ip=ip,
-        detail=detail,
+) -> None:
+    """Insert one audit row in the session's transaction; the caller commits."""
+    db.session.connection().execute(
+        INSERT,
+        {
+            "at": now_utc(),
+            "action": action,
+            "status": status,
+            "clinic_id": clinic_id,
+            "actor_id": actor_id,
+            "actor_email": actor_email,
+            "target_type": target_type,
+            "target_id": str(target_id) if target_id is not None else None,
+            "ip": ip,
+            "detail": detail,
+        },
     )
-    db.session.add(event)
-    return event

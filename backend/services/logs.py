@@ -9,8 +9,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
@@ -26,7 +27,7 @@ class Outcome:
     id: uuid.UUID | str | None
     kind: str
     status: str  # created | duplicate | conflict | invalid
-    record: ExerciseLog | PainLog | None = None
+    record: Row | SimpleNamespace | None = None  # the stored log's columns
     errors: dict = field(default_factory=dict)
 
 
@@ -39,29 +40,50 @@ def check_day(field_name: str, day: date, today: date) -> dict:
     return {}
 
 
+# Every tick runs these: Core statements built once, no ORM unit of work.
+_IDS = bindparam("ids", expanding=True)
+LOGGABLE = select(Exercise.id).where(
+    Exercise.id.in_(_IDS),
+    Exercise.clinic_id.is_(None) | (Exercise.clinic_id == bindparam("clinic_id")),
+)
+TABLES = {
+    "exercise_log": ExerciseLog.__table__,
+    "pain_log": PainLog.__table__,
+}
+STORED = {
+    kind: select(table).where(table.c.id.in_(_IDS)) for kind, table in TABLES.items()
+}
+INSERT = {kind: insert(table) for kind, table in TABLES.items()}
+CONTENT_FIELDS = {
+    "exercise_log": ExerciseLog.CONTENT_FIELDS,
+    "pain_log": PainLog.CONTENT_FIELDS,
+}
+_LOGS = TABLES["exercise_log"]
+UNDONE = (
+    update(_LOGS)
+    .where(_LOGS.c.id.in_(_IDS), _LOGS.c.deleted_at.is_(None))
+    .values(deleted_at=bindparam("deleted_at"))
+)
+
+
 def unknown_exercises(exercise_ids: set[int], clinic_id: int) -> set[int]:
     """The ids in `exercise_ids` that this clinic's patients cannot log."""
     if not exercise_ids:
         return set()
-    found = set(
-        db.session.scalars(
-            select(Exercise.id).where(
-                Exercise.id.in_(exercise_ids),
-                (Exercise.clinic_id.is_(None)) | (Exercise.clinic_id == clinic_id),
-            )
-        )
+    found = db.session.connection().execute(
+        LOGGABLE, {"ids": list(exercise_ids), "clinic_id": clinic_id}
     )
-    return exercise_ids - found
+    return exercise_ids - set(found.scalars())
 
 
-def _same_content(stored, data: dict, patient_id: int) -> bool:
+def _same_content(stored, data: dict, patient_id: int, kind: str) -> bool:
     return stored.patient_id == patient_id and all(
-        getattr(stored, name) == data.get(name) for name in stored.CONTENT_FIELDS
+        getattr(stored, name) == data.get(name) for name in CONTENT_FIELDS[kind]
     )
 
 
 def _judge(stored, data: dict, patient_id: int, kind: str) -> Outcome:
-    if _same_content(stored, data, patient_id):
+    if _same_content(stored, data, patient_id, kind):
         return Outcome(stored.id, kind, "duplicate", stored)
     return Outcome(
         data["id"],
@@ -72,45 +94,49 @@ def _judge(stored, data: dict, patient_id: int, kind: str) -> Outcome:
 
 
 def _plan(patient_id: int, exercise_logs, pain_logs, deletions) -> list[Outcome]:
-    """Decide every record against what is stored, adding the new ones."""
+    """Decide every record against what is stored, and store the new ones."""
+    connection = db.session.connection()
+    now = now_utc()
     outcomes: list[Outcome] = []
-    for model, kind, records in (
-        (ExerciseLog, "exercise_log", exercise_logs),
-        (PainLog, "pain_log", pain_logs),
-    ):
-        ids = [record["id"] for record in records]
-        known = (
-            {
-                row.id: row
-                for row in db.session.scalars(select(model).where(model.id.in_(ids)))
-            }
-            if ids
-            else {}
-        )
+    for kind, records in (("exercise_log", exercise_logs), ("pain_log", pain_logs)):
+        if not records:
+            continue
+        table = TABLES[kind]
+        known = {
+            row.id: row
+            for row in connection.execute(
+                STORED[kind], {"ids": [record["id"] for record in records]}
+            )
+        }
+        new_rows = []
         for data in records:
             stored = known.get(data["id"])
             if stored is not None:
                 outcomes.append(_judge(stored, data, patient_id, kind))
                 continue
-            record = model(patient_id=patient_id, **data)
-            db.session.add(record)
+            values = dict.fromkeys(table.c.keys())
+            values.update(data, patient_id=patient_id, created_at=now)
+            record = SimpleNamespace(**values)
             known[data["id"]] = record
+            new_rows.append(values)
             outcomes.append(Outcome(data["id"], kind, "created", record))
+        if new_rows:
+            connection.execute(INSERT[kind], new_rows)
     if deletions:
         stored_logs = {
             row.id: row
-            for row in db.session.scalars(
-                select(ExerciseLog).where(
-                    ExerciseLog.id.in_(deletions), ExerciseLog.patient_id == patient_id
-                )
-            )
+            for row in connection.execute(STORED["exercise_log"], {"ids": deletions})
+            if row.patient_id == patient_id
         }
-        for log_id in deletions:
-            outcomes.append(_undo(stored_logs.get(log_id), log_id))
+        undone = [_undo(stored_logs.get(log_id), log_id, now) for log_id in deletions]
+        to_mark = [o.id for o in undone if o.status == "created"]
+        if to_mark:
+            connection.execute(UNDONE, {"ids": to_mark, "deleted_at": now})
+        outcomes.extend(undone)
     return outcomes
 
 
-def _undo(log: ExerciseLog | None, log_id) -> Outcome:
+def _undo(log, log_id, now) -> Outcome:
     kind = "deleted_exercise_log"
     if log is None:
         return Outcome(
@@ -118,8 +144,12 @@ def _undo(log: ExerciseLog | None, log_id) -> Outcome:
         )
     if log.deleted_at is not None:
         return Outcome(log_id, kind, "duplicate", log)
-    log.deleted_at = now_utc()
-    return Outcome(log_id, kind, "created", log)
+    return Outcome(
+        log_id,
+        kind,
+        "created",
+        SimpleNamespace(**(log._asdict() | {"deleted_at": now})),
+    )
 
 
 def _refresh_adherence(patient_id: int, outcomes: list[Outcome], today: date) -> None:
@@ -177,16 +207,16 @@ def undo_exercise_log(
     today: date,
     before_commit: Callable[[Outcome], None] | None = None,
 ) -> Outcome:
-    log = db.session.scalar(
-        select(ExerciseLog).where(
-            ExerciseLog.id == log_id, ExerciseLog.patient_id == patient_id
-        )
+    """Undo one tick (`invalid` when this patient has no such tick); an undone
+    tick is a `duplicate`. `before_commit(outcome)` runs unless `invalid`."""
+
+    def audited(outcomes: list[Outcome]) -> None:
+        if before_commit is not None and outcomes[0].status != "invalid":
+            before_commit(outcomes[0])
+
+    [outcome] = store(
+        patient_id, deletions=[log_id], today=today, before_commit=audited
     )
-    outcome = _undo(log, log_id)
-    _refresh_adherence(patient_id, [outcome], today)
-    if before_commit is not None and outcome.status != "invalid":
-        before_commit(outcome)
-    db.session.commit()
     return outcome
 
 
