@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 BIN = Path(sys.executable).parent
@@ -61,6 +63,21 @@ def seeded_sqlite(name: str, patients: int, days: int) -> tuple[str, Path, float
     started = time.perf_counter()
     flask(env, "seed-demo", "--patients", str(patients), "--days", str(days))
     return url, path, time.perf_counter() - started
+
+
+def seeded_database(url: str, patients: int, days: int) -> float:
+    """Empty the (PostgreSQL) database at `url`, migrate it and seed the synthetic
+    clinic; returns the seconds seeding took."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    env = env_for(url)
+    flask(env, "db", "upgrade")
+    started = time.perf_counter()
+    flask(env, "seed-demo", "--patients", str(patients), "--days", str(days))
+    return time.perf_counter() - started
 
 
 class Server:

@@ -16,7 +16,6 @@ import http.cookiejar
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,16 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import ROOT, USER_AGENT, Server, Session, env_for, seeded_sqlite
+from common import (
+    ROOT,
+    USER_AGENT,
+    Server,
+    Session,
+    env_for,
+    seeded_database,
+    seeded_sqlite,
+)
+from sqlalchemy import create_engine, text
 
 LUA_POST = ROOT / "bench" / "wrk" / "exercise_log.lua"
 TARGETS = {"routine/hello": 0.35, "POST/hello": 0.20, "routine p99 ms": 50.0}
@@ -112,12 +120,15 @@ def session_cookie(session: Session) -> str:
     return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
 
 
-def stored_ticks(path) -> int:
-    connection = sqlite3.connect(path)
+def stored_ticks(url: str) -> int:
+    engine = create_engine(url)
     try:
-        return connection.execute("SELECT count(*) FROM exercise_logs").fetchone()[0]
+        with engine.connect() as connection:
+            return connection.execute(
+                text("SELECT count(*) FROM exercise_logs")
+            ).scalar()
     finally:
-        connection.close()
+        engine.dispose()
 
 
 def main():
@@ -129,15 +140,32 @@ def main():
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--repeat", type=int, default=1, help="runs per endpoint; the best is kept"
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per endpoint; the best is kept (a lone hello-world run is noisy)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="run against this PostgreSQL database instead of a fresh SQLite file "
+        "(it is emptied first), e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench",
     )
     parser.add_argument("--verbose", action="store_true", help="print wrk's output")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)")
 
-    url, path, seed_seconds = seeded_sqlite("load-bench.db", args.patients, args.days)
-    print(f"seeded {args.patients} patients x {args.days} days in {seed_seconds:.1f} s")
+    if args.database_url:
+        url = args.database_url
+        seed_seconds = seeded_database(url, args.patients, args.days)
+    else:
+        url, _path, seed_seconds = seeded_sqlite(
+            "load-bench.db", args.patients, args.days
+        )
+    print(
+        f"seeded {args.patients} patients x {args.days} days into "
+        f"{url.split(':')[0]} in {seed_seconds:.1f} s"
+    )
     print("load average before the runs: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     # gunicorn's control socket defaults to one path per user: keep ours apart
     runtime = tempfile.TemporaryDirectory(prefix="homeward-bench-")
@@ -160,7 +188,7 @@ def main():
         results["routine GET"] = measured(
             server, args, server.base + routine_path, "-H", f"Cookie: {cookie}"
         )
-        before = stored_ticks(path)
+        before = stored_ticks(url)
         results["exercise-log POST"] = measured(
             server,
             args,
@@ -174,7 +202,7 @@ def main():
                 routine["today"],
             ),
         )
-        stored = stored_ticks(path) - before
+        stored = stored_ticks(url) - before
     runtime.cleanup()
 
     if args.verbose:

@@ -307,6 +307,78 @@ def test_concurrent_replayed_writes_store_each_record_exactly_once(deployment):
     assert "Traceback" not in server.log(), server.log()
 
 
+SAME_PATIENT_DEVICES = 8
+TICKS_PER_DEVICE = 40
+DAYS = table(
+    "adherence_days",
+    column("patient_id", Integer),
+    column("day", Date),
+    column("done", Integer),
+)
+
+
+def stored_done(database_url: str, patient_id: int) -> dict:
+    """{day: sessions done} stored for one patient."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(DAYS.c.day, DAYS.c.done).where(DAYS.c.patient_id == patient_id)
+            ).all()
+    finally:
+        engine.dispose()
+    return {row.day: row.done for row in rows}
+
+
+def test_one_patients_new_ticks_sent_at_once_all_land_and_count(deployment):
+    """Several devices of one patient tick new sessions at the same moment: every
+    tick is stored (no deadlock between the ticks' locks, no 5xx) and the day's
+    stored sessions done are those of all the ticks together."""
+    server = deployment.serve()
+    devices = [
+        Client(server.port).login(demo_patient_email(0))
+        for _ in range(SAME_PATIENT_DEVICES)
+    ]
+    routine = devices[0].routine()
+    [patient_id] = {device.user["id"] for device in devices}
+    today = date.fromisoformat(routine["today"])
+    ticks = [
+        [
+            new_record(routine, number) | {"performed_on": today.isoformat()}
+            for number in range(
+                device * TICKS_PER_DEVICE, (device + 1) * TICKS_PER_DEVICE
+            )
+        ]
+        for device in range(SAME_PATIENT_DEVICES)
+    ]
+    start = threading.Barrier(SAME_PATIENT_DEVICES, timeout=60)
+
+    def tick_all(device: Client, records: list[dict]) -> Counter:
+        start.wait()
+        return Counter(
+            device.call("POST", device.logs_path, record).status for record in records
+        )
+
+    with ThreadPoolExecutor(max_workers=SAME_PATIENT_DEVICES) as pool:
+        statuses = sum(pool.map(tick_all, devices, ticks), Counter())
+
+    total = SAME_PATIENT_DEVICES * TICKS_PER_DEVICE
+    assert statuses == {201: total}, (statuses, server.log())
+    stored = stored_logs(deployment.database_url)
+    assert {uuid.UUID(r["id"]) for batch in ticks for r in batch} <= stored.keys()
+    per_exercise = Counter(r["exercise_id"] for batch in ticks for r in batch)
+    expected = sum(
+        min(item["sessions_due"], per_exercise[item["exercise_id"]])
+        for item in routine["items"]
+    )
+    assert stored_done(deployment.database_url, patient_id)[today] == expected
+    after = devices[0].routine()
+    assert [i["sessions_done"] for i in after["items"]] == [
+        i["sessions_due"] for i in after["items"]
+    ]
+    assert "Traceback" not in server.log(), server.log()
+
+
 @dataclass
 class Writer:
     client: Client

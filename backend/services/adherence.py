@@ -359,7 +359,12 @@ def _done_on() -> Select:
 
 # Built once: every tick runs these, and building them costs more than running them.
 DONE_ON = _done_on()
-LOCK_PATIENT = select(User.id).where(User.id == _PATIENT).with_for_update()
+# FOR NO KEY UPDATE: it does not wait for the KEY SHARE lock that inserting a
+# row referring to the patient takes, so two ticks that each inserted first and
+# lock second queue up instead of deadlocking.
+LOCK_PATIENT = (
+    select(User.id).where(User.id == _PATIENT).with_for_update(key_share=True)
+)
 
 
 def _raise_done(dialect: str):
