@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from backend import extensions, sqlite
 from backend.extensions import compress, csrf, db, limiter, login_manager, migrate
 from backend.models.base import render_item
+from backend.sessions import CachedSigningSessionInterface
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -25,6 +26,7 @@ def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_object(config if config is not None else Config())
     app.json.sort_keys = False
+    app.session_interface = CachedSigningSessionInterface()
 
     sqlite.configure(app.config)
     db.init_app(app)

@@ -124,18 +124,32 @@ def asset(version, filename):
     return response
 
 
-def security_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
+# Set on every answer unless the view set its own.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
     # same-origin keeps the Referer that Flask-WTF checks on https writes
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
+API_CACHE_CONTROL = ("Cache-Control", "no-store")
+
+
+def security_headers(response: Response) -> Response:
+    """The security headers (and no-store on the API), in one pass over the
+    headers already set: every answer goes through here."""
+    headers = response.headers
+    present = {name.lower() for name in headers.keys()}
+    wanted = list(SECURITY_HEADERS)
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        wanted.append(HSTS)
     if request.path.startswith("/api/"):
-        headers.setdefault("Cache-Control", "no-store")
+        wanted.append(API_CACHE_CONTROL)
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value)
     return response
 
 

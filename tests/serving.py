@@ -213,6 +213,41 @@ class Gunicorn:
             time.sleep(0.05)
 
 
+def worker_pids(server: Gunicorn) -> list[int]:
+    """The pids of the server's workers (the master's children)."""
+    assert server.process is not None
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in children.split()]
+
+
+TCP_STATES = {"01": "ESTABLISHED", "0A": "LISTEN"}
+
+
+def tcp_sockets_on_port(port: int) -> dict[int, str]:
+    """{socket inode: state} of the IPv4 TCP sockets whose local port is `port`."""
+    sockets = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        if local_port == port and fields[3] in TCP_STATES:
+            sockets[int(fields[9])] = TCP_STATES[fields[3]]
+    return sockets
+
+
+def socket_inodes(pid: int) -> set[int]:
+    """The inodes of the sockets process `pid` holds open."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[len("socket:[") : -1]))
+    return inodes
+
+
 def health(port: int) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:

@@ -6,7 +6,7 @@ import time_machine
 
 from backend.extensions import db
 from backend.models import Invitation, User
-from tests.conftest import PASSWORD, ApiClient
+from tests.conftest import EMAILS, PASSWORD, ApiClient
 
 
 def test_login_returns_user_and_sets_an_httponly_lax_session_cookie(world, anonymous):
@@ -260,3 +260,22 @@ def test_guessing_invitation_tokens_is_rate_limited(app, world):
         for n in range(21)
     ]
     assert codes == [400] * 20 + [429]
+
+
+def test_a_rotated_secret_key_ends_sessions_unless_kept_as_a_fallback(
+    make_app, world
+):
+    """The session's signing serializer is built once per set of keys
+    (backend/sessions.py): a new SECRET_KEY must still take effect at once."""
+    app = make_app(SECRET_KEY="key-before-rotation")
+    client = ApiClient(app.test_client()).login(EMAILS["patient_a"])
+    assert client.get("/api/auth/me").status_code == 200
+
+    app.config["SECRET_KEY"] = "key-after-rotation"
+    assert client.get("/api/auth/me").status_code == 401
+
+    app.config["SECRET_KEY_FALLBACKS"] = ["key-before-rotation"]
+    assert client.get("/api/auth/me").json["user"]["id"] == world.patient_a
+
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert client.get("/api/auth/me").status_code == 401

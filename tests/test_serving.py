@@ -40,6 +40,9 @@ from tests.serving import (
     fresh_database,
     health,
     migrate_and_seed,
+    socket_inodes,
+    tcp_sockets_on_port,
+    worker_pids,
 )
 
 PATIENTS = 8
@@ -49,6 +52,7 @@ WRITE_SECONDS_BEFORE_KILL = 2.0
 MAX_WRITES_PER_WRITER = 5_000
 TEST_DEADLINE = 150  # seconds; a guard against hangs, never an assertion on speed
 CONNECTION_ERRORS = (OSError, http.client.HTTPException)
+KEPT_ALIVE = 16  # as many connections as the load benchmark's wrk opens
 
 LOGS = table(
     "exercise_logs",
@@ -377,6 +381,55 @@ def test_one_patients_new_ticks_sent_at_once_all_land_and_count(deployment):
         i["sessions_due"] for i in after["items"]
     ]
     assert "Traceback" not in server.log(), server.log()
+
+
+def test_each_worker_listens_itself_and_kept_alive_connections_reach_both(
+    deployment,
+):
+    """gunicorn.conf.py's reuse_port: every worker has its own listening socket,
+    so the kernel spreads connections over the workers. A burst of keep-alive
+    connections opened at once is served by both workers, not taken (and kept)
+    by whichever woke first."""
+    server = deployment.serve()
+    workers = worker_pids(server)
+    assert len(workers) == 2
+    listening = {
+        inode
+        for inode, state in tcp_sockets_on_port(server.port).items()
+        if state == "LISTEN"
+    }
+    owners = {pid: socket_inodes(pid) & listening for pid in workers}
+    assert all(len(inodes) == 1 for inodes in owners.values()), owners
+    assert len(listening) == len(workers), listening
+
+    start = threading.Barrier(KEPT_ALIVE, timeout=30)
+
+    def connect() -> http.client.HTTPConnection:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        start.wait()
+        connection.request("GET", "/healthz")
+        reply = connection.getresponse()
+        reply.read()
+        assert reply.status == 200
+        return connection  # left open: kept alive
+
+    with ThreadPoolExecutor(max_workers=KEPT_ALIVE) as pool:
+        connections = list(pool.map(lambda _: connect(), range(KEPT_ALIVE)))
+    try:
+        established = {
+            inode
+            for inode, state in tcp_sockets_on_port(server.port).items()
+            if state == "ESTABLISHED"
+        }
+        served = Counter(
+            {pid: len(socket_inodes(pid) & established) for pid in workers}
+        )
+        assert sum(served.values()) == KEPT_ALIVE, served
+        # all 16 on one worker: a chance of 2 in 65,536 when the kernel hashes
+        assert all(count > 0 for count in served.values()), served
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 @dataclass
