@@ -1,6 +1,7 @@
 """Throughput and tail latency of the hot endpoints under wrk, against a floor.
 
-Seeds a synthetic clinic into a fresh SQLite file, serves Homeward with gunicorn
+Seeds a synthetic clinic into a fresh SQLite file (or, with `--database-url`,
+into a PostgreSQL database it empties first), serves Homeward with gunicorn
 (2 workers, gunicorn.conf.py) and a hello-world Flask app (bench/hello.py) the
 same way, signs in as patient@demo.test and runs `wrk --latency` on:
 - hello-world `GET /` (the floor: gunicorn + Flask and nothing else),
