@@ -1,4 +1,5 @@
-"""Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`."""
+"""Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
+`rebuild-adherence`."""
 
 import sqlite3
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from backend.extensions import db
 from backend.models import Clinic, User
 from backend.services import demo
+from backend.services.adherence import rebuild_done
 from backend.services.library import sync_library
 from backend.services.passwords import MIN_PASSWORD_LENGTH
 
@@ -19,6 +21,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(seed_library)
     app.cli.add_command(backup)
+    app.cli.add_command(rebuild_adherence)
 
 
 @click.command("create-admin")
@@ -115,3 +118,19 @@ def backup(destination):
         finally:
             target.close()
     click.echo(f"Backed up to {destination}.")
+
+
+@click.command("rebuild-adherence")
+@with_appcontext
+def rebuild_adherence():
+    """Recompute every patient's stored sessions done from their ticks.
+
+    Every write keeps them current; run this after repairing ticks or
+    programmes by hand in the database. Safe while the app is serving.
+    """
+    patients = select(User.id).where(User.role == "patient")
+    days, changed = rebuild_done(patients)
+    db.session.commit()
+    click.echo(
+        f"Sessions done rebuilt: {days} patient-days stored, {changed} corrected."
+    )

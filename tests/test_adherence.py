@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from backend.extensions import db
 from backend.models import AdherenceDay, Exercise, ExerciseLog, PainLog, User
@@ -264,3 +264,44 @@ def test_moving_west_drops_stored_days_now_in_the_future(app, world, signed_in):
         with app.app_context():
             assert db.session.scalars(select(AdherenceDay.day)).all() == []
         assert therapist.get("/api/patients").status_code == 200
+
+
+def test_rebuild_adherence_restores_the_stored_days_from_the_ticks(app, case):
+    patient = case["patient"]
+
+    def stored() -> dict:
+        return dict(
+            db.session.execute(
+                select(AdherenceDay.day, AdherenceDay.done).where(
+                    AdherenceDay.patient_id == patient
+                )
+            ).all()
+        )
+
+    with app.app_context():
+        kept = stored()
+        assert kept == {on: done for on, (_due, done) in EXPECTED.items() if done}
+        # damage: a day lost, a day wrong, a day that never happened
+        db.session.execute(
+            delete(AdherenceDay).where(
+                AdherenceDay.patient_id == patient, AdherenceDay.day == day(1)
+            )
+        )
+        db.session.execute(
+            update(AdherenceDay)
+            .where(AdherenceDay.patient_id == patient, AdherenceDay.day == day(9))
+            .values(done=5)
+        )
+        db.session.add(AdherenceDay(patient_id=patient, day=day(4), done=1))
+        db.session.commit()
+        assert stored() != kept
+
+    result = app.test_cli_runner().invoke(args=["rebuild-adherence"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(kept)} patient-days stored, 3 corrected" in result.output
+    with app.app_context():
+        assert stored() == kept
+        db.session.remove()
+
+    again = app.test_cli_runner().invoke(args=["rebuild-adherence"])
+    assert "0 corrected" in again.output

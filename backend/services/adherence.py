@@ -37,6 +37,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -462,6 +463,40 @@ def backfill_done(patient_ids: Select, start: date, end: date) -> None:
             done_from_logs(patient_ids, start, end, _patient_today(patient_ids)),
         )
     )
+
+
+def rebuild_done(patient_ids: Select) -> tuple[int, int]:
+    """Recompute these patients' stored sessions done from their ticks, in the
+    caller's transaction; returns (days stored, days that were missing, wrong or
+    superfluous before).
+
+    Every write keeps `adherence_days` current; this is for after a repair by
+    hand in the database or a bug. Ticks arriving meanwhile wait for it:
+    PostgreSQL locks the table against writers (readers go on), SQLite has one
+    writer at a time anyway. Each waiting tick then recounts its own day.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("LOCK TABLE adherence_days IN EXCLUSIVE MODE"))
+    stored = select(AdherenceDay.patient_id, AdherenceDay.day, AdherenceDay.done).where(
+        AdherenceDay.patient_id.in_(patient_ids)
+    )
+    before = {(p, day): done for p, day, done in connection.execute(stored)}
+    connection.execute(
+        delete(AdherenceDay).where(AdherenceDay.patient_id.in_(patient_ids))
+    )
+    first, last = connection.execute(
+        select(
+            func.min(ExerciseLog.performed_on), func.max(ExerciseLog.performed_on)
+        ).where(ExerciseLog.patient_id.in_(patient_ids))
+    ).one()
+    if first is not None:
+        backfill_done(patient_ids, first, last)
+    after = {(p, day): done for p, day, done in connection.execute(stored)}
+    changed = {
+        key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
+    }
+    return len(after), len(changed)
 
 
 def pain_statement(
