@@ -58,11 +58,7 @@ def seeded_sqlite(name: str, patients: int, days: int) -> tuple[str, Path, float
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     url = f"sqlite:///{path}"
-    env = env_for(url)
-    flask(env, "db", "upgrade")
-    started = time.perf_counter()
-    flask(env, "seed-demo", "--patients", str(patients), "--days", str(days))
-    return url, path, time.perf_counter() - started
+    return url, path, migrated_and_seeded(url, patients, days)
 
 
 def seeded_database(url: str, patients: int, days: int) -> float:
@@ -73,6 +69,12 @@ def seeded_database(url: str, patients: int, days: int) -> float:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
+    return migrated_and_seeded(url, patients, days)
+
+
+def migrated_and_seeded(url: str, patients: int, days: int) -> float:
+    """Migrate the empty database at `url` and seed the synthetic clinic into it;
+    returns the seconds seeding took."""
     env = env_for(url)
     flask(env, "db", "upgrade")
     started = time.perf_counter()

@@ -46,18 +46,12 @@ LOGGABLE = select(Exercise.id).where(
     Exercise.id.in_(_IDS),
     Exercise.clinic_id.is_(None) | (Exercise.clinic_id == bindparam("clinic_id")),
 )
-TABLES = {
-    "exercise_log": ExerciseLog.__table__,
-    "pain_log": PainLog.__table__,
-}
+MODELS = {"exercise_log": ExerciseLog, "pain_log": PainLog}
+TABLES = {kind: model.__table__ for kind, model in MODELS.items()}
 STORED = {
     kind: select(table).where(table.c.id.in_(_IDS)) for kind, table in TABLES.items()
 }
 INSERT = {kind: insert(table) for kind, table in TABLES.items()}
-CONTENT_FIELDS = {
-    "exercise_log": ExerciseLog.CONTENT_FIELDS,
-    "pain_log": PainLog.CONTENT_FIELDS,
-}
 # A new row is inserted with every column given (NULL for what the client left
 # out), so a column default would never apply: created_at, the only one, is set
 # by _plan. Refuse to start if a later column brings a default of its own.
@@ -89,7 +83,7 @@ def unknown_exercises(exercise_ids: set[int], clinic_id: int) -> set[int]:
 
 def _same_content(stored, data: dict, patient_id: int, kind: str) -> bool:
     return stored.patient_id == patient_id and all(
-        getattr(stored, name) == data.get(name) for name in CONTENT_FIELDS[kind]
+        getattr(stored, name) == data.get(name) for name in MODELS[kind].CONTENT_FIELDS
     )
 
 

@@ -32,19 +32,10 @@ EXERCISE_FIELDS = (
     "clinic_id",
 )
 ITEM_FIELDS = ("exercise_id", "sets", "reps", "hold_seconds", "times_per_day", "notes")
-TICK_FIELDS = (
-    "id",
-    "exercise_id",
-    "performed_on",
-    "sets_done",
-    "reps_done",
-    "pain_during",
-    "difficulty",
-    "note",
-    "created_at",
-    "deleted_at",
-)
-PAIN_FIELDS = ("id", "logged_on", "score", "location", "spasms", "note", "created_at")
+# what the routine shows of a tick and of a pain entry: the client's fields
+# (the models' CONTENT_FIELDS) between the id and the server's timestamps
+TICK_FIELDS = ("id", *ExerciseLog.CONTENT_FIELDS, "created_at", "deleted_at")
+PAIN_FIELDS = ("id", *PainLog.CONTENT_FIELDS, "created_at")
 
 _PATIENT = bindparam("patient_id")
 _DAY = bindparam("day")
