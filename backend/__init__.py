@@ -4,8 +4,6 @@ import logging
 from pathlib import Path
 
 from flask import Flask, request
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -88,22 +86,11 @@ def _trust_proxy(app: Flask) -> None:
 
 
 def _register_auth(app: Flask) -> None:
-    from backend.models import User
-
-    # Every signed-in request loads its user: build the statement once.
-    user_by_id = (
-        select(User)
-        .options(joinedload(User.profile))
-        .where(User.id == bindparam("user_id"), User.active.is_(True))
-    )
+    from backend.auth import Identity, load_identity
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        if not user_id.isdigit():
-            return None
-        return db.session.execute(
-            user_by_id, {"user_id": int(user_id)}
-        ).scalar_one_or_none()
+        return load_identity(int(user_id)) if user_id.isdigit() else None
 
     @login_manager.request_loader
     def load_user_from_token(request):
@@ -114,7 +101,8 @@ def _register_auth(app: Flask) -> None:
         from backend.services import tokens
         from backend.services.dates import now_utc
 
-        return tokens.authenticate(header.removeprefix("Bearer ").strip(), now_utc())
+        admin = tokens.authenticate(header.removeprefix("Bearer ").strip(), now_utc())
+        return Identity.of(admin) if admin is not None else None
 
     @login_manager.unauthorized_handler
     def unauthorized():

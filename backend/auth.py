@@ -7,24 +7,89 @@
 
 Views call these helpers once, right after parsing; they abort with 401, 403
 or 404 and otherwise return the object the caller may touch.
+
+The signed-in user is an `Identity`: the columns of their `users` row (and
+their profile's) that access rules and the hot views need, read fresh on every
+request by one prepared SELECT (backend/prepared.py) rather than an ORM load.
+A deactivated account is refused on its next request. Views that change a user
+or need more of them load the ORM `User` (`patient_or_404` does).
 """
 
-from flask_login import current_user
+from dataclasses import dataclass
+
+from flask_login import UserMixin, current_user
 from flask_smorest import abort
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import joinedload
 
 from backend.extensions import db
 from backend.models import Exercise, PatientProfile, User
+from backend.models.users import STAFF_ROLES
+from backend.prepared import Prepared
 
 
-def actor() -> User:
+@dataclass(frozen=True, slots=True)
+class Identity(UserMixin):
+    """Who is signed in (or a patient as the hot views see them)."""
+
+    id: int
+    clinic_id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    timezone: str | None = None  # patients only, as the rest of the profile
+    therapist_id: int | None = None
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @classmethod
+    def of(cls, user: User) -> "Identity":
+        profile = user.profile
+        return cls(
+            id=user.id,
+            clinic_id=user.clinic_id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            active=user.active,
+            timezone=profile.timezone if profile else None,
+            therapist_id=profile.therapist_id if profile else None,
+        )
+
+
+IDENTITY = Prepared(
+    select(
+        *(getattr(User, name) for name in ("id", "clinic_id", "email", "name")),
+        *(getattr(User, name) for name in ("role", "active")),
+        PatientProfile.timezone,
+        PatientProfile.therapist_id,
+    )
+    .outerjoin(PatientProfile, PatientProfile.user_id == User.id)
+    .where(User.id == bindparam("user_id"), User.active.is_(True))
+)
+
+
+def load_identity(user_id: int) -> Identity | None:
+    """The active user with this id, or None (Flask-Login's user loader)."""
+    row = IDENTITY.first({"user_id": user_id})
+    return Identity(**row) if row is not None else None
+
+
+def actor() -> Identity:
     """The signed-in user (401 when nobody is)."""
     if not current_user.is_authenticated:
         abort(401, message="Sign in first.")
     return current_user._get_current_object()
 
 
-def require_role(*roles: str) -> User:
+def require_role(*roles: str) -> Identity:
     """The signed-in user if their role is one of `roles`, else 403."""
     user = actor()
     if user.role not in roles:
@@ -32,7 +97,7 @@ def require_role(*roles: str) -> User:
     return user
 
 
-def visible_patients(user: User) -> Select:
+def visible_patients(user: Identity) -> Select:
     """A query for the patients `user` may see."""
     query = (
         select(User)
@@ -46,11 +111,21 @@ def visible_patients(user: User) -> Select:
     return query  # admin: the whole clinic
 
 
+_USER_WITH_PROFILE = (
+    select(User)
+    .options(joinedload(User.profile))
+    .where(User.id == bindparam("user_id"))
+)
+
+
 def patient_or_404(patient_id: int) -> User:
-    """The patient with this id if the signed-in user may see them, else 404."""
+    """The patient with this id (the ORM `User`, profile loaded) if the signed-in
+    user may see them, else 404."""
     user = actor()
-    if user.role == "patient":  # a patient sees only themself: no query needed
-        patient = user if user.id == patient_id else None
+    if user.role == "patient":  # a patient sees only themself
+        patient = None
+        if user.id == patient_id:
+            patient = db.session.scalar(_USER_WITH_PROFILE, {"user_id": user.id})
     else:
         patient = db.session.scalar(visible_patients(user).where(User.id == patient_id))
     if patient is None:
@@ -58,7 +133,18 @@ def patient_or_404(patient_id: int) -> User:
     return patient
 
 
-def patient_for_staff(patient_id: int) -> tuple[User, User]:
+def patient_identity_or_404(patient_id: int) -> Identity:
+    """`patient_or_404` for views that need only the patient's id, clinic and
+    timezone: a patient asking about themself costs no query."""
+    user = actor()
+    if user.role == "patient":
+        if user.id != patient_id:
+            abort(404, message="No such patient.")
+        return user
+    return Identity.of(patient_or_404(patient_id))
+
+
+def patient_for_staff(patient_id: int) -> tuple[Identity, User]:
     """(staff member, patient) for a staff-only action on a visible patient.
 
     Visibility is judged first, so a patient probing another patient's id gets
@@ -68,22 +154,22 @@ def patient_for_staff(patient_id: int) -> tuple[User, User]:
     return require_role("therapist", "admin"), patient
 
 
-def patient_self(patient_id: int) -> User:
+def patient_self(patient_id: int) -> Identity:
     """The patient themself, for what only a patient records (their logs)."""
-    patient = patient_or_404(patient_id)
+    patient = patient_identity_or_404(patient_id)
     if actor().id != patient.id:
         abort(403, message="Only the patient records their own logs.")
     return patient
 
 
-def visible_exercises(user: User) -> Select:
+def visible_exercises(user: Identity) -> Select:
     """The shipped library plus the private entries of the user's clinic."""
     return select(Exercise).where(
         (Exercise.clinic_id.is_(None)) | (Exercise.clinic_id == user.clinic_id)
     )
 
 
-def therapist_in_clinic(user: User, therapist_id: int) -> User | None:
+def therapist_in_clinic(user: Identity, therapist_id: int) -> User | None:
     """An active therapist of the user's clinic, or None."""
     return db.session.scalar(
         select(User).where(

@@ -9,8 +9,8 @@ from marshmallow import ValidationError, fields
 
 from backend.api import audit
 from backend.api.common import documents
-from backend.auth import patient_or_404, patient_self, require_role
-from backend.models import ExerciseLog, PainLog, User
+from backend.auth import Identity, patient_identity_or_404, patient_self, require_role
+from backend.models import ExerciseLog, PainLog
 from backend.schemas.common import DateRangeQuery
 from backend.schemas.logs import (
     ExerciseLogInSchema,
@@ -32,11 +32,9 @@ DEFAULT_RANGE_DAYS = 30
 UUID_FIELD = fields.UUID()
 
 
-def _check(patient: User, data: dict, day_field: str) -> dict:
+def _check(patient: Identity, data: dict, day_field: str) -> dict:
     """Errors the schema cannot see: future dates, unknown exercises."""
-    errors = logs.check_day(
-        day_field, data[day_field], today_in(patient.profile.timezone)
-    )
+    errors = logs.check_day(day_field, data[day_field], today_in(patient.timezone))
     if "exercise_id" in data and logs.unknown_exercises(
         {data["exercise_id"]}, patient.clinic_id
     ):
@@ -53,12 +51,12 @@ def _audit_single(outcomes: list[logs.Outcome]) -> None:
         audit.stage(STATUS[outcome.status])
 
 
-def _store_one(patient: User, **records) -> logs.Outcome:
+def _store_one(patient: Identity, **records) -> logs.Outcome:
     """Store one record, its audit row in the same transaction."""
     [outcome] = logs.store(
         patient.id,
         **records,
-        today=today_in(patient.profile.timezone),
+        today=today_in(patient.timezone),
         before_commit=_audit_single,
     )
     return outcome
@@ -70,8 +68,8 @@ def _respond(outcome):
     return outcome.record, STATUS[outcome.status]
 
 
-def _range(patient: User, query: dict):
-    end = query.get("end") or today_in(patient.profile.timezone)
+def _range(patient: Identity, query: dict):
+    end = query.get("end") or today_in(patient.timezone)
     start = query.get("start") or end - timedelta(days=DEFAULT_RANGE_DAYS - 1)
     return start, end
 
@@ -82,8 +80,8 @@ def _range(patient: User, query: dict):
 @documents(blp, 401, 404)
 def routine(query, patient_id):
     """The routine for `date` (default: the patient's own today)."""
-    patient = patient_or_404(patient_id)
-    today = today_in(patient.profile.timezone)
+    patient = patient_identity_or_404(patient_id)
+    today = today_in(patient.timezone)
     routine = routine_for(patient.id, query.get("date", today))
     # already in wire form (see services/routine.py): skip the schema's dump
     return current_app.json.response(routine | {"today": today.isoformat()})
@@ -117,7 +115,7 @@ def undo_exercise(patient_id, log_id):
     outcome = logs.undo_exercise_log(
         patient.id,
         log_id,
-        today=today_in(patient.profile.timezone),
+        today=today_in(patient.timezone),
         before_commit=lambda _outcome: audit.stage(204),
     )
     if outcome.status == "invalid":
@@ -130,7 +128,7 @@ def undo_exercise(patient_id, log_id):
 @documents(blp, 401, 404)
 def list_exercise_logs(query, patient_id):
     """Ticks from `from` to `to` (default: the last 30 days), undone ones left out."""
-    patient = patient_or_404(patient_id)
+    patient = patient_identity_or_404(patient_id)
     start, end = _range(patient, query)
     return logs.logs_between(
         ExerciseLog, ExerciseLog.performed_on, patient.id, start, end
@@ -162,12 +160,12 @@ def record_pain(body, patient_id):
 @documents(blp, 401, 404)
 def list_pain_logs(query, patient_id):
     """Pain check-ins between `from` and `to` (default: the last 30 days)."""
-    patient = patient_or_404(patient_id)
+    patient = patient_identity_or_404(patient_id)
     start, end = _range(patient, query)
     return logs.logs_between(PainLog, PainLog.logged_on, patient.id, start, end)
 
 
-def _validated(schema, raw, patient: User, day_field: str, kind: str):
+def _validated(schema, raw, patient: Identity, day_field: str, kind: str):
     """(data, None) for a good record, else (None, an `invalid` result)."""
     raw_id = raw.get("id") if isinstance(raw, dict) else None
     raw_id = raw_id if isinstance(raw_id, str) else None
@@ -231,7 +229,7 @@ def sync(body):
     logs.store(
         patient.id,
         *accepted.values(),
-        today=today_in(patient.profile.timezone),
+        today=today_in(patient.timezone),
         before_commit=merge_and_audit,
     )
     return {"results": [_result(outcome) for outcome in final]}

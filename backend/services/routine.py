@@ -4,7 +4,8 @@ This answers every time the patient app opens, and it is the hottest read of
 the API (bench/load_bench.py), so it is built for speed:
 - three SELECTs (the programme in force with its items and exercises; the
   day's live ticks; the day's pain), each built once at import with bound
-  parameters, so a request pays neither statement construction nor the ORM;
+  parameters and run as `Prepared` statements (backend/prepared.py), so a
+  request pays neither statement construction nor SQLAlchemy's execution;
 - the answer is built directly in its wire form (ISO dates, string UUIDs), the
   exact output `RoutineSchema().dump` would give (tests/test_logs.py checks
   that), so the view can skip marshmallow's dump.
@@ -15,9 +16,9 @@ from datetime import date
 
 from sqlalchemy import bindparam, or_, select
 
-from backend.extensions import db
 from backend.models import Exercise, ExerciseLog, PainLog, ProgrammeItem
 from backend.models import ProgrammeVersion as Version
+from backend.prepared import Prepared
 
 EXERCISE_FIELDS = (
     "id",
@@ -51,7 +52,7 @@ _IN_FORCE = (
     .limit(1)
     .scalar_subquery()
 )
-PROGRAMME = (
+PROGRAMME = Prepared(
     select(
         Version.id.label("programme_id"),
         Version.version,
@@ -64,7 +65,7 @@ PROGRAMME = (
     .where(Version.id == _IN_FORCE)
     .order_by(ProgrammeItem.position)
 )
-TICKS = (
+TICKS = Prepared(
     select(*(getattr(ExerciseLog, name) for name in TICK_FIELDS))
     .where(
         ExerciseLog.patient_id == _PATIENT,
@@ -73,7 +74,7 @@ TICKS = (
     )
     .order_by(ExerciseLog.created_at)
 )
-PAIN = (
+PAIN = Prepared(
     select(*(getattr(PainLog, name) for name in PAIN_FIELDS))
     .where(PainLog.patient_id == _PATIENT, PainLog.logged_on == _DAY)
     .order_by(PainLog.created_at)
@@ -89,35 +90,31 @@ def _wire(value):
     return str(value)  # uuid.UUID
 
 
-def _records(rows) -> list[dict]:
-    return [
-        {name: _wire(value) for name, value in row._mapping.items()} for row in rows
-    ]
+def _records(rows: list[dict]) -> list[dict]:
+    return [{name: _wire(value) for name, value in row.items()} for row in rows]
 
 
 def routine_for(patient_id: int, day: date) -> dict:
     """The routine in its wire form (the fields of `RoutineSchema` but `today`)."""
-    connection = db.session.connection()
     params = {"patient_id": patient_id, "day": day}
-    rows = connection.execute(PROGRAMME, params).all()
-    ticks = _records(connection.execute(TICKS, params))
+    rows = PROGRAMME.all(params)
+    ticks = _records(TICKS.all(params))
     done = Counter(tick["exercise_id"] for tick in ticks)
     weekday_bit = 1 << day.weekday()
     items = []
     for row in rows:
-        if not row.weekday_mask & weekday_bit:
+        if not row["weekday_mask"] & weekday_bit:
             continue
-        values = row._mapping
-        item = {name: values[name] for name in ITEM_FIELDS}
-        item["exercise"] = {name: values[f"library_{name}"] for name in EXERCISE_FIELDS}
-        item["sessions_due"] = row.times_per_day
-        item["sessions_done"] = min(row.times_per_day, done[row.exercise_id])
+        item = {name: row[name] for name in ITEM_FIELDS}
+        item["exercise"] = {name: row[f"library_{name}"] for name in EXERCISE_FIELDS}
+        item["sessions_due"] = row["times_per_day"]
+        item["sessions_done"] = min(row["times_per_day"], done[row["exercise_id"]])
         items.append(item)
     return {
         "date": day.isoformat(),
-        "programme_id": rows[0].programme_id if rows else None,
-        "programme_version": rows[0].version if rows else None,
+        "programme_id": rows[0]["programme_id"] if rows else None,
+        "programme_version": rows[0]["version"] if rows else None,
         "items": items,
-        "pain": _records(connection.execute(PAIN, params)),
+        "pain": _records(PAIN.all(params)),
         "exercise_logs": ticks,
     }
