@@ -279,3 +279,30 @@ def test_a_rotated_secret_key_ends_sessions_unless_kept_as_a_fallback(
 
     app.config["SECRET_KEY_FALLBACKS"] = []
     assert client.get("/api/auth/me").status_code == 401
+
+
+def test_an_expired_session_is_refused_though_its_cookie_was_verified_before(
+    world, patient
+):
+    """A verified cookie is remembered (backend/sessions.py), its age is not:
+    past PERMANENT_SESSION_LIFETIME (14 days) the same cookie signs nobody in."""
+    assert patient.get("/api/auth/me").status_code == 200
+    with time_machine.travel(timedelta(days=14, minutes=1)):
+        assert patient.get("/api/auth/me").status_code == 401
+    with time_machine.travel(timedelta(days=13, hours=23)):
+        assert patient.get("/api/auth/me").status_code == 200
+    with time_machine.travel(timedelta(days=-1)):  # signed in the future: refused
+        assert patient.get("/api/auth/me").status_code == 401
+
+
+def test_a_tampered_session_cookie_is_refused_every_time(app, world, patient):
+    cookie = patient.client.get_cookie("homeward_session")
+    assert patient.get("/api/auth/me").status_code == 200
+    # a character inside the signature (the last one also holds padding bits)
+    flipped = "A" if cookie.value[-5] != "A" else "B"
+    forged = cookie.value[:-5] + flipped + cookie.value[-4:]
+    other = ApiClient(app.test_client())
+    other.client.set_cookie("homeward_session", forged)
+    for _ in range(2):
+        assert other.get("/api/auth/me").status_code == 401
+    assert patient.get("/api/auth/me").status_code == 200
