@@ -7,7 +7,7 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import extensions, sqlite
+from backend import extensions, prepared, sqlite
 from backend.extensions import compress, csrf, db, limiter, login_manager, migrate
 from backend.models.base import render_item
 from backend.sessions import CachedSigningSessionInterface
@@ -28,6 +28,7 @@ def create_app(config=None) -> Flask:
 
     sqlite.configure(app.config)
     db.init_app(app)
+    prepared.init_app(app)
     with app.app_context():
         sqlite.harden(db.engine)
     _trust_proxy(app)

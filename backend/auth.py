@@ -66,8 +66,12 @@ class Identity(UserMixin):
 
 IDENTITY = Prepared(
     select(
-        *(getattr(User, name) for name in ("id", "clinic_id", "email", "name")),
-        *(getattr(User, name) for name in ("role", "active")),
+        User.id,
+        User.clinic_id,
+        User.email,
+        User.name,
+        User.role,
+        User.active,
         PatientProfile.timezone,
         PatientProfile.therapist_id,
     )

@@ -1,14 +1,17 @@
 """Prepared statements (backend/prepared.py) and the signed-in `Identity` they load."""
 
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 
 from backend.auth import IDENTITY, Identity, load_identity
 from backend.extensions import db
 from backend.models import ExerciseLog, PatientProfile, User
 from backend.prepared import Prepared
+from backend.services.logs import INSERT
 from backend.services.routine import PAIN, PROGRAMME, TICKS
 from tests.conftest import exercise_id, item, new_id, prescribe
 
@@ -96,3 +99,37 @@ def test_a_deactivated_patient_is_signed_out_on_their_next_request(app, world, p
         db.session.get(User, world.patient_a).active = True
         db.session.commit()
     assert patient.get(routine).status_code == 200
+
+
+def test_a_prepared_write_joins_the_session_transaction_and_reports_integrity_errors(
+    app, world, therapist
+):
+    """`write` runs in the ORM session's transaction: rolled back with it, and a
+    duplicate key raises SQLAlchemy's IntegrityError, which `logs.store` retries
+    on, not the driver's own exception."""
+    knee = exercise_id(therapist)
+    tick_id = new_id()
+    row = dict.fromkeys(ExerciseLog.__table__.c.keys()) | {
+        "id": uuid.UUID(tick_id),
+        "patient_id": world.patient_a,
+        "exercise_id": knee,
+        "performed_on": date(2026, 1, 5),
+        "created_at": datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
+    }
+    ticks = select(func.count()).select_from(ExerciseLog)
+    with app.app_context():
+        INSERT["exercise_log"].write([row])
+        assert db.session.scalar(ticks) == 1  # same transaction: visible
+        db.session.rollback()
+        assert db.session.scalar(ticks) == 0
+
+        INSERT["exercise_log"].write([row])
+        db.session.commit()
+        with pytest.raises(IntegrityError):
+            INSERT["exercise_log"].write([row])
+        db.session.rollback()
+        stored = db.session.get(ExerciseLog, row["id"])
+        assert (stored.performed_on, stored.created_at) == (
+            row["performed_on"],
+            row["created_at"],
+        )

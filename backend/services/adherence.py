@@ -55,6 +55,7 @@ from backend.models import (
     User,
 )
 from backend.models import ProgrammeVersion as Version
+from backend.prepared import Prepared
 from backend.services.dates import today_in
 
 
@@ -382,7 +383,9 @@ def _raise_done(dialect: str):
     )
 
 
-RAISE_DONE = {dialect: _raise_done(dialect) for dialect in ("sqlite", "postgresql")}
+RAISE_DONE = {
+    dialect: Prepared(_raise_done(dialect)) for dialect in ("sqlite", "postgresql")
+}
 
 
 def day_params(patient_id: int, day: date) -> dict:
@@ -411,10 +414,8 @@ def raise_done(patient_id: int, days: Iterable[date], today: date) -> None:
         return
     db.session.flush()
     _lock_patient(patient_id)
-    connection = db.session.connection()
-    connection.execute(
-        RAISE_DONE[connection.dialect.name],
-        [day_params(patient_id, day) for day in days],
+    RAISE_DONE[db.session.connection().dialect.name].write(
+        [day_params(patient_id, day) for day in days]
     )
 
 

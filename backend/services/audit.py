@@ -1,13 +1,18 @@
 """The audit trail: append-only rows of who did what to which record, when, where."""
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 
-from backend.extensions import db
 from backend.models import AuditEvent
+from backend.prepared import Prepared
 from backend.services.dates import now_utc
 
-# a Core insert built once: every write adds a row
-INSERT = insert(AuditEvent.__table__)
+# built once and prepared (backend/prepared.py): every write adds a row
+_COLUMNS = [column for column in AuditEvent.__table__.c if column.key != "id"]
+INSERT = Prepared(
+    insert(AuditEvent.__table__).values(
+        {column.key: bindparam(column.key, type_=column.type) for column in _COLUMNS}
+    )
+)
 
 
 def record(
@@ -23,8 +28,7 @@ def record(
     detail: dict | None = None,
 ) -> None:
     """Insert one audit row in the session's transaction; the caller commits."""
-    db.session.connection().execute(
-        INSERT,
+    INSERT.write(
         {
             "at": now_utc(),
             "action": action,

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
 from backend.models import Exercise, ExerciseLog, PainLog
+from backend.prepared import Prepared
 from backend.services.adherence import raise_done, refresh_done
 from backend.services.dates import now_utc
 
@@ -40,18 +41,26 @@ def check_day(field_name: str, day: date, today: date) -> dict:
     return {}
 
 
-# Every tick runs these: Core statements built once, no ORM unit of work.
+# Every tick runs these: Core statements built once, no ORM unit of work; the
+# single tick's ones are prepared (backend/prepared.py).
 _IDS = bindparam("ids", expanding=True)
-LOGGABLE = select(Exercise.id).where(
-    Exercise.id.in_(_IDS),
-    Exercise.clinic_id.is_(None) | (Exercise.clinic_id == bindparam("clinic_id")),
+_OF_CLINIC = Exercise.clinic_id.is_(None) | (
+    Exercise.clinic_id == bindparam("clinic_id")
+)
+LOGGABLE = select(Exercise.id).where(Exercise.id.in_(_IDS), _OF_CLINIC)
+LOGGABLE_ONE = Prepared(
+    select(Exercise.id).where(Exercise.id == bindparam("exercise_id"), _OF_CLINIC)
 )
 MODELS = {"exercise_log": ExerciseLog, "pain_log": PainLog}
 TABLES = {kind: model.__table__ for kind, model in MODELS.items()}
 STORED = {
     kind: select(table).where(table.c.id.in_(_IDS)) for kind, table in TABLES.items()
 }
-INSERT = {kind: insert(table) for kind, table in TABLES.items()}
+STORED_ONE = {
+    kind: Prepared(select(table).where(table.c.id == bindparam("id")))
+    for kind, table in TABLES.items()
+}
+INSERT = {kind: Prepared(insert(table)) for kind, table in TABLES.items()}
 # A new row is inserted with every column given (NULL for what the client left
 # out), so a column default would never apply: created_at, the only one, is set
 # by _plan. Refuse to start if a later column brings a default of its own.
@@ -75,6 +84,10 @@ def unknown_exercises(exercise_ids: set[int], clinic_id: int) -> set[int]:
     """The ids in `exercise_ids` that this clinic's patients cannot log."""
     if not exercise_ids:
         return set()
+    if len(exercise_ids) == 1:  # a single tick: one prepared lookup
+        [exercise_id] = exercise_ids
+        params = {"exercise_id": exercise_id, "clinic_id": clinic_id}
+        return set() if LOGGABLE_ONE.first(params) else {exercise_id}
     found = db.session.connection().execute(
         LOGGABLE, {"ids": list(exercise_ids), "clinic_id": clinic_id}
     )
@@ -98,6 +111,15 @@ def _judge(stored, data: dict, patient_id: int, kind: str) -> Outcome:
     )
 
 
+def _stored(connection, kind: str, ids: list) -> dict:
+    """id → the stored row (its columns as attributes) of those already stored;
+    a single tick's lookup is prepared."""
+    if len(ids) == 1:
+        rows = STORED_ONE[kind].all({"id": ids[0]}, in_session=True)
+        return {row["id"]: SimpleNamespace(**row) for row in rows}
+    return {row.id: row for row in connection.execute(STORED[kind], {"ids": ids})}
+
+
 def _plan(patient_id: int, exercise_logs, pain_logs, deletions) -> list[Outcome]:
     """Decide every record against what is stored, and store the new ones."""
     connection = db.session.connection()
@@ -107,12 +129,7 @@ def _plan(patient_id: int, exercise_logs, pain_logs, deletions) -> list[Outcome]
         if not records:
             continue
         table = TABLES[kind]
-        known = {
-            row.id: row
-            for row in connection.execute(
-                STORED[kind], {"ids": [record["id"] for record in records]}
-            )
-        }
+        known = _stored(connection, kind, [record["id"] for record in records])
         new_rows = []
         for data in records:
             stored = known.get(data["id"])
@@ -126,7 +143,7 @@ def _plan(patient_id: int, exercise_logs, pain_logs, deletions) -> list[Outcome]
             new_rows.append(values)
             outcomes.append(Outcome(data["id"], kind, "created", record))
         if new_rows:
-            connection.execute(INSERT[kind], new_rows)
+            INSERT[kind].write(new_rows)
     if deletions:
         stored_logs = {
             row.id: row
