@@ -5,7 +5,12 @@ import os
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Two threads per worker: a thread waiting on SQLite or the socket lets the other
+# run, and on this 2-core machine more only queue for the GIL. With 4, every
+# request cost more CPU (the handoffs, colder caches): exercise-log POSTs went
+# from 1.57 to 1.81 ms of server CPU each and their rate fell by a fifth
+# (bench/load_bench.py). Raise it where requests wait on a remote database.
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 timeout = 60
 graceful_timeout = 30
 keepalive = 5
