@@ -1,6 +1,7 @@
 """Exercise ticks and pain check-ins: idempotent writes, undo, the patient's today."""
 
 from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
 
 import pytest
 import time_machine
@@ -322,3 +323,32 @@ def test_routine_wire_form_is_exactly_the_schemas_dump(
     assert sent["exercise_logs"][0]["created_at"].startswith(today[:4])
     assert sent["pain"][0]["id"] == pain["id"]
     assert (item_row["sessions_done"], item_row["sessions_due"]) == (1, 2)
+
+
+def test_a_tick_and_a_pain_entry_answer_exactly_the_schemas_dump(
+    app, world, patient, knee, today
+):
+    """Writes answer in wire form without marshmallow's dump (api/logs.py): what
+    they send, new (201) or replayed (200), must be what the schema would send."""
+    from backend.schemas.logs import ExerciseLogSchema, PainLogSchema
+
+    tick = {"id": new_id(), "exercise_id": knee, "performed_on": today}
+    tick |= {"sets_done": 2, "difficulty": 3, "note": "ok"}
+    pain = {"id": new_id(), "logged_on": today, "score": 4, "spasms": 1}
+    pain_url = f"/api/patients/{world.patient_a}/pain-logs"
+    sent = {
+        "tick": [patient.post(ticks_url(world), json=tick) for _ in range(2)],
+        "pain": [patient.post(pain_url, json=pain) for _ in range(2)],
+    }
+    with app.app_context():
+        expected = {
+            "tick": ExerciseLogSchema().dump(
+                db.session.get(ExerciseLog, UUID(tick["id"]))
+            ),
+            "pain": PainLogSchema().dump(db.session.get(PainLog, UUID(pain["id"]))),
+        }
+    for kind, (new, replay) in sent.items():
+        assert (new.status_code, replay.status_code) == (201, 200)
+        assert new.json == replay.json == expected[kind]
+    assert sent["tick"][0].json["note"] == "ok"
+    assert sent["tick"][0].json["deleted_at"] is None

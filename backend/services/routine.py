@@ -81,7 +81,7 @@ PAIN = Prepared(
 )
 
 
-def _wire(value):
+def wire(value):
     """A column value as marshmallow's dump writes it: ISO dates, UUIDs as text."""
     if value is None or isinstance(value, int | str):
         return value
@@ -91,7 +91,7 @@ def _wire(value):
 
 
 def _records(rows: list[dict]) -> list[dict]:
-    return [{name: _wire(value) for name, value in row.items()} for row in rows]
+    return [{name: wire(value) for name, value in row.items()} for row in rows]
 
 
 def routine_for(patient_id: int, day: date) -> dict:
