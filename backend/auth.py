@@ -17,19 +17,19 @@ or need more of them load the ORM `User` (`patient_or_404` does).
 
 from dataclasses import dataclass
 
-from flask_login import UserMixin, current_user
+from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from backend.extensions import db
 from backend.models import Exercise, PatientProfile, User
-from backend.models.users import STAFF_ROLES
+from backend.models.users import Account
 from backend.prepared import Prepared
 
 
 @dataclass(frozen=True, slots=True)
-class Identity(UserMixin):
+class Identity(Account):
     """Who is signed in (or a patient as the hot views see them)."""
 
     id: int
@@ -40,14 +40,6 @@ class Identity(UserMixin):
     active: bool
     timezone: str | None = None  # patients only, as the rest of the profile
     therapist_id: int | None = None
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login refuses inactive users
-        return self.active
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
 
     @classmethod
     def of(cls, user: User) -> "Identity":

@@ -21,7 +21,21 @@ class Clinic(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
-class User(UserMixin, db.Model):
+class Account(UserMixin):
+    """What Flask-Login and the access rules ask of a signed-in user: shared by
+    the ORM `User` and the per-request `Identity` (backend/auth.py), both with
+    `active` and `role`."""
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+class User(Account, db.Model):
     """Anyone who signs in: a patient, a therapist or a clinic admin."""
 
     __tablename__ = "users"
@@ -46,14 +60,6 @@ class User(UserMixin, db.Model):
         foreign_keys="PatientProfile.user_id",
         uselist=False,
     )
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login refuses inactive users
-        return self.active
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
 
 
 class PatientProfile(db.Model):
