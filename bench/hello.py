@@ -12,5 +12,5 @@ def hello():
 
 
 @app.get("/healthz")
-def healthz():  # bench/common.Server waits for this before the run starts
+def healthz():  # the serving helper waits for this before the run starts
     return {"status": "ok"}

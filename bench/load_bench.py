@@ -2,18 +2,22 @@
 
 Seeds a synthetic clinic into a fresh SQLite file (or, with `--database-url`,
 into a PostgreSQL database it empties first), serves Homeward with gunicorn
-(2 workers, gunicorn.conf.py) and a hello-world Flask app (bench/hello.py) the
-same way, signs in as patient@demo.test and runs `wrk --latency` on:
+(gunicorn.conf.py, 2 workers) and a hello-world Flask app (bench/hello.py) the
+same way, signs in `--patients` different patients (200) and runs
+`wrk --latency` with bench/wrk/patients.lua, which spreads the requests over
+all of their sessions:
 - hello-world `GET /` (the floor: gunicorn + Flask and nothing else),
-- `GET /api/patients/{id}/routine` with the session cookie,
-- `POST /api/patients/{id}/exercise-logs` with a fresh UUID per request
-  (bench/wrk/exercise_log.lua).
-Prints requests/s and p99 for each, and the ratios against the targets.
-Run with `.venv/bin/python bench/load_bench.py` (needs `wrk`); not part of `make test`.
+- `GET /api/patients/{id}/routine`, each patient in turn,
+- `POST /api/patients/{id}/exercise-logs`, a new tick (fresh UUID) each time.
+Prints requests/s, p99 and server CPU per request for each, and the ratios
+against the targets.
+
+    .venv/bin/python bench/load_bench.py [--database-url postgresql+psycopg://…]
+
+Needs `wrk` (Debian: apt-get install wrk); never part of `make test`.
 """
 
 import argparse
-import http.cookiejar
 import os
 import re
 import shutil
@@ -21,42 +25,30 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from common import (
-    ROOT,
-    USER_AGENT,
-    Server,
-    Session,
-    env_for,
-    seeded_database,
-    seeded_sqlite,
-)
+from common import ROOT, Client, seeded, served
 from sqlalchemy import create_engine, text
 
-LUA_POST = ROOT / "bench" / "wrk" / "exercise_log.lua"
-TARGETS = {"routine/hello": 0.35, "POST/hello": 0.20, "routine p99 ms": 50.0}
+from tests.serving import cpu_seconds, demo_patient_email
+
+LUA = ROOT / "bench" / "wrk" / "patients.lua"
+TARGETS = {
+    "sqlite": {"routine/hello": 0.25, "POST/hello": 0.15, "routine p99 ms": 50.0},
+    "postgresql": {"routine/hello": 0.15, "POST/hello": 0.10, "routine p99 ms": 50.0},
+}
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
 
-def server_cpu_seconds(server: Server) -> float:
-    """User + system CPU time used so far by the gunicorn master and workers."""
-    ticks = 0
-    for pid in server.pids():
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def measured(server: Server, args, url: str, *extra: str, script_args=()) -> dict:
+def measured(server, args, url: str, *script_args: str) -> dict:
     """wrk's numbers plus the server's CPU time per request (steadier than req/s
     when something else shares the machine); the best of `--repeat` runs."""
     runs = []
     for _ in range(args.repeat):
-        cpu_before, started = server_cpu_seconds(server), time.perf_counter()
-        result = wrk(args, url, *extra, script_args=script_args)
-        cpu = server_cpu_seconds(server) - cpu_before
+        cpu_before, started = cpu_seconds(server), time.perf_counter()
+        result = wrk(args, url, *script_args)
+        cpu = cpu_seconds(server) - cpu_before
         result["cpu_ms"] = cpu / max(result["requests"], 1) * 1000
         result["cores"] = cpu / (time.perf_counter() - started)
         runs.append(result)
@@ -69,20 +61,19 @@ def measured(server: Server, args, url: str, *extra: str, script_args=()) -> dic
     return best
 
 
-def wrk(args, url: str, *extra: str, script_args=()) -> dict:
+def wrk(args, url: str, *script_args: str) -> dict:
+    """One wrk run; with `script_args`, bench/wrk/patients.lua gets them."""
     command = [
         "wrk",
         f"-t{args.threads}",
         f"-c{args.connections}",
         f"-d{args.duration}s",
         "--latency",
-        "-H",
-        f"User-Agent: {USER_AGENT}",
-        *extra,
-        url,
     ]
     if script_args:
-        command += ["--", *script_args]
+        command += ["-s", str(LUA), url, "--", *script_args]
+    else:
+        command.append(url)
     output = subprocess.run(
         command, check=True, capture_output=True, text=True, timeout=args.duration * 6
     ).stdout
@@ -110,15 +101,23 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def session_cookie(session: Session) -> str:
-    """`name=value` of the session cookie from the signed-in Session's jar."""
-    [processor] = [
-        handler
-        for handler in session.opener.handlers
-        if isinstance(handler, urllib.request.HTTPCookieProcessor)
-    ]
-    jar: http.cookiejar.CookieJar = processor.cookiejar
-    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+def sessions_file(port: int, patients: int, path) -> None:
+    """Sign in `patients` demo patients and write one line per session for
+    bench/wrk/patients.lua: cookie, CSRF token, id, an exercise due today, today."""
+
+    def sign_in(number: int) -> str:
+        client = Client(port).login(demo_patient_email(number))
+        routine = client.routine()
+        cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        exercise_id = routine["items"][0]["exercise_id"]
+        return "\t".join(
+            [cookie, client.csrf, str(client.user["id"]), str(exercise_id)]
+            + [routine["today"]]
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        lines = list(pool.map(sign_in, range(patients)))
+    path.write_text("\n".join(lines) + "\n")
 
 
 def stored_ticks(url: str) -> int:
@@ -130,6 +129,45 @@ def stored_ticks(url: str) -> int:
             ).scalar()
     finally:
         engine.dispose()
+
+
+def report(results: dict, engine: str, stored: int) -> None:
+    print(
+        f"\n{'endpoint':<20}{'req/s':>8}{'p99 ms':>9}{'requests':>10}{'non-2xx':>9}"
+        f"{'server CPU ms/req':>19}{'cores':>7}"
+    )
+    for name, result in results.items():
+        print(
+            f"{name:<20}{result['rps']:>8.0f}{result['p99_ms']:>9.1f}"
+            f"{result['requests']:>10}{result['non_2xx']:>9}"
+            f"{result['cpu_ms']:>19.2f}{result['cores']:>7.2f}"
+        )
+        if result["socket_errors"]:
+            print(f"  socket errors: {result['socket_errors']}")
+    post = results["exercise-log POST"]
+    print(
+        f"\nPOST statuses (all runs): {post['statuses']}; new exercise_logs rows: "
+        f"{stored} (requests in flight when wrk stops are stored, not counted)"
+    )
+    hello = results["hello GET /"]
+    ratios = {
+        "routine/hello": results["routine GET"]["rps"] / hello["rps"],
+        "POST/hello": post["rps"] / hello["rps"],
+        "routine p99 ms": results["routine GET"]["p99_ms"],
+    }
+    print(
+        "server CPU per request relative to hello (a steadier estimate of the "
+        f"ratios): routine {hello['cpu_ms'] / results['routine GET']['cpu_ms']:.2f},"
+        f" POST {hello['cpu_ms'] / post['cpu_ms']:.2f}\n"
+    )
+    for name, value in ratios.items():
+        target = TARGETS[engine][name]
+        below = name.endswith("ms")
+        met = value < target if below else value >= target
+        print(
+            f"{name:<16}{value:>8.2f}   target {'<' if below else '>='} {target:<6} "
+            f"{'met' if met else 'MISSED'}"
+        )
 
 
 def main():
@@ -156,98 +194,43 @@ def main():
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (Debian/Ubuntu: apt-get install -y wrk)")
 
-    if args.database_url:
-        url = args.database_url
-        seed_seconds = seeded_database(url, args.patients, args.days)
-    else:
-        url, _path, seed_seconds = seeded_sqlite(
-            "load-bench.db", args.patients, args.days
-        )
+    url, seed_seconds = seeded(
+        args.database_url, "load-bench.db", args.patients, args.days
+    )
+    engine = url.split(":")[0].split("+")[0]
     print(
-        f"seeded {args.patients} patients x {args.days} days into "
-        f"{url.split(':')[0]} in {seed_seconds:.1f} s"
+        f"seeded {args.patients} patients x {args.days} days into {engine} in "
+        f"{seed_seconds:.1f} s"
     )
     print("load average before the runs: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    # gunicorn's control socket defaults to one path per user: keep ours apart
-    runtime = tempfile.TemporaryDirectory(prefix="homeward-bench-")
-    env = env_for(
-        url,
-        XDG_RUNTIME_DIR=runtime.name,
-        RATELIMIT_STORAGE_URI="memory://",
-        GUNICORN_CMD_ARGS=os.environ.get("GUNICORN_CMD_ARGS", "--log-level warning"),
-    )
 
     results = {}
-    with Server(env, workers=args.workers, app="bench.hello:app") as hello:
+    with served(url, args.workers, app="bench.hello:app") as hello:
         results["hello GET /"] = measured(hello, args, hello.base + "/")
 
-    with Server(env, workers=args.workers) as server:
-        patient = Session(server.base, "patient@demo.test")
-        routine_path = f"/api/patients/{patient.user['id']}/routine"
-        routine = patient.json("GET", routine_path)
-        cookie = session_cookie(patient)
+    with (
+        served(url, args.workers) as server,
+        tempfile.NamedTemporaryFile("w", suffix=".tsv") as sessions,
+    ):
+        started = time.perf_counter()
+        sessions_file(server.port, args.patients, Path(sessions.name))
+        print(
+            f"signed in {args.patients} patients in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         results["routine GET"] = measured(
-            server, args, server.base + routine_path, "-H", f"Cookie: {cookie}"
+            server, args, server.base, sessions.name, "routine"
         )
         before = stored_ticks(url)
         results["exercise-log POST"] = measured(
-            server,
-            args,
-            f"{server.base}/api/patients/{patient.user['id']}/exercise-logs",
-            "-s",
-            str(LUA_POST),
-            script_args=(
-                cookie,
-                patient.csrf,
-                str(routine["items"][0]["exercise_id"]),
-                routine["today"],
-            ),
+            server, args, server.base, sessions.name, "tick"
         )
         stored = stored_ticks(url) - before
-    runtime.cleanup()
 
     if args.verbose:
         for name, result in results.items():
             print(f"--- wrk: {name}\n{result['output']}")
-    print(
-        f"\n{'endpoint':<20}{'req/s':>8}{'p99 ms':>9}{'requests':>10}{'non-2xx':>9}"
-        f"{'server CPU ms/req':>19}{'cores':>7}"
-    )
-    for name, result in results.items():
-        print(
-            f"{name:<20}{result['rps']:>8.0f}{result['p99_ms']:>9.1f}"
-            f"{result['requests']:>10}{result['non_2xx']:>9}"
-            f"{result['cpu_ms']:>19.2f}{result['cores']:>7.2f}"
-        )
-        if result["socket_errors"]:
-            print(f"  socket errors: {result['socket_errors']}")
-    post = results["exercise-log POST"]
-    print(
-        f"\nPOST statuses (wrk script, all runs): {post['statuses']}; "
-        f"non-2xx per wrk: {post['non_2xx']}; new exercise_logs rows: {stored} "
-        "(requests still in flight when wrk stops are stored but not counted)"
-    )
-    hello_rps = results["hello GET /"]["rps"]
-    ratios = {
-        "routine/hello": results["routine GET"]["rps"] / hello_rps,
-        "POST/hello": post["rps"] / hello_rps,
-        "routine p99 ms": results["routine GET"]["p99_ms"],
-    }
-    hello_cpu = results["hello GET /"]["cpu_ms"]
-    print(
-        "server CPU per request relative to hello (a steadier estimate of the "
-        f"ratios): routine {hello_cpu / results['routine GET']['cpu_ms']:.2f}, "
-        f"POST {hello_cpu / post['cpu_ms']:.2f}"
-    )
-    print()
-    for name, value in ratios.items():
-        target = TARGETS[name]
-        met = value < target if name.endswith("ms") else value >= target
-        relation = "<" if name.endswith("ms") else ">="
-        print(
-            f"{name:<16}{value:>8.2f}   target {relation} {target:<6} "
-            f"{'met' if met else 'MISSED'}"
-        )
+    report(results, engine, stored)
 
 
 if __name__ == "__main__":

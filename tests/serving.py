@@ -1,5 +1,6 @@
-"""Helpers for tests/test_serving.py: a fresh database, the real gunicorn server in a
-process group of its own, and plain-HTTP clients signed in as demo patients.
+"""What the serving tests, the browser tests and the benchmarks share: a fresh
+database, the real gunicorn server in a process group of its own, plain-HTTP
+clients signed in as demo patients, and how Chromium is started.
 
 Standard library only on the client side (http.client): one new connection per
 request, so requests in flight can be sent side by side and a killed server shows
@@ -28,6 +29,19 @@ DEMO_PASSWORD = "demo-password-1"
 SECRET_KEY = "serving-test-secret-key"
 REQUEST_TIMEOUT = 60  # seconds; a request slower than this is a failure, not a wait
 START_TIMEOUT = 60
+
+# Debian's Chromium; without the background-networking flags it keeps trying to
+# reach Google's hosts, which this machine's closed network refuses.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -132,14 +146,25 @@ def _group_members(pgid: int) -> list[int]:
 
 class Gunicorn:
     """`gunicorn --config gunicorn.conf.py --workers N wsgi:app`, as `make serve` runs
-    it, in a new session so the master and its workers can be signalled together."""
+    it, in a new session so the master and its workers can be signalled together.
+    `app` names another WSGI app (the benchmarks' hello-world floor)."""
 
-    def __init__(self, env: dict, log_path: Path, workers: int = 2):
+    def __init__(
+        self, env: dict, log_path: Path, workers: int = 2, app: str = "wsgi:app"
+    ):
         self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
         self.env = env | {"PORT": str(self.port)}
         self.log_path = log_path
         self.workers = workers
+        self.app = app
         self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Gunicorn":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
     def start(self) -> "Gunicorn":
         with open(self.log_path, "ab") as log:
@@ -150,7 +175,7 @@ class Gunicorn:
                     "gunicorn.conf.py",
                     "--workers",
                     str(self.workers),
-                    "wsgi:app",
+                    self.app,
                 ],
                 cwd=ROOT,
                 env=self.env,
@@ -219,6 +244,31 @@ def worker_pids(server: Gunicorn) -> list[int]:
     pid = server.process.pid
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     return [int(child) for child in children.split()]
+
+
+def _status_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def memory_mb(server: Gunicorn, peak: bool = False) -> float:
+    """The largest resident set (or peak resident set, VmHWM) among the server's
+    master and workers, in MB."""
+    assert server.process is not None
+    pids = [server.process.pid, *worker_pids(server)]
+    return max(_status_mb(pid, "VmHWM" if peak else "VmRSS") for pid in pids)
+
+
+def cpu_seconds(server: Gunicorn) -> float:
+    """User + system CPU time used so far by the master and its workers."""
+    assert server.process is not None
+    ticks = 0
+    for pid in [server.process.pid, *worker_pids(server)]:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 TCP_STATES = {"01": "ESTABLISHED", "0A": "LISTEN"}

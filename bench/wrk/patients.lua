@@ -1,0 +1,76 @@
+-- wrk script: requests spread over many signed-in patients, as a clinic's phones
+-- would send them. Each line of the sessions file is one patient:
+--   cookie <TAB> csrf token <TAB> patient id <TAB> exercise id due today <TAB> today
+-- wrk ... -s bench/wrk/patients.lua <base url> -- <sessions file> routine|tick
+-- "routine" GETs each patient's routine in turn; "tick" POSTs a new tick (a fresh
+-- UUID v4) of the patient's exercise. Counts the answers' statuses.
+
+local threads = {}
+local next_thread = 0
+
+function setup(thread)
+  next_thread = next_thread + 1
+  thread:set("thread_number", next_thread)
+  table.insert(threads, thread)
+end
+
+local sessions = {}
+local position = 0
+local mode
+statuses = {}  -- a global: done() reads it from every thread with thread:get
+
+function init(args)
+  -- each thread has its own Lua state: seed each one differently
+  math.randomseed(os.time() * 1000 + thread_number * 7919 + math.floor(os.clock() * 1e6))
+  for _ = 1, 10 do math.random() end
+  for line in io.lines(args[1]) do
+    local cookie, csrf, patient, exercise, today =
+      line:match("^([^\t]+)\t([^\t]+)\t(%d+)\t(%d+)\t([%d-]+)$")
+    table.insert(sessions, {
+      cookie = cookie, csrf = csrf, patient = patient, exercise = exercise, today = today,
+    })
+  end
+  mode = args[2]
+  -- each thread starts at a patient of its own and walks through all of them
+  position = math.random(#sessions)
+end
+
+local function uuid4()
+  return (string.gsub("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", "[xy]", function(c)
+    local v = (c == "x") and math.random(0, 15) or math.random(8, 11)
+    return string.format("%x", v)
+  end))
+end
+
+local body_format = '{"id": "%s", "exercise_id": %s, "performed_on": "%s"}'
+
+function request()
+  position = position % #sessions + 1
+  local session = sessions[position]
+  local base = "/api/patients/" .. session.patient
+  if mode == "tick" then
+    return wrk.format("POST", base .. "/exercise-logs", {
+      ["Cookie"] = session.cookie,
+      ["X-CSRF-Token"] = session.csrf,
+      ["Content-Type"] = "application/json",
+    }, string.format(body_format, uuid4(), session.exercise, session.today))
+  end
+  return wrk.format("GET", base .. "/routine", { ["Cookie"] = session.cookie })
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    -- thread:get returns a copy of the thread's table
+    for status, count in pairs(thread:get("statuses")) do
+      total[status] = (total[status] or 0) + count
+    end
+  end
+  for status, count in pairs(total) do
+    io.write(string.format("status %d: %d\n", status, count))
+  end
+end
