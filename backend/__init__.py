@@ -7,10 +7,10 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import extensions, prepared, sqlite
+from backend import extensions, sqlite
 from backend.extensions import compress, csrf, db, limiter, login_manager, migrate
 from backend.models.base import render_item
-from backend.sessions import CachedSigningSessionInterface
+from backend.services import adherence
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -24,13 +24,11 @@ def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_object(config if config is not None else Config())
     app.json.sort_keys = False
-    app.session_interface = CachedSigningSessionInterface()
 
-    sqlite.configure(app.config)
     db.init_app(app)
-    prepared.init_app(app)
     with app.app_context():
         sqlite.harden(db.engine)
+    adherence.track_changes(db.session)
     _trust_proxy(app)
     migrate.init_app(
         app,
@@ -87,11 +85,11 @@ def _trust_proxy(app: Flask) -> None:
 
 
 def _register_auth(app: Flask) -> None:
-    from backend.auth import Identity, load_identity
+    from backend.auth import load_user
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        return load_identity(int(user_id)) if user_id.isdigit() else None
+    def user_from_session(user_id: str):
+        return load_user(int(user_id)) if user_id.isdigit() else None
 
     @login_manager.request_loader
     def load_user_from_token(request):
@@ -102,8 +100,7 @@ def _register_auth(app: Flask) -> None:
         from backend.services import tokens
         from backend.services.dates import now_utc
 
-        admin = tokens.authenticate(header.removeprefix("Bearer ").strip(), now_utc())
-        return Identity.of(admin) if admin is not None else None
+        return tokens.authenticate(header.removeprefix("Bearer ").strip(), now_utc())
 
     @login_manager.unauthorized_handler
     def unauthorized():

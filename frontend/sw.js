@@ -1,13 +1,12 @@
-/* Homeward's service worker: the app shell offline, and the outbox flushed by
- * Background Sync when the page is gone. API data is cached per user by the
- * page (store.js), never here. */
-importScripts("__ASSETS__js/outbox.js");
+/* Homeward's service worker (a module worker): the app shell offline, and the
+ * outbox flushed by Background Sync when the page is gone, with the very module
+ * the page uses (outbox.js). API data is cached per user by the page, never here. */
+import { SYNC_TAG, flush } from "__ASSETS__js/outbox.js";
 
 const VERSION = "__ASSET_VERSION__";
 const SHELL_CACHE = `homeward-shell-${VERSION}`;
 const PRECACHE = "__PRECACHE__";
 const NAVIGATION_TIMEOUT_MS = 4000;
-const Outbox = self.HomewardOutbox;
 
 self.addEventListener("install", (event) => {
   // every URL is versioned: all or nothing, so a half-filled cache never serves
@@ -86,69 +85,27 @@ async function networkFirst(request) {
 /* ---- Background Sync: send the outbox of whoever is signed in --------------- */
 
 self.addEventListener("sync", (event) => {
-  if (event.tag === Outbox.SYNC_TAG) event.waitUntil(flushOutbox());
+  if (event.tag === SYNC_TAG) event.waitUntil(flushOutbox());
 });
+
+async function session() {
+  const response = await fetch("/api/auth/me", { credentials: "same-origin" });
+  if (response.status === 401) return null; // signed out: the records wait for the next sign-in
+  if (!response.ok) throw new Error(`me answered ${response.status}`);
+  return response.json();
+}
 
 async function flushOutbox() {
   // a throw rejects the sync event, and the browser retries it later
-  const response = await fetch("/api/auth/me", { credentials: "same-origin" });
-  if (response.status === 401) return; // signed out: the records wait for the next sign-in
-  if (!response.ok) throw new Error(`me answered ${response.status}`);
-  const session = await response.json();
-  const db = await openDatabase();
-  try {
-    await Outbox.withLock(async () => {
-      for (;;) {
-        const records = (await userRecords(db, session.user.id)).slice(0, Outbox.BATCH_SIZE);
-        if (!records.length) return;
-        const verdict = await Outbox.send(records, session.csrf_token);
-        await settle(db, session.user.id, verdict);
-        if (!verdict.settled.length && !verdict.rejected.length) return;
-      }
-    });
-  } finally {
-    db.close();
-  }
+  let current = await session();
+  if (!current) return;
+  const result = await flush(current.user.id, {
+    csrf: () => current.csrf_token,
+    refreshCsrf: async () => {
+      current = (await session()) || current;
+    },
+    signedIn: () => true,
+  });
+  if (result === "later") throw new Error("the outbox could not be sent yet");
   for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage({ type: "outbox-flushed" });
-}
-
-function openDatabase() {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open(Outbox.DB_NAME, Outbox.DB_VERSION);
-    open.onupgradeneeded = () => Outbox.upgrade(open.result);
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  });
-}
-
-function done(request) {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-
-async function userRecords(db, userId) {
-  const tx = db.transaction(Outbox.STORES.outbox, "readonly");
-  const records = await done(tx.objectStore(Outbox.STORES.outbox).index("user_id").getAll(userId));
-  return records.sort(Outbox.byQueueOrder);
-}
-
-/** The same bookkeeping as store.settle() in the page, on the raw IndexedDB API. */
-function settle(db, userId, { settled, rejected }) {
-  return new Promise((resolve, reject) => {
-    const { outbox, rejected: refused, cache } = Outbox.STORES;
-    const tx = db.transaction([outbox, refused, cache], "readwrite");
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-    for (const record of [...settled, ...rejected]) tx.objectStore(outbox).delete(record.key);
-    for (const record of rejected) tx.objectStore(refused).put({ ...record, rejected_at: new Date().toISOString() });
-    if (settled.length) {
-      const cacheStore = tx.objectStore(cache);
-      const read = cacheStore.get(Outbox.routineCacheKey(userId));
-      read.onsuccess = () => {
-        if (read.result) cacheStore.put({ ...read.result, value: Outbox.applyToRoutine(read.result.value, settled) });
-      };
-    }
-  });
 }

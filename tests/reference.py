@@ -30,7 +30,7 @@ def reference_totals(patient_id: int, start: date, end: date, today: date):
         due = done = 0
         for version in in_force:
             for item in version.items:
-                if day.weekday() not in item.days_of_week:
+                if not item.weekday_mask >> day.weekday() & 1:  # bit 0 = Monday
                     continue
                 ticks = sum(
                     1

@@ -262,9 +262,7 @@ def test_guessing_invitation_tokens_is_rate_limited(app, world):
     assert codes == [400] * 20 + [429]
 
 
-def test_a_rotated_secret_key_ends_sessions_unless_kept_as_a_fallback(
-    make_app, world
-):
+def test_a_rotated_secret_key_ends_sessions_unless_kept_as_a_fallback(make_app, world):
     """The session's signing serializer is built once per set of keys
     (backend/sessions.py): a new SECRET_KEY must still take effect at once."""
     app = make_app(SECRET_KEY="key-before-rotation")

@@ -7,7 +7,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
 from backend.api.common import documents
-from backend.auth import Identity, actor
+from backend.auth import actor
 from backend.extensions import db, limiter
 from backend.models import User
 from backend.schemas.users import (
@@ -49,7 +49,7 @@ def fresh_csrf_token() -> str:
 
 def start_session(user: User) -> dict:
     session.clear()
-    login_user(Identity.of(user))
+    login_user(user)
     session.permanent = True
     return {"user": user, "csrf_token": fresh_csrf_token()}
 

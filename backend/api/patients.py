@@ -6,14 +6,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from backend.api.common import documents, invalid
+from backend.api.common import documents
 from backend.api.staff import email_taken
 from backend.auth import (
     actor,
+    check_patient_changes,
     patient_for_staff,
     patient_or_404,
     require_role,
-    therapist_in_clinic,
+    therapist_for_new_patient,
     visible_patients,
 )
 from backend.extensions import db
@@ -24,15 +25,13 @@ from backend.schemas.users import (
     PatientPatchSchema,
     PatientSchema,
 )
-from backend.services import adherence, invitations
+from backend.services import invitations
 from backend.services.dates import now_utc
 from backend.services.progress import summaries
 
 blp = Blueprint(
     "patients", __name__, url_prefix="/api/patients", description="Patients"
 )
-
-PATIENT_EDITABLE_BY_SELF = {"name", "timezone"}
 
 
 def patient_view(patient: User) -> dict:
@@ -49,16 +48,6 @@ def patient_view(patient: User) -> dict:
         "therapist_name": profile.therapist.name if profile.therapist else None,
         "invite_pending": patient.password_hash is None,
     }
-
-
-def _therapist_for_new_patient(user: User, therapist_id: int | None) -> int | None:
-    if user.role == "therapist":
-        if therapist_id not in (None, user.id):
-            invalid("therapist_id", "A therapist enrols patients for themself.")
-        return user.id
-    if therapist_id is not None and therapist_in_clinic(user, therapist_id) is None:
-        invalid("therapist_id", "No such therapist in this clinic.")
-    return therapist_id
 
 
 def invitation_payload(patient: User, created_by: int) -> dict:
@@ -95,7 +84,7 @@ def list_patients():
 def enrol_patient(body):
     """Enrol a patient; the answer carries their invitation link (shown once)."""
     user = require_role("therapist", "admin")
-    therapist_id = _therapist_for_new_patient(user, body.get("therapist_id"))
+    therapist_id = therapist_for_new_patient(user, body.get("therapist_id"))
     if db.session.scalar(select(User.id).where(User.email == body["email"])):
         email_taken()
     patient = User(
@@ -142,24 +131,14 @@ def update_patient(body, patient_id):
     for staff.
     """
     patient = patient_or_404(patient_id)
-    user = actor()
-    if user.role == "patient" and not set(body) <= PATIENT_EDITABLE_BY_SELF:
-        abort(403, message="Only staff change the condition or the therapist.")
+    check_patient_changes(actor(), body)
     if "therapist_id" in body:
-        therapist_id = body["therapist_id"]
-        if user.role == "therapist" and therapist_id is None:
-            invalid("therapist_id", "Hand the patient to another therapist instead.")
-        if therapist_id is not None and therapist_in_clinic(user, therapist_id) is None:
-            invalid("therapist_id", "No such therapist in this clinic.")
-        patient.profile.therapist_id = therapist_id
+        patient.profile.therapist_id = body["therapist_id"]
     if "name" in body:
         patient.name = body["name"].strip()
-    if "condition" in body:
-        patient.profile.condition = body["condition"]
-    if "timezone" in body:
-        before = patient.profile.timezone
-        patient.profile.timezone = body["timezone"]
-        adherence.after_timezone_change(patient.id, before, body["timezone"])
+    for field in ("condition", "timezone"):
+        if field in body:
+            setattr(patient.profile, field, body[field])
     db.session.commit()
     db.session.refresh(patient.profile)
     return patient_view(patient)

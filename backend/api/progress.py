@@ -6,7 +6,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
 from backend.api.common import documents, invalid
-from backend.auth import actor, patient_or_404
+from backend.auth import patient_or_404, questionnaire_taker
 from backend.extensions import db
 from backend.models import OdiResponse, PainLog
 from backend.schemas.common import DateRangeQuery
@@ -49,10 +49,7 @@ def patient_progress(query, patient_id):
 @documents(blp, 401, 403, 404)
 def take_odi(body, patient_id):
     """Record an Oswestry questionnaire (by the patient or their therapist)."""
-    patient = patient_or_404(patient_id)
-    user = actor()
-    if user.role == "admin":
-        abort(403, message="The patient or their therapist fills in questionnaires.")
+    user, patient = questionnaire_taker(patient_id)
     today = today_in(patient.profile.timezone)
     taken_on = body.get("taken_on", today)
     errors = check_day("taken_on", taken_on, today)

@@ -1,13 +1,13 @@
 """Column helpers shared by the models."""
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+from backend.services.dates import now_utc
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["UTCDateTime", "now_utc", "render_item"]
 
 
 class UTCDateTime(TypeDecorator):

@@ -1,9 +1,27 @@
-"""Versioned home programmes: a new version ends the last; nothing is overwritten."""
+"""Versioned home programmes: a new version ends the last; nothing is overwritten.
 
-from datetime import date, datetime
+The two rules every count of sessions due rests on live here, once each, as
+hybrid methods that work on a loaded object and inside a query alike:
+- `ProgrammeVersion.in_force_on(day)`: the version that applies on a day;
+- `ProgrammeItem.due_on(day)`: whether an item is due on that day's weekday.
+"""
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Text, UniqueConstraint
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    and_,
+    or_,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.functions import FunctionElement
 
 from backend.extensions import db
 from backend.models.base import UTCDateTime, now_utc
@@ -32,6 +50,63 @@ class ProgrammeVersion(db.Model):
         cascade="all, delete-orphan",
         lazy="selectin",
     )
+
+    def days_in_force(self, first: date, last: date) -> tuple[date, date]:
+        """The days from `first` to `last` on which this version is in force,
+        as (first, last); empty when first > last. Versions never overlap; one
+        that a later version replaced on its own start day ends the day before
+        it starts and is in force on no day."""
+        return max(first, self.starts_on), min(last, self.ends_on or last)
+
+    @hybrid_method
+    def in_force_between(self, first: date, last: date) -> bool:
+        """In force on at least one day from `first` to `last`, both included."""
+        start, end = self.days_in_force(first, last)
+        return start <= end
+
+    @in_force_between.inplace.expression
+    @classmethod
+    def _in_force_between(cls, first, last):
+        return and_(
+            cls.starts_on <= last, or_(cls.ends_on.is_(None), cls.ends_on >= first)
+        )
+
+    @hybrid_method
+    def in_force_on(self, day: date) -> bool:
+        """The programme that applies to the patient on `day`."""
+        return self.in_force_between(day, day)
+
+
+def weekday_bit(weekday: int) -> int:
+    """A weekday's bit in a programme item's weekday mask (Monday = 0 = bit 0)."""
+    return 1 << weekday
+
+
+def weekday_mask(days: list[int]) -> int:
+    """The mask of weekdays given as numbers, Monday = 0 (the API's form)."""
+    return sum(weekday_bit(day) for day in set(days))
+
+
+A_MONDAY = date(2024, 1, 1)
+
+
+class weekday_bit_of(FunctionElement):  # noqa: N801 (reads as SQL)
+    """`weekday_bit` of a date column, in each engine's own words."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(weekday_bit_of, "sqlite")
+def _weekday_bit_sqlite(element, compiler, **kw):
+    day = compiler.process(element.clauses, **kw)
+    return f"(1 << ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7))"
+
+
+@compiles(weekday_bit_of, "postgresql")
+def _weekday_bit_postgresql(element, compiler, **kw):
+    day = compiler.process(element.clauses, **kw)
+    return f"(1 << (CAST(EXTRACT(ISODOW FROM {day}) AS INTEGER) - 1))"
 
 
 class ProgrammeItem(db.Model):
@@ -62,16 +137,25 @@ class ProgrammeItem(db.Model):
 
     exercise: Mapped[Exercise] = relationship(lazy="joined")
 
+    @hybrid_method
+    def due_on(self, day: date) -> bool:
+        """Due on `day`'s weekday (whichever version it belongs to)."""
+        return bool(self.weekday_mask & weekday_bit(day.weekday()))
+
+    @due_on.inplace.expression
+    @classmethod
+    def _due_on(cls, day):
+        """In SQL, `day` is a date or a date column."""
+        if isinstance(day, date):
+            return cls.weekday_mask.op("&")(weekday_bit(day.weekday())) != 0
+        return cls.weekday_mask.op("&")(weekday_bit_of(day)) != 0
+
+    @property
+    def days_a_week(self) -> int:
+        return len(self.days_of_week)
+
     @property
     def days_of_week(self) -> list[int]:
-        return [day for day in range(7) if self.weekday_mask >> day & 1]
-
-    def is_due_on(self, day: date) -> bool:
-        return bool(self.weekday_mask >> day.weekday() & 1)
-
-
-def weekday_mask(days: list[int]) -> int:
-    mask = 0
-    for day in days:
-        mask |= 1 << day
-    return mask
+        """The weekdays it is due on, Monday = 0 (the API's form)."""
+        week = (A_MONDAY + timedelta(days=offset) for offset in range(7))
+        return [day.weekday() for day in week if self.due_on(day)]

@@ -21,22 +21,12 @@ class Clinic(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
-class Account(UserMixin):
-    """What Flask-Login and the access rules ask of a signed-in user: shared by
-    the ORM `User` and the per-request `Identity` (backend/auth.py), both with
-    `active` and `role`."""
+class User(UserMixin, db.Model):
+    """Anyone who signs in: a patient, a therapist or a clinic admin.
 
-    @property
-    def is_active(self) -> bool:  # Flask-Login refuses inactive users
-        return self.active
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
-
-
-class User(Account, db.Model):
-    """Anyone who signs in: a patient, a therapist or a clinic admin."""
+    A patient's profile is loaded with the user (one LEFT JOIN), since nearly
+    every request about a patient needs their timezone.
+    """
 
     __tablename__ = "users"
     __table_args__ = (
@@ -59,7 +49,16 @@ class User(Account, db.Model):
         back_populates="user",
         foreign_keys="PatientProfile.user_id",
         uselist=False,
+        lazy="joined",
     )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
 
 
 class PatientProfile(db.Model):

@@ -38,7 +38,3 @@ class DateRangeQuery(Schema):
             raise ValidationError("Must not be after 'to'.", "from")
         if start and end and (end - start).days > 731:
             raise ValidationError("A range may span at most two years.", "from")
-
-
-class MessageSchema(Schema):
-    message = fields.String()

@@ -1,6 +1,6 @@
 """Exercise ticks, pain check-ins, the daily routine and the sync batch on the wire."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_dump, validate
 
 from backend.schemas.common import StrictInt, text
 from backend.schemas.exercises import ExerciseSchema
@@ -17,15 +17,9 @@ class ExerciseLogInSchema(Schema):
     note = text(2000, allow_none=True)
 
 
-class ExerciseLogSchema(Schema):
-    id = fields.UUID(required=True)
-    exercise_id = fields.Integer(required=True)
-    performed_on = fields.Date(required=True)
-    sets_done = fields.Integer(allow_none=True)
-    reps_done = fields.Integer(allow_none=True)
-    pain_during = fields.Integer(allow_none=True)
-    difficulty = fields.Integer(allow_none=True)
-    note = fields.String(allow_none=True)
+class ExerciseLogSchema(ExerciseLogInSchema):
+    """A tick as stored: what the client sent and when it arrived."""
+
     created_at = fields.DateTime(required=True)
     deleted_at = fields.DateTime(
         allow_none=True, metadata={"description": "Set when the tick was undone."}
@@ -41,13 +35,9 @@ class PainLogInSchema(Schema):
     note = text(2000, allow_none=True)
 
 
-class PainLogSchema(Schema):
-    id = fields.UUID(required=True)
-    logged_on = fields.Date(required=True)
-    score = fields.Integer(required=True)
-    location = fields.String(allow_none=True)
-    spasms = fields.Integer(allow_none=True)
-    note = fields.String(allow_none=True)
+class PainLogSchema(PainLogInSchema):
+    """A pain check-in as stored: what the client sent and when it arrived."""
+
     created_at = fields.DateTime(required=True)
 
 
@@ -97,7 +87,7 @@ class SyncInSchema(Schema):
 
 
 class SyncResultSchema(Schema):
-    id = fields.Raw(allow_none=True, metadata={"description": "The record's UUID."})
+    id = fields.String(allow_none=True, metadata={"description": "The record's UUID."})
     kind = fields.String(
         validate=validate.OneOf(["exercise_log", "pain_log", "deleted_exercise_log"])
     )
@@ -105,7 +95,15 @@ class SyncResultSchema(Schema):
         required=True,
         validate=validate.OneOf(["created", "duplicate", "conflict", "invalid"]),
     )
-    errors = fields.Dict()
+    errors = fields.Dict(
+        metadata={"description": "Why an `invalid` record was refused."}
+    )
+
+    @post_dump
+    def _errors_only_when_refused(self, data, **kwargs):
+        if not data.get("errors"):
+            data.pop("errors", None)
+        return data
 
 
 class SyncOutSchema(Schema):

@@ -1,21 +1,23 @@
 """The adherence engine, exactly as the API contract defines adherence.
 
 For each day D not after the patient's today, and each item of the programme
-version in force on D whose weekdays hold D's weekday: due = times_per_day,
-done = min(due, that exercise's live ticks performed on D). Adherence is
-Σdone / Σdue (None when Σdue = 0). Ticks of exercises not due do not count;
-days before the first programme have nothing due.
+version in force on D (`ProgrammeVersion.in_force_on`) that is due on D's
+weekday (`ProgrammeItem.due_on`): due = times_per_day, done = min(due, that
+exercise's live ticks performed on D). Adherence is Σdone / Σdue (None when
+Σdue = 0). Ticks of exercises not due do not count; days before the first
+programme have nothing due.
 
-Results are grouped by patient and by a *bucket* of days (the day itself for
-progress charts, the ISO week for reports), sorted, and streamed:
-- sessions done per patient and day are stored in `adherence_days`, kept
-  current in every write's transaction (`raise_done` after new ticks, one
-  upsert per day; `refresh_done` after anything else) and filled in bulk by
-  `backfill_done`; reads sum that table;
-- sessions due come from the programme items alone, a few rows per patient,
-  expanded over the calendar in Python (`DueRows`);
-- pain is summed in SQL over its covering index.
-The two engine-specific date functions are the small constructs below.
+Sessions *done* per patient and day are derived data, stored in
+`adherence_days` so that reports sum a few rows instead of counting ticks:
+- `refresh_done` recounts one patient's days; the ORM session calls it, and
+  nothing else does, just before every commit that changed a tick, a
+  programme or a timezone (`track_changes`); bulk writes that bypass the ORM
+  (seeding) call `backfill_done`, and `rebuild_done` repairs by hand;
+- all of them count with the one statement `done_rows`.
+Sessions *due* are expanded from the programme items (a few per patient) in
+Python, whole ISO weeks at once (`DueRows`). Pain is summed in SQL over its
+covering index. Every read is grouped by patient and by a bucket of days (the
+day, or the ISO week for reports), sorted, and streamed.
 """
 
 from collections import defaultdict, namedtuple
@@ -26,23 +28,21 @@ from itertools import groupby
 
 from sqlalchemy import (
     Date,
-    Integer,
     Select,
     and_,
-    bindparam,
     case,
     delete,
+    event,
     func,
     insert,
+    inspect,
     literal,
-    or_,
     select,
     text,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.functions import FunctionElement
 
 from backend.extensions import db
@@ -55,7 +55,6 @@ from backend.models import (
     User,
 )
 from backend.models import ProgrammeVersion as Version
-from backend.prepared import Prepared
 from backend.services.dates import today_in
 
 
@@ -77,18 +76,6 @@ class Totals:
         return self.done / self.due if self.due else None
 
 
-def today_by_timezone(timezones: Iterable[str]):
-    """A derived table (timezone, today) for the timezones in use."""
-    rows = [
-        select(
-            literal(zone).label("timezone"),
-            literal(today_in(zone), Date).label("today"),
-        )
-        for zone in sorted(set(timezones))
-    ]
-    return union_all(*rows).cte("patient_today")
-
-
 class week_of(FunctionElement):  # noqa: N801 (reads as SQL)
     """The Monday of a date's ISO week, in each engine's own words."""
 
@@ -108,105 +95,260 @@ def _week_of_postgresql(element, compiler, **kw):
     return f"CAST(date_trunc('week', {day}) AS DATE)"
 
 
-class weekday_bit(FunctionElement):  # noqa: N801
-    """1 << weekday (Monday = 0), to test against a programme item's day mask."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(weekday_bit, "sqlite")
-def _weekday_bit_sqlite(element, compiler, **kw):
-    day = compiler.process(element.clauses, **kw)
-    return f"(1 << ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7))"
-
-
-@compiles(weekday_bit, "postgresql")
-def _weekday_bit_postgresql(element, compiler, **kw):
-    day = compiler.process(element.clauses, **kw)
-    return f"(1 << (CAST(EXTRACT(ISODOW FROM {day}) AS INTEGER) - 1))"
-
-
 def bucket_of(bucket, day_column):
     """The SQL for `bucket(day)`: the day itself, or its ISO week's Monday."""
     return week_of(day_column) if bucket is week_start else day_column
 
 
-def _in_force(day_column):
-    return and_(
-        Version.starts_on <= day_column,
-        or_(Version.ends_on.is_(None), Version.ends_on >= day_column),
-    )
+def _stream(statement: Select):
+    return db.session.execute(statement, execution_options={"yield_per": 2000})
 
 
-def _patient_today(patient_ids: Select):
-    timezones = db.session.scalars(
+# ---- sessions done: counted from the ticks, stored per patient and day ----------
+
+
+def _todays(patient_ids: Select):
+    """A derived table (patient_id, today): each patient's own today."""
+    zones = db.session.execute(
         select(PatientProfile.timezone)
         .where(PatientProfile.user_id.in_(patient_ids))
         .distinct()
-    ).all() or ["UTC"]
-    return today_by_timezone(timezones)
-
-
-def _items_in_force(patient_ids: Select, today):
-    """Every programme item of these patients with its version's range, cut at
-    the patient's today: a few rows per patient, the driving side of both sums."""
-    last_day = case(
-        (
-            and_(Version.ends_on.is_not(None), Version.ends_on < today.c.today),
-            Version.ends_on,
-        ),
-        else_=today.c.today,
-    )
+    ).scalars()
+    todays = union_all(
+        *(
+            select(literal(zone).label("timezone"), literal(today_in(zone), Date))
+            for zone in sorted(set(zones)) or ["UTC"]
+        )
+    ).subquery("zone_today")
     return (
+        select(PatientProfile.user_id.label("patient_id"), todays.c[1].label("today"))
+        .join(todays, todays.c.timezone == PatientProfile.timezone)
+        .where(PatientProfile.user_id.in_(patient_ids))
+        .subquery("patient_today")
+    )
+
+
+def done_rows(patient_ids: Select, first: date, last: date) -> Select:
+    """(patient_id, day, done) for the days from `first` to `last` on which
+    these patients did something due, never after each patient's own today.
+
+    Each item of a version in force on a tick's day and due on it counts that
+    day's live ticks of its exercise (a range scan of exercise_logs' index),
+    capped at its times a day; the items' counts are summed per day.
+    """
+    today = _todays(patient_ids)
+    log = ExerciseLog
+    per_item_day = (
         select(
             Version.patient_id,
-            Version.starts_on.label("first_day"),
-            last_day.label("last_day"),
-            ProgrammeItem.id.label("item_id"),
-            ProgrammeItem.exercise_id,
+            log.performed_on.label("day"),
             ProgrammeItem.times_per_day,
-            ProgrammeItem.weekday_mask,
+            func.count().label("ticks"),
         )
         .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
-        .join(PatientProfile, PatientProfile.user_id == Version.patient_id)
-        .join(today, today.c.timezone == PatientProfile.timezone)
-        .where(Version.patient_id.in_(patient_ids))
-        .cte("items_in_force")
-        .prefix_with("MATERIALIZED")
+        .join(today, today.c.patient_id == Version.patient_id)
+        .join(
+            log,
+            and_(
+                log.patient_id == Version.patient_id,
+                log.exercise_id == ProgrammeItem.exercise_id,
+                log.performed_on.between(first, last),
+                log.performed_on <= today.c.today,
+                log.deleted_at.is_(None),
+            ),
+        )
+        .where(
+            Version.patient_id.in_(patient_ids),
+            Version.in_force_between(first, last),
+            Version.in_force_on(log.performed_on),
+            ProgrammeItem.due_on(log.performed_on),
+        )
+        .group_by(
+            ProgrammeItem.id,
+            log.performed_on,
+            Version.patient_id,
+            ProgrammeItem.times_per_day,
+        )
+        .subquery("per_item_day")
+    )
+    capped = case(
+        (per_item_day.c.ticks < per_item_day.c.times_per_day, per_item_day.c.ticks),
+        else_=per_item_day.c.times_per_day,
+    )
+    return select(
+        per_item_day.c.patient_id, per_item_day.c.day, func.sum(capped).label("done")
+    ).group_by(per_item_day.c.patient_id, per_item_day.c.day)
+
+
+def store_done(patient_ids: Select, first: date, last: date = date.max) -> None:
+    """Recount these patients' stored sessions done from `first` to `last`, in
+    the caller's transaction. Days after a patient's today are left empty.
+
+    Every commit through the ORM session calls this for what it changed (see
+    `track_changes`); bulk seeding, which bypasses the session, calls it once
+    for all its patients.
+    """
+    db.session.execute(
+        delete(AdherenceDay).where(
+            AdherenceDay.patient_id.in_(patient_ids),
+            AdherenceDay.day.between(first, last),
+        )
+    )
+    db.session.execute(
+        insert(AdherenceDay).from_select(
+            ["patient_id", "day", "done"], done_rows(patient_ids, first, last)
+        )
     )
 
+
+def rebuild_done(patient_ids: Select) -> tuple[int, int]:
+    """Recompute these patients' stored sessions done from their ticks, in the
+    caller's transaction; returns (days stored, days that were missing, wrong or
+    superfluous before).
+
+    Every write keeps `adherence_days` current; this is for after a repair by
+    hand in the database. Ticks arriving meanwhile wait for it: PostgreSQL locks
+    the table against writers (readers go on), SQLite has one writer anyway.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("LOCK TABLE adherence_days IN EXCLUSIVE MODE"))
+    stored = select(AdherenceDay.patient_id, AdherenceDay.day, AdherenceDay.done).where(
+        AdherenceDay.patient_id.in_(patient_ids)
+    )
+    before = {(p, day): done for p, day, done in connection.execute(stored)}
+    first = connection.scalar(
+        select(func.min(ExerciseLog.performed_on)).where(
+            ExerciseLog.patient_id.in_(patient_ids)
+        )
+    )
+    connection.execute(
+        delete(AdherenceDay).where(AdherenceDay.patient_id.in_(patient_ids))
+    )
+    if first is not None:
+        store_done(patient_ids, first)
+    after = {(p, day): done for p, day, done in connection.execute(stored)}
+    changed = {
+        key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
+    }
+    return len(after), len(changed)
+
+
+# ---- keeping stored sessions done current: one hook on the ORM session ----------
+
+_CHANGES = "adherence_changes"  # session.info: {patient_id: first day touched}
+_TICK_FIELDS = ("patient_id", "exercise_id", "performed_on", "deleted_at")
+_VERSION_FIELDS = ("patient_id", "starts_on", "ends_on")
+_ITEM_FIELDS = ("exercise_id", "times_per_day", "weekday_mask", "programme_id")
+
+
+def _before_and_after(instance, field: str) -> list:
+    """The values an attribute had before this flush and has now (not None)."""
+    history = inspect(instance).attrs[field].history
+    values = [*history.deleted, *history.added, *history.unchanged]
+    return [value for value in values if value is not None]
+
+
+def _touched(session: Session) -> Iterable[tuple[int, date]]:
+    """(patient_id, first day) of the sessions done this flush may change: from
+    that day on, for each patient whose ticks, programme or timezone it writes."""
+    gone = set(session.deleted)
+    for instance in [*session.new, *session.dirty, *gone]:
+        whole = instance in session.new or instance in gone
+
+        def changed(fields, instance=instance, whole=whole) -> bool:
+            state = inspect(instance)
+            return whole or any(state.attrs[f].history.has_changes() for f in fields)
+
+        if isinstance(instance, ExerciseLog) and changed(_TICK_FIELDS):
+            days = _before_and_after(instance, "performed_on")
+            for patient_id in _before_and_after(instance, "patient_id"):
+                yield patient_id, min(days)
+        elif isinstance(instance, Version) and changed(_VERSION_FIELDS):
+            ends = _before_and_after(instance, "ends_on")
+            first = min(_before_and_after(instance, "starts_on") + ends)
+            for patient_id in _before_and_after(instance, "patient_id"):
+                yield patient_id, first
+        elif isinstance(instance, ProgrammeItem) and changed(_ITEM_FIELDS):
+            for version_id in _before_and_after(instance, "programme_id"):
+                version = session.get(Version, version_id)
+                if version is not None:
+                    yield version.patient_id, version.starts_on
+        elif (
+            isinstance(instance, PatientProfile)
+            and instance in session.dirty
+            and changed(("timezone",))
+        ):
+            # a move west puts the old today in the patient's future
+            zones = _before_and_after(instance, "timezone")
+            yield instance.user_id, min(map(today_in, zones))
+
+
+def _note_touched(session: Session, _flush_context, _instances) -> None:
+    touched = session.info.setdefault(_CHANGES, {})
+    for patient_id, first in _touched(session):
+        if patient_id is not None:
+            touched[patient_id] = min(first, touched.get(patient_id, first))
+
+
+def _recount_touched(session: Session) -> None:
+    """Before a commit: recount, from the first day touched, each patient's
+    sessions done that the transaction's writes may have changed."""
+    session.flush()  # its flush events note the last changes
+    touched = session.info.pop(_CHANGES, None) or {}
+    connection = session.connection() if touched else None
+    for patient_id, first in sorted(touched.items()):
+        if connection.dialect.name == "postgresql":
+            # two devices' ticks recount one after the other, each seeing the
+            # other's; FOR NO KEY UPDATE does not wait for the KEY SHARE lock
+            # that inserting a tick takes
+            connection.execute(
+                select(User.id)
+                .where(User.id == patient_id)
+                .with_for_update(key_share=True)
+            )
+        store_done(select(literal(patient_id)), first)
+
+
+def _forget_touched(session: Session, _previous_transaction=None) -> None:
+    session.info.pop(_CHANGES, None)
+
+
+def track_changes(session) -> None:
+    """Keep `adherence_days` current through `session` (db.session): each flush
+    notes the patients and days its ticks, programmes and timezones touch, and
+    each commit first recounts them, in its own transaction. The single point
+    every write through the ORM passes."""
+    if not event.contains(session, "before_flush", _note_touched):
+        event.listen(session, "before_flush", _note_touched)
+        event.listen(session, "before_commit", _recount_touched)
+        event.listen(session, "after_soft_rollback", _forget_touched)
+
+
+# ---- sessions due, expanded from the programme items ----------------------------
 
 DueRow = namedtuple("DueRow", "patient_id bucket due")
 
 
 class DueRows:
-    """Sessions due per (patient, bucket), sorted, computed from the programme
-    items alone (a few rows per patient): no calendar join in the database.
-
-    Whole ISO weeks inside an item's range count popcount(weekdays) × times a
-    day at once; only the edges of a range are walked day by day.
+    """Sessions due per (patient, bucket), sorted, expanded in Python from the
+    programme versions and their items (a few per patient): no calendar in
+    the database. A whole ISO week in force counts its due days × times a day
+    at once; only the edges of a range are walked day by day.
     """
 
     def __init__(self, patient_ids: Select, start: date, end: date, bucket):
         self.start, self.end, self.bucket = start, end, bucket
-        self.result = _stream(
-            select(
-                Version.patient_id,
-                Version.starts_on,
-                Version.ends_on,
-                ProgrammeItem.times_per_day,
-                ProgrammeItem.weekday_mask,
-                PatientProfile.timezone,
-            )
-            .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
+        self.result = db.session.execute(
+            select(Version, PatientProfile.timezone)
             .join(PatientProfile, PatientProfile.user_id == Version.patient_id)
             .where(
                 Version.patient_id.in_(patient_ids),
-                Version.starts_on <= end,
-                or_(Version.ends_on.is_(None), Version.ends_on >= start),
+                Version.in_force_between(start, end),
             )
-            .order_by(Version.patient_id)
+            .options(selectinload(Version.items).lazyload(ProgrammeItem.exercise))
+            .order_by(Version.patient_id, Version.version),
+            execution_options={"yield_per": 500},
         )
 
     def __enter__(self):
@@ -217,18 +359,20 @@ class DueRows:
 
     def __iter__(self):
         todays: dict[str, date] = {}
-        for patient_id, items in groupby(self.result, key=lambda row: row.patient_id):
+        for patient_id, rows in groupby(self.result, key=lambda row: row[0].patient_id):
             totals: dict[date, int] = defaultdict(int)
-            for item in items:
-                if item.timezone not in todays:
-                    todays[item.timezone] = today_in(item.timezone)
-                last = min(item.ends_on or self.end, self.end, todays[item.timezone])
-                self._add(totals, item, max(item.starts_on, self.start), last)
+            for version, timezone in rows:
+                if timezone not in todays:
+                    todays[timezone] = today_in(timezone)
+                last = min(self.end, todays[timezone])
+                first, last = version.days_in_force(self.start, last)
+                for item in version.items:
+                    self._add(totals, item, first, last)
             for bucket in sorted(totals):
                 yield DueRow(patient_id, bucket, totals[bucket])
 
-    def _add(self, totals, item, day: date, last: date) -> None:
-        whole_week = item.weekday_mask.bit_count() * item.times_per_day
+    def _add(self, totals, item: ProgrammeItem, day: date, last: date) -> None:
+        whole_week = item.days_a_week * item.times_per_day
         while day <= last:
             if (
                 self.bucket is week_start
@@ -238,66 +382,12 @@ class DueRows:
                 totals[day] += whole_week
                 day += timedelta(days=7)
                 continue
-            if item.weekday_mask >> day.weekday() & 1:
+            if item.due_on(day):
                 totals[self.bucket(day)] += item.times_per_day
             day += timedelta(days=1)
 
 
-def done_from_logs(patient_ids: Select, start: date, end: date, today) -> Select:
-    """(patient_id, bucket = day, done), counted from the ticks themselves.
-
-    Driven by the programme items: each item's live ticks in its version's
-    range are counted per day (a range scan of the covering index on
-    exercise_logs) and capped at its times a day. This fills `adherence_days`;
-    reads sum that table (`done_statement`).
-    """
-    items = _items_in_force(patient_ids, today)
-    log = ExerciseLog
-    per_day = (
-        select(
-            items.c.patient_id,
-            log.performed_on.label("day"),
-            items.c.times_per_day,
-            func.count().label("ticks"),
-        )
-        .select_from(items)
-        .join(
-            log,
-            and_(
-                log.patient_id == items.c.patient_id,
-                log.exercise_id == items.c.exercise_id,
-                log.performed_on >= items.c.first_day,
-                log.performed_on <= items.c.last_day,
-                log.deleted_at.is_(None),
-            ),
-        )
-        .where(
-            log.performed_on.between(start, end),
-            items.c.weekday_mask.op("&")(weekday_bit(log.performed_on)) != 0,
-        )
-        .group_by(
-            items.c.item_id,
-            log.performed_on,
-            items.c.patient_id,
-            items.c.times_per_day,
-        )
-        .subquery("per_day")
-    )
-    day = per_day.c.day
-    return (
-        select(
-            per_day.c.patient_id,
-            day.label("bucket"),
-            func.sum(
-                case(
-                    (per_day.c.ticks < per_day.c.times_per_day, per_day.c.ticks),
-                    else_=per_day.c.times_per_day,
-                )
-            ).label("done"),
-        )
-        .group_by(per_day.c.patient_id, day)
-        .order_by(per_day.c.patient_id, day)
-    )
+# ---- what reports, progress and flags read ---------------------------------------
 
 
 def done_statement(patient_ids: Select, start: date, end: date, bucket) -> Select:
@@ -316,188 +406,6 @@ def done_statement(patient_ids: Select, start: date, end: date, bucket) -> Selec
         .group_by(AdherenceDay.patient_id, day_bucket)
         .order_by(AdherenceDay.patient_id, day_bucket)
     )
-
-
-MAX_TIMES_PER_DAY = 6  # the contract's range for times_per_day
-
-_PATIENT = bindparam("patient_id", type_=Integer)
-_DAY = bindparam("day", type_=Date)
-_WEEKDAY_BIT = bindparam("weekday_bit", type_=Integer)
-
-
-def _done_on() -> Select:
-    """Sessions done by one patient on one day (bound: patient_id, day and
-    weekday_bit): per due item, its live ticks capped at its times a day.
-    Counting stops at the cap, so a day with thousands of ticks costs no more
-    than a day with six."""
-    live_ticks = (
-        select(literal(1))
-        .where(
-            ExerciseLog.patient_id == _PATIENT,
-            ExerciseLog.exercise_id == ProgrammeItem.exercise_id,
-            ExerciseLog.performed_on == _DAY,
-            ExerciseLog.deleted_at.is_(None),
-        )
-        .limit(MAX_TIMES_PER_DAY)
-        .correlate(ProgrammeItem)
-        .subquery()
-    )
-    ticked = select(func.count()).select_from(live_ticks).scalar_subquery()
-    capped = case(
-        (ticked < ProgrammeItem.times_per_day, ticked),
-        else_=ProgrammeItem.times_per_day,
-    )
-    return (
-        select(func.coalesce(func.sum(capped), 0).label("done"))
-        .select_from(Version)
-        .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
-        .where(
-            Version.patient_id == _PATIENT,
-            _in_force(_DAY),
-            ProgrammeItem.weekday_mask.op("&")(_WEEKDAY_BIT) != 0,
-        )
-    )
-
-
-# Built once: every tick runs these, and building them costs more than running them.
-DONE_ON = _done_on()
-# FOR NO KEY UPDATE: it does not wait for the KEY SHARE lock that inserting a
-# row referring to the patient takes, so two ticks that each inserted first and
-# lock second queue up instead of deadlocking.
-LOCK_PATIENT = (
-    select(User.id).where(User.id == _PATIENT).with_for_update(key_share=True)
-)
-
-
-def _raise_done(dialect: str):
-    """INSERT the day's sessions done when above zero, or UPDATE the stored row:
-    one statement per day, in the engine's own upsert syntax."""
-    insert_for = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
-    done = DONE_ON.subquery("done_on")
-    statement = insert_for(AdherenceDay).from_select(
-        ["patient_id", "day", "done"],
-        select(_PATIENT, _DAY, done.c.done).where(done.c.done > 0),
-    )
-    return statement.on_conflict_do_update(
-        index_elements=["patient_id", "day"], set_={"done": statement.excluded.done}
-    )
-
-
-RAISE_DONE = {
-    dialect: Prepared(_raise_done(dialect)) for dialect in ("sqlite", "postgresql")
-}
-
-
-def day_params(patient_id: int, day: date) -> dict:
-    return {"patient_id": patient_id, "day": day, "weekday_bit": 1 << day.weekday()}
-
-
-def _lock_patient(patient_id: int) -> None:
-    """Serialise one patient's refreshes, so two concurrent ticks cannot both
-    count without the other's. PostgreSQL locks the patient's row; SQLite has a
-    single writer anyway, taken by the write that came before this."""
-    connection = db.session.connection()
-    if connection.dialect.name != "sqlite":
-        connection.execute(LOCK_PATIENT, {"patient_id": patient_id})
-
-
-def raise_done(patient_id: int, days: Iterable[date], today: date) -> None:
-    """Bring stored sessions done up to date after ticks were *added* on `days`.
-
-    A new tick can only raise a day's count, so each day is one upsert and a
-    day where nothing is due stores nothing. Runs in the caller's transaction,
-    after its ticks (flushed here), so the rows commit or roll back with them.
-    Days after the patient's `today` are never stored.
-    """
-    days = sorted({day for day in days if day <= today})
-    if not days:
-        return
-    db.session.flush()
-    _lock_patient(patient_id)
-    RAISE_DONE[db.session.connection().dialect.name].write(
-        [day_params(patient_id, day) for day in days]
-    )
-
-
-def refresh_done(patient_id: int, start: date, end: date) -> None:
-    """Recompute one patient's stored sessions done for these days, whatever
-    changed (an undo, a new programme version, a move west).
-
-    Runs in the caller's transaction, after its change, so the derived rows
-    commit (or roll back) with the write. Days after the patient's today are
-    never stored.
-    """
-    db.session.flush()
-    _lock_patient(patient_id)
-    timezone = db.session.scalar(
-        select(PatientProfile.timezone).where(PatientProfile.user_id == patient_id)
-    )
-    db.session.execute(
-        delete(AdherenceDay).where(
-            AdherenceDay.patient_id == patient_id, AdherenceDay.day.between(start, end)
-        )
-    )
-    connection = db.session.connection()
-    rows, day, last = [], start, min(end, today_in(timezone))
-    while day <= last:
-        done = connection.execute(DONE_ON, day_params(patient_id, day)).scalar()
-        if done:
-            rows.append({"patient_id": patient_id, "day": day, "done": int(done)})
-        day += timedelta(days=1)
-    if rows:
-        db.session.execute(insert(AdherenceDay), rows)
-
-
-def after_timezone_change(patient_id: int, before: str, after: str) -> None:
-    """Drop stored days that a move west of the old timezone put in the future,
-    keeping `adherence_days` free of days after the patient's today."""
-    old_today, new_today = today_in(before), today_in(after)
-    if new_today < old_today:
-        refresh_done(patient_id, new_today + timedelta(days=1), old_today)
-
-
-def backfill_done(patient_ids: Select, start: date, end: date) -> None:
-    """Fill `adherence_days` for many patients at once (bulk seeding)."""
-    db.session.execute(
-        insert(AdherenceDay).from_select(
-            ["patient_id", "day", "done"],
-            done_from_logs(patient_ids, start, end, _patient_today(patient_ids)),
-        )
-    )
-
-
-def rebuild_done(patient_ids: Select) -> tuple[int, int]:
-    """Recompute these patients' stored sessions done from their ticks, in the
-    caller's transaction; returns (days stored, days that were missing, wrong or
-    superfluous before).
-
-    Every write keeps `adherence_days` current; this is for after a repair by
-    hand in the database or a bug. Ticks arriving meanwhile wait for it:
-    PostgreSQL locks the table against writers (readers go on), SQLite has one
-    writer at a time anyway. Each waiting tick then recounts its own day.
-    """
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("LOCK TABLE adherence_days IN EXCLUSIVE MODE"))
-    stored = select(AdherenceDay.patient_id, AdherenceDay.day, AdherenceDay.done).where(
-        AdherenceDay.patient_id.in_(patient_ids)
-    )
-    before = {(p, day): done for p, day, done in connection.execute(stored)}
-    connection.execute(
-        delete(AdherenceDay).where(AdherenceDay.patient_id.in_(patient_ids))
-    )
-    first, last = connection.execute(
-        select(
-            func.min(ExerciseLog.performed_on), func.max(ExerciseLog.performed_on)
-        ).where(ExerciseLog.patient_id.in_(patient_ids))
-    ).one()
-    if first is not None:
-        backfill_done(patient_ids, first, last)
-    after = {(p, day): done for p, day, done in connection.execute(stored)}
-    changed = {
-        key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
-    }
-    return len(after), len(changed)
 
 
 def pain_statement(
@@ -523,10 +431,6 @@ def pain_statement(
     )
 
 
-def _stream(statement: Select):
-    return db.session.execute(statement, execution_options={"yield_per": 2000})
-
-
 def adherence_streams(patient_ids: Select, start: date, end: date, bucket=by_day):
     """(due rows, done rows), each an iterator sorted by (patient_id, bucket)."""
     return (
@@ -541,12 +445,12 @@ def pain_stream(patient_ids: Select, start: date, end: date, bucket=by_day):
 
 def adherence_by(patient_ids: Select, start: date, end: date, bucket=by_day) -> dict:
     """{(patient_id, bucket): Totals} for buckets with something due."""
-    due_rows, done_rows = adherence_streams(patient_ids, start, end, bucket)
-    with due_rows, done_rows:
+    due_rows, done_rows_ = adherence_streams(patient_ids, start, end, bucket)
+    with due_rows, done_rows_:
         totals = {
             (row.patient_id, row.bucket): Totals(int(row.due), 0) for row in due_rows
         }
-        for row in done_rows:
+        for row in done_rows_:
             totals[(row.patient_id, row.bucket)].done = int(row.done)
     return totals
 

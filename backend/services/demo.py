@@ -23,7 +23,7 @@ from backend.models import (
     User,
     weekday_mask,
 )
-from backend.services.adherence import backfill_done
+from backend.services.adherence import store_done
 from backend.services.dates import today_in
 from backend.services.library import sync_library
 
@@ -126,10 +126,10 @@ def seed_demo(
         patient_ids, exercise_ids, first_day, switch_day, therapist.id
     )
     counts = _bulk_history(rng, timezones, plans, first_day, switch_day)
-    backfill_done(
-        select(User.id).where(User.id.in_(patient_ids)),
+    # bulk inserts bypass the session's bookkeeping: count sessions done here
+    store_done(
+        select(User.id).where(User.clinic_id == clinic.id, User.role == "patient"),
         first_day,
-        today + timedelta(days=1),
     )
     return {"patients": len(patient_ids), **counts}
 

@@ -3,10 +3,10 @@
 from datetime import date, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from backend.extensions import db
 from backend.models import ProgrammeItem, ProgrammeVersion, weekday_mask
-from backend.services.adherence import refresh_done
 
 
 class ProgrammeError(ValueError):
@@ -19,16 +19,19 @@ class ProgrammeError(ValueError):
 
 
 def version_in_force(patient_id: int, day: date) -> ProgrammeVersion | None:
-    """The newest version that covers `day` (versions never overlap)."""
-    return db.session.scalar(
-        select(ProgrammeVersion)
-        .where(
-            ProgrammeVersion.patient_id == patient_id,
-            ProgrammeVersion.starts_on <= day,
-            (ProgrammeVersion.ends_on.is_(None)) | (ProgrammeVersion.ends_on >= day),
+    """The version in force on `day`, its items and their exercises loaded with
+    it in one statement."""
+    return (
+        db.session.scalars(
+            select(ProgrammeVersion)
+            .options(joinedload(ProgrammeVersion.items))
+            .where(
+                ProgrammeVersion.patient_id == patient_id,
+                ProgrammeVersion.in_force_on(day),
+            )
         )
-        .order_by(ProgrammeVersion.version.desc())
-        .limit(1)
+        .unique()
+        .one_or_none()
     )
 
 
@@ -62,9 +65,10 @@ def create_version(
 ) -> ProgrammeVersion:
     """Add a version starting on `starts_on`; the previous one ends the day before.
 
-    `today` (the patient's) forbids back-dating when given; seeding history
-    passes None. A second version on the same start day leaves the first in
-    the history with an empty range. The caller commits.
+    `today` (the patient's) forbids back-dating when given. A second version on
+    the same start day leaves the first in the history with an empty range.
+    The caller commits (which recounts today's sessions done, see
+    services/adherence.py).
     """
     if today is not None and starts_on < today:
         raise ProgrammeError("starts_on", "A new programme cannot start in the past.")
@@ -99,6 +103,4 @@ def create_version(
         ],
     )
     db.session.add(version)
-    if today is not None and starts_on <= today:  # today's sessions done may change
-        refresh_done(patient_id, starts_on, today)
     return version

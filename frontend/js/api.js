@@ -1,8 +1,7 @@
 /** The one way to talk to the server: fetch with the CSRF header, the session,
  * and the offline outbox (queue first, flush through POST /api/sync). */
+import * as outbox from "./outbox.js";
 import * as store from "./store.js";
-
-const { send, withLock, RetryLater, SYNC_TAG, BATCH_SIZE } = self.HomewardOutbox;
 
 /** Events: "session" (signed in/out), "outbox" (pending count changed),
  * "session-expired" (a 401 while we thought we were signed in). */
@@ -161,7 +160,7 @@ function outboxChanged() {
 
 /** Queues a record for the signed-in user, then tries to send it. */
 export async function record(kind, body) {
-  const queued = await store.enqueue({ kind, id: body.id, userId: user.id, body });
+  const queued = await outbox.enqueue({ kind, id: body.id, userId: user.id, body });
   outboxChanged();
   flushOutbox();
   askForBackgroundSync();
@@ -171,25 +170,30 @@ export async function record(kind, body) {
 /** Undoes a tick: a tick still in the outbox simply leaves it; a sent one is
  * deleted on the server through a queued deletion. */
 export async function undoTick(tickId) {
-  const withdrawn = await withLock(() => store.withdraw("exercise_log", tickId));
+  const withdrawn = await outbox.withLock(() => outbox.withdraw("exercise_log", tickId));
   if (withdrawn) {
     outboxChanged();
     return;
   }
-  await store.enqueue({ kind: "deleted_exercise_log", id: tickId, userId: user.id });
+  await outbox.enqueue({ kind: "deleted_exercise_log", id: tickId, userId: user.id });
   outboxChanged();
   flushOutbox();
   askForBackgroundSync();
 }
 
 export function pendingCount() {
-  return user ? store.pendingCount(user.id) : Promise.resolve(0);
+  return user ? outbox.pendingCount(user.id) : Promise.resolve(0);
+}
+
+/** The signed-in user's queued records, oldest first. */
+export function queuedRecords() {
+  return user ? outbox.queued(user.id) : Promise.resolve([]);
 }
 
 function askForBackgroundSync() {
   if (!("serviceWorker" in navigator)) return;
   navigator.serviceWorker.ready
-    .then((registration) => registration.sync?.register(SYNC_TAG))
+    .then((registration) => registration.sync?.register(outbox.SYNC_TAG))
     .catch(() => {}); // unsupported or refused: the page flushes on `online`
 }
 
@@ -201,7 +205,16 @@ export function flushOutbox() {
     return flushing;
   }
   const owner = user;
-  flushing = withLock(() => flushAll(owner))
+  flushing = outbox
+    .flush(owner.id, {
+      csrf: () => csrfToken,
+      refreshCsrf,
+      signedIn: () => user?.id === owner.id,
+      settled: outboxChanged,
+    })
+    .then((result) => {
+      if (result === "signed-out") events.dispatchEvent(new Event("session-expired"));
+    })
     .catch(() => {})
     .finally(() => {
       flushing = null;
@@ -214,39 +227,11 @@ export function flushOutbox() {
   return flushing;
 }
 
-async function flushAll(owner) {
-  let csrfRetried = false;
-  for (;;) {
-    if (user?.id !== owner.id) return;
-    const records = (await store.outbox(owner.id)).slice(0, BATCH_SIZE);
-    if (!records.length) return;
-    let verdict;
-    try {
-      verdict = await send(records, csrfToken);
-    } catch (error) {
-      if (!(error instanceof RetryLater)) throw error;
-      if (error.status === 401) {
-        events.dispatchEvent(new Event("session-expired"));
-        return;
-      }
-      if ((error.status === 400 || error.status === 403) && !csrfRetried) {
-        csrfRetried = true;
-        await refreshCsrf();
-        continue;
-      }
-      return; // offline or the server is struggling: keep everything
-    }
-    await store.settle(owner.id, verdict.settled, verdict.rejected);
-    outboxChanged();
-    if (!verdict.settled.length && !verdict.rejected.length) return; // nothing matched: try later
-  }
-}
-
 export function refusedRecords() {
-  return user ? store.rejected(user.id) : Promise.resolve([]);
+  return user ? outbox.rejected(user.id) : Promise.resolve([]);
 }
 
 export async function dismissRefused() {
-  if (user) await store.forgetRejected(user.id);
+  if (user) await outbox.forgetRejected(user.id);
   outboxChanged();
 }

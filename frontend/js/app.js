@@ -230,7 +230,7 @@ function registerServiceWorker() {
     location.reload();
   });
   navigator.serviceWorker
-    .register("/sw.js", { scope: "/" })
+    .register("/sw.js", { scope: "/", type: "module" })
     .then((registration) => {
       if (registration.waiting && navigator.serviceWorker.controller) offerUpdate(registration.waiting);
       registration.addEventListener("updatefound", () => {

@@ -1,10 +1,9 @@
 /** Today: the patient's due exercises with a Done button each, undo, and the
  * pain check-in. Every write goes to the outbox first and shows at once. */
 import * as api from "./api.js";
+import { routineCacheKey } from "./outbox.js";
 import * as store from "./store.js";
 import { deviceToday, field, holdText, formatDay, formatTime, h, heading, loading, mount, plural, say, statusArea } from "./dom.js";
-
-const { routineCacheKey } = self.HomewardOutbox;
 
 export async function render(view, { user }) {
   // fetchFailed: the server could not be asked, so what shows is this phone's copy
@@ -20,7 +19,7 @@ export async function render(view, { user }) {
   say(announcer, "");
 
   const refresh = async () => {
-    state.outbox = await store.outbox(user.id);
+    state.outbox = await api.queuedRecords();
     const cached = await store.cached(routineCacheKey(user.id));
     if (cached) state.routine = cached.value;
     draw();
