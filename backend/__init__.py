@@ -25,6 +25,7 @@ def create_app(config=None) -> Flask:
     app.config.from_object(config if config is not None else Config())
     app.json.sort_keys = False
 
+    sqlite.configure(app.config)
     db.init_app(app)
     with app.app_context():
         sqlite.harden(db.engine)

@@ -14,7 +14,7 @@ next request.
 
 from flask_login import current_user
 from flask_smorest import abort
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 
 from backend.extensions import db
 from backend.models import Exercise, PatientProfile, User
@@ -22,10 +22,12 @@ from backend.models import Exercise, PatientProfile, User
 PATIENT_EDITABLE_BY_SELF = frozenset({"name", "timezone"})
 
 
+_ACTIVE_USER = select(User).where(User.id == bindparam("id"), User.active.is_(True))
+
+
 def load_user(user_id: int) -> User | None:
     """The active user with this id, or None (Flask-Login's user loader)."""
-    user = db.session.get(User, user_id)
-    return user if user is not None and user.active else None
+    return db.session.scalars(_ACTIVE_USER, {"id": user_id}).one_or_none()
 
 
 def actor() -> User:

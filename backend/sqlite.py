@@ -6,7 +6,17 @@ once), foreign keys on and `synchronous=NORMAL` (durable at every checkpoint,
 never corrupt).
 """
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
+
+
+def configure(config: dict) -> None:
+    """Before the engine exists: no pre-ping for a SQLite file, which cannot
+    drop its connection the way a database server can."""
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+        options.pop("pool_pre_ping", None)
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def harden(engine) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 
 from backend.extensions import db
 from backend.models import AdherenceDay, Exercise, ExerciseLog, PainLog, User
-from backend.services.adherence import adherence_by, week_start
+from backend.services.adherence import adherence_by, note_changed, week_start
 from backend.services.programmes import create_version
 from tests.conftest import add_patient, exercise_id, item, new_id, prescribe
 from tests.reference import reference_totals
@@ -86,6 +86,7 @@ def case(app, world):
         pain(patient, day(1), 7, spasms=3)
         pain(patient, day(1), 5, spasms=1)
         pain(patient, day(11), 3)
+        note_changed(patient, day(0))  # what the write paths do
         db.session.commit()
     with time_machine.travel(NOW, tick=False):
         yield {"a": a, "b": b, "c": c, "patient": patient}
@@ -165,6 +166,7 @@ def test_a_patient_at_utc_plus_14_counts_their_own_today(app, world, case):
         ).id
         create_version(kiri, [dose(case["a"], 1)], day(11), "", None)
         tick(kiri, case["a"], day(12))  # Fri 13 March: their today
+        note_changed(kiri, day(11))
         db.session.commit()
         both = select(User.id).where(User.id.in_([kiri, case["patient"]]))
         found = adherence_by(both, day(11), day(12))

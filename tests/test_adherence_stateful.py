@@ -40,6 +40,7 @@ from backend.services import logs, programmes
 from backend.services.adherence import adherence_by, week_start
 from backend.services.dates import today_in
 from backend.services.export import weekly_rows
+from backend.services.patients import apply_changes
 from backend.services.progress import progress
 from tests.reference import reference_totals
 
@@ -188,7 +189,7 @@ class StoredDoneMachine(RuleBasedStateMachine):
 
     @rule(zone=st.sampled_from(ZONES))
     def move(self, zone):
-        self.patient.profile.timezone = zone
+        apply_changes(self.patient, {"timezone": zone})
         db.session.commit()
 
     @rule(hours=st.integers(1, 50))

@@ -21,7 +21,7 @@ from backend.models import (
     User,
 )
 from backend.services import odi
-from backend.services.adherence import adherence_by, week_start
+from backend.services.adherence import adherence_by, note_changed, week_start
 from backend.services.programmes import create_version
 from tests.reference import reference_totals
 
@@ -124,6 +124,7 @@ def test_engine_matches_the_reference_on_generated_programmes(
                     )
                 )
             start, end = FIRST - timedelta(days=3), TODAY + timedelta(days=3)
+            note_changed(patient, start)  # what the write paths do
             db.session.commit()
             ids = select(User.id).where(User.id == patient)
             expected = reference_totals(patient, start, end, TODAY)

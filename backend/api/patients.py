@@ -27,6 +27,7 @@ from backend.schemas.users import (
 )
 from backend.services import invitations
 from backend.services.dates import now_utc
+from backend.services.patients import apply_changes
 from backend.services.progress import summaries
 
 blp = Blueprint(
@@ -132,13 +133,7 @@ def update_patient(body, patient_id):
     """
     patient = patient_or_404(patient_id)
     check_patient_changes(actor(), body)
-    if "therapist_id" in body:
-        patient.profile.therapist_id = body["therapist_id"]
-    if "name" in body:
-        patient.name = body["name"].strip()
-    for field in ("condition", "timezone"):
-        if field in body:
-            setattr(patient.profile, field, body[field])
+    apply_changes(patient, body)
     db.session.commit()
     db.session.refresh(patient.profile)
     return patient_view(patient)

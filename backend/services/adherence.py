@@ -9,11 +9,14 @@ programme have nothing due.
 
 Sessions *done* per patient and day are derived data, stored in
 `adherence_days` so that reports sum a few rows instead of counting ticks:
-- `refresh_done` recounts one patient's days; the ORM session calls it, and
-  nothing else does, just before every commit that changed a tick, a
-  programme or a timezone (`track_changes`); bulk writes that bypass the ORM
-  (seeding) call `backfill_done`, and `rebuild_done` repairs by hand;
-- all of them count with the one statement `done_rows`.
+- every write that can change them (a tick or its undo, a programme version,
+  a patient's new timezone) says so with `note_changed`, and the session's
+  commit then recounts, inside the same transaction and once per patient, the
+  days from the first one noted (`track_changes` → `recount_done`): the single
+  point where the stored rows change;
+- bulk seeding calls `store_done` for all its patients at once, and
+  `rebuild_done` repairs after a change by hand in the database;
+- all of them count with the one statement `_done_rows`.
 Sessions *due* are expanded from the programme items (a few per patient) in
 Python, whole ISO weeks at once (`DueRows`). Pain is summed in SQL over its
 covering index. Every read is grouped by patient and by a bucket of days (the
@@ -21,7 +24,6 @@ day, or the ISO week for reports), sorted, and streamed.
 """
 
 from collections import defaultdict, namedtuple
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
@@ -30,12 +32,12 @@ from sqlalchemy import (
     Date,
     Select,
     and_,
+    bindparam,
     case,
     delete,
     event,
     func,
     insert,
-    inspect,
     literal,
     select,
     text,
@@ -128,37 +130,37 @@ def _todays(patient_ids: Select):
     )
 
 
-def done_rows(patient_ids: Select, first: date, last: date) -> Select:
+def _done_rows(patients, first, last, today, *joins) -> Select:
     """(patient_id, day, done) for the days from `first` to `last` on which
-    these patients did something due, never after each patient's own today.
+    the `patients` did something due, never after `today` (each patient's own,
+    from one of the `joins`).
 
     Each item of a version in force on a tick's day and due on it counts that
     day's live ticks of its exercise (a range scan of exercise_logs' index),
     capped at its times a day; the items' counts are summed per day.
     """
-    today = _todays(patient_ids)
     log = ExerciseLog
+    per_item_day = select(
+        Version.patient_id,
+        log.performed_on.label("day"),
+        ProgrammeItem.times_per_day,
+        func.count().label("ticks"),
+    ).join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
+    for table, on in joins:
+        per_item_day = per_item_day.join(table, on)
     per_item_day = (
-        select(
-            Version.patient_id,
-            log.performed_on.label("day"),
-            ProgrammeItem.times_per_day,
-            func.count().label("ticks"),
-        )
-        .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
-        .join(today, today.c.patient_id == Version.patient_id)
-        .join(
+        per_item_day.join(
             log,
             and_(
                 log.patient_id == Version.patient_id,
                 log.exercise_id == ProgrammeItem.exercise_id,
                 log.performed_on.between(first, last),
-                log.performed_on <= today.c.today,
+                log.performed_on <= today,
                 log.deleted_at.is_(None),
             ),
         )
         .where(
-            Version.patient_id.in_(patient_ids),
+            patients,
             Version.in_force_between(first, last),
             Version.in_force_on(log.performed_on),
             ProgrammeItem.due_on(log.performed_on),
@@ -169,8 +171,8 @@ def done_rows(patient_ids: Select, first: date, last: date) -> Select:
             Version.patient_id,
             ProgrammeItem.times_per_day,
         )
-        .subquery("per_item_day")
     )
+    per_item_day = per_item_day.subquery("per_item_day")
     capped = case(
         (per_item_day.c.ticks < per_item_day.c.times_per_day, per_item_day.c.ticks),
         else_=per_item_day.c.times_per_day,
@@ -180,25 +182,65 @@ def done_rows(patient_ids: Select, first: date, last: date) -> Select:
     ).group_by(per_item_day.c.patient_id, per_item_day.c.day)
 
 
+def _stored_between(patients):
+    return delete(AdherenceDay).where(
+        patients,
+        AdherenceDay.day.between(bindparam("first"), bindparam("last")),
+    )
+
+
+# One patient's recount, built once: every tick runs it.
+_PATIENT = bindparam("patient_id")
+_FORGET_ONE = _stored_between(AdherenceDay.patient_id == _PATIENT)
+_COUNT_ONE = insert(AdherenceDay).from_select(
+    ["patient_id", "day", "done"],
+    _done_rows(
+        Version.patient_id == _PATIENT,
+        bindparam("first"),
+        bindparam("last"),
+        bindparam("today"),
+    ),
+)
+_LOCK_ONE = select(User.id).where(User.id == _PATIENT).with_for_update(key_share=True)
+
+
 def store_done(patient_ids: Select, first: date, last: date = date.max) -> None:
     """Recount these patients' stored sessions done from `first` to `last`, in
-    the caller's transaction. Days after a patient's today are left empty.
+    the caller's transaction; days after each one's today are left empty.
+    For writes that bypass the ORM session (bulk seeding); the session's own
+    writes are recounted on commit (`track_changes`)."""
+    db.session.execute(
+        _stored_between(AdherenceDay.patient_id.in_(patient_ids)),
+        {"first": first, "last": last},
+    )
+    today = _todays(patient_ids)
+    rows = _done_rows(
+        Version.patient_id.in_(patient_ids),
+        first,
+        last,
+        today.c.today,
+        (today, today.c.patient_id == Version.patient_id),
+    )
+    db.session.execute(
+        insert(AdherenceDay).from_select(["patient_id", "day", "done"], rows)
+    )
 
-    Every commit through the ORM session calls this for what it changed (see
-    `track_changes`); bulk seeding, which bypasses the session, calls it once
-    for all its patients.
+
+def recount_done(patient_id: int, first: date, today: date) -> None:
+    """Recount one patient's stored sessions done from `first` on, in the
+    caller's transaction; nothing is stored after their `today`.
+
+    On PostgreSQL the patient's row is locked first, so two devices' ticks
+    recount one after the other, each seeing the other's (FOR NO KEY UPDATE
+    does not wait for the KEY SHARE lock that inserting a tick takes). SQLite
+    has one writer at a time anyway.
     """
-    db.session.execute(
-        delete(AdherenceDay).where(
-            AdherenceDay.patient_id.in_(patient_ids),
-            AdherenceDay.day.between(first, last),
-        )
-    )
-    db.session.execute(
-        insert(AdherenceDay).from_select(
-            ["patient_id", "day", "done"], done_rows(patient_ids, first, last)
-        )
-    )
+    params = {"patient_id": patient_id, "first": first, "last": date.max}
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK_ONE, params)
+    connection.execute(_FORGET_ONE, params)
+    connection.execute(_COUNT_ONE, params | {"today": today})
 
 
 def rebuild_done(patient_ids: Select) -> tuple[int, int]:
@@ -234,95 +276,44 @@ def rebuild_done(patient_ids: Select) -> tuple[int, int]:
     return len(after), len(changed)
 
 
-# ---- keeping stored sessions done current: one hook on the ORM session ----------
+# ---- keeping stored sessions done current: recounted at every commit -----------
 
-_CHANGES = "adherence_changes"  # session.info: {patient_id: first day touched}
-_TICK_FIELDS = ("patient_id", "exercise_id", "performed_on", "deleted_at")
-_VERSION_FIELDS = ("patient_id", "starts_on", "ends_on")
-_ITEM_FIELDS = ("exercise_id", "times_per_day", "weekday_mask", "programme_id")
+_CHANGED = "sessions_done_changed"  # session.info: {patient_id: first day changed}
 
 
-def _before_and_after(instance, field: str) -> list:
-    """The values an attribute had before this flush and has now (not None)."""
-    history = inspect(instance).attrs[field].history
-    values = [*history.deleted, *history.added, *history.unchanged]
-    return [value for value in values if value is not None]
+def note_changed(patient_id: int, first: date) -> None:
+    """Note, in the current transaction, that a write may change `patient_id`'s
+    sessions done from `first` on: the commit recounts them first. Every write
+    to ticks, programmes or a patient's timezone calls this."""
+    changed = db.session.info.setdefault(_CHANGED, {})
+    changed[patient_id] = min(first, changed.get(patient_id, first))
 
 
-def _touched(session: Session) -> Iterable[tuple[int, date]]:
-    """(patient_id, first day) of the sessions done this flush may change: from
-    that day on, for each patient whose ticks, programme or timezone it writes."""
-    gone = set(session.deleted)
-    for instance in [*session.new, *session.dirty, *gone]:
-        whole = instance in session.new or instance in gone
-
-        def changed(fields, instance=instance, whole=whole) -> bool:
-            state = inspect(instance)
-            return whole or any(state.attrs[f].history.has_changes() for f in fields)
-
-        if isinstance(instance, ExerciseLog) and changed(_TICK_FIELDS):
-            days = _before_and_after(instance, "performed_on")
-            for patient_id in _before_and_after(instance, "patient_id"):
-                yield patient_id, min(days)
-        elif isinstance(instance, Version) and changed(_VERSION_FIELDS):
-            ends = _before_and_after(instance, "ends_on")
-            first = min(_before_and_after(instance, "starts_on") + ends)
-            for patient_id in _before_and_after(instance, "patient_id"):
-                yield patient_id, first
-        elif isinstance(instance, ProgrammeItem) and changed(_ITEM_FIELDS):
-            for version_id in _before_and_after(instance, "programme_id"):
-                version = session.get(Version, version_id)
-                if version is not None:
-                    yield version.patient_id, version.starts_on
-        elif (
-            isinstance(instance, PatientProfile)
-            and instance in session.dirty
-            and changed(("timezone",))
-        ):
-            # a move west puts the old today in the patient's future
-            zones = _before_and_after(instance, "timezone")
-            yield instance.user_id, min(map(today_in, zones))
+def _recount_changed(session: Session) -> None:
+    """Before a commit: recount what its writes noted, once per patient."""
+    changed = session.info.get(_CHANGED)
+    if not changed:
+        return
+    session.flush()  # the writes themselves first
+    for patient_id, first in sorted(changed.items()):
+        # the profile is usually in the session already (the signed-in patient's)
+        profile = session.get(PatientProfile, patient_id)
+        if profile is not None:
+            recount_done(patient_id, first, today_in(profile.timezone))
+    changed.clear()
 
 
-def _note_touched(session: Session, _flush_context, _instances) -> None:
-    touched = session.info.setdefault(_CHANGES, {})
-    for patient_id, first in _touched(session):
-        if patient_id is not None:
-            touched[patient_id] = min(first, touched.get(patient_id, first))
-
-
-def _recount_touched(session: Session) -> None:
-    """Before a commit: recount, from the first day touched, each patient's
-    sessions done that the transaction's writes may have changed."""
-    session.flush()  # its flush events note the last changes
-    touched = session.info.pop(_CHANGES, None) or {}
-    connection = session.connection() if touched else None
-    for patient_id, first in sorted(touched.items()):
-        if connection.dialect.name == "postgresql":
-            # two devices' ticks recount one after the other, each seeing the
-            # other's; FOR NO KEY UPDATE does not wait for the KEY SHARE lock
-            # that inserting a tick takes
-            connection.execute(
-                select(User.id)
-                .where(User.id == patient_id)
-                .with_for_update(key_share=True)
-            )
-        store_done(select(literal(patient_id)), first)
-
-
-def _forget_touched(session: Session, _previous_transaction=None) -> None:
-    session.info.pop(_CHANGES, None)
+def _forget_changed(session: Session, _previous_transaction=None) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 def track_changes(session) -> None:
-    """Keep `adherence_days` current through `session` (db.session): each flush
-    notes the patients and days its ticks, programmes and timezones touch, and
-    each commit first recounts them, in its own transaction. The single point
-    every write through the ORM passes."""
-    if not event.contains(session, "before_flush", _note_touched):
-        event.listen(session, "before_flush", _note_touched)
-        event.listen(session, "before_commit", _recount_touched)
-        event.listen(session, "after_soft_rollback", _forget_touched)
+    """Recount noted sessions done at every commit of `session` (db.session),
+    inside the committing transaction, and forget them on a rollback: the single
+    point where `adherence_days` is kept current."""
+    if not event.contains(session, "before_commit", _recount_changed):
+        event.listen(session, "before_commit", _recount_changed)
+        event.listen(session, "after_soft_rollback", _forget_changed)
 
 
 # ---- sessions due, expanded from the programme items ----------------------------

@@ -2,11 +2,12 @@
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from backend.extensions import db
 from backend.models import ProgrammeItem, ProgrammeVersion, weekday_mask
+from backend.services.adherence import note_changed
 
 
 class ProgrammeError(ValueError):
@@ -18,21 +19,22 @@ class ProgrammeError(ValueError):
         self.message = message
 
 
+# Built once: the patient app asks for it every time it opens.
+_IN_FORCE = (
+    select(ProgrammeVersion)
+    .options(joinedload(ProgrammeVersion.items))
+    .where(
+        ProgrammeVersion.patient_id == bindparam("patient_id"),
+        ProgrammeVersion.in_force_on(bindparam("day")),
+    )
+)
+
+
 def version_in_force(patient_id: int, day: date) -> ProgrammeVersion | None:
     """The version in force on `day`, its items and their exercises loaded with
     it in one statement."""
-    return (
-        db.session.scalars(
-            select(ProgrammeVersion)
-            .options(joinedload(ProgrammeVersion.items))
-            .where(
-                ProgrammeVersion.patient_id == patient_id,
-                ProgrammeVersion.in_force_on(day),
-            )
-        )
-        .unique()
-        .one_or_none()
-    )
+    params = {"patient_id": patient_id, "day": day}
+    return db.session.scalars(_IN_FORCE, params).unique().one_or_none()
 
 
 def history(patient_id: int) -> list[ProgrammeVersion]:
@@ -67,8 +69,7 @@ def create_version(
 
     `today` (the patient's) forbids back-dating when given. A second version on
     the same start day leaves the first in the history with an empty range.
-    The caller commits (which recounts today's sessions done, see
-    services/adherence.py).
+    The caller commits.
     """
     if today is not None and starts_on < today:
         raise ProgrammeError("starts_on", "A new programme cannot start in the past.")
@@ -103,4 +104,5 @@ def create_version(
         ],
     )
     db.session.add(version)
+    note_changed(patient_id, starts_on)  # its first day's sessions done may change
     return version

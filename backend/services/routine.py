@@ -1,54 +1,62 @@
 """A patient's routine for one day: what is due, what is done, how the pain was.
 
 The hottest read of the API (every time the patient app opens): three
-SELECTs, the programme in force with its items and their exercises in one,
-the day's live ticks, the day's pain.
+SELECTs built once, the items of the programme in force with their exercises
+(as plain rows: the routine only shows them), the day's live ticks, the day's
+pain.
 """
 
 from collections import Counter
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from backend.extensions import db
-from backend.models import ExerciseLog, PainLog
-from backend.services.programmes import version_in_force
+from backend.models import Exercise, ProgrammeItem
+from backend.models import ProgrammeVersion as Version
+from backend.services.logs import EXERCISE_LOG, PAIN_LOG, logs_between
 
-
-def day_logs(model, day_column, patient_id: int, day: date) -> list:
-    """One patient's records of one day in the order they were made; live
-    ticks only."""
-    query = select(model).where(model.patient_id == patient_id, day_column == day)
-    if model is ExerciseLog:
-        query = query.where(ExerciseLog.deleted_at.is_(None))
-    return list(db.session.scalars(query.order_by(model.created_at)))
+ITEM_FIELDS = ("exercise_id", "sets", "reps", "hold_seconds", "times_per_day", "notes")
+_DAY = bindparam("day")
+_ITEMS = (
+    select(
+        Version.id.label("programme_id"),
+        Version.version,
+        ProgrammeItem.due_on(_DAY).label("due"),
+        *(getattr(ProgrammeItem, name) for name in ITEM_FIELDS),
+        *(column.label(f"library_{column.key}") for column in Exercise.__table__.c),
+    )
+    .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
+    .join(Exercise, Exercise.id == ProgrammeItem.exercise_id)
+    .where(Version.patient_id == bindparam("patient_id"), Version.in_force_on(_DAY))
+    .order_by(ProgrammeItem.position)
+)
+_EXERCISE_COLUMNS = [column.key for column in Exercise.__table__.c]
 
 
 def routine_for(patient_id: int, day: date) -> dict:
     """The routine in the shape of `RoutineSchema` (without `today`)."""
-    version = version_in_force(patient_id, day)
-    ticks = day_logs(ExerciseLog, ExerciseLog.performed_on, patient_id, day)
+    params = {"patient_id": patient_id, "day": day}
+    rows = db.session.connection().execute(_ITEMS, params).all()
+    ticks = logs_between(EXERCISE_LOG, patient_id, day, day)
     done = Counter(tick.exercise_id for tick in ticks)
     items = [
-        {
-            "exercise": item.exercise,
-            "exercise_id": item.exercise_id,
-            "sets": item.sets,
-            "reps": item.reps,
-            "hold_seconds": item.hold_seconds,
-            "times_per_day": item.times_per_day,
-            "notes": item.notes,
-            "sessions_due": item.times_per_day,
-            "sessions_done": min(item.times_per_day, done[item.exercise_id]),
+        {name: getattr(row, name) for name in ITEM_FIELDS}
+        | {
+            "exercise": {
+                name: getattr(row, f"library_{name}") for name in _EXERCISE_COLUMNS
+            },
+            "sessions_due": row.times_per_day,
+            "sessions_done": min(row.times_per_day, done[row.exercise_id]),
         }
-        for item in (version.items if version else [])
-        if item.due_on(day)
+        for row in rows
+        if row.due
     ]
     return {
         "date": day,
-        "programme_id": version.id if version else None,
-        "programme_version": version.version if version else None,
+        "programme_id": rows[0].programme_id if rows else None,
+        "programme_version": rows[0].version if rows else None,
         "items": items,
-        "pain": day_logs(PainLog, PainLog.logged_on, patient_id, day),
+        "pain": logs_between(PAIN_LOG, patient_id, day, day),
         "exercise_logs": ticks,
     }
