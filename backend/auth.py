@@ -14,20 +14,30 @@ next request.
 
 from flask_login import current_user
 from flask_smorest import abort
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, select
 
 from backend.extensions import db
 from backend.models import Exercise, PatientProfile, User
+from backend.services import tokens
+from backend.services.dates import now_utc
 
 PATIENT_EDITABLE_BY_SELF = frozenset({"name", "timezone"})
 
 
-_ACTIVE_USER = select(User).where(User.id == bindparam("id"), User.active.is_(True))
-
-
 def load_user(user_id: int) -> User | None:
-    """The active user with this id, or None (Flask-Login's user loader)."""
-    return db.session.scalars(_ACTIVE_USER, {"id": user_id}).one_or_none()
+    """The active user with this id, or None (Flask-Login's user loader): the
+    session's row brought them into the ORM session already."""
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def script_admin(secret: str) -> User | None:
+    """The admin an API token acts for: a live token of an active admin."""
+    token = tokens.find(secret)
+    if token is None or not token.creator.active or token.creator.role != "admin":
+        return None
+    tokens.note_use(token, now_utc())
+    return token.creator
 
 
 def actor() -> User:

@@ -21,6 +21,19 @@ from backend.services.library import sync_library
 from config import TestConfig
 
 PASSWORD = "correct-horse-battery"
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
+def pytest_collection_modifyitems(items):
+    """tests/browser/ is marked `browser`; browser, serving and fuzz tests are
+    all `slow`, so `pytest -m "not slow"` is the quick loop."""
+    for item in items:
+        if BROWSER_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+        if any(
+            item.get_closest_marker(kind) for kind in ("browser", "serving", "fuzz")
+        ):
+            item.add_marker(pytest.mark.slow)
 
 
 def _empty_database(url: str) -> None:

@@ -16,6 +16,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.conftest import EMAILS, PASSWORD, exercise_id, item, prescribe
 
+pytestmark = pytest.mark.fuzz
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -45,6 +45,8 @@ from tests.serving import (
     worker_pids,
 )
 
+pytestmark = pytest.mark.serving
+
 PATIENTS = 8
 RECORDS_PER_PATIENT = 250
 WRITERS_UNTIL_KILL = 4

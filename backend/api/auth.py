@@ -6,6 +6,7 @@ from flask_smorest import Blueprint, abort
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
+from backend import session_store
 from backend.api.common import documents
 from backend.auth import actor
 from backend.extensions import db, limiter
@@ -48,10 +49,14 @@ def fresh_csrf_token() -> str:
 
 
 def start_session(user: User) -> dict:
+    """Sign `user` in on this browser: a new server-side session (its cookie
+    goes out with the answer) with a CSRF token of its own."""
     session.clear()
+    csrf = fresh_csrf_token()
+    session_store.begin(user, session["csrf_token"])
+    db.session.commit()
     login_user(user)
-    session.permanent = True
-    return {"user": user, "csrf_token": fresh_csrf_token()}
+    return {"user": user, "csrf_token": csrf}
 
 
 @blp.route("/csrf", methods=["GET"])
@@ -82,9 +87,13 @@ def login(credentials):
 @blp.route("/logout", methods=["POST"])
 @blp.response(204)
 def logout():
-    """Sign out (also fine when already signed out)."""
+    """Sign out for good: the session's row is deleted, so a copy of its cookie
+    opens nothing (also fine when already signed out)."""
+    if isinstance(session, session_store.SignedInSession):
+        db.session.delete(session.row)
+        db.session.commit()
+    session_store.finish()
     logout_user()
-    session.clear()
 
 
 @blp.route("/me", methods=["GET"])

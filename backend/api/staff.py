@@ -12,6 +12,7 @@ from backend.extensions import db
 from backend.models import STAFF_ROLES, User
 from backend.schemas.common import name_field
 from backend.schemas.users import StaffInSchema, UserSchema
+from backend.services import sessions
 
 blp = Blueprint("staff", __name__, url_prefix="/api/staff", description="Clinic staff")
 
@@ -90,5 +91,7 @@ def update_staff(body, staff_id):
         user.name = body["name"].strip()
     if "active" in body:
         user.active = body["active"]
+        if not user.active:  # and re-activation revives none of them
+            sessions.end_all(user.id)
     db.session.commit()
     return user

@@ -5,6 +5,7 @@ from backend.models.exercises import CATEGORIES, Exercise
 from backend.models.logs import AdherenceDay, ExerciseLog, PainLog
 from backend.models.outcomes import OdiResponse
 from backend.models.programmes import ProgrammeItem, ProgrammeVersion, weekday_mask
+from backend.models.sessions import UserSession
 from backend.models.users import (
     ROLES,
     STAFF_ROLES,
@@ -31,5 +32,6 @@ __all__ = [
     "ProgrammeItem",
     "ProgrammeVersion",
     "User",
+    "UserSession",
     "weekday_mask",
 ]

@@ -3,10 +3,11 @@
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
 from backend.models.base import UTCDateTime, now_utc
+from backend.models.users import User
 
 
 class ApiToken(db.Model):
@@ -26,6 +27,8 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    creator: Mapped[User] = relationship()
 
 
 class AuditEvent(db.Model):

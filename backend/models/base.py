@@ -3,11 +3,27 @@
 from datetime import UTC
 
 from sqlalchemy import DateTime
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from backend.services.dates import now_utc
 
-__all__ = ["UTCDateTime", "now_utc", "render_item"]
+__all__ = ["UTCDateTime", "engine_function", "now_utc", "render_item"]
+
+
+def engine_function(name: str, type_, **sql_by_dialect: str) -> type:
+    """A SQL function of one argument written in each engine's own words:
+    `sql_by_dialect` maps a dialect name to its SQL, `{}` standing for the
+    argument (e.g. `sqlite="date({}, 'weekday 0', '-6 days')"`)."""
+    function = type(name, (FunctionElement,), {"type": type_, "inherit_cache": True})
+    for dialect, sql in sql_by_dialect.items():
+
+        def render(element, compiler, sql=sql, **kw):
+            return sql.format(compiler.process(element.clauses, **kw))
+
+        compiles(function, dialect)(render)
+    return function
 
 
 class UTCDateTime(TypeDecorator):

@@ -29,6 +29,8 @@ class ExerciseLog(db.Model):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        # one patient's ticks of one day or a few (the routine, lists, sync)
+        Index("ix_exercise_logs_patient_day", "patient_id", "performed_on"),
         CheckConstraint("pain_during BETWEEN 0 AND 10", name="pain_during"),
         CheckConstraint("difficulty BETWEEN 1 AND 5", name="difficulty"),
         CheckConstraint("sets_done >= 0 AND reps_done >= 0", name="done"),
@@ -82,7 +84,7 @@ class PainLog(db.Model):
 class AdherenceDay(db.Model):
     """Sessions done per patient and day, kept current on every write.
 
-    Derived data (see services/adherence.refresh_done): a report sums these few
+    Derived data (see services/adherence.py): a report sums these few
     rows instead of counting every tick. Days with nothing done have no row.
     """
 

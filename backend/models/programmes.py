@@ -18,13 +18,11 @@ from sqlalchemy import (
     and_,
     or_,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.sql.functions import FunctionElement
 
 from backend.extensions import db
-from backend.models.base import UTCDateTime, now_utc
+from backend.models.base import UTCDateTime, engine_function, now_utc
 from backend.models.exercises import Exercise
 
 
@@ -90,23 +88,13 @@ def weekday_mask(days: list[int]) -> int:
 A_MONDAY = date(2024, 1, 1)
 
 
-class weekday_bit_of(FunctionElement):  # noqa: N801 (reads as SQL)
-    """`weekday_bit` of a date column, in each engine's own words."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(weekday_bit_of, "sqlite")
-def _weekday_bit_sqlite(element, compiler, **kw):
-    day = compiler.process(element.clauses, **kw)
-    return f"(1 << ((CAST(strftime('%w', {day}) AS INTEGER) + 6) % 7))"
-
-
-@compiles(weekday_bit_of, "postgresql")
-def _weekday_bit_postgresql(element, compiler, **kw):
-    day = compiler.process(element.clauses, **kw)
-    return f"(1 << (CAST(EXTRACT(ISODOW FROM {day}) AS INTEGER) - 1))"
+# `weekday_bit` of a date column, in SQL
+weekday_bit_of = engine_function(
+    "weekday_bit_of",
+    Integer(),
+    sqlite="(1 << ((CAST(strftime('%w', {}) AS INTEGER) + 6) % 7))",
+    postgresql="(1 << (CAST(EXTRACT(ISODOW FROM {}) AS INTEGER) - 1))",
+)
 
 
 class ProgrammeItem(db.Model):

@@ -43,9 +43,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.sql.functions import FunctionElement
 
 from backend.extensions import db
 from backend.models import (
@@ -57,6 +55,7 @@ from backend.models import (
     User,
 )
 from backend.models import ProgrammeVersion as Version
+from backend.models.base import engine_function
 from backend.services.dates import today_in
 
 
@@ -78,23 +77,13 @@ class Totals:
         return self.done / self.due if self.due else None
 
 
-class week_of(FunctionElement):  # noqa: N801 (reads as SQL)
-    """The Monday of a date's ISO week, in each engine's own words."""
-
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(week_of, "sqlite")
-def _week_of_sqlite(element, compiler, **kw):
-    day = compiler.process(element.clauses, **kw)
-    return f"date({day}, 'weekday 0', '-6 days')"
-
-
-@compiles(week_of, "postgresql")
-def _week_of_postgresql(element, compiler, **kw):
-    day = compiler.process(element.clauses, **kw)
-    return f"CAST(date_trunc('week', {day}) AS DATE)"
+# the Monday of a date's ISO week, in SQL
+week_of = engine_function(
+    "week_of",
+    Date(),
+    sqlite="date({}, 'weekday 0', '-6 days')",
+    postgresql="CAST(date_trunc('week', {}) AS DATE)",
+)
 
 
 def bucket_of(bucket, day_column):
@@ -381,44 +370,40 @@ class DueRows:
 # ---- what reports, progress and flags read ---------------------------------------
 
 
-def done_statement(patient_ids: Select, start: date, end: date, bucket) -> Select:
-    """(patient_id, bucket, done) in that order, from `adherence_days`."""
-    day_bucket = bucket_of(bucket, AdherenceDay.day)
+def _per_bucket(table, day, patient_ids, start, end, bucket, *aggregates) -> Select:
+    """(patient_id, bucket, *aggregates) of `table`'s rows from `start` to `end`,
+    grouped and sorted by patient and bucket of `day`."""
+    day_bucket = bucket_of(bucket, day)
     return (
-        select(
-            AdherenceDay.patient_id,
-            day_bucket.label("bucket"),
-            func.sum(AdherenceDay.done).label("done"),
-        )
-        .where(
-            AdherenceDay.patient_id.in_(patient_ids),
-            AdherenceDay.day.between(start, end),
-        )
-        .group_by(AdherenceDay.patient_id, day_bucket)
-        .order_by(AdherenceDay.patient_id, day_bucket)
+        select(table.patient_id, day_bucket.label("bucket"), *aggregates)
+        .where(table.patient_id.in_(patient_ids), day.between(start, end))
+        .group_by(table.patient_id, day_bucket)
+        .order_by(table.patient_id, day_bucket)
     )
+
+
+def done_statement(patient_ids: Select, start: date, end: date, bucket) -> Select:
+    """(patient_id, bucket, done), from `adherence_days`."""
+    done = func.sum(AdherenceDay.done).label("done")
+    day = AdherenceDay.day
+    return _per_bucket(AdherenceDay, day, patient_ids, start, end, bucket, done)
 
 
 def pain_statement(
     patient_ids: Select, start: date, end: date, bucket=by_day
 ) -> Select:
-    """(patient_id, bucket, pain_mean, pain_max, spasms, pain_logs) where logged,
-    in that order."""
-    day_bucket = bucket_of(bucket, PainLog.logged_on)
-    return (
-        select(
-            PainLog.patient_id,
-            day_bucket.label("bucket"),
-            func.avg(PainLog.score).label("pain_mean"),
-            func.max(PainLog.score).label("pain_max"),
-            func.sum(func.coalesce(PainLog.spasms, 0)).label("spasms"),
-            func.count().label("pain_logs"),
-        )
-        .where(
-            PainLog.patient_id.in_(patient_ids), PainLog.logged_on.between(start, end)
-        )
-        .group_by(PainLog.patient_id, day_bucket)
-        .order_by(PainLog.patient_id, day_bucket)
+    """(patient_id, bucket, pain_mean, pain_max, spasms, pain_logs) where logged."""
+    return _per_bucket(
+        PainLog,
+        PainLog.logged_on,
+        patient_ids,
+        start,
+        end,
+        bucket,
+        func.avg(PainLog.score).label("pain_mean"),
+        func.max(PainLog.score).label("pain_max"),
+        func.sum(func.coalesce(PainLog.spasms, 0)).label("spasms"),
+        func.count().label("pain_logs"),
     )
 
 

@@ -5,6 +5,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from backend.extensions import db
 from backend.models import ApiToken, User
@@ -29,17 +30,17 @@ def create(admin: User, name: str) -> tuple[ApiToken, str]:
     return token, secret
 
 
-def authenticate(secret: str, now: datetime) -> User | None:
-    """The admin a live token acts for, or None; notes when it was last used."""
+def find(secret: str) -> ApiToken | None:
+    """The live (unrevoked) token with this secret, its maker loaded, or None."""
     if not secret.startswith(PREFIX):
         return None
-    row = db.session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.created_by)
+    return db.session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.creator))
         .where(ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None))
-    ).first()
-    if row is None or not row.User.active or row.User.role != "admin":
-        return None
-    row.ApiToken.last_used_at = now
+    )
+
+
+def note_use(token: ApiToken, now: datetime) -> None:
+    token.last_used_at = now
     db.session.commit()
-    return row.User
