@@ -76,8 +76,20 @@ class Config:
     # Rate limits (Flask-Limiter); Redis in production.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis answers within a second or counts as down; while it is down each
+    # worker counts in its own memory (and says so in the log)
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "homeward")
+    # failures per account from one address, then 429 (per account alone,
+    # failures only slow sign-in down: api/auth.py)
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
+    SECOND_FACTOR_LIMIT = "5 per 15 minutes"
+    PASSWORD_RESET_LIMIT = "5 per hour"
+    # Admins (and therapists, unless their clinic says otherwise) sign in with
+    # a second factor; only the test suite turns this off, never production.
+    SECOND_FACTOR_FOR_STAFF = True
 
     # Password hashing (argon2id); the library's defaults are the production cost.
     ARGON2_TIME_COST = 3
@@ -85,6 +97,17 @@ class Config:
     ARGON2_PARALLELISM = 4
 
     INVITE_VALID_DAYS = 14
+    PASSWORD_RESET_VALID = timedelta(hours=1)
+
+    # Mail (backend/mail.py): SMTP in production; without MAIL_SERVER, outside
+    # production, messages are printed and kept in instance/outbox/.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER")
+    MAIL_PORT = _int("MAIL_PORT", 587)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_FROM = os.environ.get("MAIL_FROM", "homeward@localhost")
+    MAIL_OUTBOX = str(INSTANCE_DIR / "outbox")
     # reverse proxies in front whose X-Forwarded-For/-Proto/-Host to trust
     PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
 
@@ -110,6 +133,15 @@ class Config:
     OPENAPI_JSON_PATH = "openapi.json"
 
     def __init__(self) -> None:
+        if self.ENV_NAME == "production":
+            if not self.SECOND_FACTOR_FOR_STAFF:
+                raise RuntimeError("Staff sign in with a second factor in production.")
+            if self.RATELIMIT_STORAGE_URI.startswith("memory://"):
+                raise RuntimeError(
+                    "Sign-in limits would live in each worker's memory: set "
+                    "RATELIMIT_STORAGE_URI (e.g. redis://127.0.0.1:6379/0) "
+                    "in production."
+                )
         if not self.SECRET_KEY:
             if self.ENV_NAME != "development":
                 raise RuntimeError(
@@ -128,6 +160,13 @@ class TestConfig(Config):
         INSTANCE_DIR / "test.db"
     )
     RATELIMIT_STORAGE_URI = "memory://"
+    # Flask-Limiter keeps the first app's prefix for the process: none here, so
+    # that apps made on Redis by a test (make_app) can bring their own
+    RATELIMIT_KEY_PREFIX = ""
+    # the suite signs staff in with a password alone, but for the tests of
+    # the second factor, which turn it back on (tests/test_second_factor.py)
+    SECOND_FACTOR_FOR_STAFF = False
+    MAIL_OUTBOX = str(INSTANCE_DIR / "test-outbox")
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8 * 1024
     ARGON2_PARALLELISM = 1

@@ -7,7 +7,7 @@ from flask import Flask, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import extensions, sqlite
+from backend import extensions, guards, sqlite
 from backend.extensions import compress, csrf, db, limiter, login_manager, migrate
 from backend.models.base import render_item
 from backend.services import adherence
@@ -59,6 +59,7 @@ def create_app(config=None) -> Flask:
 
     _register_auth(app)
     _register_errors(app)
+    guards.init_app(app)
 
     from backend.api import BLUEPRINTS
 

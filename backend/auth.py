@@ -12,12 +12,13 @@ on every request with their profile; a deactivated account is refused on its
 next request.
 """
 
+from flask import current_app
 from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import Select, select
 
 from backend.extensions import db
-from backend.models import Exercise, PatientProfile, User
+from backend.models import STAFF_ROLES, Exercise, PatientProfile, User
 from backend.services import tokens
 from backend.services.dates import now_utc
 
@@ -38,6 +39,18 @@ def script_admin(secret: str) -> User | None:
         return None
     tokens.note_use(token, now_utc())
     return token.creator
+
+
+def needs_second_factor(user: User) -> bool:
+    """Admins always sign in with a second factor, therapists when their clinic
+    requires it (the default), patients once they chose to set one up."""
+    if user.totp_enrolled_at is not None:
+        return True
+    if not current_app.config["SECOND_FACTOR_FOR_STAFF"]:
+        return False
+    if user.role == "admin":
+        return True
+    return user.role == "therapist" and user.clinic.require_therapist_mfa
 
 
 def actor() -> User:
@@ -107,6 +120,22 @@ def questionnaire_taker(patient_id: int) -> tuple[User, User]:
     if user.role == "admin":
         abort(403, message="The patient or their therapist fills in questionnaires.")
     return user, patient
+
+
+def staff_member_or_404(staff_id: int) -> tuple[User, User]:
+    """(admin, staff member of the admin's clinic), for the admin's staff
+    actions; 403 for anyone but an admin, 404 for no such staff member."""
+    admin = require_role("admin")
+    member = db.session.scalar(
+        select(User).where(
+            User.id == staff_id,
+            User.clinic_id == admin.clinic_id,
+            User.role.in_(STAFF_ROLES),
+        )
+    )
+    if member is None:
+        abort(404, message="No such staff member.")
+    return admin, member
 
 
 def visible_exercises(user: User) -> Select:

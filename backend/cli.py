@@ -79,8 +79,9 @@ def seed_demo(patients, days, if_missing):
     click.echo(
         "Demo clinic ready: {patients} patients, {exercise_logs} exercise logs, "
         "{pain_logs} pain logs. Sign in as admin@demo.test, therapist@demo.test or "
-        "patient@demo.test with password {password}.".format(
-            **counts, password=demo.DEMO_PASSWORD
+        "patient@demo.test with password {password}; the demo staff's second "
+        "factor is the TOTP secret {secret} (any authenticator app).".format(
+            **counts, password=demo.DEMO_PASSWORD, secret=demo.DEMO_TOTP_SECRET
         )
     )
 

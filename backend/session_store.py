@@ -112,10 +112,14 @@ class ServerSideSessions(SecureCookieSessionInterface):
 
 def begin(user: User, csrf_token: str, second_factor: str | None = None) -> UserSession:
     """Start a signed-in session for this request's browser (its cookie is set
-    with the answer); the caller commits."""
+    with the answer); the caller commits. One waiting for a second step lasts
+    a few minutes, and gets its full limits once the step is done."""
+    limits = limits_for(user)
+    if second_factor is not None:
+        limits = sessions.Limits(limits.idle, sessions.HALF_SIGNED_IN)
     row, token = sessions.start(
         user,
-        limits_for(user),
+        limits,
         now_utc(),
         device=sessions.device_of(request.headers.get("User-Agent")),
         address=request.remote_addr,

@@ -5,13 +5,17 @@ Set TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)
 to run everything on PostgreSQL instead of the SQLite file under instance/.
 """
 
+import email
 import os
 import uuid
 from dataclasses import dataclass
+from email import policy
 from pathlib import Path
 
 import flask_migrate
+import pyotp
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import make_url, text
 
 from backend import create_app
@@ -19,6 +23,7 @@ from backend.extensions import db, limiter
 from backend.models import Clinic, PatientProfile, User
 from backend.services.library import sync_library
 from config import TestConfig
+from tests.serving import free_port
 
 PASSWORD = "correct-horse-battery"
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
@@ -100,6 +105,44 @@ def _fresh_data(request, app):
     limiter.reset()
 
 
+class Mailbox(list):
+    """Messages an in-process SMTP server (aiosmtpd) received, oldest first."""
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd)
+        self.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted"
+
+    def text(self, message) -> str:
+        return message.get_body(("plain",)).get_content()
+
+    def link(self, message, marker: str) -> str:
+        """The first URL in the plain-text body that contains `marker`."""
+        [found] = [word for word in self.text(message).split() if marker in word][
+            :1
+        ] or [None]
+        assert found, self.text(message)
+        return found
+
+    def to(self, address: str) -> list:
+        return [m for m in self if m["To"] == address]
+
+
+@pytest.fixture
+def mailbox(app):
+    """A real SMTP server on a free port that the app sends its mail to."""
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(
+        MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_USE_TLS=False
+    )
+    try:
+        yield box
+    finally:
+        app.config.update(MAIL_SERVER=None, MAIL_PORT=587, MAIL_USE_TLS=True)
+        controller.stop()
+
+
 @pytest.fixture
 def ctx(app):
     """An app context for tests that read or write the database directly."""
@@ -137,12 +180,20 @@ class ApiClient:
     def delete(self, path, **kwargs):
         return self._send("DELETE", path, **kwargs)
 
-    def login(self, email, password=PASSWORD):
+    def login(self, email, password=PASSWORD, totp_secret=None):
+        """Sign in; with `totp_secret`, the second step too (a code from pyotp)."""
         response = self.post(
             "/api/auth/login", json={"email": email, "password": password}
         )
         assert response.status_code == 200, response.json
         self.csrf_token = response.json["csrf_token"]
+        if totp_secret is not None:
+            assert response.json["second_factor"] == "totp", response.json
+            response = self.post(
+                "/api/auth/totp", json={"code": pyotp.TOTP(totp_secret).now()}
+            )
+            assert response.status_code == 200, response.json
+            self.csrf_token = response.json["csrf_token"]
         self.user = response.json["user"]
         return self
 

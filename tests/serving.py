@@ -101,7 +101,9 @@ def app_env(database_url: str, runtime_dir: Path, **extra: str) -> dict:
         "HOMEWARD_ENV": "production",
         "SECRET_KEY": SECRET_KEY,
         "DATABASE_URL": database_url,
-        "RATELIMIT_STORAGE_URI": "memory://",
+        # production refuses per-worker limits: the local Redis, keys of its own
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        "RATELIMIT_KEY_PREFIX": f"homeward-{uuid.uuid4().hex[:12]}",
         "ACCESS_LOG": "/dev/null",
         # gunicorn's control socket defaults to one path per user; keep ours apart
         # so a test never replaces the socket of a server someone else is running

@@ -246,9 +246,12 @@ def test_sessions_done_follow_every_kind_of_write(app, world, therapist, patient
     assert expected[today] == (3, 2)  # knee 1 of 2 after two undos, bird 1 of 1
 
 
-def test_moving_west_drops_stored_days_now_in_the_future(app, world, signed_in):
-    """00:30 on 13 March in London is still 12 March in Los Angeles: a tick of the
-    13th must not stay counted once the patient moves there."""
+def test_a_tick_made_before_moving_west_counts_once_its_day_comes(
+    app, world, signed_in
+):
+    """00:30 on 13 March in London is still 12 March in Los Angeles: a tick of
+    the 13th made in London does not count in LA until LA reaches the 13th,
+    and then it does."""
     with time_machine.travel(datetime(2026, 3, 13, 0, 30, tzinfo=UTC), tick=False):
         therapist, patient = signed_in("therapist_a"), signed_in("patient_a")
         knee = exercise_id(therapist)
@@ -256,14 +259,18 @@ def test_moving_west_drops_stored_days_now_in_the_future(app, world, signed_in):
         url = f"/api/patients/{world.patient_a}"
         tick = {"id": new_id(), "exercise_id": knee, "performed_on": "2026-03-13"}
         assert patient.post(f"{url}/exercise-logs", json=tick).status_code == 201
-        with app.app_context():
-            stored = db.session.scalars(select(AdherenceDay.day)).all()
-        assert stored == [date(2026, 3, 13)]
         moved = patient.patch(url, json={"timezone": "America/Los_Angeles"})
         assert moved.status_code == 200
-        with app.app_context():
-            assert db.session.scalars(select(AdherenceDay.day)).all() == []
-        assert therapist.get("/api/patients").status_code == 200
+        days = patient.get(f"{url}/progress", query_string={"from": "2026-03-12"})
+        assert [d["date"] for d in days.json["days"]] == ["2026-03-12"]
+        [row] = [
+            p for p in therapist.get("/api/patients").json if p["id"] == world.patient_a
+        ]
+        assert row["adherence_7d"] is None  # the programme starts on the 13th
+    with time_machine.travel(datetime(2026, 3, 13, 9, 0, tzinfo=UTC), tick=False):
+        days = patient.get(f"{url}/progress", query_string={"from": "2026-03-13"})
+        [the_13th] = days.json["days"]
+        assert (the_13th["sessions_due"], the_13th["sessions_done"]) == (1, 1)
 
 
 def test_rebuild_adherence_restores_the_stored_days_from_the_ticks(app, case):

@@ -123,22 +123,36 @@ def test_unauthenticated_api_call_is_a_json_401_not_a_redirect(world, anonymous)
     assert response.is_json and "Location" not in response.headers
 
 
-def test_repeated_failures_for_one_account_are_rate_limited(app, world):
-    attempts = [
-        ApiClient(app.test_client()).post(
-            "/api/auth/login",
-            json={"email": "pat@a.test", "password": "wrong-guess"},
-            environ_base={"REMOTE_ADDR": f"10.0.0.{n}"},
-        )
-        for n in range(6)
-    ]
-    assert [r.status_code for r in attempts] == [401] * 5 + [429]
-    assert attempts[-1].is_json
-    # even the right password is refused while the account is locked
-    locked = ApiClient(app.test_client()).post(
-        "/api/auth/login", json={"email": "pat@a.test", "password": PASSWORD}
+def attempt(app, address: str, password: str = "wrong-guess", email="pat@a.test"):
+    return ApiClient(app.test_client()).post(
+        "/api/auth/login",
+        json={"email": email, "password": password},
+        environ_base={"REMOTE_ADDR": address},
     )
-    assert locked.status_code == 429
+
+
+def test_five_failures_from_one_address_block_that_address_for_the_account(app, world):
+    codes = [attempt(app, "10.0.0.1").status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+    # the same address may not try the right password either, for now
+    assert attempt(app, "10.0.0.1", PASSWORD).status_code == 429
+
+
+def test_failures_from_many_addresses_slow_the_account_but_never_lock_its_owner_out(
+    app, world
+):
+    """An attacker spreads guesses over addresses: past 10 failures each of his
+    addresses must wait before trying the account again, yet the owner, from
+    their own address, still signs in with the right password."""
+    for n in range(12):
+        assert attempt(app, f"10.0.1.{n}").status_code == 401
+    again = attempt(app, "10.0.1.11")  # at once, from an address that just failed
+    assert again.status_code == 429
+    assert int(again.headers["Retry-After"]) >= 2
+    assert "Try again in" in again.json["message"]
+    owner = attempt(app, "192.0.2.7", PASSWORD)
+    assert owner.status_code == 200, owner.json
+    assert owner.json["user"]["email"] == "pat@a.test"
 
 
 def test_repeated_failures_from_one_address_are_rate_limited(app, world):

@@ -6,6 +6,7 @@ import config as settings
 from backend import create_app
 from backend.extensions import db
 from backend.models import Exercise, ExerciseLog, PainLog, ProgrammeVersion, User
+from backend.services.demo import DEMO_TOTP_SECRET
 from tests.conftest import ApiClient
 
 
@@ -73,8 +74,10 @@ def test_seed_demo_gives_the_documented_sign_ins_and_history(app):
         args=["seed-demo", "--patients", "3", "--days", "20"]
     )
     assert result.exit_code == 0, result.output
-    for email in ("admin@demo.test", "therapist@demo.test", "patient@demo.test"):
-        ApiClient(app.test_client()).login(email, "demo-password-1")
+    assert DEMO_TOTP_SECRET in result.output
+    ApiClient(app.test_client()).login("patient@demo.test", "demo-password-1")
+    for email in ("admin@demo.test", "therapist@demo.test"):  # with a code, too
+        ApiClient(app.test_client()).login(email, "demo-password-1", DEMO_TOTP_SECRET)
     with app.app_context():
         patients = db.session.scalar(
             select(func.count(User.id)).where(User.role == "patient")

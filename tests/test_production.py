@@ -13,8 +13,28 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.setenv("HOMEWARD_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setattr(settings.Config, "ENV_NAME", "production")
+    monkeypatch.setattr(settings.Config, "RATELIMIT_STORAGE_URI", "redis://x")
     monkeypatch.setattr(settings.Config, "SECRET_KEY", None)
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        settings.Config()
+
+
+def test_production_refuses_rate_limits_in_each_workers_memory(monkeypatch):
+    monkeypatch.setattr(settings.Config, "ENV_NAME", "production")
+    monkeypatch.setattr(settings.Config, "SECRET_KEY", "a-long-random-secret")
+    monkeypatch.setattr(settings.Config, "RATELIMIT_STORAGE_URI", "memory://")
+    with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
+        settings.Config()
+    monkeypatch.setattr(settings.Config, "RATELIMIT_STORAGE_URI", "redis://x:6379")
+    assert settings.Config().RATELIMIT_STORAGE_URI == "redis://x:6379"
+
+
+def test_production_refuses_staff_without_a_second_factor(monkeypatch):
+    monkeypatch.setattr(settings.Config, "ENV_NAME", "production")
+    monkeypatch.setattr(settings.Config, "SECRET_KEY", "a-long-random-secret")
+    monkeypatch.setattr(settings.Config, "RATELIMIT_STORAGE_URI", "redis://x:6379")
+    monkeypatch.setattr(settings.Config, "SECOND_FACTOR_FOR_STAFF", False)
+    with pytest.raises(RuntimeError, match="second factor"):
         settings.Config()
 
 
@@ -92,7 +112,8 @@ def test_health_check_answers_when_the_database_does(anonymous):
 
 
 def test_rate_limits_live_in_redis_and_are_shared_between_app_servers(make_app, world):
-    """Two app instances (as on two hosts) count failures for one account together."""
+    """Two app instances (as on two hosts) count one account's failures from one
+    address together."""
     shared = {
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
         "RATELIMIT_KEY_PREFIX": f"homeward-test-{uuid.uuid4().hex}",
@@ -103,14 +124,11 @@ def test_rate_limits_live_in_redis_and_are_shared_between_app_servers(make_app, 
         codes = []
         for attempt in range(6):
             server = first if attempt % 2 else second
-            codes.append(
-                ApiClient(server.test_client())
-                .post(
-                    "/api/auth/login",
-                    json={"email": "pat@a.test", "password": "wrong-guess"},
-                )
-                .status_code
+            response = ApiClient(server.test_client()).post(
+                "/api/auth/login",
+                json={"email": "pat@a.test", "password": "wrong-guess"},
             )
+            codes.append(response.status_code)
         assert codes == [401] * 5 + [429]
     finally:
         make_app()  # back to in-memory limits for the rest of the run

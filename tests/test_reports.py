@@ -9,7 +9,7 @@ import pytest
 from backend.extensions import db
 from backend.models import PatientProfile, User
 from backend.services.dates import today_in
-from backend.services.demo import seed_demo
+from backend.services.demo import DEMO_TOTP_SECRET, seed_demo
 from backend.services.export import COLUMNS, neutralise
 from tests.conftest import ApiClient
 from tests.reference import reference_totals
@@ -25,7 +25,9 @@ def demo(app):
             days=40,
         )
         db.session.commit()
-    return ApiClient(app.test_client()).login("admin@demo.test", "demo-password-1")
+    return ApiClient(app.test_client()).login(
+        "admin@demo.test", "demo-password-1", DEMO_TOTP_SECRET
+    )
 
 
 def test_report_rows_sum_to_each_patients_range_totals(app, demo):
@@ -100,7 +102,7 @@ def test_neutralise(value, expected):
 
 def test_therapist_sees_only_their_patients_and_a_patient_gets_403(app, demo):
     therapist = ApiClient(app.test_client()).login(
-        "therapist@demo.test", "demo-password-1"
+        "therapist@demo.test", "demo-password-1", DEMO_TOTP_SECRET
     )
     rows = therapist.get("/api/reports/adherence").json
     with app.app_context():

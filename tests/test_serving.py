@@ -7,6 +7,7 @@ is set (in a database of its own, created and dropped here).
 """
 
 import http.client
+import json
 import sqlite3
 import threading
 import time
@@ -32,6 +33,7 @@ from sqlalchemy import (
 )
 
 from tests.serving import (
+    DEMO_PASSWORD,
     Client,
     Gunicorn,
     Reply,
@@ -544,3 +546,56 @@ def test_sigkill_during_writes_loses_no_acknowledged_record(deployment):
     )
     assert uuid.UUID(fresh["id"]) in stored_logs(deployment.database_url)
     assert "Traceback" not in restarted.log(), restarted.log()
+
+
+def sign_in_attempt(port: int, address: str, password: str) -> int:
+    """One sign-in from `address` (through one trusted proxy hop), on a new
+    connection: the kernel spreads these over both workers."""
+    client = Client(port)
+    csrf = client.call("GET", "/api/auth/csrf")
+    client.csrf = csrf.body["csrf_token"]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request(
+            "POST",
+            "/api/auth/login",
+            body=json.dumps({"email": demo_patient_email(0), "password": password}),
+            headers={
+                "Content-Type": "application/json",
+                "X-CSRF-Token": client.csrf,
+                "X-Forwarded-For": address,
+                "Cookie": "; ".join(f"{k}={v}" for k, v in client.cookies.items()),
+            },
+        )
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def test_sign_in_limits_hold_across_two_workers_and_never_lock_the_owner_out(
+    tmp_path,
+):
+    """Counted in Redis, shared by both workers: five failures from one address
+    block that address; failures from a dozen more slow the account down; the
+    owner, from their own address, still signs in."""
+    with fresh_database(tmp_path) as url:
+        env = app_env(url, tmp_path / "run", PROXY_FIX_HOPS="1")
+        migrate_and_seed(env, patients=1, days=1)
+        server = Gunicorn(env, tmp_path / "gunicorn.log", workers=2).start()
+        try:
+            attacker = [
+                sign_in_attempt(server.port, "198.51.100.1", "guess") for _ in range(6)
+            ]
+            assert attacker == [401] * 5 + [429], server.log()
+            spread = [
+                sign_in_attempt(server.port, f"198.51.100.{n}", "guess")
+                for n in range(2, 14)
+            ]
+            assert spread.count(401) >= 10 and set(spread) <= {401, 429}
+            assert sign_in_attempt(server.port, "198.51.100.13", "guess") == 429
+            owner = sign_in_attempt(server.port, "203.0.113.50", DEMO_PASSWORD)
+            assert owner == 200, server.log()
+        finally:
+            server.stop()

@@ -118,3 +118,97 @@ def test_sign_in_records_the_device_and_address(app, world):
         [row] = db.session.scalars(select(UserSession)).all()
         assert row.device == "Chrome Mobile on Android"
         assert row.address == "127.0.0.1"
+
+
+def test_devices_list_and_ending_one_of_them(app, world):
+    phone = ApiClient(app.test_client())
+    phone.client.environ_base["HTTP_USER_AGENT"] = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+    )
+    phone.login(EMAILS["patient_a"])
+    laptop = ApiClient(app.test_client()).login(EMAILS["patient_a"])
+    listed = laptop.get("/api/auth/sessions").json
+    assert len(listed) == 2
+    [mine] = [s for s in listed if s["current"]]
+    [other] = [s for s in listed if not s["current"]]
+    assert other["device"] == "Mobile Safari on iOS"
+    assert set(other) == {
+        "id",
+        "device",
+        "address",
+        "created_at",
+        "last_seen_at",
+        "current",
+    }
+
+    assert laptop.delete(f"/api/auth/sessions/{other['id']}").status_code == 204
+    assert phone.get("/api/auth/me").status_code == 401
+    assert [s["id"] for s in laptop.get("/api/auth/sessions").json] == [mine["id"]]
+
+
+def test_a_session_of_someone_else_is_a_404(app, world, patient, signed_in):
+    other = signed_in("patient_a2")
+    [theirs] = other.get("/api/auth/sessions").json
+    assert patient.delete(f"/api/auth/sessions/{theirs['id']}").status_code == 404
+    assert other.get("/api/auth/me").status_code == 200
+
+
+def test_sign_out_everywhere_ends_every_session(app, world, patient):
+    second = ApiClient(app.test_client()).login(EMAILS["patient_a"])
+    assert patient.post("/api/auth/logout-everywhere").status_code == 204
+    assert patient.get("/api/auth/me").status_code == 401
+    assert second.get("/api/auth/me").status_code == 401
+    assert session_count(app, world.patient_a) == 0
+
+
+def test_sign_out_tells_the_browser_to_clear_its_cookies(world, patient):
+    response = patient.post("/api/auth/logout")
+    assert response.status_code == 204
+    assert response.headers["Clear-Site-Data"] == '"cookies"'
+
+
+def test_behind_one_proxy_hop_the_forwarded_address_is_the_clients(make_app, world):
+    """PROXY_FIX_HOPS=1: the address nginx puts in X-Forwarded-For is the
+    client's, for sign-in limits and the devices list."""
+    app = make_app(PROXY_FIX_HOPS=1)
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    client = app.test_client()
+    csrf = client.get("/api/auth/csrf", headers=forwarded).json["csrf_token"]
+    signed = client.post(
+        "/api/auth/login",
+        json={"email": EMAILS["patient_a"], "password": PASSWORD},
+        headers=forwarded | {"X-CSRF-Token": csrf, "Referer": "https://localhost/"},
+    )
+    assert signed.status_code == 200, signed.json
+    cookies = signed.headers.getlist("Set-Cookie")
+    assert any(c.startswith("__Host-homeward_session=") for c in cookies)  # https
+    with app.app_context():
+        [row] = db.session.scalars(select(UserSession)).all()
+        assert row.address == "203.0.113.9"
+        db.session.remove()
+
+    direct = make_app()  # no proxy trusted: the header is the client's word only
+    client = direct.test_client()
+    csrf = client.get("/api/auth/csrf").json["csrf_token"]
+    client.post(
+        "/api/auth/login",
+        json={"email": EMAILS["patient_a"], "password": PASSWORD},
+        headers={"X-Forwarded-For": "198.51.100.1", "X-CSRF-Token": csrf},
+    )
+    with direct.app_context():
+        addresses = set(db.session.scalars(select(UserSession.address)))
+        db.session.remove()
+    assert addresses == {"203.0.113.9", "127.0.0.1"}
+
+
+def test_a_blocked_sign_in_is_audited_for_the_targets_clinic(app, world, admin):
+    for _ in range(6):
+        ApiClient(app.test_client()).post(
+            "/api/auth/login",
+            json={"email": EMAILS["patient_a"], "password": "nope-nope"},
+        )
+    events = admin.get("/api/audit").json
+    blocked = [e for e in events if e["action"] == "auth.login_blocked"]
+    assert blocked and blocked[0]["actor_email"] == EMAILS["patient_a"]
+    assert blocked[0]["status"] == 429

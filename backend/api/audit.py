@@ -18,6 +18,7 @@ from sqlalchemy import select
 from backend.api.common import documents
 from backend.auth import require_role
 from backend.extensions import db
+from backend.guards import CONTROL
 from backend.models import AuditEvent, User
 from backend.schemas.progress import AuditEventSchema, AuditQuerySchema
 from backend.services import audit
@@ -28,7 +29,16 @@ log = logging.getLogger(__name__)
 blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="Audit trail")
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-SIGN_INS = {"auth.login", "auth.accept_invite"}
+# attempts to get in or to change how one gets in: recorded, failed or not
+SIGN_INS = {
+    "auth.login",
+    "auth.accept_invite",
+    "auth.totp",
+    "auth.confirm_enrolment",
+    "auth.change_password",
+    "auth.request_password_reset",
+    "auth.confirm_password_reset",
+}
 EXPORTS = {
     "reports.adherence_report",
     "reports.adherence_report_csv",
@@ -59,6 +69,15 @@ def _target(response):
     if isinstance(body, dict) and "id" in body:
         return request.blueprint, body["id"]
     return request.blueprint, None
+
+
+def _email_sent() -> str | None:
+    """The email a sign-in or reset request named (for refused ones)."""
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    if not isinstance(email, str) or CONTROL.search(email):
+        return None
+    return email.strip().lower()[:254]
 
 
 def _detail(response) -> dict | None:
@@ -98,21 +117,22 @@ def record_request(response):
         return response
     endpoint = request.endpoint or ""
     status = response.status_code
-    is_sign_in = endpoint in SIGN_INS and status in (200, 401, 429)
+    is_sign_in = endpoint in SIGN_INS and status in (200, 202, 204, 400, 401, 429)
     is_write = request.method in WRITES and status < 400 and endpoint != "auth.logout"
     is_export = endpoint in EXPORTS and status == 200
     if not (is_sign_in or is_write or is_export):
         return response
     user = current_user if current_user.is_authenticated else None
-    email = user.email if user else g.get("audit_login_email")
+    email = user.email if user else g.get("audit_login_email") or _email_sent()
     clinic_id = user.clinic_id if user else None
-    if user is None and email:  # a failed sign-in: tell that account's clinic
+    if user is None and email:  # an attempt on an account: tell its clinic
         clinic_id = db.session.scalar(select(User.clinic_id).where(User.email == email))
     kind, target_id = _target(response)
-    if endpoint == "auth.login":
-        action = "auth.login" if status == 200 else "auth.login_failed"
-    else:
-        action = endpoint
+    action = g.get("audit_action") or endpoint
+    if status == 429:
+        action = g.get("audit_action") or f"{endpoint}_blocked"
+    elif status in (400, 401):
+        action = f"{endpoint}_failed"
     try:
         audit.record(
             action,

@@ -1,11 +1,11 @@
 """Patients: enrolment with an invitation link, the list with summaries, edits."""
 
-from flask import current_app, request
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from backend.api import invites
 from backend.api.common import documents
 from backend.api.staff import email_taken
 from backend.auth import (
@@ -25,8 +25,6 @@ from backend.schemas.users import (
     PatientPatchSchema,
     PatientSchema,
 )
-from backend.services import invitations
-from backend.services.dates import now_utc
 from backend.services.patients import apply_changes
 from backend.services.progress import summaries
 
@@ -48,17 +46,6 @@ def patient_view(patient: User) -> dict:
         "therapist_id": profile.therapist_id,
         "therapist_name": profile.therapist.name if profile.therapist else None,
         "invite_pending": patient.password_hash is None,
-    }
-
-
-def invitation_payload(patient: User, created_by: int) -> dict:
-    token, expires_at = invitations.issue(
-        patient.id, created_by, now_utc(), current_app.config["INVITE_VALID_DAYS"]
-    )
-    return {
-        "invite_token": token,
-        "invite_url": f"{request.host_url}#/invite/{token}",
-        "invite_expires_at": expires_at,
     }
 
 
@@ -103,11 +90,12 @@ def enrol_patient(body):
     db.session.add(patient)
     try:
         db.session.flush()
-        invite = invitation_payload(patient, user.id)
+        invite = invites.issue(patient, user)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         email_taken()
+    invites.send(patient, user, invite)
     return patient_view(patient) | invite
 
 
@@ -147,6 +135,7 @@ def reissue_invite(patient_id):
     user, patient = patient_for_staff(patient_id)
     if patient.password_hash is not None:
         abort(409, message="This patient has already set a password.")
-    invite = invitation_payload(patient, user.id)
+    invite = invites.issue(patient, user)
     db.session.commit()
+    invites.send(patient, user, invite)
     return patient_view(patient) | invite

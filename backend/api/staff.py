@@ -6,19 +6,34 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from backend.api.common import documents
-from backend.auth import require_role
+from backend.api import invites
+from backend.api.auth import notify
+from backend.api.common import documents, invalid
+from backend.auth import require_role, staff_member_or_404
 from backend.extensions import db
 from backend.models import STAFF_ROLES, User
 from backend.schemas.common import name_field
 from backend.schemas.users import StaffInSchema, UserSchema
-from backend.services import sessions
+from backend.services import second_factor, sessions
+from backend.services.passwords import weakness
 
 blp = Blueprint("staff", __name__, url_prefix="/api/staff", description="Clinic staff")
 
 
 class StaffSchema(UserSchema):
     active = fields.Boolean()
+    invite_pending = fields.Boolean(
+        metadata={"description": "True until they have set a password."}
+    )
+    second_factor = fields.Boolean(
+        metadata={"description": "Whether they have set up a second factor."}
+    )
+
+
+class NewStaffSchema(StaffSchema):
+    invite_token = fields.String()
+    invite_url = fields.String()
+    invite_expires_at = fields.DateTime()
 
 
 class StaffPatchSchema(Schema):
@@ -36,37 +51,61 @@ def email_taken() -> None:
 def list_staff():
     """The clinic's therapists and admins (staff only)."""
     user = require_role("therapist", "admin")
-    return db.session.scalars(
+    staff = db.session.scalars(
         select(User)
         .where(User.clinic_id == user.clinic_id, User.role.in_(STAFF_ROLES))
         .order_by(User.role, User.name)
-    ).all()
+    )
+    return [staff_view(member) for member in staff]
 
 
 @blp.route("", methods=["POST"])
 @blp.arguments(StaffInSchema())
-@blp.response(201, StaffSchema)
-@documents(blp, 401, 403, 409)
+@blp.response(201, NewStaffSchema)
+@documents(blp, 401, 403, 409, 422)
 def create_staff(body):
-    """Add a therapist or an admin to the admin's clinic."""
+    """Add a therapist or an admin to the admin's clinic: they get an
+    invitation email to set their own password (then a second factor). A
+    script may give a `password` instead."""
     admin = require_role("admin")
     if db.session.scalar(select(User.id).where(User.email == body["email"])):
         email_taken()
-    passwords = current_app.extensions["homeward_passwords"]
     user = User(
         clinic_id=admin.clinic_id,
         email=body["email"],
         name=body["name"].strip(),
         role=body["role"],
-        password_hash=passwords.hash(body["password"]),
     )
+    if "password" in body:
+        reason = weakness(body["password"], user.name, user.email)
+        if reason is not None:
+            invalid("password", reason)
+        passwords = current_app.extensions["homeward_passwords"]
+        user.password_hash = passwords.hash(body["password"])
     db.session.add(user)
     try:
+        db.session.flush()
+        invite = invites.issue(user, admin) if "password" not in body else {}
         db.session.commit()
     except IntegrityError:  # the same email added concurrently
         db.session.rollback()
         email_taken()
-    return user
+    if invite:
+        invites.send(user, admin, invite)
+    return staff_view(user) | invite
+
+
+def staff_view(user: User) -> dict:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "clinic_id": user.clinic_id,
+        "active": user.active,
+        "invite_pending": user.password_hash is None,
+        "second_factor": user.totp_enrolled_at is not None,
+    }
 
 
 @blp.route("/<int:staff_id>", methods=["PATCH"])
@@ -75,16 +114,7 @@ def create_staff(body):
 @documents(blp, 401, 403, 404)
 def update_staff(body, staff_id):
     """Rename or (de)activate a staff member; an admin cannot lock themself out."""
-    admin = require_role("admin")
-    user = db.session.scalar(
-        select(User).where(
-            User.id == staff_id,
-            User.clinic_id == admin.clinic_id,
-            User.role.in_(STAFF_ROLES),
-        )
-    )
-    if user is None:
-        abort(404, message="No such staff member.")
+    admin, user = staff_member_or_404(staff_id)
     if user.id == admin.id and body.get("active") is False:
         abort(422, errors={"json": {"active": ["You cannot deactivate yourself."]}})
     if "name" in body:
@@ -94,4 +124,17 @@ def update_staff(body, staff_id):
         if not user.active:  # and re-activation revives none of them
             sessions.end_all(user.id)
     db.session.commit()
-    return user
+    return staff_view(user)
+
+
+@blp.route("/<int:staff_id>/reset-second-factor", methods=["POST"])
+@blp.response(204)
+@documents(blp, 401, 403, 404)
+def reset_second_factor(staff_id):
+    """A lost phone: forget a staff member's second factor and end their
+    sessions; they set up a new one at their next sign-in."""
+    _admin, user = staff_member_or_404(staff_id)
+    second_factor.reset(user)
+    sessions.end_all(user.id)
+    db.session.commit()
+    notify(user, "Your second sign-in step was reset by your clinic's admin")

@@ -12,6 +12,7 @@ from backend.models.users import (
     Clinic,
     Invitation,
     PatientProfile,
+    RecoveryCode,
     User,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "PatientProfile",
     "ProgrammeItem",
     "ProgrammeVersion",
+    "RecoveryCode",
     "User",
     "UserSession",
     "weekday_mask",

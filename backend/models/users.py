@@ -1,9 +1,18 @@
-"""Clinics, the people in them (staff and patients) and patient invitations."""
+"""Clinics, the people in them (staff and patients), their second factor and
+the single-use links that let them set a password."""
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
@@ -18,6 +27,10 @@ class Clinic(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # therapists sign in with a second factor unless the clinic turns it off
+    require_therapist_mfa: Mapped[bool] = mapped_column(
+        default=True, server_default=true()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
@@ -43,6 +56,12 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # TOTP (RFC 6238) second factor: the shared secret (base32), when its
+    # enrolment was confirmed, and the last time step accepted (no replays)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     clinic: Mapped[Clinic] = relationship()
     profile: Mapped["PatientProfile | None"] = relationship(
@@ -78,19 +97,39 @@ class PatientProfile(db.Model):
 
 
 class Invitation(db.Model):
-    """A single-use link that lets a new patient set their password.
+    """A single-use link that lets someone set their password: an invitation
+    (a new patient or staff member) or a password reset.
 
-    Only the SHA-256 of the token is stored; the token itself is shown once.
+    Only the SHA-256 of the token is stored; the token itself is sent once.
     """
 
     __tablename__ = "invitations"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('invite', 'reset')", name="purpose"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(
+    user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(
+        String(8), default="invite", server_default="invite"
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(db.Model):
+    """One of a user's single-use codes for when their phone is lost (hashed)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -4,16 +4,20 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from backend.schemas.common import StrictInt, name_field, text
 from backend.services.dates import is_known_timezone
-from backend.services.passwords import MIN_PASSWORD_LENGTH
+from backend.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
-password_field = fields.String(
-    required=True,
-    validate=validate.Length(
-        min=MIN_PASSWORD_LENGTH,
-        max=200,
-        error=f"Must be between {MIN_PASSWORD_LENGTH} and {{max}} characters.",
-    ),
-)
+
+def password_field(**kwargs) -> fields.String:
+    """A new password: its length here; how guessable it is, in the view
+    (that needs the person's name and email)."""
+    return fields.String(
+        validate=validate.Length(
+            min=MIN_PASSWORD_LENGTH,
+            max=MAX_PASSWORD_LENGTH,
+            error=f"Must be between {MIN_PASSWORD_LENGTH} and {{max}} characters.",
+        ),
+        **kwargs,
+    )
 
 
 class UserSchema(Schema):
@@ -31,6 +35,65 @@ class SessionSchema(Schema):
     csrf_token = fields.String(required=True)
 
 
+class SignInSchema(Schema):
+    """Signed in (`user`), or half-way: `second_factor` says the next step."""
+
+    user = fields.Nested(UserSchema)
+    csrf_token = fields.String(required=True)
+    second_factor = fields.String(
+        validate=validate.OneOf(["totp", "enrol"]),
+        metadata={
+            "description": "totp: POST /api/auth/totp with a code; enrol: set "
+            "one up with POST /api/auth/totp/enrol, then .../enrol/confirm."
+        },
+    )
+
+
+class CodeSchema(Schema):
+    code = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "6 digits from the app, or a recovery code."},
+    )
+
+
+class EnrolmentSchema(Schema):
+    secret = fields.String(required=True)
+    otpauth_uri = fields.String(required=True)
+    qr_svg = fields.String(required=True, metadata={"description": "Inline SVG."})
+
+
+class EnrolledSchema(SessionSchema):
+    recovery_codes = fields.List(
+        fields.String(), required=True, metadata={"description": "Shown once."}
+    )
+
+
+class DeviceSessionSchema(Schema):
+    id = fields.Integer(required=True)
+    device = fields.String(required=True)
+    address = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    last_seen_at = fields.DateTime(required=True)
+    current = fields.Boolean(required=True)
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH)
+    )
+    new_password = password_field(required=True)
+
+
+class PasswordResetSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+
+
+class PasswordResetConfirmSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = password_field(required=True)
+
+
 class CsrfSchema(Schema):
     csrf_token = fields.String(required=True)
 
@@ -42,19 +105,23 @@ class EmailField(fields.Email):
 
 class LoginSchema(Schema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH)
+    )
 
 
 class AcceptInviteSchema(Schema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    password = password_field
+    password = password_field(required=True)
 
 
 class StaffInSchema(Schema):
     email = EmailField(required=True, validate=validate.Length(max=254))
     name = name_field(required=True)
     role = fields.String(required=True, validate=validate.OneOf(["therapist", "admin"]))
-    password = password_field
+    password = password_field(
+        metadata={"description": "For scripts; people get an invitation email."}
+    )
 
 
 class TimezoneField(fields.String):

@@ -119,32 +119,31 @@ def _todays(patient_ids: Select):
     )
 
 
-def _done_rows(patients, first, last, today, *joins) -> Select:
+def _done_rows(patients, first, last) -> Select:
     """(patient_id, day, done) for the days from `first` to `last` on which
-    the `patients` did something due, never after `today` (each patient's own,
-    from one of the `joins`).
+    the `patients` did something due.
 
     Each item of a version in force on a tick's day and due on it counts that
     day's live ticks of its exercise (a range scan of exercise_logs' index),
-    capped at its times a day; the items' counts are summed per day.
+    capped at its times a day; the items' counts are summed per day. A day
+    after a patient's today (a tick made further east before a move west) is
+    stored like any other; reads stop at each patient's today.
     """
     log = ExerciseLog
-    per_item_day = select(
-        Version.patient_id,
-        log.performed_on.label("day"),
-        ProgrammeItem.times_per_day,
-        func.count().label("ticks"),
-    ).join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
-    for table, on in joins:
-        per_item_day = per_item_day.join(table, on)
     per_item_day = (
-        per_item_day.join(
+        select(
+            Version.patient_id,
+            log.performed_on.label("day"),
+            ProgrammeItem.times_per_day,
+            func.count().label("ticks"),
+        )
+        .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
+        .join(
             log,
             and_(
                 log.patient_id == Version.patient_id,
                 log.exercise_id == ProgrammeItem.exercise_id,
                 log.performed_on.between(first, last),
-                log.performed_on <= today,
                 log.deleted_at.is_(None),
             ),
         )
@@ -160,8 +159,8 @@ def _done_rows(patients, first, last, today, *joins) -> Select:
             Version.patient_id,
             ProgrammeItem.times_per_day,
         )
+        .subquery("per_item_day")
     )
-    per_item_day = per_item_day.subquery("per_item_day")
     capped = case(
         (per_item_day.c.ticks < per_item_day.c.times_per_day, per_item_day.c.ticks),
         else_=per_item_day.c.times_per_day,
@@ -178,46 +177,33 @@ def _stored_between(patients):
     )
 
 
+def _count(rows: Select):
+    return insert(AdherenceDay).from_select(["patient_id", "day", "done"], rows)
+
+
 # One patient's recount, built once: every tick runs it.
-_PATIENT = bindparam("patient_id")
+_PATIENT, _FIRST, _LAST = bindparam("patient_id"), bindparam("first"), bindparam("last")
 _FORGET_ONE = _stored_between(AdherenceDay.patient_id == _PATIENT)
-_COUNT_ONE = insert(AdherenceDay).from_select(
-    ["patient_id", "day", "done"],
-    _done_rows(
-        Version.patient_id == _PATIENT,
-        bindparam("first"),
-        bindparam("last"),
-        bindparam("today"),
-    ),
-)
+_COUNT_ONE = _count(_done_rows(Version.patient_id == _PATIENT, _FIRST, _LAST))
 _LOCK_ONE = select(User.id).where(User.id == _PATIENT).with_for_update(key_share=True)
 
 
 def store_done(patient_ids: Select, first: date, last: date = date.max) -> None:
     """Recount these patients' stored sessions done from `first` to `last`, in
-    the caller's transaction; days after each one's today are left empty.
-    For writes that bypass the ORM session (bulk seeding); the session's own
-    writes are recounted on commit (`track_changes`)."""
+    the caller's transaction. For writes that bypass the session (bulk
+    seeding); the session's own writes are recounted on commit."""
+    params = {"first": first, "last": last}
     db.session.execute(
-        _stored_between(AdherenceDay.patient_id.in_(patient_ids)),
-        {"first": first, "last": last},
-    )
-    today = _todays(patient_ids)
-    rows = _done_rows(
-        Version.patient_id.in_(patient_ids),
-        first,
-        last,
-        today.c.today,
-        (today, today.c.patient_id == Version.patient_id),
+        _stored_between(AdherenceDay.patient_id.in_(patient_ids)), params
     )
     db.session.execute(
-        insert(AdherenceDay).from_select(["patient_id", "day", "done"], rows)
+        _count(_done_rows(Version.patient_id.in_(patient_ids), first, last))
     )
 
 
-def recount_done(patient_id: int, first: date, today: date) -> None:
+def recount_done(patient_id: int, first: date) -> None:
     """Recount one patient's stored sessions done from `first` on, in the
-    caller's transaction; nothing is stored after their `today`.
+    caller's transaction.
 
     On PostgreSQL the patient's row is locked first, so two devices' ticks
     recount one after the other, each seeing the other's (FOR NO KEY UPDATE
@@ -229,7 +215,7 @@ def recount_done(patient_id: int, first: date, today: date) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(_LOCK_ONE, params)
     connection.execute(_FORGET_ONE, params)
-    connection.execute(_COUNT_ONE, params | {"today": today})
+    connection.execute(_COUNT_ONE, params)
 
 
 def rebuild_done(patient_ids: Select) -> tuple[int, int]:
@@ -273,7 +259,7 @@ _CHANGED = "sessions_done_changed"  # session.info: {patient_id: first day chang
 def note_changed(patient_id: int, first: date) -> None:
     """Note, in the current transaction, that a write may change `patient_id`'s
     sessions done from `first` on: the commit recounts them first. Every write
-    to ticks, programmes or a patient's timezone calls this."""
+    to ticks or programmes calls this."""
     changed = db.session.info.setdefault(_CHANGED, {})
     changed[patient_id] = min(first, changed.get(patient_id, first))
 
@@ -285,10 +271,7 @@ def _recount_changed(session: Session) -> None:
         return
     session.flush()  # the writes themselves first
     for patient_id, first in sorted(changed.items()):
-        # the profile is usually in the session already (the signed-in patient's)
-        profile = session.get(PatientProfile, patient_id)
-        if profile is not None:
-            recount_done(patient_id, first, today_in(profile.timezone))
+        recount_done(patient_id, first)
     changed.clear()
 
 
@@ -383,10 +366,15 @@ def _per_bucket(table, day, patient_ids, start, end, bucket, *aggregates) -> Sel
 
 
 def done_statement(patient_ids: Select, start: date, end: date, bucket) -> Select:
-    """(patient_id, bucket, done), from `adherence_days`."""
+    """(patient_id, bucket, done), from `adherence_days`, up to each patient's
+    own today."""
+    today = _todays(patient_ids)
     done = func.sum(AdherenceDay.done).label("done")
     day = AdherenceDay.day
-    return _per_bucket(AdherenceDay, day, patient_ids, start, end, bucket, done)
+    return _per_bucket(AdherenceDay, day, patient_ids, start, end, bucket, done).join(
+        today,
+        and_(today.c.patient_id == AdherenceDay.patient_id, day <= today.c.today),
+    )
 
 
 def pain_statement(

@@ -28,6 +28,10 @@ from backend.services.dates import today_in
 from backend.services.library import sync_library
 
 DEMO_PASSWORD = "demo-password-1"
+# The demo staff's second factor, published so that `make run` is easy to try:
+# any authenticator app (or pyotp) makes their codes from it. Never in a real
+# clinic: create-admin makes real accounts, which enrol their own.
+DEMO_TOTP_SECRET = "HOMEWARDDEMOSECRETHOMEWARD234567"
 DEMO_CLINIC = "Homeward Demo Clinic"
 TIMEZONES = [
     "Europe/London",
@@ -102,6 +106,8 @@ def seed_demo(
             name=name,
             role=role,
             password_hash=password_hash,
+            totp_secret=DEMO_TOTP_SECRET,
+            totp_enrolled_at=datetime.now().astimezone(),
         )
         db.session.add(user)
         return user

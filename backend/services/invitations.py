@@ -1,4 +1,5 @@
-"""Single-use invitation links for new patients; only a hash of each token is kept."""
+"""Single-use links to set a password: invitations (new patients and staff)
+and password resets. Only a hash of each token is kept."""
 
 import hashlib
 import secrets
@@ -9,26 +10,35 @@ from sqlalchemy import update
 from backend.extensions import db
 from backend.models import Invitation, User
 
+INVITE, RESET = "invite", "reset"
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue(patient_id: int, created_by: int | None, now: datetime, valid_days: int):
-    """A new token for the patient; earlier unused ones stop working.
+def issue(
+    user_id: int,
+    created_by: int | None,
+    now: datetime,
+    valid_for: timedelta,
+    purpose: str = INVITE,
+) -> tuple[str, datetime]:
+    """A new token for the user; their earlier unused links stop working.
 
     Returns (token, expires_at). The caller commits.
     """
     db.session.execute(
         update(Invitation)
-        .where(Invitation.patient_id == patient_id, Invitation.used_at.is_(None))
+        .where(Invitation.user_id == user_id, Invitation.used_at.is_(None))
         .values(used_at=now)
     )
     token = secrets.token_urlsafe(32)
-    expires_at = now + timedelta(days=valid_days)
+    expires_at = now + valid_for
     db.session.add(
         Invitation(
-            patient_id=patient_id,
+            user_id=user_id,
+            purpose=purpose,
             token_hash=_digest(token),
             created_by=created_by,
             created_at=now,
@@ -38,23 +48,24 @@ def issue(patient_id: int, created_by: int | None, now: datetime, valid_days: in
     return token, expires_at
 
 
-def redeem(token: str, now: datetime) -> User | None:
-    """Mark the invitation used and return its patient, or None if not valid.
+def redeem(token: str, now: datetime, purpose: str = INVITE) -> User | None:
+    """Mark the link used and return its (active) user, or None if not valid.
 
     One conditional UPDATE, so two tabs racing with the same link cannot both
     win. The caller commits.
     """
-    patient_id = db.session.execute(
+    user_id = db.session.execute(
         update(Invitation)
         .where(
             Invitation.token_hash == _digest(token),
+            Invitation.purpose == purpose,
             Invitation.used_at.is_(None),
             Invitation.expires_at > now,
         )
         .values(used_at=now)
-        .returning(Invitation.patient_id)
+        .returning(Invitation.user_id)
     ).scalar_one_or_none()
-    if patient_id is None:
+    if user_id is None:
         return None
-    patient = db.session.get(User, patient_id)
-    return patient if patient is not None and patient.active else None
+    user = db.session.get(User, user_id)
+    return user if user is not None and user.active else None

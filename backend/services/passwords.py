@@ -1,9 +1,13 @@
-"""Password hashing with argon2id (argon2-cffi)."""
+"""Password hashing with argon2id (argon2-cffi), and what a password must be:
+10 to 128 characters and not guessable (zxcvbn, offline: no network look-up)."""
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 128
+MIN_STRENGTH = 3  # zxcvbn's score, 0..4: "safely unguessable" from 3
 
 
 class Passwords:
@@ -26,3 +30,20 @@ class Passwords:
             ) and (password_hash is not None)
         except (VerificationError, InvalidHashError):
             return False
+
+
+def weakness(password: str, *personal: str) -> str | None:
+    """Why `password` will not do, in plain words, or None when it is fine.
+    `personal` are words an attacker knows (the person's name and email)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
+    words = [part for value in personal if value for part in value.split("@")]
+    verdict = zxcvbn(password, user_inputs=words)
+    if verdict["score"] >= MIN_STRENGTH:
+        return None
+    feedback = verdict["feedback"]
+    reason = feedback.get("warning") or "This password is too easy to guess."
+    advice = " ".join(feedback.get("suggestions") or [])
+    return f"{reason} {advice}".strip()

@@ -24,6 +24,8 @@ from backend.models import PatientProfile, User, UserSession
 # last_seen_at is written at most this often: a session used every second
 # would otherwise write on every read
 TOUCH_EVERY = timedelta(minutes=1)
+# how long a sign-in may wait for its second step
+HALF_SIGNED_IN = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,48 @@
+"""Invitation links for new patients and staff: made, shown once, mailed."""
+
+from datetime import timedelta
+
+from flask import current_app, request
+
+from backend import mail
+from backend.models import User
+from backend.services import invitations
+from backend.services.dates import now_utc
+
+
+def issue(person: User, inviter: User) -> dict:
+    """A new invitation link for `person` (earlier ones stop working): the
+    answer's `invite_token`, `invite_url` and `invite_expires_at`. The caller
+    commits, then calls `send`."""
+    valid_for = timedelta(days=current_app.config["INVITE_VALID_DAYS"])
+    token, expires_at = invitations.issue(person.id, inviter.id, now_utc(), valid_for)
+    return {
+        "invite_token": token,
+        "invite_url": f"{request.host_url}#/invite/{token}",
+        "invite_expires_at": expires_at,
+    }
+
+
+def send(person: User, inviter: User, invite: dict) -> bool:
+    """Mail the invitation (the link is also shown to whoever made it, for a
+    patient without email or a mail that does not arrive)."""
+    clinic = person.clinic.name
+    common = {
+        "name": person.name,
+        "clinic_name": clinic,
+        "link": invite["invite_url"],
+        "expires": invite["invite_expires_at"].strftime("%d %B %Y"),
+    }
+    if person.role == "patient":
+        subject = f"Your home exercises at {clinic}"
+        return mail.send(person.email, subject, "invitation", **common)
+    role = "an admin" if person.role == "admin" else "a therapist"
+    subject = f"You have been added to {clinic} in Homeward"
+    return mail.send(
+        person.email,
+        subject,
+        "staff_invitation",
+        **common,
+        invited_by=inviter.name,
+        role=role,
+    )

@@ -1,0 +1,199 @@
+"""Two-step sign-in for staff: TOTP enrolment, codes, replays, recovery codes,
+an admin's reset of a lost phone, and patients who opt in."""
+
+import time
+from datetime import timedelta
+
+import pyotp
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.models import AuditEvent, Clinic, User
+from tests.conftest import EMAILS, PASSWORD, ApiClient
+
+
+@pytest.fixture(autouse=True)
+def second_factor_on(app):
+    """Staff need a second factor here, as in production."""
+    app.config["SECOND_FACTOR_FOR_STAFF"] = True
+    yield
+    app.config["SECOND_FACTOR_FOR_STAFF"] = False
+
+
+def password_step(app, email: str) -> tuple[ApiClient, dict]:
+    client = ApiClient(app.test_client())
+    response = client.post(
+        "/api/auth/login", json={"email": email, "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.json
+    client.csrf_token = response.json["csrf_token"]
+    return client, response.json
+
+
+def enrol(client: ApiClient) -> tuple[str, list[str]]:
+    """Set up TOTP on this half-signed-in client; (secret, recovery codes)."""
+    enrolment = client.post("/api/auth/totp/enrol")
+    assert enrolment.status_code == 200, enrolment.json
+    secret = enrolment.json["secret"]
+    assert enrolment.json["otpauth_uri"].startswith("otpauth://totp/")
+    assert f"secret={secret}" in enrolment.json["otpauth_uri"]
+    assert enrolment.json["qr_svg"].startswith("<svg")
+    confirmed = client.post(
+        "/api/auth/totp/enrol/confirm", json={"code": pyotp.TOTP(secret).now()}
+    )
+    assert confirmed.status_code == 200, confirmed.json
+    client.csrf_token = confirmed.json["csrf_token"]
+    return secret, confirmed.json["recovery_codes"]
+
+
+def test_an_admin_must_enrol_and_then_signs_in_with_a_code(app, world):
+    client, first = password_step(app, EMAILS["admin_a"])
+    assert first == {"second_factor": "enrol", "csrf_token": first["csrf_token"]}
+    assert client.get("/api/patients").status_code == 401  # only half signed in
+    secret, codes = enrol(client)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert client.get("/api/patients").status_code == 200
+
+    with time_machine.travel(timedelta(seconds=60)):
+        again, step = password_step(app, EMAILS["admin_a"])
+        assert step["second_factor"] == "totp"
+        assert again.get("/api/auth/me").status_code == 401
+        code = pyotp.TOTP(secret).now()
+        signed = again.post("/api/auth/totp", json={"code": code})
+        assert signed.status_code == 200
+        assert signed.json["user"]["email"] == EMAILS["admin_a"]
+        again.csrf_token = signed.json["csrf_token"]
+        assert again.get("/api/patients").status_code == 200
+
+
+def test_a_code_is_never_accepted_twice(app, world):
+    client, _ = password_step(app, EMAILS["admin_a"])
+    secret, _codes = enrol(client)  # its code is used now
+    with time_machine.travel(timedelta(seconds=45)):
+        code = pyotp.TOTP(secret).now()
+        first, _ = password_step(app, EMAILS["admin_a"])
+        assert first.post("/api/auth/totp", json={"code": code}).status_code == 200
+        replay, _ = password_step(app, EMAILS["admin_a"])
+        refused = replay.post("/api/auth/totp", json={"code": code})
+        assert refused.status_code == 401
+        assert replay.get("/api/auth/me").status_code == 401
+
+
+def test_codes_one_step_either_side_are_accepted_but_not_two(app, world):
+    client, _ = password_step(app, EMAILS["admin_a"])
+    secret, _codes = enrol(client)
+    totp = pyotp.TOTP(secret)
+    with time_machine.travel(timedelta(minutes=5), tick=False):
+        now = time.time()
+        late, _ = password_step(app, EMAILS["admin_a"])
+        too_old = totp.at(now - 60)
+        assert late.post("/api/auth/totp", json={"code": too_old}).status_code == 401
+        just_old = totp.at(now - 30)
+        assert late.post("/api/auth/totp", json={"code": just_old}).status_code == 200
+
+
+def test_a_wrong_code_is_refused_and_audited(app, world):
+    client, _ = password_step(app, EMAILS["admin_a"])
+    enrol(client)
+    with time_machine.travel(timedelta(seconds=60)):
+        other, _ = password_step(app, EMAILS["admin_a"])
+        assert other.post("/api/auth/totp", json={"code": "000000"}).status_code == 401
+    with app.app_context():
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.actor_email == EMAILS["admin_a"])
+        ).all()
+    assert "auth.totp_failed" in actions
+
+
+def test_failed_codes_are_rate_limited(app, world):
+    client, _ = password_step(app, EMAILS["admin_a"])
+    enrol(client)
+    other, _ = password_step(app, EMAILS["admin_a"])
+    codes = [
+        other.post("/api/auth/totp", json={"code": "123456"}).status_code
+        for _ in range(6)
+    ]
+    assert codes == [401] * 5 + [429]
+
+
+def test_a_recovery_code_works_once(app, world):
+    client, _ = password_step(app, EMAILS["admin_a"])
+    _secret, codes = enrol(client)
+    lost_phone, _ = password_step(app, EMAILS["admin_a"])
+    used = lost_phone.post("/api/auth/totp", json={"code": codes[3].upper()})
+    assert used.status_code == 200
+    again, _ = password_step(app, EMAILS["admin_a"])
+    assert again.post("/api/auth/totp", json={"code": codes[3]}).status_code == 401
+
+
+def test_an_admin_resets_a_therapists_lost_second_factor(app, world, signed_in):
+    therapist, _ = password_step(app, EMAILS["therapist_a"])
+    enrol(therapist)
+    admin, _ = password_step(app, EMAILS["admin_a"])
+    enrol(admin)
+    reset = admin.post(f"/api/staff/{world.therapist_a}/reset-second-factor")
+    assert reset.status_code == 204
+    assert therapist.get("/api/patients").status_code == 401  # signed out
+    back, step = password_step(app, EMAILS["therapist_a"])
+    assert step["second_factor"] == "enrol"  # enrols again
+    enrol(back)
+    assert back.get("/api/patients").status_code == 200
+    with app.app_context():
+        [event] = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "staff.reset_second_factor")
+        ).all()
+        assert (event.target_type, event.target_id) == ("user", str(world.therapist_a))
+
+
+def test_only_an_admin_of_the_clinic_resets_a_second_factor(app, world, signed_in):
+    path = f"/api/staff/{world.therapist_a}/reset-second-factor"
+    assert signed_in("patient_a").post(path).status_code == 403
+    for outsider in ("admin_b",):
+        client, _ = password_step(app, EMAILS[outsider])
+        enrol(client)
+        assert client.post(path).status_code == 404
+
+
+def test_a_clinic_may_let_its_therapists_sign_in_with_a_password(app, world):
+    with app.app_context():
+        db.session.get(Clinic, world.clinic_a).require_therapist_mfa = False
+        db.session.commit()
+    client, step = password_step(app, EMAILS["therapist_a"])
+    assert step["user"]["email"] == EMAILS["therapist_a"]
+    assert client.get("/api/patients").status_code == 200
+    _admin, admin_step = password_step(app, EMAILS["admin_a"])
+    assert admin_step["second_factor"] == "enrol"  # admins always
+
+
+def test_a_patient_may_opt_in_and_then_needs_a_code(app, world, patient):
+    assert patient.post("/api/auth/totp/enrol/confirm", json={"code": "1"}).status_code
+    secret, codes = enrol(patient)
+    assert len(codes) == 10
+    with time_machine.travel(timedelta(seconds=60)):
+        client, step = password_step(app, EMAILS["patient_a"])
+        assert step["second_factor"] == "totp"
+        code = pyotp.TOTP(secret).now()
+        assert client.post("/api/auth/totp", json={"code": code}).status_code == 200
+
+
+def test_the_half_signed_in_session_runs_out_in_minutes(app, world):
+    with time_machine.travel("2026-06-01 09:00Z", tick=False) as clock:
+        client, _ = password_step(app, EMAILS["admin_a"])
+        clock.shift(timedelta(minutes=9))
+        assert client.post("/api/auth/totp/enrol").status_code == 200
+        clock.shift(timedelta(minutes=2))
+        client.csrf_token = client.get("/api/auth/csrf").json["csrf_token"]
+        late = client.post("/api/auth/totp/enrol")
+        assert late.status_code == 401
+        assert late.json["message"] == "Sign in first."
+
+
+def test_the_secret_stays_on_the_server(app, world):
+    client, _ = password_step(app, EMAILS["admin_a"])
+    secret, _ = enrol(client)
+    with app.app_context():
+        admin = db.session.get(User, world.admin_a)
+        assert admin.totp_secret == secret and admin.totp_enrolled_at is not None
+    assert secret not in str(client.get("/api/auth/me").json)
