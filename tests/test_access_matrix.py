@@ -160,6 +160,13 @@ CASES = [
         lambda c: {"json": {"name": "Renamed"}},
         staff_only(200, admin_only=True) | {"admin_b": 404},
     ),
+    (
+        "POST",
+        "/api/staff/{a_therapist2}/reset-second-factor",
+        None,
+        staff_only(204, admin_only=True) | {"admin_b": 404},
+    ),
+    ("GET", "/api/auth/sessions", None, everyone_signed_in(200)),
 ]
 
 

@@ -25,9 +25,6 @@ class StaffSchema(UserSchema):
     invite_pending = fields.Boolean(
         metadata={"description": "True until they have set a password."}
     )
-    second_factor = fields.Boolean(
-        metadata={"description": "Whether they have set up a second factor."}
-    )
 
 
 class NewStaffSchema(StaffSchema):
@@ -104,7 +101,7 @@ def staff_view(user: User) -> dict:
         "clinic_id": user.clinic_id,
         "active": user.active,
         "invite_pending": user.password_hash is None,
-        "second_factor": user.totp_enrolled_at is not None,
+        "second_factor": user.second_factor,
     }
 
 

@@ -79,6 +79,11 @@ class User(UserMixin, db.Model):
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
 
+    @property
+    def second_factor(self) -> bool:
+        """Whether they have set up a second sign-in step."""
+        return self.totp_enrolled_at is not None
+
 
 class PatientProfile(db.Model):
     """What only patients have: their therapist, their timezone, their condition."""

@@ -28,6 +28,9 @@ class UserSchema(Schema):
         required=True, validate=validate.OneOf(["patient", "therapist", "admin"])
     )
     clinic_id = fields.Integer(required=True)
+    second_factor = fields.Boolean(
+        metadata={"description": "Whether they sign in with a second step."}
+    )
 
 
 class SessionSchema(Schema):

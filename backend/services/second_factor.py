@@ -9,6 +9,7 @@ refused.
 
 import hashlib
 import hmac
+import io
 import secrets
 from datetime import datetime
 
@@ -41,9 +42,23 @@ def enrolment(user: User) -> dict:
     uri = pyotp.TOTP(user.totp_secret).provisioning_uri(
         name=user.email, issuer_name=f"{ISSUER} ({user.clinic.name})"
     )
-    qr = segno.make(uri, error="m")
-    svg = qr.svg_inline(scale=5, dark="#000", light="#fff", border=2, omitsize=True)
-    return {"secret": user.totp_secret, "otpauth_uri": uri, "qr_svg": svg}
+    svg = io.BytesIO()
+    segno.make(uri, error="m").save(
+        svg,
+        kind="svg",
+        xmldecl=False,
+        scale=5,
+        border=2,
+        dark="#000",
+        light="#fff",
+        title="QR code for your authenticator app",
+        nl=False,
+    )
+    return {
+        "secret": user.totp_secret,
+        "otpauth_uri": uri,
+        "qr_svg": svg.getvalue().decode(),  # with its namespace: inline or as an image
+    }
 
 
 def _digest(code: str) -> str:

@@ -1,8 +1,7 @@
 /** Clinic administration: staff (add, deactivate), API tokens for scripts
  * (the secret is shown once) and the audit log. */
 import * as api from "./api.js";
-import { addDays, clearErrors, deviceToday, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea, table } from "./dom.js";
-import { copyButton } from "./patients.js";
+import { addDays, clearErrors, copyButton, deviceToday, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea, table } from "./dom.js";
 
 export function render(view, ctx) {
   const screens = { staff: staffScreen, tokens: tokensScreen, audit: auditScreen };
@@ -27,12 +26,39 @@ async function staffScreen(view, { user }) {
           { label: "Name", value: (s) => s.name },
           { label: "Email", value: (s) => s.email },
           { label: "Role", value: (s) => (s.role === "admin" ? "Admin" : "Therapist") },
-          { label: "Status", value: (s) => h("span", { class: `status-pill ${s.active === false ? "off" : "on"}` }, s.active === false ? "Deactivated" : "Active") },
-          { label: "Actions", value: (s) => (s.id === user.id ? h("span", { class: "hint" }, "You") : activeToggle(s)) },
+          { label: "Status", value: (s) => statusPill(s) },
+          { label: "Actions", value: (s) => (s.id === user.id ? h("span", { class: "hint" }, "You") : h("div", { class: "row-actions" }, activeToggle(s), s.second_factor ? resetButton(s) : null)) },
         ],
         staff,
         { hideCaption: true },
       ),
+    );
+  }
+
+  function statusPill(member) {
+    if (member.active === false) return h("span", { class: "status-pill off" }, "Deactivated");
+    if (member.invite_pending) return h("span", { class: "status-pill" }, "Invited");
+    return h("span", { class: "status-pill on" }, "Active");
+  }
+
+  function resetButton(member) {
+    return h(
+      "button",
+      {
+        type: "button",
+        class: "secondary small",
+        "aria-label": `Reset two-step sign-in of ${member.name}`,
+        onclick: async () => {
+          try {
+            await api.post(`/api/staff/${member.id}/reset-second-factor`);
+            say(listMessage, `${member.name} was signed out and will set up two-step sign-in again at their next sign-in.`, "success");
+            await load();
+          } catch (error) {
+            say(listMessage, error.message, "error");
+          }
+        },
+      },
+      "Reset two-step",
     );
   }
 
@@ -67,32 +93,35 @@ function addStaffForm(onAdded) {
   const name = h("input", { name: "name", required: true, autocomplete: "off" });
   const email = h("input", { type: "email", name: "email", required: true, autocomplete: "off" });
   const role = h("select", { name: "role" }, h("option", { value: "therapist" }, "Therapist"), h("option", { value: "admin" }, "Admin"));
-  const password = h("input", { type: "password", name: "password", required: true, minlength: "10", autocomplete: "new-password" });
   const message = statusArea("alert");
+  const invite = h("div");
   say(message, "");
   const form = h(
     "form",
     { class: "grid-form", novalidate: true },
     field("Full name", name),
-    field("Email", email),
+    field("Email", email, "They get an email with a link to choose their own password, then set up two-step sign-in."),
     field("Role", role),
-    field("Initial password", password, "At least 10 characters; ask them to keep it private."),
     message,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Add staff member")),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Send invitation")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     try {
-      const added = await api.post("/api/staff", { name: name.value.trim(), email: email.value.trim(), role: role.value, password: password.value });
+      const added = await api.post("/api/staff", { name: name.value.trim(), email: email.value.trim(), role: role.value });
       form.reset();
-      say(message, `${added.name} can now sign in as ${added.role === "admin" ? "an admin" : "a therapist"}.`, "success");
+      say(message, `Invitation sent to ${added.email}.`, "success");
+      const link = h("input", { type: "text", readonly: true, value: added.invite_url, class: "mono", id: "staff-invite-link" });
+      const copied = statusArea();
+      say(copied, "");
+      mount(invite, h("label", { for: "staff-invite-link" }, "If the email does not arrive, give them this link (it works once, for 14 days):"), h("div", { class: "copy-row" }, link, copyButton(link, copied, "Copy link")), copied);
       await onAdded();
     } catch (error) {
       showErrors(form, error, message);
     }
   });
-  return h("details", { class: "card" }, h("summary", {}, "Add a staff member"), form);
+  return h("details", { class: "card" }, h("summary", {}, "Invite a staff member"), form, invite);
 }
 
 /* ---- API tokens -------------------------------------------------------------- */

@@ -115,12 +115,36 @@ async function startSession(session) {
   return session.user;
 }
 
+/** A sign-in answer: {user} when signed in, or {step: "totp" | "enrol"} when a
+ * second step must follow (the session can do nothing else until then). */
+async function signedIn(answer) {
+  if (answer.second_factor) {
+    csrfToken = answer.csrf_token;
+    return { step: answer.second_factor };
+  }
+  return { user: await startSession(answer) };
+}
+
 export async function signIn(email, password) {
-  return startSession(await post("/api/auth/login", { email, password }));
+  return signedIn(await post("/api/auth/login", { email, password }));
 }
 
 export async function acceptInvite(token, password) {
-  return startSession(await post("/api/auth/accept-invite", { token, password }));
+  return signedIn(await post("/api/auth/accept-invite", { token, password }));
+}
+
+/** The second step: a code from the authenticator app, or a recovery code. */
+export async function secondStep(code) {
+  return startSession(await post("/api/auth/totp", { code }));
+}
+
+/** Confirms a new authenticator; returns the ten recovery codes (shown once).
+ * During sign-in this also completes it. */
+export async function confirmAuthenticator(code) {
+  const answer = await post("/api/auth/totp/enrol/confirm", { code });
+  if (!user) await startSession(answer);
+  else csrfToken = answer.csrf_token;
+  return answer.recovery_codes;
 }
 
 /** Signs out; the outbox is kept (and flushed when this user signs in again). */
@@ -134,6 +158,15 @@ export async function signOut() {
     csrfToken = null;
     setSession(null);
   }
+}
+
+/** After "sign out everywhere" or ending this device from the devices list. */
+export async function signedOutHere() {
+  const leaving = user;
+  if (leaving) await store.forgetCachedData(leaving.id);
+  await store.uncache("session");
+  csrfToken = null;
+  setSession(null);
 }
 
 export function sessionExpired() {

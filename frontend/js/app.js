@@ -9,6 +9,9 @@ const HOME = { patient: "#/today", therapist: "#/patients", admin: "#/patients" 
 const ROUTES = [
   { path: /^\/signin$/, public: true, title: "Sign in", load: () => import("./signin.js") },
   { path: /^\/invite\/([\w.~-]+)$/, public: true, title: "Welcome", view: "invite", load: () => import("./signin.js") },
+  { path: /^\/forgot$/, public: true, title: "Forgot password", view: "forgot", load: () => import("./signin.js") },
+  { path: /^\/reset\/([\w.~-]+)$/, public: true, title: "New password", view: "reset", load: () => import("./signin.js") },
+  { path: /^\/account$/, roles: ["patient", "therapist", "admin"], title: "Account", load: () => import("./account.js") },
   { path: /^\/today$/, roles: ["patient"], title: "Today", load: () => import("./today.js") },
   { path: /^\/progress$/, roles: ["patient"], title: "Progress", load: () => import("./progress.js") },
   { path: /^\/odi$/, roles: ["patient"], title: "Back-pain questionnaire", load: () => import("./odi.js") },
@@ -27,10 +30,12 @@ const NAV = {
     ["#/today", "Today"],
     ["#/progress", "Progress"],
     ["#/odi", "Questionnaire"],
+    ["#/account", "Account"],
   ],
   therapist: [
     ["#/patients", "Patients"],
     ["#/reports", "Reports"],
+    ["#/account", "Account"],
   ],
   admin: [
     ["#/patients", "Patients"],
@@ -38,6 +43,7 @@ const NAV = {
     ["#/admin/staff", "Staff"],
     ["#/admin/tokens", "API tokens"],
     ["#/admin/audit", "Audit log"],
+    ["#/account", "Account"],
   ],
 };
 

@@ -205,3 +205,24 @@ export function table(caption, columns, rows, { empty = "Nothing yet.", classNam
     ),
   );
 }
+
+/** A button that copies `input`'s value, saying so in `area`. */
+export function copyButton(input, area, label) {
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "secondary",
+      onclick: async () => {
+        try {
+          await navigator.clipboard.writeText(input.value);
+          say(area, "Copied.", "success");
+        } catch {
+          input.select();
+          say(area, "Select the text and copy it.", "info");
+        }
+      },
+    },
+    label,
+  );
+}

@@ -1,7 +1,7 @@
 /** The therapist's patient list (sortable, with the adherence/pain summary) and
  * the form that enrols a patient and shows their invitation link. */
 import * as api from "./api.js";
-import { clearErrors, field, formatDateTime, formatDay, h, heading, loading, mount, percent, say, showErrors, statusArea } from "./dom.js";
+import { clearErrors, copyButton, field, formatDateTime, formatDay, h, heading, loading, mount, percent, say, showErrors, statusArea } from "./dom.js";
 
 const COLUMNS = [
   { key: "name", label: "Name", sort: (p) => p.name.toLowerCase() },
@@ -202,22 +202,3 @@ export function showInvite(area, enrolled) {
   link.addEventListener("focus", () => link.select());
 }
 
-export function copyButton(input, area, label) {
-  return h(
-    "button",
-    {
-      type: "button",
-      class: "secondary",
-      onclick: async () => {
-        try {
-          await navigator.clipboard.writeText(input.value);
-          say(area, "Copied.", "success");
-        } catch {
-          input.select();
-          say(area, "Select the text and copy it.", "info");
-        }
-      },
-    },
-    label,
-  );
-}

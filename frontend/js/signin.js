@@ -1,11 +1,27 @@
-/** Signing in, and the invitation page where a new patient sets a password. */
+/** Signing in (password, then a code for staff and those who chose two-step
+ * sign-in), "Forgot password?", the reset link's page, and the invitation
+ * page where a new patient or staff member sets a password. */
 import * as api from "./api.js";
+import { codeInput, setUp } from "./authenticator.js";
 import { clearErrors, field, h, heading, mount, say, showErrors, statusArea } from "./dom.js";
 
 const MIN_PASSWORD = 10;
+const MAX_PASSWORD = 128;
 
 export function render(view, ctx) {
-  return ctx.view === "invite" ? renderInvite(view, ctx) : renderSignIn(view, ctx);
+  const screens = { invite: renderInvite, forgot: renderForgot, reset: renderReset };
+  return (screens[ctx.view] || renderSignIn)(view, ctx);
+}
+
+function page(view, title, lead, ...content) {
+  mount(view, h("section", { class: "signin" }, heading(title), lead ? h("p", { class: "lead" }, lead) : null, ...content));
+}
+
+/** Where a finished sign-in goes: the page asked for, or the person's home. */
+function onward(navigate) {
+  const hash = location.hash;
+  const away = ["#/invite/", "#/reset/", "#/forgot"].some((prefix) => hash.startsWith(prefix));
+  navigate(away ? "#/signin" : hash || "#/signin");
 }
 
 function renderSignIn(view, { notice, navigate }) {
@@ -26,43 +42,46 @@ function renderSignIn(view, { notice, navigate }) {
     submit.disabled = true;
     say(message, "Signing in…", "info");
     try {
-      await api.signIn(email.value.trim(), password.value);
+      const result = await api.signIn(email.value.trim(), password.value);
       say(message, "");
-      navigate(location.hash.startsWith("#/invite/") ? "#/signin" : location.hash || "#/signin");
+      if (result.step) nextStep(view, result.step, navigate);
+      else onward(navigate);
     } catch (error) {
       submit.disabled = false;
       password.value = "";
       if (error.offline) say(message, "You are offline. Connect to the internet to sign in.", "error");
-      else if (error.status === 429) say(message, "Too many attempts. Please wait a few minutes and try again.", "error");
+      else if (error.status === 429) say(message, error.payload.message?.startsWith("Too many attempts on this account") ? error.payload.message : "Too many attempts. Please wait a few minutes and try again.", "error");
       else if (error.status === 401) say(message, "Wrong email or password.", "error");
       else showErrors(form, error, message);
       password.focus();
     }
   });
-  mount(
+  page(
     view,
-    h(
-      "section",
-      { class: "signin" },
-      heading("Sign in to Homeward"),
-      h("p", { class: "lead" }, "Your home exercises, your pain diary and your progress — on your phone, even offline."),
-      notice ? h("p", { class: "notice", role: "alert" }, notice) : null,
-      form,
-      h("p", { class: "hint" }, "New patient? Open the invitation link your therapist sent you to set a password."),
-    ),
+    "Sign in to Homeward",
+    "Your home exercises, your pain diary and your progress — on your phone, even offline.",
+    notice ? h("p", { class: "notice", role: "alert" }, notice) : null,
+    form,
+    h("p", { class: "center" }, h("a", { href: "#/forgot" }, "Forgot password?")),
+    h("p", { class: "hint" }, "New patient? Open the invitation link your therapist sent you to set a password."),
   );
 }
 
-function renderInvite(view, { params: [token], navigate }) {
-  const password = h("input", { type: "password", name: "password", autocomplete: "new-password", required: true, minlength: MIN_PASSWORD });
-  const repeat = h("input", { type: "password", name: "repeat", autocomplete: "new-password", required: true, minlength: MIN_PASSWORD });
+/** The second step of a sign-in: a code, or setting up the app first. */
+function nextStep(view, step, navigate) {
+  if (step === "enrol") {
+    const area = h("div");
+    page(view, "One more step", "Staff sign in with a password and a code from an authenticator app. Set it up now: it takes a minute.", area);
+    setUp(area, { done: () => onward(navigate) });
+    return;
+  }
+  const code = codeInput();
   const message = statusArea("alert");
-  const submit = h("button", { type: "submit" }, "Set password and sign in");
+  const submit = h("button", { type: "submit" }, "Sign in");
   const form = h(
     "form",
     { class: "card narrow", novalidate: true },
-    field("New password", password, `At least ${MIN_PASSWORD} characters. A short sentence is easy to remember.`),
-    field("Repeat the password", repeat),
+    field("6-digit code", code, "Open your authenticator app and enter the code it shows for Homeward. Lost your phone? Enter one of your recovery codes instead."),
     message,
     submit,
   );
@@ -70,38 +89,136 @@ function renderInvite(view, { params: [token], navigate }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
-    if (password.value.length < MIN_PASSWORD) {
-      showErrors(form, { fieldErrors: { password: [`Must be at least ${MIN_PASSWORD} characters.`] } }, message);
-      return;
-    }
-    if (password.value !== repeat.value) {
-      showErrors(form, { fieldErrors: { repeat: ["The two passwords are not the same."] } }, message);
+    if (!code.value.trim()) {
+      showErrors(form, { fieldErrors: { code: ["Enter the code from the app."] } }, message);
       return;
     }
     submit.disabled = true;
     try {
-      await api.acceptInvite(token, password.value);
-      navigate("#/today");
+      await api.secondStep(code.value.replace(/\s/g, ""));
+      onward(navigate);
+    } catch (error) {
+      submit.disabled = false;
+      code.value = "";
+      if (error.status === 401 && error.payload.message === "Sign in first.") say(message, "This sign-in took too long. Start again with your email and password.", "error");
+      else if (error.status === 401) say(message, "That code is wrong or was used already. Wait for the next code and try again.", "error");
+      else if (error.status === 429) say(message, "Too many wrong codes. Wait a few minutes, then sign in again.", "error");
+      else showErrors(form, error, message);
+      code.focus();
+    }
+  });
+  page(view, "Enter your code", null, form, h("p", { class: "center" }, h("a", { href: "#/signin", onclick: () => location.reload() }, "Start again")));
+  code.focus();
+}
+
+function newPasswordFields() {
+  const password = h("input", { type: "password", name: "password", autocomplete: "new-password", required: true, minlength: MIN_PASSWORD, maxlength: MAX_PASSWORD });
+  const repeat = h("input", { type: "password", name: "repeat", autocomplete: "new-password", required: true });
+  const fields = [
+    field("New password", password, `At least ${MIN_PASSWORD} characters. A few unusual words are strong and easy to remember.`),
+    field("Repeat the password", repeat),
+  ];
+  /** Errors we can tell before asking the server (it also judges how guessable). */
+  function problems() {
+    if (password.value.length < MIN_PASSWORD) return { password: [`Use at least ${MIN_PASSWORD} characters.`] };
+    if (password.value.length > MAX_PASSWORD) return { password: [`Use at most ${MAX_PASSWORD} characters.`] };
+    if (password.value !== repeat.value) return { repeat: ["The two passwords are not the same."] };
+    return null;
+  }
+  return { password, fields, problems };
+}
+
+function renderInvite(view, { params: [token], navigate }) {
+  if (api.currentUser()) {
+    page(view, "Welcome", null, h("p", {}, "You are already signed in."), h("p", {}, h("a", { href: "#/signin" }, "Continue")));
+    return;
+  }
+  const choose = newPasswordFields();
+  const message = statusArea("alert");
+  const submit = h("button", { type: "submit" }, "Set password and sign in");
+  const form = h("form", { class: "card narrow", novalidate: true }, ...choose.fields, message, submit);
+  say(message, "");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const problems = choose.problems();
+    if (problems) {
+      showErrors(form, { fieldErrors: problems }, message);
+      return;
+    }
+    submit.disabled = true;
+    try {
+      const result = await api.acceptInvite(token, choose.password.value);
+      if (result.step) nextStep(view, result.step, navigate);
+      else navigate("#/today");
     } catch (error) {
       submit.disabled = false;
       if (error.offline) say(message, "You are offline. Connect to the internet to finish setting up.", "error");
       else if (error.status === 400 && !Object.keys(error.fieldErrors).length)
-        say(message, "This invitation link has been used, has expired or is not valid. Ask your therapist for a new one.", "error");
+        say(message, "This invitation link has been used, has expired or is not valid. Ask for a new one.", "error");
       else showErrors(form, error, message);
     }
   });
-  if (api.currentUser()) {
-    mount(view, heading("Welcome"), h("p", {}, "You are already signed in."), h("p", {}, h("a", { href: "#/signin" }, "Continue")));
-    return;
-  }
-  mount(
-    view,
-    h(
-      "section",
-      { class: "signin" },
-      heading("Welcome to Homeward"),
-      h("p", { class: "lead" }, "Your therapist has set up your home exercise programme. Choose a password to get started."),
-      form,
-    ),
-  );
+  page(view, "Welcome to Homeward", "Choose a password to get started.", form);
+}
+
+function renderForgot(view) {
+  const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true, inputmode: "email", autocapitalize: "none", spellcheck: "false" });
+  const message = statusArea("alert");
+  const submit = h("button", { type: "submit" }, "Send me a link");
+  const form = h("form", { class: "card narrow", novalidate: true }, field("Email", email), message, submit);
+  say(message, "");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    if (!email.value.trim()) {
+      showErrors(form, { fieldErrors: { email: ["Enter the email you sign in with."] } }, message);
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await api.post("/api/auth/password-reset", { email: email.value.trim() });
+      mount(
+        form,
+        h("p", { role: "status" }, `If ${email.value.trim()} belongs to a Homeward account, an email with a link is on its way. The link works once, for an hour.`),
+        h("p", {}, h("a", { href: "#/signin" }, "Back to sign in")),
+      );
+    } catch (error) {
+      submit.disabled = false;
+      if (error.offline) say(message, "You are offline. Connect to the internet and try again.", "error");
+      else if (error.status === 429) say(message, "Too many requests. Please wait a while and try again.", "error");
+      else showErrors(form, error, message);
+    }
+  });
+  page(view, "Forgot your password?", "Enter your email and we will send you a link to choose a new one.", form, h("p", { class: "center" }, h("a", { href: "#/signin" }, "Back to sign in")));
+}
+
+function renderReset(view, { params: [token] }) {
+  const choose = newPasswordFields();
+  const message = statusArea("alert");
+  const submit = h("button", { type: "submit" }, "Save the new password");
+  const form = h("form", { class: "card narrow", novalidate: true }, ...choose.fields, message, submit);
+  say(message, "");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const problems = choose.problems();
+    if (problems) {
+      showErrors(form, { fieldErrors: problems }, message);
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await api.post("/api/auth/password-reset/confirm", { token, password: choose.password.value });
+      await api.signedOutHere();
+      mount(form, h("p", { role: "status" }, "Your new password is saved. Every device was signed out."), h("p", {}, h("a", { href: "#/signin", class: "button-link" }, "Sign in")));
+    } catch (error) {
+      submit.disabled = false;
+      if (error.offline) say(message, "You are offline. Connect to the internet and try again.", "error");
+      else if (error.status === 400 && !Object.keys(error.fieldErrors).length)
+        say(message, "This link has been used or has expired. Ask for a new one from the sign-in page.", "error");
+      else showErrors(form, error, message);
+    }
+  });
+  page(view, "Choose a new password", "You will be signed out everywhere and can sign in with the new password.", form);
 }

@@ -1,7 +1,9 @@
 """Browser tests: the app served on a real port, driven by Debian's headless Chromium
 through Playwright (no downloaded browsers)."""
 
+import os
 import threading
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -106,3 +108,17 @@ def server_logs(app):
             return ticks, pain
 
     return count
+
+
+@pytest.fixture
+def screenshot():
+    """screenshot(page, "name") saves a full-page PNG to the folder named by
+    HOMEWARD_SCREENSHOTS (for people to look at); without it, nothing."""
+    folder = os.environ.get("HOMEWARD_SCREENSHOTS")
+
+    def take(page, name: str) -> None:
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+    return take

@@ -1,0 +1,130 @@
+/** Account: the signed-in person's password, the devices they are signed in
+ * on (each can be signed out), and their two-step sign-in. */
+import * as api from "./api.js";
+import { setUp } from "./authenticator.js";
+import { clearErrors, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea } from "./dom.js";
+
+export async function render(view, { user, navigate }) {
+  const devices = h("div", {}, loading());
+  const devicesMessage = statusArea("alert");
+  say(devicesMessage, "");
+  const twoStep = h("div");
+  mount(
+    view,
+    heading("Account"),
+    h("p", { class: "lead" }, `${user.name} · ${user.email}`),
+    h("section", { class: "card", "aria-labelledby": "devices-title" }, h("h2", { id: "devices-title" }, "Signed-in devices"), devices, devicesMessage),
+    h("section", { class: "card", "aria-labelledby": "password-title" }, h("h2", { id: "password-title" }, "Change password"), passwordForm()),
+    h("section", { class: "card", "aria-labelledby": "two-step-title" }, h("h2", { id: "two-step-title" }, "Two-step sign-in"), twoStep),
+  );
+  showTwoStep(twoStep, user);
+  await showDevices(devices, devicesMessage, navigate);
+}
+
+async function showDevices(area, message, navigate) {
+  let sessions;
+  try {
+    sessions = await api.get("/api/auth/sessions");
+  } catch (error) {
+    mount(area, h("p", { role: "alert" }, error.offline ? "You are offline: the list needs the internet." : error.message));
+    return;
+  }
+  const endOne = async (session) => {
+    try {
+      await api.del(`/api/auth/sessions/${session.id}`);
+      if (session.current) {
+        await api.signedOutHere();
+        navigate("#/signin");
+        return;
+      }
+      await showDevices(area, message, navigate);
+      say(message, `${session.device} is signed out.`, "success");
+      area.querySelector("h3, button")?.focus();
+    } catch (error) {
+      say(message, error.message, "error");
+    }
+  };
+  mount(
+    area,
+    h("p", { class: "hint" }, "Sign out a phone or computer you no longer use, or that is not yours."),
+    h(
+      "ul",
+      { class: "device-list" },
+      sessions.map((session) =>
+        h(
+          "li",
+          { class: "device" },
+          h("div", {}, h("h3", {}, session.device, session.current ? h("span", { class: "status-pill on" }, "This device") : null), h("p", { class: "hint" }, `Last used ${formatDateTime(session.last_seen_at)} · signed in ${formatDateTime(session.created_at)}${session.address ? ` · ${session.address}` : ""}`)),
+          h("button", { type: "button", class: "secondary small", "aria-label": `Sign out ${session.device}${session.current ? " (this device)" : ""}`, onclick: () => endOne(session) }, "Sign out"),
+        ),
+      ),
+    ),
+    h(
+      "div",
+      { class: "actions" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "danger",
+          onclick: async () => {
+            try {
+              await api.post("/api/auth/logout-everywhere");
+              await api.signedOutHere();
+              navigate("#/signin");
+            } catch (error) {
+              say(message, error.message, "error");
+            }
+          },
+        },
+        "Sign out everywhere",
+      ),
+    ),
+  );
+}
+
+function passwordForm() {
+  const current = h("input", { type: "password", name: "current_password", autocomplete: "current-password", required: true });
+  const next = h("input", { type: "password", name: "new_password", autocomplete: "new-password", required: true, minlength: "10", maxlength: "128" });
+  const repeat = h("input", { type: "password", name: "repeat", autocomplete: "new-password", required: true });
+  const message = statusArea("alert");
+  say(message, "");
+  const form = h(
+    "form",
+    { class: "stack narrow-form", novalidate: true },
+    field("Current password", current),
+    field("New password", next, "At least 10 characters. A few unusual words are strong and easy to remember."),
+    field("Repeat the new password", repeat),
+    message,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Change password")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    if (next.value.length < 10) return showErrors(form, { fieldErrors: { new_password: ["Use at least 10 characters."] } }, message);
+    if (next.value !== repeat.value) return showErrors(form, { fieldErrors: { repeat: ["The two passwords are not the same."] } }, message);
+    try {
+      await api.post("/api/auth/password", { current_password: current.value, new_password: next.value });
+      form.reset();
+      say(message, "Password changed. Your other devices were signed out.", "success");
+    } catch (error) {
+      showErrors(form, error, message);
+    }
+  });
+  return form;
+}
+
+function showTwoStep(area, user) {
+  const staff = user.role !== "patient";
+  const on = Boolean(user.second_factor);
+  const explain = on
+    ? "On: you sign in with your password and a code from your authenticator app. If you get a new phone, set it up again here (your old codes stop working)."
+    : staff
+      ? "You will set it up at your next sign-in."
+      : "Off. Optional: also ask for a code from an authenticator app when you sign in, so that a stolen password alone cannot open your account.";
+  mount(
+    area,
+    h("p", {}, explain),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => setUp(area, { done: () => showTwoStep(area, { ...user, second_factor: true }), intro: "Scan this with the authenticator app on your phone." }) }, on ? "Set up on a new phone" : "Set up two-step sign-in")),
+  );
+}
