@@ -13,19 +13,12 @@ import json
 import re
 import sys
 import urllib.request
+from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.serving import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 
 
 def parse_args():
@@ -48,7 +41,9 @@ def load_today(base_url, email, password):
     """(bytes per URL the page loaded, the service worker's precache list)."""
     sizes, urls = {}, {}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_FLAGS
+        )
         context = browser.new_context(
             viewport={"width": 390, "height": 844}, service_workers="allow"
         )

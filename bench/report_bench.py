@@ -23,7 +23,7 @@ import psycopg
 from common import Client, seeded, served, timed
 from sqlalchemy import make_url
 
-from tests.serving import memory_mb
+from tests.serving import DEMO_TOTP_SECRET, memory_mb
 
 
 def read_exercise_logs(url: str) -> float:
@@ -68,7 +68,9 @@ def main():
     csv_path = "/api/reports/adherence.csv" + query
 
     with served(url) as server:
-        admin = Client(server.port).login("admin@demo.test")
+        admin = Client(server.port).login(
+            "admin@demo.test", totp_secret=DEMO_TOTP_SECRET
+        )
         baseline = memory_mb(server)
         size = len(admin.call("GET", csv_path).body)
         csv_median, _ = timed(lambda: admin.call("GET", csv_path), args.repeat)

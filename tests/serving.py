@@ -21,11 +21,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyotp
 from sqlalchemy import create_engine, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the venv's bin/ when run by .venv/bin/pytest
 DEMO_PASSWORD = "demo-password-1"
+DEMO_TOTP_SECRET = "HOMEWARDDEMOSECRETHOMEWARD234567"  # backend/services/demo.py
 SECRET_KEY = "serving-test-secret-key"
 REQUEST_TIMEOUT = 60  # seconds; a request slower than this is a failure, not a wait
 START_TIMEOUT = 60
@@ -367,7 +369,10 @@ class Client:
     def call(self, method: str, path: str, body=None) -> Reply:
         return self.receive(self.send(method, path, body))
 
-    def login(self, email: str, password: str = DEMO_PASSWORD) -> "Client":
+    def login(
+        self, email: str, password: str = DEMO_PASSWORD, totp_secret: str | None = None
+    ) -> "Client":
+        """Sign in; staff give `totp_secret` for the second step (a pyotp code)."""
         csrf = self.call("GET", "/api/auth/csrf")
         assert csrf.status == 200, csrf
         self.csrf = csrf.body["csrf_token"]
@@ -375,6 +380,11 @@ class Client:
             "POST", "/api/auth/login", {"email": email, "password": password}
         )
         assert signed.status == 200, signed
+        self.csrf = signed.body["csrf_token"]
+        if totp_secret is not None:
+            code = pyotp.TOTP(totp_secret).now()
+            signed = self.call("POST", "/api/auth/totp", {"code": code})
+            assert signed.status == 200, signed
         self.user, self.csrf = signed.body["user"], signed.body["csrf_token"]
         return self
 

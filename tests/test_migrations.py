@@ -4,7 +4,7 @@ import flask_migrate
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 import config as settings
 from backend import create_app
@@ -31,4 +31,44 @@ def test_upgrade_of_an_empty_database_matches_the_models(app, tmp_path):
             assert "exercise_logs" in inspect(db.engine).get_table_names()
             flask_migrate.downgrade(revision="base")
             assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+            db.engine.dispose()
+
+
+def test_upgrading_the_previous_release_keeps_its_invitations(app, tmp_path):
+    """0002 (the last release) → head: a patient's pending invitation link is
+    kept, now as a user's invitation."""
+    with fresh_database(tmp_path) as url:
+        config = settings.TestConfig()
+        config.SQLALCHEMY_DATABASE_URI = url
+        fresh = create_app(config)
+        with fresh.app_context():
+            flask_migrate.upgrade(revision="0002")
+            with db.engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO clinics (id, name, created_at) VALUES (1, 'C', :t)"
+                    ),
+                    {"t": "2026-11-01 09:00:00+00:00"},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO users (id, clinic_id, email, name, role, "
+                        "active, created_at) "
+                        "VALUES (7, 1, 'p@c.test', 'P', 'patient', :yes, :t)"
+                    ),
+                    {"t": "2026-11-01 09:00:00+00:00", "yes": True},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO invitations (patient_id, token_hash, created_at, "
+                        "expires_at) VALUES (7, 'abc', :t, :t)"
+                    ),
+                    {"t": "2026-11-01 09:00:00+00:00"},
+                )
+            flask_migrate.upgrade()
+            with db.engine.connect() as connection:
+                row = connection.execute(
+                    text("SELECT user_id, purpose, token_hash FROM invitations")
+                ).one()
+            assert tuple(row) == (7, "invite", "abc")
             db.engine.dispose()

@@ -9,25 +9,19 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.serving import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 
 
 def main(base_url, port, profile):
     chromium = subprocess.Popen(
         [
-            "/usr/bin/chromium",
-            *FLAGS,
+            CHROMIUM,
+            *CHROMIUM_FLAGS,
             f"--remote-debugging-port={port}",
             f"--user-data-dir={profile}",
             "about:blank",
