@@ -33,12 +33,14 @@ run: migrate
 	$(FLASK) seed-demo --if-missing
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-# Production-style serving: gunicorn with gunicorn.conf.py (WEB_CONCURRENCY, PORT).
+# Production-style serving: gunicorn with gunicorn.conf.py (WEB_CONCURRENCY, PORT),
+# the PWA's files linked for nginx (deploy/nginx.conf) to serve from disk.
 serve: migrate
+	$(FLASK) publish-assets
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: setup
-	scripts/ensure-chromium
+	scripts/ensure-system-packages
 	$(BIN)/ruff check --quiet .
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -87,6 +87,10 @@ class Config:
     LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
     SECOND_FACTOR_LIMIT = "5 per 15 minutes"
     PASSWORD_RESET_LIMIT = "5 per hour"
+    # a patient's writes, per person: generous (a month offline is one or two
+    # syncs), but bounded
+    WRITE_LIMIT = "600 per minute"
+    SYNC_LIMIT = "60 per minute"
     # Admins (and therapists, unless their clinic says otherwise) sign in with
     # a second factor; only the test suite turns this off, never production.
     SECOND_FACTOR_FOR_STAFF = True

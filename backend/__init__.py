@@ -3,7 +3,8 @@
 import logging
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, g, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -24,6 +25,8 @@ def create_app(config=None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_object(config if config is not None else Config())
+    # an id in a path is a positive database integer: 0 or a 20-digit one is a 404
+    app.url_map.converters["int"] = guards.IdConverter
     app.json.sort_keys = False
     app.session_interface = ServerSideSessions()
 
@@ -33,6 +36,7 @@ def create_app(config=None) -> Flask:
         sqlite.harden(db.engine)
     adherence.track_changes(db.session)
     _trust_proxy(app)
+    guards.init_app(app)  # first: before any extension reads a request
     migrate.init_app(
         app,
         db,
@@ -48,6 +52,7 @@ def create_app(config=None) -> Flask:
     limiter.init_app(app)
     compress.init_app(app)
     extensions.api.init_app(app)
+    extensions.api.register_converter(guards.IdConverter, guards.id_parameter)
 
     from backend.services.passwords import Passwords
 
@@ -59,7 +64,6 @@ def create_app(config=None) -> Flask:
 
     _register_auth(app)
     _register_errors(app)
-    guards.init_app(app)
 
     from backend.api import BLUEPRINTS
 
@@ -114,7 +118,11 @@ def _register_auth(app: Flask) -> None:
     def check_csrf():
         """Every cookie-authenticated write under /api needs the X-CSRF-Token header."""
         if request.method in UNSAFE_METHODS and request.path.startswith("/api/"):
-            csrf.protect()
+            try:
+                csrf.protect()
+            except CSRFError:
+                g.csrf_refused = True  # audited (api/audit.py)
+                raise
 
 
 def _register_errors(app: Flask) -> None:

@@ -12,7 +12,7 @@ on every request with their profile; a deactivated account is refused on its
 next request.
 """
 
-from flask import current_app
+from flask import current_app, g
 from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import Select, select
@@ -38,6 +38,7 @@ def script_admin(secret: str) -> User | None:
     if token is None or not token.creator.active or token.creator.role != "admin":
         return None
     tokens.note_use(token, now_utc())
+    g.api_token = token  # the audit trail names it
     return token.creator
 
 

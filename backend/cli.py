@@ -1,7 +1,9 @@
 """Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
-`rebuild-adherence`."""
+`rebuild-adherence`, `publish-assets`."""
 
+import os
 import sqlite3
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -22,6 +24,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_library)
     app.cli.add_command(backup)
     app.cli.add_command(rebuild_adherence)
+    app.cli.add_command(publish_assets)
 
 
 @click.command("create-admin")
@@ -135,3 +138,34 @@ def rebuild_adherence():
     click.echo(
         f"Sessions done rebuilt: {days} patient-days stored, {changed} corrected."
     )
+
+
+@click.command("publish-assets")
+@click.argument(
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=False,
+)
+@with_appcontext
+def publish_assets(directory):
+    """Link DIRECTORY/<asset version> to the frontend, for a web server in front
+    (deploy/nginx.conf) to serve /assets/<version>/... from disk.
+
+    Default DIRECTORY: instance/assets. Only this version is linked: a page from
+    before a deploy asks for another version, which the web server then passes
+    to the app (it answers with today's files, not cached). Run on every deploy.
+    """
+    from backend.web import FRONTEND_DIR
+
+    directory = directory or Path(current_app.instance_path) / "assets"
+    directory.mkdir(parents=True, exist_ok=True)
+    version = current_app.extensions["homeward_frontend"]["version"]
+    link = directory / version
+    fresh = directory / f".{version}.new"
+    fresh.unlink(missing_ok=True)
+    fresh.symlink_to(FRONTEND_DIR, target_is_directory=True)
+    os.replace(fresh, link)  # atomic: the old link or the new, never neither
+    for entry in directory.iterdir():
+        if entry.name != version and entry.is_symlink():
+            entry.unlink()
+    click.echo(f"Assets of version {version} published at {link}.")

@@ -22,12 +22,23 @@ NAMING_CONVENTION = {
 }
 
 
+MAX_BODY_BYTES = 1024 * 1024  # the contract's limit (config.MAX_CONTENT_LENGTH)
+MAX_SYNC_RECORDS = 500  # records in one POST /api/sync
+
+
 class HomewardApi(Api):
-    """flask-smorest's Api whose error bodies always carry a human message."""
+    """flask-smorest's Api whose error bodies always carry a human message, and
+    whose 405 says what is allowed and 413 what the limits are."""
 
     def handle_http_exception(self, error):
         payload, code, headers = super().handle_http_exception(error)
         payload.setdefault("message", error.description)
+        if code == 405 and getattr(error, "valid_methods", None):
+            headers = {**(headers or {}), "Allow": ", ".join(error.valid_methods)}
+        if code == 413:
+            if not getattr(error, "data", None):  # the body-size limit, not a view's
+                payload["message"] = "A request body may be at most 1 MiB."
+            payload["limits"] = {"bytes": MAX_BODY_BYTES, "records": MAX_SYNC_RECORDS}
         return payload, code, headers
 
 
@@ -42,11 +53,14 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
 
 
+LIMITED_BLUEPRINTS = {"auth", "logs"}  # sign-in (api/auth.py), writes (api/logs.py)
+
+
 @limiter.request_filter
-def _outside_sign_in() -> bool:
-    """The limits live on the sign-in views (api/auth.py) only: every other
-    request skips the limiter's per-request bookkeeping."""
-    return request.blueprint != "auth"
+def _without_limits() -> bool:
+    """Only sign-in and the patient's writes have limits: every other request
+    skips the limiter's per-request bookkeeping."""
+    return request.blueprint not in LIMITED_BLUEPRINTS or request.method == "GET"
 
 
 csrf = CSRFProtect()

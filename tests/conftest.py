@@ -21,6 +21,7 @@ from sqlalchemy import make_url, text
 from backend import create_app
 from backend.extensions import db, limiter
 from backend.models import Clinic, PatientProfile, User
+from backend.models.access import APPEND_ONLY
 from backend.services.library import sync_library
 from config import TestConfig
 from tests.serving import free_port
@@ -93,15 +94,26 @@ def make_app(app):
             db.engine.dispose()
 
 
+def empty_tables() -> None:
+    """Delete every row, the append-only audit trail's too (its triggers are
+    lifted for the moment, as only a test's own database may)."""
+    create, drop = APPEND_ONLY[db.session.get_bind().dialect.name]
+    for statement in drop:
+        db.session.execute(text(statement))
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    for statement in create:
+        db.session.execute(text(statement))
+    db.session.commit()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_data(request, app):
     """Every test starts from empty tables and fresh rate limits."""
     yield
     with app.app_context():
         db.session.rollback()
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        db.session.commit()
+        empty_tables()
     limiter.reset()
 
 

@@ -58,27 +58,73 @@ def test_report_rows_sum_to_each_patients_range_totals(app, demo):
             )
 
 
-def test_csv_has_the_contract_columns_and_the_same_rows(demo):
-    query = {"from": "2026-01-05", "to": "2026-01-18"}
+def read_csv(response) -> list[list[str]]:
+    body = response.get_data(as_text=True)
+    assert body.startswith("\ufeff")  # the BOM: Excel keeps accents
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+def test_contract_csv_has_exactly_the_contract_columns_and_the_json_rows(demo):
+    query = {"from": "2026-01-05", "to": "2026-01-18", "format": "contract"}
     response = demo.get("/api/reports/adherence.csv", query_string=query)
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
-    table = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    table = read_csv(response)
     assert table[0] == COLUMNS
-    rows = demo.get("/api/reports/adherence", query_string=query).json
+    json_query = {k: v for k, v in query.items() if k != "format"}
+    rows = demo.get("/api/reports/adherence", query_string=json_query).json
     assert len(table) - 1 == len(rows) == 6 * 2
     assert [int(line[0]) for line in table[1:]] == [r["patient_id"] for r in rows]
+    assert set(rows[0]) == set(COLUMNS)  # the JSON report is unchanged
+    body = response.get_data(as_text=True)
+    assert body.splitlines()[1].startswith('"')  # every field quoted
 
 
-def test_formula_like_cells_are_neutralised(app, demo):
+def test_default_csv_is_for_people_in_a_spreadsheet(app, demo):
+    today = date.today()
+    start = today - timedelta(days=60)  # before the demo's 40 days of history
+    query = {"from": start.isoformat(), "to": today.isoformat()}
+    table = read_csv(demo.get("/api/reports/adherence.csv", query_string=query))
+    header, rows = table[0], table[1:]
+    assert header[:5] == [
+        "Patient ID",
+        "Patient",
+        "Therapist",
+        "Week starting (Monday)",
+        "Days of the week in the range",
+    ]
+    weeks = {date.fromisoformat(row[3]) for row in rows}
+    enrolled = today - timedelta(days=41)
+    assert min(weeks) == enrolled - timedelta(days=enrolled.weekday())
+    by_week = {date.fromisoformat(row[3]): int(row[4]) for row in rows}
+    last = max(by_week)
+    assert by_week[last] == (today - last).days + 1  # a partial last week
+    assert all(by_week[w] == 7 for w in by_week if w != last)
+    everyone = demo.get("/api/reports/adherence", query_string=query).json
+    assert len(everyone) > len(rows)  # the JSON keeps the weeks before
+
+
+def test_formula_like_cells_are_neutralised_and_read_back_as_typed(app, demo):
+    # (NUL, which PostgreSQL cannot store, is covered by test_neutralise)
+    names = ["+1 555 0100", "Smith;=1+2", 'Ann "Nan" O\'Neil', "\nJo", "=HYPERLINK()"]
     with app.app_context():
-        patient = db.session.query(User).filter_by(email="patient@demo.test").one()
-        patient.name = '=HYPERLINK("http://evil.test","click")'
+        patients = (
+            db.session.query(User).filter_by(role="patient").order_by(User.id).all()
+        )
+        for patient, name in zip(patients, names, strict=False):
+            patient.name = name
         db.session.commit()
-    body = demo.get("/api/reports/adherence.csv").get_data(as_text=True)
-    assert "'=HYPERLINK" in body
-    assert "\n=HYPERLINK" not in body and ",=HYPERLINK" not in body
+    table = read_csv(demo.get("/api/reports/adherence.csv"))
+    shown = {row[1] for row in table[1:]}
+    assert "'+1 555 0100" in shown
+    assert "'Smith;=1+2" in shown
+    assert 'Ann "Nan" O\'Neil' in shown  # quotes survive, untouched
+    assert "'\nJo" in shown
+    assert "'=HYPERLINK()" in shown
+    assert not any(
+        cell[:1] in "=+-@\t\r\n\x00" for row in table for cell in row if cell
+    )
 
 
 @pytest.mark.parametrize(
@@ -90,6 +136,12 @@ def test_formula_like_cells_are_neutralised(app, demo):
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\tx", "'\tx"),
         ("\rx", "'\rx"),
+        ("\nx", "'\nx"),
+        ("\x00=1+2", "'\x00=1+2"),
+        ("Smith;=1+2", "'Smith;=1+2"),
+        ("Smith, =1", "'Smith, =1"),
+        ("Smith, Jo", "Smith, Jo"),
+        ("Ann-Marie", "Ann-Marie"),
         ("Ann", "Ann"),
         (None, ""),
         (3.5, "3.5"),

@@ -7,26 +7,32 @@ The patient's log writes stage their row inside their own transaction
 transaction of its own (`record_request`).
 """
 
+import json
 import logging
 from datetime import UTC, datetime, time, timedelta
 
-from flask import Flask, g, request
+from flask import Flask, Response, current_app, g, request, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
-from sqlalchemy import select
+from limits import RateLimitItemPerMinute
+from sqlalchemy import Select, or_, select
 
 from backend.api.common import documents
 from backend.auth import require_role
-from backend.extensions import db
+from backend.extensions import db, limiter
 from backend.guards import CONTROL
 from backend.models import AuditEvent, User
-from backend.schemas.progress import AuditEventSchema, AuditQuerySchema
-from backend.services import audit
+from backend.schemas.progress import (
+    AuditEventSchema,
+    AuditFilterSchema,
+    AuditQuerySchema,
+)
+from backend.services import audit, export
 from backend.services.dates import now_utc
 
 log = logging.getLogger(__name__)
 
-blp = Blueprint("audit", __name__, url_prefix="/api/audit", description="Audit trail")
+blp = Blueprint("audit", __name__, url_prefix="/api", description="Audit trail")
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 # attempts to get in or to change how one gets in: recorded, failed or not
@@ -43,6 +49,20 @@ EXPORTS = {
     "reports.adherence_report",
     "reports.adherence_report_csv",
     "progress.fhir_export",
+    "audit.audit_trail_csv",
+}
+REFUSED = {401, 403, 404}
+REFUSALS_PER_MINUTE = RateLimitItemPerMinute(20)
+# a staff member's reads of a patient's record, recorded once a day
+PATIENT_READS = {
+    "patients.get_patient",
+    "progress.patient_progress",
+    "progress.odi_history",
+    "logs.routine",
+    "logs.list_exercise_logs",
+    "logs.list_pain_logs",
+    "programmes.current_programme",
+    "programmes.programme_history",
 }
 TARGETS = (  # view argument → the kind of record it names
     ("log_id", "exercise_log"),
@@ -80,10 +100,21 @@ def _email_sent() -> str | None:
     return email.strip().lower()[:254]
 
 
-def _detail(response) -> dict | None:
+def _detail(response, action: str) -> dict:
+    detail = {}
     if request.endpoint in EXPORTS:
-        return {"query": request.args.to_dict()}
-    return None
+        detail["query"] = request.args.to_dict()
+    token = g.get("api_token")
+    if token is not None:  # a script: which token
+        detail["token"] = {"id": token.id, "name": token.name}
+    if action == "patient.read":
+        detail["read"] = request.endpoint
+    if g.get("csrf_refused"):
+        detail["reason"] = "csrf"
+    elif response.status_code in REFUSED and request.endpoint not in SIGN_INS:
+        detail["path"] = request.path[:200]
+        detail["method"] = request.method
+    return detail
 
 
 def stage(status: int, detail: dict | None = None) -> None:
@@ -115,63 +146,199 @@ def record_request(response):
     (unless the view staged it in its own transaction, see `stage`)."""
     if g.get("audit_staged"):
         return response
-    endpoint = request.endpoint or ""
-    status = response.status_code
-    is_sign_in = endpoint in SIGN_INS and status in (200, 202, 204, 400, 401, 429)
-    is_write = request.method in WRITES and status < 400 and endpoint != "auth.logout"
-    is_export = endpoint in EXPORTS and status == 200
-    if not (is_sign_in or is_write or is_export):
+    event = _event(response)
+    if event is None:
         return response
+    action, extra = event
     user = current_user if current_user.is_authenticated else None
     email = user.email if user else g.get("audit_login_email") or _email_sent()
     clinic_id = user.clinic_id if user else None
-    if user is None and email:  # an attempt on an account: tell its clinic
-        clinic_id = db.session.scalar(select(User.clinic_id).where(User.email == email))
     kind, target_id = _target(response)
-    action = g.get("audit_action") or endpoint
-    if status == 429:
-        action = g.get("audit_action") or f"{endpoint}_blocked"
-    elif status in (400, 401):
-        action = f"{endpoint}_failed"
+    if user is None and email:  # an attempt on an account: name it, tell its clinic
+        account = db.session.execute(
+            select(User.id, User.clinic_id).where(User.email == email)
+        ).first()
+        if account is not None:
+            clinic_id = account.clinic_id
+            if target_id is None:
+                kind, target_id = "user", account.id
     try:
         audit.record(
             action,
-            status,
+            response.status_code,
             clinic_id=clinic_id,
             actor_id=user.id if user else None,
             actor_email=email,
             target_type=kind,
             target_id=target_id,
             ip=request.remote_addr,
-            detail=_detail(response),
+            detail=_detail(response, action) or None,
+            **extra,
         )
         db.session.commit()
-    except Exception:  # the request itself succeeded; never turn it into a 500
+    except Exception:  # the request itself is done; never turn it into a 500
         db.session.rollback()
-        log.exception("could not write the audit row for %s", endpoint)
+        log.exception("could not write the audit row for %s", request.endpoint)
     return response
+
+
+def _event(response) -> tuple[str, dict] | None:
+    """(action, extra arguments) of the row this request needs, or None."""
+    endpoint = request.endpoint or ""
+    status = response.status_code
+    if endpoint in SIGN_INS and status in (200, 202, 204, 400, 401, 429):
+        if status == 429:
+            return g.get("audit_action") or f"{endpoint}_blocked", {}
+        if status in (400, 401):
+            return f"{endpoint}_failed", {}
+        return g.get("audit_action") or endpoint, {}
+    if request.method in WRITES and status < 400 and endpoint != "auth.logout":
+        return endpoint, {}
+    if endpoint in EXPORTS and status == 200:
+        return endpoint, {}
+    if g.get("csrf_refused") or (status in REFUSED and _names_an_object()):
+        if _refusals_within_bound():
+            return "access.refused", {}
+        return None
+    if request.method == "GET" and status == 200 and endpoint in PATIENT_READS:
+        return _patient_read()
+    return None
+
+
+def _names_an_object() -> bool:
+    """A refused request for an API route that exists (a scanner's guesses at
+    paths that do not are not worth a row)."""
+    return request.url_rule is not None and request.path.startswith("/api/")
+
+
+def _refusals_within_bound() -> bool:
+    """At most REFUSALS_PER_MINUTE rows of refused access per address: a
+    scanner cannot flood the table."""
+    keys = (current_app.config["RATELIMIT_KEY_PREFIX"] or "homeward", "audit-refused")
+    return limiter.limiter.hit(REFUSALS_PER_MINUTE, *keys, request.remote_addr)
+
+
+def _patient_read() -> tuple[str, dict] | None:
+    """A staff member's read of a patient's record, once per staff member,
+    patient and (UTC) day."""
+    user = current_user
+    patient_id = (request.view_args or {}).get("patient_id")
+    if not user.is_authenticated or not user.is_staff or patient_id is None:
+        return None
+    day = now_utc().date().isoformat()
+    return "patient.read", {"once_key": f"read:{user.id}:{patient_id}:{day}"}
 
 
 def install(app: Flask) -> None:
     app.after_request(record_request)
 
 
-@blp.route("", methods=["GET"])
+def _events(admin: User, query: dict) -> Select:
+    """The admin's clinic's events that match the filters, newest first
+    (default: the last 30 days)."""
+    end = query.get("end") or now_utc().date()
+    start = query.get("start") or end - timedelta(days=29)
+    events = select(AuditEvent).where(
+        AuditEvent.clinic_id == admin.clinic_id,
+        AuditEvent.at >= datetime.combine(start, time.min, UTC),
+        AuditEvent.at < datetime.combine(end + timedelta(days=1), time.min, UTC),
+    )
+    if "actor_id" in query:
+        events = events.where(AuditEvent.actor_id == query["actor_id"])
+    if "patient_id" in query:  # what the patient did, and what was done to them
+        patient_id = query["patient_id"]
+        events = events.where(
+            or_(
+                AuditEvent.actor_id == patient_id,
+                (AuditEvent.target_type == "patient")
+                & (AuditEvent.target_id == str(patient_id)),
+            )
+        )
+    if query.get("action"):
+        events = events.where(
+            or_(
+                *(
+                    AuditEvent.action.startswith(action, autoescape=True)
+                    if action.endswith(".")
+                    else AuditEvent.action == action
+                    for action in query["action"]
+                )
+            )
+        )
+    return events.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+def _names(admin: User, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(User.id, User.name).where(
+            User.id.in_(ids), User.clinic_id == admin.clinic_id
+        )
+    )
+    return dict(rows.all())
+
+
+@blp.route("/audit", methods=["GET"])
 @blp.arguments(AuditQuerySchema(), location="query")
 @blp.response(200, AuditEventSchema(many=True))
 @documents(blp, 401, 403)
 def audit_trail(query):
-    """The clinic's audit rows, newest first (default: the last 30 days)."""
+    """The clinic's audit events, newest first, each with a sentence that
+    tells it (default: the last 30 days; at most `limit`)."""
     admin = require_role("admin")
-    end = query.get("end") or now_utc().date()
-    start = query.get("start") or end - timedelta(days=29)
-    return db.session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.clinic_id == admin.clinic_id,
-            AuditEvent.at >= datetime.combine(start, time.min, UTC),
-            AuditEvent.at < datetime.combine(end + timedelta(days=1), time.min, UTC),
-        )
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(query["limit"])
-    ).all()
+    events = db.session.scalars(_events(admin, query).limit(query["limit"])).all()
+    names = _names(admin, audit.people_named(events))
+    for event in events:
+        event.sentence = audit.sentence(event, names)
+    return events
+
+
+CSV_HEADER = [
+    "When (UTC)",
+    "What happened",
+    "Who",
+    "Email",
+    "Action",
+    "Result",
+    "Record",
+    "Address",
+    "Details",
+]
+
+
+@blp.route("/audit.csv", methods=["GET"])
+@blp.arguments(AuditFilterSchema(), location="query")
+@blp.response(200, content_type="text/csv", description="The same events as CSV.")
+@documents(blp, 401, 403)
+def audit_trail_csv(query):
+    """The filtered events as a spreadsheet-safe CSV, streamed (all of them)."""
+    admin = require_role("admin")
+    start, end = query.get("start"), query.get("end") or now_utc().date()
+    filename = f"homeward-audit-{end.isoformat()}.csv"
+    if start:
+        filename = f"homeward-audit-{start.isoformat()}-{end.isoformat()}.csv"
+    statement = _events(admin, query).execution_options(yield_per=500)
+    lines = export.csv_stream(CSV_HEADER, _csv_rows(admin, statement))
+    return Response(
+        stream_with_context(lines),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _csv_rows(admin: User, statement: Select):
+    for events in db.session.scalars(statement).partitions():
+        names = _names(admin, audit.people_named(events))
+        for event in events:
+            yield [
+                event.at.strftime("%Y-%m-%d %H:%M:%S"),
+                audit.sentence(event, names),
+                names.get(event.actor_id, ""),
+                event.actor_email,
+                event.action,
+                event.status,
+                f"{event.target_type} {event.target_id}" if event.target_id else "",
+                event.ip,
+                json.dumps(event.detail, ensure_ascii=False) if event.detail else "",
+            ]

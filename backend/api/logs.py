@@ -3,15 +3,19 @@
 from collections import Counter
 from datetime import timedelta
 
+from flask import current_app, request
+from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
 from backend.api import audit
 from backend.api.common import documents
 from backend.auth import patient_or_404, patient_self, require_role
-from backend.schemas.common import DateRangeQuery
+from backend.extensions import MAX_BODY_BYTES, MAX_SYNC_RECORDS, api, limiter
+from backend.schemas.common import FIRST_DAY, LAST_DAY, DateRangeQuery
 from backend.schemas.logs import (
     ExerciseLogInSchema,
     ExerciseLogSchema,
+    LimitsSchema,
     PainLogInSchema,
     PainLogSchema,
     RoutineQuerySchema,
@@ -24,6 +28,23 @@ from backend.services.dates import today_in
 from backend.services.routine import routine_for
 
 blp = Blueprint("logs", __name__, url_prefix="/api", description="Routine and logs")
+
+
+def _writer() -> str:
+    """Writes are limited per person (generously: a phone catching up on a
+    month of records sends them in one or two syncs)."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"address:{request.remote_addr}"
+
+
+def _write_limit() -> str:
+    return current_app.config["WRITE_LIMIT"]
+
+
+def _sync_limit() -> str:
+    return current_app.config["SYNC_LIMIT"]
+
 
 DEFAULT_RANGE_DAYS = 30
 STATUS = {"created": 201, "duplicate": 200}  # of a single record; else 409
@@ -63,6 +84,7 @@ def _record_views(kind: logs.Kind, in_schema, out_schema, endpoint: str, what: s
     path = f"/patients/<int:patient_id>/{kind.name.replace('_', '-')}s"
 
     @blp.route(path, methods=["POST"], endpoint=endpoint)
+    @limiter.limit(_write_limit, key_func=_writer)
     @blp.arguments(in_schema())
     @blp.response(201, out_schema)
     @blp.alt_response(
@@ -71,7 +93,7 @@ def _record_views(kind: logs.Kind, in_schema, out_schema, endpoint: str, what: s
         success=True,
         description="A replay of a record already stored.",
     )
-    @documents(blp, 401, 403, 404, 409)
+    @documents(blp, 401, 403, 404, 409, 422, 429)
     @_described(f"Record a {what} (idempotent by the client's UUID).")
     def record(body, patient_id):
         patient = patient_self(patient_id)
@@ -114,8 +136,9 @@ _record_views(
 
 
 @blp.route("/patients/<int:patient_id>/exercise-logs/<uuid:log_id>", methods=["DELETE"])
+@limiter.limit(_write_limit, key_func=_writer)
 @blp.response(204)
-@documents(blp, 401, 403, 404)
+@documents(blp, 401, 403, 404, 429)
 def undo_exercise(patient_id, log_id):
     """Undo a tick; undoing it again changes nothing."""
     patient = patient_self(patient_id)
@@ -132,12 +155,14 @@ def undo_exercise(patient_id, log_id):
 
 
 SYNC_SCHEMAS = {"exercise_log": ExerciseLogInSchema(), "pain_log": PainLogInSchema()}
+SYNC_SECTIONS = ("exercise_logs", "pain_logs", "deleted_exercise_logs")
 
 
 @blp.route("/sync", methods=["POST"])
+@limiter.limit(_sync_limit, key_func=_writer)
 @blp.arguments(SyncInSchema())
 @blp.response(200, SyncOutSchema)
-@documents(blp, 401, 403)
+@documents(blp, 401, 403, 413, 429)
 def sync(body):
     """Flush an offline outbox: every record is judged on its own.
 
@@ -145,6 +170,13 @@ def sync(body):
     order sent. A deletion that was applied reports `created`.
     """
     patient = patient_self(require_role("patient").id)
+    records = sum(len(body[section]) for section in SYNC_SECTIONS)
+    if records > MAX_SYNC_RECORDS:
+        abort(
+            413,
+            message=f"At most {MAX_SYNC_RECORDS} records per sync ({records} sent): "
+            "send the rest in another request.",
+        )
     outcomes = logs.sync(
         patient.id,
         patient.clinic_id,
@@ -160,3 +192,23 @@ def sync(body):
         ),
     )
     return {"results": outcomes}
+
+
+@blp.route("/limits", methods=["GET"])
+@blp.response(200, LimitsSchema)
+def limits():
+    """The bounds a client checks its records against before it calls them
+    saved: each record's JSON Schema as the OpenAPI document has it (one
+    source: the schemas the server validates with), and the sync's limits."""
+    components = api.spec.to_dict()["components"]["schemas"]
+    return {
+        "records": {
+            "exercise_log": components["ExerciseLogIn"],
+            "pain_log": components["PainLogIn"],
+        },
+        "sync_records": MAX_SYNC_RECORDS,
+        "body_bytes": MAX_BODY_BYTES,
+        "first_day": FIRST_DAY,
+        "last_day": LAST_DAY,
+        "oldest_log_days": logs.OLDEST_LOG_DAYS,
+    }

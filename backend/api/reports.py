@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from backend.api.common import documents
 from backend.auth import require_role, visible_patients
 from backend.models import PatientProfile, User
-from backend.schemas.progress import ReportQuerySchema, ReportRowSchema
+from backend.schemas.progress import CsvQuerySchema, ReportQuerySchema, ReportRowSchema
 from backend.services import export
 from backend.services.adherence import week_start
 from backend.services.dates import now_utc
@@ -46,13 +46,18 @@ def adherence_report(query):
 
 
 @blp.route("/adherence.csv", methods=["GET"])
-@blp.arguments(ReportQuerySchema(), location="query")
+@blp.arguments(CsvQuerySchema(), location="query")
 @blp.response(200, content_type="text/csv", description="The same rows as CSV.")
 @documents(blp, 401, 403)
 def adherence_report_csv(query):
-    """The report as CSV, streamed; formula-like cells are neutralised with a '."""
+    """The report as CSV, streamed; every field quoted, formula-like cells
+    neutralised with a '. By default for people (readable headers, days in
+    range, no weeks before a patient enrolled); `format=contract` gives
+    exactly the contract's columns, header and rows, for scripts."""
     ids, start, end = _selection(query)
-    lines = export.csv_lines(export.weekly_rows(ids, start, end))
+    contract = query.get("format") == "contract"
+    rows = export.weekly_rows(ids, start, end)
+    lines = export.csv_lines(rows, start, end, contract=contract)
     filename = f"homeward-adherence-{start.isoformat()}-{end.isoformat()}.csv"
     return Response(
         stream_with_context(lines),

@@ -32,7 +32,9 @@ class ApiToken(db.Model):
 
 
 class AuditEvent(db.Model):
-    """One write, sign-in or export. Append-only: the app never updates or deletes."""
+    """One write, sign-in, export, refused access or staff read of a patient's
+    record. Append-only in the database itself: triggers refuse every UPDATE
+    and DELETE (see `APPEND_ONLY`, installed by migration 0005)."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_clinic_at", "clinic_id", "at"),)
@@ -49,3 +51,44 @@ class AuditEvent(db.Model):
     ip: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[int]
     detail: Mapped[dict | None] = mapped_column(JSON)
+    # an event recorded at most once (a staff member's reads of one patient's
+    # record on one day): the key says which
+    once_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+
+
+# Triggers that make audit_events append-only, per dialect: (create, drop).
+# Migration 0005 installs them. On SQLite, a later migration that rebuilds the
+# table (Alembic's batch mode copies it) must create them again.
+APPEND_ONLY = {
+    "postgresql": (
+        [
+            """CREATE FUNCTION audit_events_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION 'audit_events is append-only: % refused', TG_OP;
+            END $$ LANGUAGE plpgsql""",
+            """CREATE TRIGGER audit_events_append_only
+            BEFORE UPDATE OR DELETE ON audit_events
+            FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()""",
+            """CREATE TRIGGER audit_events_no_truncate
+            BEFORE TRUNCATE ON audit_events
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()""",
+        ],
+        [
+            "DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events",
+            "DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events",
+            "DROP FUNCTION IF EXISTS audit_events_append_only()",
+        ],
+    ),
+    "sqlite": (
+        [
+            """CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+            BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END""",
+            """CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+            BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END""",
+        ],
+        [
+            "DROP TRIGGER IF EXISTS audit_events_no_update",
+            "DROP TRIGGER IF EXISTS audit_events_no_delete",
+        ],
+    ),
+}

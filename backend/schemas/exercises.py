@@ -24,7 +24,7 @@ class ExerciseSchema(Schema):
 class ExerciseInSchema(Schema):
     name = name_field(required=True)
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
-    body_region = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    body_region = text(100, min_length=1, required=True)
     instructions = fields.String(
         required=True, validate=validate.Length(min=1, max=5000)
     )

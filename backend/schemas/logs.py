@@ -2,19 +2,19 @@
 
 from marshmallow import Schema, fields, post_dump, validate
 
-from backend.schemas.common import StrictInt, text
+from backend.schemas.common import Day, StrictInt, record_id, text
 from backend.schemas.exercises import ExerciseSchema
 
 
 class ExerciseLogInSchema(Schema):
     id = fields.UUID(required=True, metadata={"description": "Made by the client."})
-    exercise_id = StrictInt(required=True)
-    performed_on = fields.Date(required=True)
+    exercise_id = record_id(required=True)
+    performed_on = Day(required=True)
     sets_done = StrictInt(allow_none=True, validate=validate.Range(0, 100))
     reps_done = StrictInt(allow_none=True, validate=validate.Range(0, 1000))
     pain_during = StrictInt(allow_none=True, validate=validate.Range(0, 10))
     difficulty = StrictInt(allow_none=True, validate=validate.Range(1, 5))
-    note = text(2000, allow_none=True)
+    note = text(2000, multiline=True, allow_none=True)
 
 
 class ExerciseLogSchema(ExerciseLogInSchema):
@@ -28,11 +28,11 @@ class ExerciseLogSchema(ExerciseLogInSchema):
 
 class PainLogInSchema(Schema):
     id = fields.UUID(required=True, metadata={"description": "Made by the client."})
-    logged_on = fields.Date(required=True)
+    logged_on = Day(required=True)
     score = StrictInt(required=True, validate=validate.Range(0, 10))
     location = text(200, allow_none=True)
     spasms = StrictInt(allow_none=True, validate=validate.Range(0, 1000))
-    note = text(2000, allow_none=True)
+    note = text(2000, multiline=True, allow_none=True)
 
 
 class PainLogSchema(PainLogInSchema):
@@ -67,7 +67,7 @@ class RoutineSchema(Schema):
 
 
 class RoutineQuerySchema(Schema):
-    date = fields.Date()
+    date = Day()
 
 
 class SyncInSchema(Schema):
@@ -108,3 +108,19 @@ class SyncResultSchema(Schema):
 
 class SyncOutSchema(Schema):
     results = fields.List(fields.Nested(SyncResultSchema), required=True)
+
+
+class LimitsSchema(Schema):
+    records = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(),
+        required=True,
+        metadata={"description": "Each record kind's JSON Schema (from components)."},
+    )
+    sync_records = fields.Integer(required=True, metadata={"description": "Per sync."})
+    body_bytes = fields.Integer(required=True, metadata={"description": "Per request."})
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(required=True)
+    oldest_log_days = fields.Integer(
+        required=True, metadata={"description": "How far back a record may be dated."}
+    )

@@ -2,12 +2,12 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from backend.schemas.common import StrictInt, text
+from backend.schemas.common import Day, StrictInt, record_id, text
 from backend.schemas.exercises import ExerciseSchema
 
 
 class ItemInSchema(Schema):
-    exercise_id = StrictInt(required=True)
+    exercise_id = record_id(required=True)
     sets = StrictInt(required=True, validate=validate.Range(1, 20))
     reps = StrictInt(required=True, validate=validate.Range(1, 100))
     hold_seconds = StrictInt(load_default=0, validate=validate.Range(0, 3600))
@@ -17,7 +17,7 @@ class ItemInSchema(Schema):
         load_default=lambda: [0, 1, 2, 3, 4, 5, 6],
         metadata={"description": "Weekdays the item is due, Monday = 0."},
     )
-    notes = text(1000, load_default="")
+    notes = text(1000, multiline=True, load_default="")
 
     @validates("days_of_week")
     def _distinct_days(self, value, **kwargs):
@@ -33,8 +33,8 @@ class ProgrammeInSchema(Schema):
         required=True,
         validate=validate.Length(min=1, max=30),
     )
-    starts_on = fields.Date(metadata={"description": "Default: the patient's today."})
-    note = text(2000, load_default="")
+    starts_on = Day(metadata={"description": "Default: the patient's today."})
+    note = text(2000, multiline=True, load_default="")
 
     @validates("items")
     def _each_exercise_once(self, items, **kwargs):

@@ -1,8 +1,23 @@
 """Progress, outcome measures and reports on the wire."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+import re
 
-from backend.schemas.common import DateRangeQuery, StrictInt
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates,
+)
+
+from backend.schemas.common import (
+    Day,
+    ReportRangeQuery,
+    StrictInt,
+    record_id_query,
+    text,
+)
 
 
 class OdiInSchema(Schema):
@@ -11,7 +26,7 @@ class OdiInSchema(Schema):
         required=True,
         metadata={"description": "Ten sections, each 0..5 or null when skipped."},
     )
-    taken_on = fields.Date(metadata={"description": "Default: the patient's today."})
+    taken_on = Day(metadata={"description": "Default: the patient's today."})
 
     @validates("answers")
     def _ten(self, value, **kwargs):
@@ -57,9 +72,16 @@ class ProgressSchema(Schema):
     odi = fields.List(fields.Nested(OdiSchema))
 
 
-class ReportQuerySchema(DateRangeQuery):
+class ReportQuerySchema(ReportRangeQuery):
     # a query string carries text, so "12" is read as 12 here
-    therapist_id = fields.Integer(validate=validate.Range(min=1))
+    therapist_id = record_id_query()
+
+
+class CsvQuerySchema(ReportQuerySchema):
+    format = fields.String(
+        validate=validate.OneOf(["contract"]),
+        metadata={"description": "contract: exactly the contract's columns."},
+    )
 
 
 class ReportRowSchema(Schema):
@@ -76,7 +98,7 @@ class ReportRowSchema(Schema):
 
 
 class TokenInSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = text(100, min_length=1, required=True)
 
 
 class TokenSchema(Schema):
@@ -93,7 +115,33 @@ class NewTokenSchema(TokenSchema):
     )
 
 
-class AuditQuerySchema(DateRangeQuery):
+ACTION = re.compile(r"^[a-z_]+\.[a-z_]*$")
+
+
+class AuditFilterSchema(ReportRangeQuery):
+    """Which events: dates, the person who acted, the patient concerned and
+    the actions (comma-separated; one ending in "." names all of a kind,
+    e.g. "auth.")."""
+
+    actor_id = record_id_query()
+    patient_id = record_id_query()
+    action = fields.List(
+        fields.String(validate=[validate.Length(max=80), validate.Regexp(ACTION)]),
+        validate=validate.Length(max=20),
+    )
+
+    @pre_load
+    def _split_actions(self, data, **kwargs):
+        if "action" in data:  # ?action=a,b and ?action=a&action=b alike
+            given = data["action"]
+            given = given if isinstance(given, list) else [given]
+            data = dict(data) | {
+                "action": [a for v in given for a in str(v).split(",") if a]
+            }
+        return data
+
+
+class AuditQuerySchema(AuditFilterSchema):
     limit = fields.Integer(load_default=500, validate=validate.Range(1, 5000))
 
 
@@ -108,6 +156,9 @@ class AuditEventSchema(Schema):
     target_id = fields.String(allow_none=True)
     ip = fields.String(allow_none=True)
     detail = fields.Dict(allow_none=True)
+    sentence = fields.String(
+        metadata={"description": "The event in words, for people."}
+    )
 
 
 class FhirBundleSchema(Schema):

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
-from backend.schemas.common import StrictInt, name_field, text
+from backend.schemas.common import name_field, record_id, text
 from backend.services.dates import is_known_timezone
 from backend.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -89,7 +89,7 @@ class PasswordChangeSchema(Schema):
 
 
 class PasswordResetSchema(Schema):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    email = text(254, min_length=1, required=True)
 
 
 class PasswordResetConfirmSchema(Schema):
@@ -107,7 +107,7 @@ class EmailField(fields.Email):
 
 
 class LoginSchema(Schema):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    email = text(254, min_length=1, required=True)
     password = fields.String(
         required=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH)
     )
@@ -139,15 +139,15 @@ class PatientInSchema(Schema):
     name = name_field(required=True)
     email = EmailField(required=True, validate=validate.Length(max=254))
     timezone = TimezoneField(required=True)
-    condition = text(2000, allow_none=True)
-    therapist_id = StrictInt(allow_none=True)
+    condition = text(2000, multiline=True, allow_none=True)
+    therapist_id = record_id(allow_none=True)
 
 
 class PatientPatchSchema(Schema):
     name = name_field()
     timezone = TimezoneField()
-    condition = text(2000, allow_none=True)
-    therapist_id = StrictInt(allow_none=True)
+    condition = text(2000, multiline=True, allow_none=True)
+    therapist_id = record_id(allow_none=True)
 
     @validates("name")
     def _not_blank(self, value, **kwargs):

@@ -7,7 +7,7 @@ the same arguments give the same clinic.
 
 import random
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import insert, select
 
@@ -117,8 +117,11 @@ def seed_demo(
     colleague = staff("therapist2@demo.test", "Theo Therapist", "therapist")
     db.session.flush()
 
+    first_day = today - timedelta(days=days - 1)
+    # enrolled the day their history starts (the day before, east of London)
+    enrolled = datetime.combine(first_day - timedelta(days=1), time(12), UTC)
     timezones = _bulk_patients(
-        rng, clinic.id, [therapist.id, colleague.id], password_hash, patients
+        rng, clinic.id, [therapist.id, colleague.id], password_hash, patients, enrolled
     )
     patient_ids = list(timezones)
     exercise_ids = dict(
@@ -126,7 +129,6 @@ def seed_demo(
             select(Exercise.slug, Exercise.id).where(Exercise.slug.is_not(None))
         ).all()
     )
-    first_day = today - timedelta(days=days - 1)
     switch_day = first_day + timedelta(days=days // 2)
     plans = _bulk_programmes(
         patient_ids, exercise_ids, first_day, switch_day, therapist.id
@@ -140,7 +142,9 @@ def seed_demo(
     return {"patients": len(patient_ids), **counts}
 
 
-def _bulk_patients(rng, clinic_id, therapist_ids, password_hash, count) -> dict:
+def _bulk_patients(
+    rng, clinic_id, therapist_ids, password_hash, count, enrolled: datetime
+) -> dict:
     """Insert the patients; returns {patient id: timezone} in insertion order."""
     rows = []
     for number in range(count):
@@ -157,7 +161,7 @@ def _bulk_patients(rng, clinic_id, therapist_ids, password_hash, count) -> dict:
                 "role": "patient",
                 "password_hash": password_hash,
                 "active": True,
-                "created_at": datetime.now().astimezone(),
+                "created_at": enrolled,
             }
         )
     ids = list(

@@ -7,7 +7,8 @@ sits in memory.
 
 import csv
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
 from sqlalchemy import Select, select
@@ -16,7 +17,9 @@ from sqlalchemy.orm import aliased
 from backend.extensions import db
 from backend.models import PatientProfile, User
 from backend.services.adherence import adherence_streams, pain_stream, week_start
+from backend.services.dates import today_in
 
+# The contract's columns, in its order and spelling (`?format=contract`).
 COLUMNS = [
     "patient_id",
     "patient_name",
@@ -29,7 +32,26 @@ COLUMNS = [
     "pain_max",
     "pain_logs",
 ]
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The default CSV, for people in a spreadsheet: readable headers, how many of
+# the week's days the range covers, and no weeks before a patient enrolled.
+HEADERS = {
+    "patient_id": "Patient ID",
+    "patient_name": "Patient",
+    "therapist_name": "Therapist",
+    "week_start": "Week starting (Monday)",
+    "days_in_range": "Days of the week in the range",
+    "sessions_due": "Sessions due",
+    "sessions_done": "Sessions done",
+    "adherence_pct": "Adherence %",
+    "pain_mean": "Mean pain (0-10)",
+    "pain_max": "Worst pain (0-10)",
+    "pain_logs": "Pain check-ins",
+}
+# A spreadsheet runs a cell that starts with one of these as a formula
+# (OWASP CSV injection), and some split cells at "," or ";" and look again.
+RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
+RISKY_INSIDE = re.compile(r"[,;]\s*[=+\-@\t\r\n\0]")
+BOM = "\ufeff"  # so Excel reads the file as UTF-8 (accents in names)
 
 
 class _Cursor:
@@ -75,7 +97,13 @@ def _merge(patient_ids, start, end, due_rows, done_rows, pain_rows):
     due, done, pain = _Cursor(due_rows), _Cursor(done_rows), _Cursor(pain_rows)
     therapist = aliased(User)
     patients = db.session.execute(
-        select(User.id, User.name, therapist.name.label("therapist_name"))
+        select(
+            User.id,
+            User.name,
+            User.created_at,
+            PatientProfile.timezone,
+            therapist.name.label("therapist_name"),
+        )
         .join(PatientProfile, PatientProfile.user_id == User.id)
         .outerjoin(therapist, therapist.id == PatientProfile.therapist_id)
         .where(User.id.in_(patient_ids))
@@ -84,6 +112,7 @@ def _merge(patient_ids, start, end, due_rows, done_rows, pain_rows):
     )
     weeks = _weeks(start, end)
     for patient in patients:
+        enrolled_on = today_in(patient.timezone, patient.created_at)
         for week in weeks:
             due_row, done_row = due.take(patient.id, week), done.take(patient.id, week)
             pain_row = pain.take(patient.id, week)
@@ -102,26 +131,59 @@ def _merge(patient_ids, start, end, due_rows, done_rows, pain_rows):
                 "pain_mean": round(float(pain_row.pain_mean), 2) if pain_row else None,
                 "pain_max": pain_row.pain_max if pain_row else None,
                 "pain_logs": int(pain_row.pain_logs) if pain_row else 0,
+                "enrolled_on": enrolled_on,  # not in the JSON report's schema
             }
 
 
 def neutralise(value) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
+    """A CSV cell that a spreadsheet will not run as a formula: a leading `'`
+    when it starts with a risky character, or has one after a `,` or `;`."""
     if value is None:
         return ""
     text = value.isoformat() if isinstance(value, date) else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    if text.startswith(RISKY_STARTS) or RISKY_INSIDE.search(text):
+        return "'" + text
+    return text
 
 
-def csv_lines(rows: Iterator[dict]) -> Iterator[str]:
-    """The header, then rows in chunks of about 64 KiB."""
+def days_in_range(week: date, start: date, end: date) -> int:
+    first, last = max(week, start), min(week + timedelta(days=6), end)
+    return max(0, (last - first).days + 1)
+
+
+def csv_stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
+    """A UTF-8 BOM and the header, then every row: every field quoted and
+    neutralised, in chunks of about 500 rows (a spreadsheet-safe CSV)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(header)
+    yield BOM + buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
     for index, row in enumerate(rows, 1):
-        writer.writerow([neutralise(row[column]) for column in COLUMNS])
+        writer.writerow([neutralise(value) for value in row])
         if index % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def csv_lines(
+    rows: Iterator[dict], start: date, end: date, contract: bool = False
+) -> Iterator[str]:
+    """The report as CSV. `contract`: exactly the contract's columns and rows;
+    else the readable default (see HEADERS)."""
+    if contract:
+        return csv_stream(COLUMNS, ([row[c] for c in COLUMNS] for row in rows))
+    columns = list(HEADERS)
+    return csv_stream([HEADERS[c] for c in columns], _for_people(rows, start, end))
+
+
+def _for_people(rows, start, end):
+    for row in rows:
+        week = row["week_start"]
+        if week + timedelta(days=6) < row["enrolled_on"]:
+            continue  # the patient was not there yet
+        row = row | {"days_in_range": days_in_range(week, start, end)}
+        yield [row[column] for column in HEADERS]

@@ -31,6 +31,7 @@ async function showDevices(area, message, navigate) {
   }
   const endOne = async (session) => {
     try {
+      if (session.current) await api.flushOutbox(); // what this phone holds, sent first
       await api.del(`/api/auth/sessions/${session.id}`);
       if (session.current) {
         await api.signedOutHere();
@@ -69,6 +70,7 @@ async function showDevices(area, message, navigate) {
           class: "danger",
           onclick: async () => {
             try {
+              await api.flushOutbox(); // what this phone holds, sent first
               await api.post("/api/auth/logout-everywhere");
               await api.signedOutHere();
               navigate("#/signin");

@@ -224,37 +224,93 @@ async function tokensScreen(view) {
 
 /* ---- audit log --------------------------------------------------------------- */
 
+// What the admin can ask for; each is a list of actions ("auth." = all of a kind).
+const AUDIT_KINDS = [
+  ["", "Everything"],
+  ["patient.read", "Views of patient records"],
+  ["access.refused", "Refused access"],
+  ["auth.", "Sign-ins, accounts"],
+  ["reports.,progress.fhir_export,audit.audit_trail_csv", "Exports"],
+  ["patients.,programmes.,progress.take_odi", "Patient, programme changes"],
+  ["logs.", "Ticks, pain check-ins"],
+  ["staff.,tokens.,exercises.", "Staff, tokens, library"],
+];
+const AUDIT_LIMIT = 500;
+
 async function auditScreen(view) {
   const today = deviceToday();
   const from = h("input", { type: "date", name: "from", value: addDays(today, -6) });
   const to = h("input", { type: "date", name: "to", value: today });
+  const person = h("select", { name: "actor_id" }, h("option", { value: "" }, "Anyone"));
+  const patient = h("select", { name: "patient_id" }, h("option", { value: "" }, "Any patient"));
+  const kind = h("select", { name: "action" }, AUDIT_KINDS.map(([value, label]) => h("option", { value }, label)));
+  const download = h("a", { class: "button-link secondary", download: "audit.csv" }, "Download CSV");
+  const message = statusArea("alert");
+  say(message, "");
   const results = h("div");
-  const form = h("form", { class: "toolbar", novalidate: true }, field("From", from), field("To", to), h("div", { class: "actions" }, h("button", { type: "submit" }, "Show entries")));
-  mount(view, heading("Audit log"), h("p", { class: "lead" }, "Every change, every sign-in (also failed ones) and every export in this clinic."), form, results);
+  const form = h(
+    "form",
+    { class: "toolbar audit-filters", novalidate: true },
+    field("From", from),
+    field("To", to),
+    field("Person", person),
+    field("Patient", patient),
+    field("What", kind),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Show entries"), download),
+  );
+  mount(view, heading("Audit log"), h("p", { class: "lead" }, "Every change, sign-in (also failed ones), export, refused access and view of a patient's record in this clinic."), form, message, results);
+
+  const [staff, patients] = await Promise.all([api.get("/api/staff"), api.get("/api/patients")]).catch(() => [[], []]);
+  const byName = (a, b) => a.name.localeCompare(b.name);
+  person.append(
+    h("optgroup", { label: "Staff" }, [...staff].sort(byName).map((s) => h("option", { value: s.id }, s.name))),
+    h("optgroup", { label: "Patients" }, [...patients].sort(byName).map((p) => h("option", { value: p.id }, p.name))),
+  );
+  patient.append(...[...patients].sort(byName).map((p) => h("option", { value: p.id }, p.name)));
+
+  function query() {
+    const params = new URLSearchParams({ from: from.value, to: to.value });
+    for (const select of [person, patient, kind]) if (select.value) params.set(select.name, select.value);
+    return params;
+  }
+
+  let ticket = 0;
 
   async function show() {
+    const mine = ++ticket; // only the latest query may fill the table
+    if (!from.value || !to.value || from.value > to.value) {
+      say(message, "Choose a start date on or before the end date.", "error");
+      return;
+    }
+    say(message, "");
+    download.href = `/api/audit.csv?${query()}`;
+    download.setAttribute("download", `audit-${from.value}-to-${to.value}.csv`);
     mount(results, loading());
     try {
-      const entries = await api.get("/api/audit", { from: from.value, to: to.value });
+      const params = query();
+      params.set("limit", AUDIT_LIMIT);
+      const entries = await api.get("/api/audit", params);
+      if (mine !== ticket) return;
       mount(
         results,
+        entries.length >= AUDIT_LIMIT ? h("p", { class: "hint" }, `Showing the latest ${AUDIT_LIMIT}. Narrow the filters, or download the CSV for all of them.`) : null,
         table(
           "Audit entries, newest first",
           [
             { label: "When", value: (e) => formatDateTime(e.at) },
-            { label: "Who", value: (e) => e.actor_email || "–" },
-            { label: "Action", value: (e) => e.action },
-            { label: "Result", value: (e) => h("span", { class: `status-pill ${e.status >= 400 ? "off" : "on"}` }, String(e.status ?? "–")), numeric: true },
-            { label: "Record", value: (e) => (e.target_type ? `${e.target_type} ${e.target_id ?? ""}` : "–") },
+            { label: "What happened", value: (e) => e.sentence, rowHeader: false },
+            { label: "Result", value: (e) => h("span", { class: `status-pill ${e.status >= 400 ? "off" : "on"}` }, e.status >= 400 ? `Refused (${e.status})` : "Done"), numeric: true },
             { label: "Address", value: (e) => e.ip || "–" },
-            { label: "Detail", value: (e) => (e.detail ? h("code", {}, typeof e.detail === "string" ? e.detail : JSON.stringify(e.detail)) : "") },
+            { label: "Details", value: (e) => details(e) },
           ],
-          [...entries].sort((a, b) => (a.at < b.at ? 1 : -1)),
-          { empty: "No entries in this period.", className: "audit" },
+          entries,
+          { empty: "No entries match.", className: "audit" },
         ),
       );
     } catch (error) {
-      mount(results, h("p", { role: "alert" }, error.message));
+      if (mine !== ticket) return;
+      mount(results);
+      say(message, error.message, "error");
     }
   }
 
@@ -263,4 +319,10 @@ async function auditScreen(view) {
     show();
   });
   await show();
+}
+
+/** The technical record behind an audit sentence, folded away. */
+function details(event) {
+  const lines = [`action: ${event.action}`, event.actor_email ? `account: ${event.actor_email}` : null, event.target_type ? `record: ${event.target_type} ${event.target_id ?? ""}` : null, event.detail ? JSON.stringify(event.detail) : null].filter(Boolean);
+  return h("details", {}, h("summary", {}, "Details"), h("code", {}, lines.join("\n")));
 }

@@ -147,23 +147,27 @@ export async function confirmAuthenticator(code) {
   return answer.recovery_codes;
 }
 
-/** Signs out; the outbox is kept (and flushed when this user signs in again). */
+/** Signs out: the server ends the session (its answer clears the cookie) and
+ * this device forgets everything of this user: cached data, and queued and
+ * refused records too, so nothing of their health data stays on a shared
+ * phone (the caller has said how many records that discards). */
 export async function signOut() {
   const leaving = user;
   try {
     await post("/api/auth/logout");
   } finally {
-    if (leaving) await store.forgetCachedData(leaving.id);
-    await store.uncache("session");
-    csrfToken = null;
-    setSession(null);
+    await forgetHere(leaving);
   }
 }
 
-/** After "sign out everywhere" or ending this device from the devices list. */
+/** After "sign out everywhere", ending this device from the devices list or a
+ * password reset: the session is over; this device forgets the user. */
 export async function signedOutHere() {
-  const leaving = user;
-  if (leaving) await store.forgetCachedData(leaving.id);
+  await forgetHere(user);
+}
+
+async function forgetHere(leaving) {
+  if (leaving) await outbox.withLock(() => outbox.forgetUser(leaving.id));
   await store.uncache("session");
   csrfToken = null;
   setSession(null);
@@ -178,14 +182,8 @@ export function sessionExpired() {
 
 /* ---- the outbox ---------------------------------------------------------- */
 
-export function uuid() {
-  if (crypto.randomUUID) return crypto.randomUUID();
-  const bytes = crypto.getRandomValues(new Uint8Array(16)); // plain-http fallback
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
+/** A new record id (a v4 UUID). */
+export const uuid = outbox.uuid;
 
 function outboxChanged() {
   events.dispatchEvent(new Event("outbox"));
@@ -260,11 +258,19 @@ export function flushOutbox() {
   return flushing;
 }
 
+/** The signed-in user's records the server refused, waiting for them. */
 export function refusedRecords() {
   return user ? outbox.rejected(user.id) : Promise.resolve([]);
 }
 
-export async function dismissRefused() {
-  if (user) await outbox.forgetRejected(user.id);
+/** A refused record, corrected (or as it was, for a tick): sent again. */
+export async function resendRefused(record, body) {
+  await outbox.withLock(() => outbox.resubmit(record, body));
+  outboxChanged();
+  await flushOutbox();
+}
+
+export async function discardRefused(record) {
+  await outbox.discardRejected(record.key);
   outboxChanged();
 }

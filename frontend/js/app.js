@@ -1,6 +1,7 @@
 /** The shell: boots the session, routes #/… to one screen module at a time,
  * keeps the online / pending-records indicator and the service worker current. */
 import * as api from "./api.js";
+import * as bounds from "./bounds.js";
 import { h, mount, plural } from "./dom.js";
 
 const STAFF = ["therapist", "admin"];
@@ -154,28 +155,26 @@ async function refreshStatus() {
   await showRefused();
 }
 
-async function showRefused() {
-  const refused = await api.refusedRecords();
-  const existing = banner.querySelector("[data-banner=refused]");
-  existing?.remove();
-  if (refused.length) {
-    banner.append(
-      h(
-        "div",
-        { class: "banner-item", "data-banner": "refused", role: "alert" },
-        h("p", {}, `${plural(refused.length, "record")} could not be saved. `, h("span", { class: "hint" }, describeRefused(refused))),
-        h("button", { type: "button", class: "secondary", onclick: () => api.dismissRefused() }, "Dismiss"),
-      ),
-    );
-  }
-  banner.hidden = !banner.children.length;
+let refusedDrawn = Promise.resolve();
+
+/** The records the server refused, above every screen: one draw at a time, and
+ * only when the records change (a half-typed correction is kept). */
+function showRefused() {
+  refusedDrawn = refusedDrawn.then(drawRefused, drawRefused);
+  return refusedDrawn;
 }
 
-function describeRefused(records) {
-  const kinds = { exercise_log: "an exercise tick", pain_log: "a pain check-in", deleted_exercise_log: "an undo" };
-  const first = records[0];
-  const day = first.body?.performed_on || first.body?.logged_on || "";
-  return `The server refused ${kinds[first.kind] || "a record"}${day ? ` from ${day}` : ""}${records.length > 1 ? " and others" : ""}. Please tell your therapist if it matters.`;
+async function drawRefused() {
+  const refused = await api.refusedRecords();
+  const existing = banner.querySelector("[data-banner=refused]");
+  const shown = refused.map((record) => `${record.key}@${record.rejected_at}`).join(" ");
+  if ((existing?.dataset.shown ?? "") === shown) return;
+  const panel = refused.length ? (await import("./refused.js")).panel(refused) : null;
+  if (panel) panel.dataset.shown = shown;
+  if (existing && panel) existing.replaceWith(panel);
+  else if (existing) existing.remove();
+  else if (panel) banner.prepend(panel);
+  banner.hidden = !banner.children.length;
 }
 
 function showBanner(name, text, actions) {
@@ -195,13 +194,13 @@ function hideBanner(name) {
 
 async function signOut() {
   if (navigator.onLine) await api.flushOutbox();
-  const pending = await api.pendingCount();
-  if (pending) {
+  const unsent = (await api.pendingCount()) + (await api.refusedRecords()).length;
+  if (unsent) {
     const item = showBanner(
       "sign-out",
-      `${plural(pending, "record")} not sent yet. If you sign out now they stay on this device and are sent the next time you sign in here.`,
+      `${plural(unsent, "record")} not saved on the server yet. Signing out deletes ${unsent === 1 ? "it" : "them"} from this device, so that the next person to use it cannot see ${unsent === 1 ? "it" : "them"}.`,
       [
-        h("button", { type: "button", class: "danger", onclick: () => finishSignOut() }, "Sign out anyway"),
+        h("button", { type: "button", class: "danger", onclick: () => finishSignOut() }, `Sign out and delete ${unsent === 1 ? "it" : "them"}`),
         h("button", { type: "button", class: "secondary", onclick: () => hideBanner("sign-out") }, "Stay signed in"),
       ],
     );
@@ -297,7 +296,7 @@ async function boot() {
     route();
   });
 
-  await api.restoreSession();
+  await Promise.all([api.restoreSession(), bounds.load()]);
   await route();
   refreshStatus();
   if (navigator.onLine) api.flushOutbox();

@@ -13,7 +13,8 @@ export const DB_NAME = "homeward";
 export const DB_VERSION = 1;
 export const STORES = { outbox: "outbox", rejected: "rejected", cache: "cache" };
 export const SYNC_TAG = "homeward-outbox";
-export const BATCH_SIZE = 200; // far below the 1 MiB request limit
+export const LIMITS_KEY = "limits"; // GET /api/limits, cached by bounds.js
+const FALLBACK_LIMITS = { sync_records: 100, body_bytes: 256 * 1024 }; // before the first fetch
 const LOCK_NAME = "homeward-outbox";
 const SEND_TIMEOUT_MS = 20000;
 
@@ -37,6 +38,16 @@ export function database() {
     },
   });
   return dbPromise;
+}
+
+/** A new record id: a v4 UUID (crypto.randomUUID needs a secure context). */
+export function uuid() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 export function keyOf(kind, id) {
@@ -79,7 +90,8 @@ export async function withdraw(kind, id) {
 }
 
 /** After a sync answer: settled records leave the outbox and update the cached
- * routine; refused ones leave it too but are kept for the "could not be saved" note. */
+ * routine; refused ones leave it too, into `rejected`, until their user fixes
+ * or discards them. */
 export async function settle(userId, { settled, rejected }) {
   const tx = (await database()).transaction([STORES.outbox, STORES.rejected, STORES.cache], "readwrite");
   const outboxStore = tx.objectStore(STORES.outbox);
@@ -93,14 +105,47 @@ export async function settle(userId, { settled, rejected }) {
   await tx.done;
 }
 
+/** The user's records the server refused, oldest first, each with its
+ * `status` and `errors` (why), kept until the user fixes or discards them. */
 export async function rejected(userId) {
-  return (await database()).getAllFromIndex(STORES.rejected, "user_id", userId);
+  return (await database()).getAllFromIndex(STORES.rejected, "user_id", userId).then((records) => records.sort(byQueueOrder));
 }
 
-export async function forgetRejected(userId) {
-  const tx = (await database()).transaction(STORES.rejected, "readwrite");
-  for (const key of await tx.store.index("user_id").getAllKeys(userId)) tx.store.delete(key);
+/** A refused record, corrected: back into the outbox. Its id stays (nothing was
+ * stored under it), unless the server had that id already with other content. */
+export async function resubmit(record, body) {
+  const tx = (await database()).transaction([STORES.outbox, STORES.rejected], "readwrite");
+  tx.objectStore(STORES.rejected).delete(record.key);
+  const id = record.status === "conflict" ? uuid() : record.id;
+  const next = { key: keyOf(record.kind, id), id, kind: record.kind, user_id: record.user_id, body: body && { ...body, id }, queued_at: new Date().toISOString() };
+  tx.objectStore(STORES.outbox).put(next);
   await tx.done;
+  return next;
+}
+
+export async function discardRejected(key) {
+  await (await database()).delete(STORES.rejected, key);
+}
+
+/** Everything of one user on this device: queued and refused records and the
+ * cached API data (sign-out on a shared phone). Resolves to how many
+ * records were discarded. */
+export async function forgetUser(userId) {
+  const tx = (await database()).transaction([STORES.outbox, STORES.rejected, STORES.cache], "readwrite");
+  let discarded = 0;
+  for (const name of [STORES.outbox, STORES.rejected]) {
+    const store = tx.objectStore(name);
+    for (const key of await store.index("user_id").getAllKeys(userId)) {
+      store.delete(key);
+      discarded += 1;
+    }
+  }
+  const cache = tx.objectStore(STORES.cache);
+  for (const key of await cache.getAllKeys()) {
+    if (String(key).endsWith(`:${userId}`) || String(key).includes(`:${userId}:`)) cache.delete(key);
+  }
+  await tx.done;
+  return discarded;
 }
 
 /* ---- sending ----------------------------------------------------------------- */
@@ -139,6 +184,38 @@ function judge(records, results) {
   return { settled, rejected: refused };
 }
 
+/** The server's limits per sync as this device last heard them. */
+async function syncLimits() {
+  const cached = await (await database()).get(STORES.cache, LIMITS_KEY);
+  return cached?.value || FALLBACK_LIMITS;
+}
+
+/** The oldest records that fit in one sync: at most `count` of them, and
+ * their JSON well inside the body limit. */
+function batchFrom(records, count, bytes) {
+  const batch = [];
+  let size = 100; // the body's own braces and keys
+  for (const record of records.slice(0, count)) {
+    size += JSON.stringify(record.body ?? record.id).length * 3 + 2; // UTF-8: 3 bytes a char at most
+    if (batch.length && size > bytes * 0.9) break;
+    batch.push(record);
+  }
+  return batch;
+}
+
+/** A whole batch refused with a 4xx: the records it held are judged one by one
+ * by sending fewer; a single record refused so is the user's to fix. */
+async function refusedAlone(record, response) {
+  let why = `The server answered ${response.status}.`;
+  try {
+    const body = await response.json();
+    why = body.message || why;
+  } catch {
+    // no JSON: the status says enough
+  }
+  return { settled: [], rejected: [{ ...record, status: "invalid", errors: { _schema: [why] } }] };
+}
+
 /** POSTs one batch of one user's records; resolves to {settled, rejected}. */
 async function send(records, csrfToken) {
   const controller = new AbortController();
@@ -157,6 +234,7 @@ async function send(records, csrfToken) {
   } finally {
     clearTimeout(timer);
   }
+  if (records.length === 1 && (response.status === 413 || response.status === 422)) return refusedAlone(records[0], response);
   if (!response.ok) throw new RetryLater(`sync answered ${response.status}`, response.status);
   return judge(records, (await response.json()).results);
 }
@@ -179,9 +257,11 @@ export function withLock(task) {
 export function flush(userId, session) {
   return withLock(async () => {
     let csrfRetried = false;
+    const limits = await syncLimits();
+    let count = limits.sync_records;
     for (;;) {
       if (!session.signedIn()) return "sent";
-      const records = (await queued(userId)).slice(0, BATCH_SIZE);
+      const records = batchFrom(await queued(userId), count, limits.body_bytes);
       if (!records.length) return "sent";
       let verdict;
       try {
@@ -189,6 +269,10 @@ export function flush(userId, session) {
       } catch (error) {
         if (!(error instanceof RetryLater)) throw error;
         if (error.status === 401) return "signed-out";
+        if (error.status === 413 || error.status === 422) {
+          count = Math.ceil(records.length / 2); // the limits changed: smaller batches
+          continue;
+        }
         if ((error.status === 400 || error.status === 403) && !csrfRetried) {
           csrfRetried = true;
           await session.refreshCsrf();

@@ -16,15 +16,6 @@ export async function uncache(key) {
   await (await database()).delete(STORES.cache, key);
 }
 
-/** Drops every cached entry of one user (sign-out on a shared phone); the outbox stays. */
-export async function forgetCachedData(userId) {
-  const tx = (await database()).transaction(STORES.cache, "readwrite");
-  for (const key of await tx.store.getAllKeys()) {
-    if (String(key).endsWith(`:${userId}`) || String(key).includes(`:${userId}:`)) tx.store.delete(key);
-  }
-  await tx.done;
-}
-
 /** The patient's today from a cached routine: the server's `today` when it was
  * fetched, moved on by as many days as this device's calendar has since. */
 export function patientTodayFrom(routine) {

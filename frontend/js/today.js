@@ -1,6 +1,7 @@
 /** Today: the patient's due exercises with a Done button each, undo, and the
  * pain check-in. Every write goes to the outbox first and shows at once. */
 import * as api from "./api.js";
+import * as bounds from "./bounds.js";
 import { routineCacheKey } from "./outbox.js";
 import * as store from "./store.js";
 import { deviceToday, field, holdText, formatDay, formatTime, h, heading, loading, mount, plural, say, statusArea } from "./dom.js";
@@ -116,6 +117,12 @@ export async function render(view, { user }) {
     const button = event.currentTarget;
     button.disabled = true; // one tap, one session
     const body = { id: api.uuid(), exercise_id: item.exercise_id, performed_on: day };
+    const found = bounds.problems("exercise_log", body, today());
+    if (Object.keys(found).length) {
+      button.disabled = false;
+      say(announcer, `Not saved: ${bounds.describe(found)}`, "error");
+      return;
+    }
     try {
       await api.record("exercise_log", body);
     } catch (error) {
@@ -159,8 +166,11 @@ export async function render(view, { user }) {
       shown.textContent = score.value;
       score.dataset.touched = "true";
     });
-    const spasms = h("input", { type: "number", name: "spasms", min: "0", max: "1000", step: "1", inputmode: "numeric" });
-    const note = h("textarea", { name: "note", rows: "2", maxlength: "2000" });
+    // the bounds are the server's (bounds.js); the browser's own checks are off (novalidate)
+    const spasmsRule = bounds.rule("pain_log", "spasms");
+    const spasms = h("input", { type: "number", name: "spasms", min: spasmsRule?.minimum, max: spasmsRule?.maximum, step: "1", inputmode: "numeric" });
+    const note = h("textarea", { name: "note", rows: "2", maxlength: bounds.rule("pain_log", "note")?.maxLength });
+    const inputs = { score, spasms, note };
     const message = statusArea();
     say(message, "");
     const form = h(
@@ -180,13 +190,19 @@ export async function render(view, { user }) {
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      for (const input of Object.values(inputs)) input.removeAttribute("aria-invalid");
       const count = spasms.value === "" ? null : Number(spasms.value);
-      if (count !== null && (!Number.isInteger(count) || count < 0)) {
-        say(message, "Spasms must be a whole number, 0 or more.", "error");
-        spasms.focus();
+      const body = { id: api.uuid(), logged_on: today(), score: Number(score.value), spasms: count, note: note.value.trim() || null };
+      // the same bounds as the server's: "Saved" only for what it will take
+      const found = bounds.problems("pain_log", body, today());
+      if (spasms.validity.badInput) found.spasms = "must be a whole number.";
+      const invalid = Object.keys(found);
+      if (invalid.length) {
+        say(message, `Not saved: ${bounds.describe(found)}`, "error");
+        for (const name of invalid) inputs[name]?.setAttribute("aria-invalid", "true");
+        inputs[invalid[0]]?.focus();
         return;
       }
-      const body = { id: api.uuid(), logged_on: today(), score: Number(score.value), spasms: count, note: note.value.trim() || null };
       await api.record("pain_log", body);
       spasms.value = "";
       note.value = "";

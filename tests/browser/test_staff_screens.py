@@ -18,10 +18,6 @@ WEEKDAYS = [
     "Saturday",
     "Sunday",
 ]
-CSV_HEADER = (
-    "patient_id,patient_name,therapist_name,week_start,sessions_due,"
-    "sessions_done,adherence_pct,pain_mean,pain_max,pain_logs"
-)
 
 
 def test_therapist_programme_edit_changes_patients_today(
@@ -108,13 +104,54 @@ def test_admin_downloads_the_adherence_csv(
         page.get_by_role("link", name="Download CSV").click()
     path = tmp_path / "report.csv"
     download.value.save_as(path)
-    lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == CSV_HEADER
-    by_name = {r["patient_name"]: r for r in csv.DictReader(lines)}
-    assert (by_name["pat"]["sessions_due"], by_name["pat"]["sessions_done"]) == (
+    lines = path.read_text(encoding="utf-8-sig").splitlines()  # after its BOM
+    assert lines[0].startswith('"Patient ID","Patient","Therapist"')
+    by_name = {r["Patient"]: r for r in csv.DictReader(lines)}
+    assert (by_name["pat"]["Sessions due"], by_name["pat"]["Sessions done"]) == (
         "2",
         "1",
     )
+    assert by_name["pat"]["Days of the week in the range"] == "1"
     day = date.fromisoformat(today)
     monday = (day - timedelta(days=day.weekday())).isoformat()
-    assert {r["week_start"] for r in by_name.values()} == {monday}  # the chosen range
+    assert {r["Week starting (Monday)"] for r in by_name.values()} == {monday}
+
+
+def test_admin_reads_the_audit_trail_as_sentences_filters_and_exports_it(
+    app, world, signed_in, desktop, sign_in_page, tmp_path, screenshot
+):
+    from backend.extensions import db
+    from backend.models import User
+
+    with app.app_context():
+        for user_id, name in (
+            (world.therapist_a, "Tess Therapist"),
+            (world.patient_a, "Pat Patient"),
+        ):
+            db.session.get(User, user_id).name = name
+        db.session.commit()
+    signed_in("therapist_a").get(f"/api/patients/{world.patient_a}/progress")
+    signed_in("therapist_a2").get(f"/api/patients/{world.patient_a2}/progress")
+
+    page = desktop.new_page()
+    sign_in_page(page, "admin@a.test")
+    page.get_by_role("navigation").get_by_role("link", name="Audit log").click()
+    entries = page.get_by_role("region", name="Audit entries, newest first")
+    expect(entries).to_contain_text("Tess Therapist signed in")
+    page.get_by_label("Patient").select_option(label="Pat Patient")
+    page.get_by_label("What").select_option(label="Views of patient records")
+    page.get_by_role("button", name="Show entries").click()
+    rows = entries.get_by_role("row").filter(has_text="viewed")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Tess Therapist viewed Pat Patient's progress")
+    screenshot(page, "audit-desktop")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    path = tmp_path / "audit.csv"
+    download.value.save_as(path)
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    rows = list(csv.DictReader(lines))
+    assert [r["What happened"] for r in rows] == [
+        "Tess Therapist viewed Pat Patient's progress"
+    ]
