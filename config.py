@@ -112,6 +112,11 @@ class Config:
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_FROM = os.environ.get("MAIL_FROM", "homeward@localhost")
     MAIL_OUTBOX = str(INSTANCE_DIR / "outbox")
+    # Clinic pictures and videos of exercises (services/media.py): a directory,
+    # shared by all app servers (a volume) when there are several
+    MEDIA_DIR = os.environ.get("MEDIA_DIR", str(INSTANCE_DIR / "media"))
+    MAX_IMAGE_BYTES = 10 * 1024 * 1024
+    MAX_VIDEO_BYTES = 50 * 1024 * 1024
     # reverse proxies in front whose X-Forwarded-For/-Proto/-Host to trust
     PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
 
@@ -171,6 +176,7 @@ class TestConfig(Config):
     # the second factor, which turn it back on (tests/test_second_factor.py)
     SECOND_FACTOR_FOR_STAFF = False
     MAIL_OUTBOX = str(INSTANCE_DIR / "test-outbox")
+    MEDIA_DIR = str(INSTANCE_DIR / "test-media")
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8 * 1024
     ARGON2_PARALLELISM = 1

@@ -70,9 +70,10 @@ def create_app(config=None) -> Flask:
     for blueprint in BLUEPRINTS:
         extensions.api.register_blueprint(blueprint)
 
-    from backend.api import audit
+    from backend.api import audit, media
 
     audit.install(app)
+    app.register_blueprint(media.bp)  # files, not API: not in the OpenAPI document
 
     from backend.web import init_web
 

@@ -36,7 +36,11 @@ class HomewardApi(Api):
         if code == 405 and getattr(error, "valid_methods", None):
             headers = {**(headers or {}), "Allow": ", ".join(error.valid_methods)}
         if code == 413:
-            if not getattr(error, "data", None):  # the body-size limit, not a view's
+            if getattr(error, "data", None):
+                pass  # a view's own message
+            elif request.max_content_length != MAX_BODY_BYTES:  # an upload
+                payload["message"] = "A picture or video is too large to upload."
+            else:
                 payload["message"] = "A request body may be at most 1 MiB."
             payload["limits"] = {"bytes": MAX_BODY_BYTES, "records": MAX_SYNC_RECORDS}
         return payload, code, headers

@@ -17,7 +17,7 @@ CSRF check read the body.
 
 import re
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_smorest import abort
 from werkzeug.routing import IntegerConverter
 
@@ -26,7 +26,8 @@ from backend.schemas.common import MAX_ID
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_DEPTH = 32
 BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-FILE_ENDPOINTS: set[str] = set()  # endpoints that take a multipart upload
+# endpoints that take a multipart upload (a picture or video of an exercise)
+FILE_ENDPOINTS = {"exercises.upload_media", "exercises.replace_media"}
 RECORDS_JUDGED_ONE_BY_ONE = {"logs.sync"}
 
 
@@ -62,6 +63,12 @@ def _body_is_json() -> bool:
 
 
 def check_request():
+    if request.endpoint in FILE_ENDPOINTS:  # a video may be larger than JSON
+        request.max_content_length = current_app.config["MAX_VIDEO_BYTES"] + 2**20
+        # a part whose name cannot be read comes back named None, which the
+        # CSRF check (it looks through the form's names) cannot take
+        if None in request.form or None in request.files:
+            abort(400, message="Every part of the form needs a name.")
     if request.path.startswith("/api/") and request.method in BODY_METHODS:
         has_body = bool(request.content_length) or bool(request.get_data(cache=True))
         if has_body and not _body_is_json() and request.endpoint not in FILE_ENDPOINTS:

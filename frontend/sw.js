@@ -7,6 +7,7 @@ const VERSION = "__ASSET_VERSION__";
 const SHELL_CACHE = `homeward-shell-${VERSION}`;
 const PRECACHE = "__PRECACHE__";
 const NAVIGATION_TIMEOUT_MS = 4000;
+const MEDIA_CACHE = "homeward-media"; // filled by the page (offline-media.js)
 
 self.addEventListener("install", (event) => {
   // every URL is versioned: all or nothing, so a half-filled cache never serves
@@ -17,7 +18,7 @@ self.addEventListener("activate", (event) => {
   event.waitUntil(
     (async () => {
       for (const name of await caches.keys()) {
-        if (name.startsWith("homeward-") && name !== SHELL_CACHE) await caches.delete(name);
+        if (name.startsWith("homeward-") && name !== SHELL_CACHE && name !== MEDIA_CACHE) await caches.delete(name);
       }
       await self.clients.claim();
     })(),
@@ -35,7 +36,8 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
-  if (request.mode === "navigate" && url.pathname === "/") event.respondWith(navigation(request));
+  if (url.pathname.startsWith("/media/")) event.respondWith(media(request));
+  else if (request.mode === "navigate" && url.pathname === "/") event.respondWith(navigation(request));
   else if (url.pathname.startsWith("/assets/")) event.respondWith(cacheFirst(request));
   else event.respondWith(networkFirst(request));
 });
@@ -80,6 +82,38 @@ async function networkFirst(request) {
     if (cached) return cached;
     throw error;
   }
+}
+
+/** Exercise pictures and saved videos: this phone's copy when it has one (a
+ * video player's byte ranges cut from it), else the network, never stored
+ * here: the page decides what is kept. */
+async function media(request) {
+  const cached = await (await caches.open(MEDIA_CACHE)).match(request.url);
+  if (!cached) return fetch(request);
+  const range = request.headers.get("Range");
+  return range ? partial(cached, range) : cached;
+}
+
+async function partial(response, range) {
+  const blob = await response.blob();
+  const size = blob.size;
+  const match = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+  let start = match && match[1] !== "" ? Number(match[1]) : null;
+  let end = match && match[2] !== "" ? Number(match[2]) : size - 1;
+  if (match && start === null && match[2] !== "") [start, end] = [Math.max(0, size - Number(match[2])), size - 1];
+  if (start === null || start > end || start >= size) {
+    return new Response(null, { status: 416, headers: { "Content-Range": `bytes */${size}` } });
+  }
+  end = Math.min(end, size - 1);
+  return new Response(blob.slice(start, end + 1), {
+    status: 206,
+    headers: {
+      "Content-Type": response.headers.get("Content-Type") || "application/octet-stream",
+      "Content-Range": `bytes ${start}-${end}/${size}`,
+      "Content-Length": String(end - start + 1),
+      "Accept-Ranges": "bytes",
+    },
+  });
 }
 
 /* ---- Background Sync: send the outbox of whoever is signed in --------------- */

@@ -7,6 +7,7 @@ to run everything on PostgreSQL instead of the SQLite file under instance/.
 
 import email
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from email import policy
@@ -63,6 +64,7 @@ def app(tmp_path_factory):
         config.SQLALCHEMY_DATABASE_URI = (
             f"sqlite:///{tmp_path_factory.mktemp('db') / 'homeward-test.db'}"
         )
+    config.MEDIA_DIR = str(tmp_path_factory.mktemp("media"))  # this run's own
     app = create_app(config)
     with app.app_context():
         _empty_database(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -109,11 +111,12 @@ def empty_tables() -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_data(request, app):
-    """Every test starts from empty tables and fresh rate limits."""
+    """Every test starts from empty tables, no media files and fresh rate limits."""
     yield
     with app.app_context():
         db.session.rollback()
         empty_tables()
+    shutil.rmtree(app.config["MEDIA_DIR"], ignore_errors=True)
     limiter.reset()
 
 
@@ -175,6 +178,8 @@ class ApiClient:
         headers = dict(headers or {})
         if csrf and method != "GET":
             headers["X-CSRF-Token"] = self.csrf_token
+        # buffered: read whole and closed (a file sent from disk included)
+        kwargs.setdefault("buffered", True)
         return self.client.open(path, method=method, headers=headers, **kwargs)
 
     def get(self, path, **kwargs):
@@ -363,4 +368,5 @@ def item(exercise, times=1, days=None, **dose):
         "hold_seconds": dose.get("hold_seconds", 0),
         "times_per_day": times,
         "days_of_week": days if days is not None else [0, 1, 2, 3, 4, 5, 6],
+        "notes": dose.get("notes", ""),
     }

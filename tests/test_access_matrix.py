@@ -112,6 +112,7 @@ CASES = [
         staff_of_patient(201),
     ),
     ("GET", "/api/patients/{a}/programme/history", None, viewers(200)),
+    ("GET", "/api/patients/{a}/programme.pdf", None, viewers(200)),
     ("GET", "/api/patients/{a}/routine", None, viewers(200)),
     ("GET", "/api/patients/{a}/exercise-logs", None, viewers(200)),
     ("POST", "/api/patients/{a}/exercise-logs", tick, patient_only(201)),
@@ -167,6 +168,13 @@ CASES = [
         staff_only(204, admin_only=True) | {"admin_b": 404},
     ),
     ("GET", "/api/auth/sessions", None, everyone_signed_in(200)),
+    ("GET", "/api/clinic", None, staff_only(200, admin_only=True)),
+    (
+        "PATCH",
+        "/api/clinic",
+        lambda c: {"json": {"paper_size": "Letter"}},
+        staff_only(200, admin_only=True),
+    ),
 ]
 
 

@@ -313,6 +313,7 @@ def test_routine_shows_the_days_live_ticks_and_pain_as_stored(
                 "items": [item_row],
                 "pain": [pain_row],
                 "exercise_logs": live,
+                "programme_change": None,
             }
         )
     assert sent == expected

@@ -244,3 +244,14 @@ def test_slow_header_clients_do_not_delay_healthz(proxied):
             client.join(timeout=5)
         for sock in opened:
             sock.close()
+
+
+def test_only_media_uploads_may_send_more_than_a_megabyte(proxied):
+    _, port = proxied
+    two_megabytes = {"records": ["x" * 2**21]}
+    refused, _ = request(port, "POST", "/api/sync", two_megabytes)
+    assert refused.status == 413  # nginx's own limit, as the API's
+    # an upload reaches the app, which judges it (here: no CSRF token)
+    upload, body = request(port, "POST", "/api/exercises/1/media", two_megabytes)
+    assert upload.status == 400
+    assert "CSRF" in json.loads(body)["message"]

@@ -3,6 +3,7 @@
 from backend.api import (
     audit,
     auth,
+    clinic,
     exercises,
     logs,
     patients,
@@ -16,6 +17,7 @@ from backend.api import (
 BLUEPRINTS = [
     auth.blp,
     staff.blp,
+    clinic.blp,
     patients.blp,
     exercises.blp,
     programmes.blp,

@@ -59,10 +59,12 @@ PATIENT_READS = {
     "progress.patient_progress",
     "progress.odi_history",
     "logs.routine",
+    "logs.week",
     "logs.list_exercise_logs",
     "logs.list_pain_logs",
     "programmes.current_programme",
     "programmes.programme_history",
+    "programmes.programme_handout",
 }
 TARGETS = (  # view argument → the kind of record it names
     ("log_id", "exercise_log"),
@@ -125,10 +127,19 @@ def stage(status: int, detail: dict | None = None) -> None:
     itself, in one transaction, and `record_request` leaves the request alone.
     Called again after a rollback and retry, it stages the row again.
     """
+    note(request.endpoint, status, detail)
+    g.audit_staged = True
+
+
+def note(action: str, status: int, detail: dict | None = None) -> None:
+    """Add a row for `action`, done by the signed-in user to the record the
+    path names, to the session's transaction (the caller commits): something
+    a request does besides what its own row tells (a handout that issues an
+    invitation link)."""
     user = current_user._get_current_object()
     kind, target_id = _target_in_path() or (request.blueprint, None)
     audit.record(
-        request.endpoint,
+        action,
         status,
         clinic_id=user.clinic_id,
         actor_id=user.id,
@@ -138,7 +149,6 @@ def stage(status: int, detail: dict | None = None) -> None:
         ip=request.remote_addr,
         detail=detail,
     )
-    g.audit_staged = True
 
 
 def record_request(response):

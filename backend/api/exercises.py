@@ -1,17 +1,21 @@
-"""The exercise library: the shipped entries plus the clinic's own."""
+"""The exercise library: the shipped entries plus the clinic's own, with the
+clinic's own pictures and videos of them (services/media.py)."""
 
 from flask_smorest import Blueprint, abort
-from sqlalchemy import func
+from sqlalchemy import func, select
 
 from backend.api.common import documents
 from backend.auth import actor, require_role, visible_exercises
 from backend.extensions import db
-from backend.models import Exercise
+from backend.models import Exercise, ExerciseMedia
 from backend.schemas.exercises import (
     ExerciseInSchema,
     ExerciseQuerySchema,
     ExerciseSchema,
+    MediaSchema,
+    MediaUploadSchema,
 )
+from backend.services import media
 
 blp = Blueprint(
     "exercises", __name__, url_prefix="/api/exercises", description="Exercise library"
@@ -33,13 +37,21 @@ def list_exercises(query):
             func.lower(Exercise.name).like(pattern)
             | func.lower(Exercise.body_region).like(pattern)
         )
-    return db.session.scalars(statement.order_by(Exercise.name)).all()
+    exercises = db.session.scalars(statement.order_by(Exercise.name)).all()
+    media.attach(exercises, actor().clinic_id)
+    return exercises
 
 
 @blp.route("/<int:exercise_id>", methods=["GET"])
 @blp.response(200, ExerciseSchema)
 @documents(blp, 401, 404)
 def get_exercise(exercise_id):
+    exercise = _visible(exercise_id)
+    media.attach([exercise], actor().clinic_id)
+    return exercise
+
+
+def _visible(exercise_id: int) -> Exercise:
     exercise = db.session.scalar(
         visible_exercises(actor()).where(Exercise.id == exercise_id)
     )
@@ -63,3 +75,103 @@ def create_exercise(body):
     db.session.add(exercise)
     db.session.commit()
     return exercise
+
+
+# ---- the clinic's pictures and video of an exercise -------------------------
+
+
+def _stored(files: dict) -> media.Stored:
+    try:
+        return media.store(files["file"].stream)
+    except media.Refused as refused:
+        abort(refused.status, message=refused.message)
+
+
+def _media_or_404(user, exercise_id: int, media_id: int) -> ExerciseMedia:
+    found = db.session.scalar(
+        select(ExerciseMedia).where(
+            ExerciseMedia.id == media_id,
+            ExerciseMedia.exercise_id == exercise_id,
+            ExerciseMedia.clinic_id == user.clinic_id,
+        )
+    )
+    if found is None:
+        abort(404, message="No such picture or video.")
+    return found
+
+
+def _of_kind(user, exercise_id: int, kind: str) -> list[ExerciseMedia]:
+    return db.session.scalars(
+        select(ExerciseMedia).where(
+            ExerciseMedia.clinic_id == user.clinic_id,
+            ExerciseMedia.exercise_id == exercise_id,
+            ExerciseMedia.kind == kind,
+        )
+    ).all()
+
+
+@blp.route("/<int:exercise_id>/media", methods=["POST"])
+@blp.arguments(MediaUploadSchema, location="files")
+@blp.response(201, MediaSchema)
+@documents(blp, 401, 403, 404, 409, 413, 415, 422)
+def upload_media(files, exercise_id):
+    """Add the clinic's own picture (JPEG, PNG, WebP, HEIC; up to 10 MB) or
+    video (MP4, WebM; up to 50 MB) of an exercise, its own or a shipped one.
+    The file is recognised by its content; a picture is re-encoded without
+    its metadata. A new video replaces the clinic's video of the exercise."""
+    user = require_role("therapist", "admin")
+    _visible(exercise_id)
+    kind = media.kind_of(files["file"].stream)
+    if (
+        kind == "image"
+        and len(_of_kind(user, exercise_id, "image")) >= media.MAX_IMAGES
+    ):
+        abort(
+            409,
+            message=f"An exercise may have {media.MAX_IMAGES} pictures: "
+            "delete or replace one first.",
+        )
+    stored = _stored(files)
+    replaced = _of_kind(user, exercise_id, "video") if stored.kind == "video" else []
+    added = ExerciseMedia(
+        clinic_id=user.clinic_id,
+        exercise_id=exercise_id,
+        created_by=user.id,
+        **vars(stored),
+    )
+    db.session.add(added)
+    for old in replaced:
+        db.session.delete(old)
+    db.session.commit()
+    media.forget_files(set().union(*(media.files_of(old) for old in replaced)))
+    return added
+
+
+@blp.route("/<int:exercise_id>/media/<int:media_id>", methods=["PUT"])
+@blp.arguments(MediaUploadSchema, location="files")
+@blp.response(200, MediaSchema)
+@documents(blp, 401, 403, 404, 413, 415, 422)
+def replace_media(files, exercise_id, media_id):
+    """Replace a picture or the video with another file (of either kind)."""
+    user = require_role("therapist", "admin")
+    found = _media_or_404(user, exercise_id, media_id)
+    stored = _stored(files)
+    old_files = media.files_of(found)
+    for name, value in vars(stored).items():
+        setattr(found, name, value)
+    found.created_by = user.id
+    db.session.commit()
+    media.forget_files(old_files - media.files_of(found))
+    return found
+
+
+@blp.route("/<int:exercise_id>/media/<int:media_id>", methods=["DELETE"])
+@blp.response(204)
+@documents(blp, 401, 403, 404)
+def delete_media(exercise_id, media_id):
+    user = require_role("therapist", "admin")
+    found = _media_or_404(user, exercise_id, media_id)
+    names = media.files_of(found)
+    db.session.delete(found)
+    db.session.commit()
+    media.forget_files(names)

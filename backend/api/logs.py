@@ -8,9 +8,9 @@ from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
 from backend.api import audit
-from backend.api.common import documents
+from backend.api.common import documents, invalid
 from backend.auth import patient_or_404, patient_self, require_role
-from backend.extensions import MAX_BODY_BYTES, MAX_SYNC_RECORDS, api, limiter
+from backend.extensions import MAX_BODY_BYTES, MAX_SYNC_RECORDS, api, db, limiter
 from backend.schemas.common import FIRST_DAY, LAST_DAY, DateRangeQuery
 from backend.schemas.logs import (
     ExerciseLogInSchema,
@@ -20,10 +20,12 @@ from backend.schemas.logs import (
     PainLogSchema,
     RoutineQuerySchema,
     RoutineSchema,
+    SeenSchema,
     SyncInSchema,
     SyncOutSchema,
+    WeekSchema,
 )
-from backend.services import logs
+from backend.services import logs, media, plan
 from backend.services.dates import today_in
 from backend.services.routine import routine_for
 
@@ -65,7 +67,45 @@ def routine(query, patient_id):
     """The routine for `date` (default: the patient's own today)."""
     patient = patient_or_404(patient_id)
     today = today_in(patient.profile.timezone)
-    return routine_for(patient.id, query.get("date", today)) | {"today": today}
+    day = query.get("date", today)
+    routine = routine_for(patient.id, day)
+    media.attach((item["exercise"] for item in routine["items"]), patient.clinic_id)
+    version, seen = routine["programme_version"], patient.profile.programme_seen_version
+    routine["programme_change"] = None
+    if day == today and version and version > (seen or 1):  # rare: after a change
+        routine["programme_change"] = plan.change_to(patient.id, version)
+    return routine | {"today": today}
+
+
+@blp.route("/patients/<int:patient_id>/programme/seen", methods=["POST"])
+@limiter.limit(_write_limit, key_func=_writer)
+@blp.arguments(SeenSchema())
+@blp.response(204)
+@documents(blp, 401, 403, 404, 422)
+def programme_seen(body, patient_id):
+    """The patient has read what changed up to `version`: the routine stops
+    showing it (until the next change)."""
+    patient = patient_self(patient_id)
+    latest = plan.latest_version(patient.id) or 0
+    if body["version"] > latest:
+        invalid("version", f"The latest version is {latest}.")
+    profile = patient.profile
+    profile.programme_seen_version = max(
+        profile.programme_seen_version or 0, body["version"]
+    )
+    db.session.commit()
+
+
+@blp.route("/patients/<int:patient_id>/week", methods=["GET"])
+@blp.arguments(RoutineQuerySchema(), location="query")
+@blp.response(200, WeekSchema)
+@documents(blp, 401, 404)
+def week(query, patient_id):
+    """The week (Monday to Sunday) holding `date` (default: the patient's
+    today): what is due on each day, and what was done."""
+    patient = patient_or_404(patient_id)
+    today = today_in(patient.profile.timezone)
+    return plan.week_of(patient.id, query.get("date", today), today)
 
 
 def _described(text: str):

@@ -1,19 +1,21 @@
-"""A patient's versioned home programme."""
+"""A patient's versioned home programme, and its printed handout."""
 
+from flask import Response, render_template
 from flask_smorest import Blueprint, abort
 
+from backend.api import audit, invites
 from backend.api.common import documents, invalid
-from backend.auth import patient_for_staff, patient_or_404
+from backend.auth import actor, patient_for_staff, patient_or_404
 from backend.extensions import db
 from backend.schemas.programmes import ProgrammeInSchema, ProgrammeSchema
-from backend.services import programmes
+from backend.services import handout, programmes
 from backend.services.dates import today_in
 from backend.services.logs import unknown_exercises
 
 blp = Blueprint(
     "programmes",
     __name__,
-    url_prefix="/api/patients/<int:patient_id>/programme",
+    url_prefix="/api/patients/<int:patient_id>",
     description="Versioned home programmes",
 )
 
@@ -43,7 +45,7 @@ def programme_view(version) -> dict:
     }
 
 
-@blp.route("", methods=["GET"])
+@blp.route("/programme", methods=["GET"])
 @blp.response(200, ProgrammeSchema)
 @documents(blp, 401, 404)
 def current_programme(patient_id):
@@ -57,7 +59,7 @@ def current_programme(patient_id):
     return programme_view(version)
 
 
-@blp.route("", methods=["PUT"])
+@blp.route("/programme", methods=["PUT"])
 @blp.arguments(ProgrammeInSchema())
 @blp.response(201, ProgrammeSchema)
 @documents(blp, 401, 403, 404)
@@ -92,10 +94,46 @@ def new_programme_version(body, patient_id):
     return programme_view(version)
 
 
-@blp.route("/history", methods=["GET"])
+@blp.route("/programme/history", methods=["GET"])
 @blp.response(200, ProgrammeSchema(many=True))
 @documents(blp, 401, 404)
 def programme_history(patient_id):
     """Every version, newest first."""
     patient = patient_or_404(patient_id)
     return [programme_view(version) for version in programmes.history(patient.id)]
+
+
+@blp.route("/programme.pdf", methods=["GET"])
+@blp.response(
+    200,
+    content_type="application/pdf",
+    description="The programme in force as a printable handout.",
+)
+@documents(blp, 401, 404)
+def programme_handout(patient_id):
+    """The version in force on the patient's today as a PDF to print (404 when
+    none). Printed by staff for a patient who has not set a password yet, it
+    also carries a QR code of a new invitation link; the links sent before
+    keep working until one of them is used."""
+    patient = patient_or_404(patient_id)
+    today = today_in(patient.profile.timezone)
+    version = programmes.version_in_force(patient.id, today)
+    if version is None:
+        abort(404, message="No programme yet.")
+    contents = handout.contents(patient, version, today)
+    user = actor()
+    if user.is_staff and patient.password_hash is None:
+        invite = invites.issue(patient, user, keep_others=True)
+        audit.note("programmes.handout_invite", 200)
+        db.session.commit()
+        contents["invite"] = {
+            "url": invite["invite_url"],
+            "qr": handout.qr_data_uri(invite["invite_url"]),
+            "expires": handout.day_words(invite["invite_expires_at"].date()),
+        }
+    html = render_template("handout/programme.html", **contents)
+    return Response(
+        handout.to_pdf(html),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": 'inline; filename="programme.pdf"'},
+    )

@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per aggregate, all imported here for Alembic."""
 
 from backend.models.access import ApiToken, AuditEvent
-from backend.models.exercises import CATEGORIES, Exercise
+from backend.models.exercises import CATEGORIES, Exercise, ExerciseMedia
 from backend.models.logs import AdherenceDay, ExerciseLog, PainLog
 from backend.models.outcomes import OdiResponse
 from backend.models.programmes import ProgrammeItem, ProgrammeVersion, weekday_mask
@@ -25,6 +25,7 @@ __all__ = [
     "STAFF_ROLES",
     "Clinic",
     "Exercise",
+    "ExerciseMedia",
     "ExerciseLog",
     "Invitation",
     "OdiResponse",

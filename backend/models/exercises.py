@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import db
@@ -37,5 +37,36 @@ class Exercise(db.Model):
     default_sets: Mapped[int]
     default_reps: Mapped[int]
     default_hold_seconds: Mapped[int]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+class ExerciseMedia(db.Model):
+    """A clinic's own picture or video of an exercise (its own or a shipped one).
+
+    Only that clinic's users see it. Files are stored under content-addressed
+    names (the SHA-256 of their bytes, see services/media.py): `file` is the
+    picture at its larger size or the video, `thumb` the picture's small size.
+    """
+
+    __tablename__ = "exercise_media"
+    __table_args__ = (
+        CheckConstraint("kind IN ('image', 'video')", name="kind"),
+        CheckConstraint("bytes > 0", name="bytes"),
+        Index("ix_exercise_media_clinic_exercise", "clinic_id", "exercise_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
+    exercise_id: Mapped[int] = mapped_column(
+        ForeignKey("exercises.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    content_type: Mapped[str] = mapped_column(String(40))
+    file: Mapped[str] = mapped_column(String(80))
+    thumb: Mapped[str | None] = mapped_column(String(80))
+    bytes: Mapped[int]
+    width: Mapped[int | None]
+    height: Mapped[int | None]
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -24,12 +24,17 @@ STAFF_ROLES = ("therapist", "admin")
 
 class Clinic(db.Model):
     __tablename__ = "clinics"
+    __table_args__ = (CheckConstraint("paper_size IN ('A4', 'Letter')", name="paper"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     # therapists sign in with a second factor unless the clinic turns it off
     require_therapist_mfa: Mapped[bool] = mapped_column(
         default=True, server_default=true()
+    )
+    # the printed handout's paper: "A4" or "Letter"
+    paper_size: Mapped[str] = mapped_column(
+        String(8), default="A4", server_default="A4"
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
@@ -96,6 +101,9 @@ class PatientProfile(db.Model):
     therapist_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     timezone: Mapped[str] = mapped_column(String(64))
     condition: Mapped[str | None] = mapped_column(Text)
+    # the programme version whose "Your programme changed" note the patient
+    # dismissed (None: none yet)
+    programme_seen_version: Mapped[int | None]
 
     user: Mapped[User] = relationship(back_populates="profile", foreign_keys=[user_id])
     therapist: Mapped[User | None] = relationship(foreign_keys=[therapist_id])

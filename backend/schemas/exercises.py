@@ -1,13 +1,58 @@
 """The exercise library on the wire."""
 
+from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from backend.models import CATEGORIES
 from backend.schemas.common import StrictInt, name_field, text
+from backend.services import media as media_files
+
+
+class MediaUrl(fields.String):
+    """The URL of a stored media file, from its name."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return media_files.url(value)
+
+
+class MediaSchema(Schema):
+    """A clinic's picture or video of an exercise. URLs are content-addressed:
+    a replaced file gets a new one."""
+
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["image", "video"]))
+    url = MediaUrl(attribute="file", required=True)
+    thumb_url = MediaUrl(
+        attribute="thumb",
+        allow_none=True,
+        metadata={"description": "A picture's small size (480 px); null for video."},
+    )
+    content_type = fields.String(required=True)
+    width = fields.Integer(allow_none=True)
+    height = fields.Integer(allow_none=True)
+    bytes = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class IllustrationSchema(Schema):
+    url = fields.String(required=True)
+    alt = fields.String(required=True, metadata={"description": "What the body does."})
+
+
+class Illustration(fields.Nested):
+    """A shipped exercise's line drawing, found by the exercise's slug."""
+
+    def serialize(self, attr, obj, accessor=None, **kwargs):
+        slug = obj.get("slug") if isinstance(obj, dict) else getattr(obj, "slug", None)
+        return self._serialize(media_files.illustration(slug), attr, obj, **kwargs)
 
 
 class ExerciseSchema(Schema):
     id = fields.Integer(required=True)
+    slug = fields.String(
+        allow_none=True,
+        metadata={"description": "The stable key of a shipped exercise; else null."},
+    )
     name = fields.String(required=True)
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
     body_region = fields.String(required=True)
@@ -18,6 +63,16 @@ class ExerciseSchema(Schema):
     default_hold_seconds = fields.Integer(required=True)
     clinic_id = fields.Integer(
         allow_none=True, metadata={"description": "Null for the shipped library."}
+    )
+    illustration = Illustration(
+        IllustrationSchema,
+        allow_none=True,
+        metadata={"description": "The shipped line drawing: start and end positions."},
+    )
+    media = fields.List(
+        fields.Nested(MediaSchema),
+        dump_default=list,
+        metadata={"description": "The clinic's own pictures (first) and video."},
     )
 
 
@@ -39,3 +94,7 @@ class ExerciseInSchema(Schema):
 class ExerciseQuerySchema(Schema):
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     q = text(100)
+
+
+class MediaUploadSchema(Schema):
+    file = Upload(required=True, metadata={"description": "The picture or video."})

@@ -53,6 +53,65 @@ class RoutineItemSchema(Schema):
     sessions_done = fields.Integer(required=True)
 
 
+class DoseSchema(Schema):
+    sets = fields.Integer(required=True)
+    reps = fields.Integer(required=True)
+    hold_seconds = fields.Integer(required=True)
+    times_per_day = fields.Integer(required=True)
+    days_of_week = fields.List(fields.Integer(), required=True)
+
+
+class NamedExerciseSchema(Schema):
+    exercise_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class ChangedItemSchema(NamedExerciseSchema):
+    before = fields.Nested(DoseSchema, required=True)
+    after = fields.Nested(DoseSchema, required=True)
+    notes = fields.String(metadata={"description": "The new notes, when they changed."})
+
+
+class ProgrammeChangeSchema(Schema):
+    """What changed from the version before to this one."""
+
+    version = fields.Integer(required=True)
+    starts_on = fields.Date(required=True)
+    note = fields.String(required=True, metadata={"description": "The therapist's."})
+    added = fields.List(fields.Nested(NamedExerciseSchema), required=True)
+    removed = fields.List(fields.Nested(NamedExerciseSchema), required=True)
+    changed = fields.List(fields.Nested(ChangedItemSchema), required=True)
+
+
+class SeenSchema(Schema):
+    version = StrictInt(required=True, validate=validate.Range(1, 100_000))
+
+
+class WeekItemSchema(Schema):
+    exercise_id = fields.Integer(required=True)
+    due = fields.Integer(required=True)
+    done = fields.Integer(required=True)
+
+
+class WeekDaySchema(Schema):
+    date = fields.Date(required=True)
+    due = fields.Integer(required=True)
+    done = fields.Integer(required=True)
+    items = fields.List(fields.Nested(WeekItemSchema), required=True)
+
+
+class WeekExerciseSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class WeekSchema(Schema):
+    start = fields.Date(required=True, metadata={"description": "Its Monday."})
+    today = fields.Date(required=True, metadata={"description": "The patient's today."})
+    exercises = fields.List(fields.Nested(WeekExerciseSchema), required=True)
+    days = fields.List(fields.Nested(WeekDaySchema), required=True)
+
+
 class RoutineSchema(Schema):
     date = fields.Date(required=True)
     today = fields.Date(required=True, metadata={"description": "The patient's today."})
@@ -63,6 +122,14 @@ class RoutineSchema(Schema):
     exercise_logs = fields.List(
         fields.Nested(ExerciseLogSchema),
         metadata={"description": "That day's ticks, so a client can undo one."},
+    )
+    programme_change = fields.Nested(
+        ProgrammeChangeSchema,
+        allow_none=True,
+        metadata={
+            "description": "For the patient's today: what changed with the "
+            "programme in force, until they say they have seen it."
+        },
     )
 
 

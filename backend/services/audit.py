@@ -95,10 +95,14 @@ SENTENCES = {
     "logs.record_pain": "{actor} logged their pain",
     "logs.undo_exercise": "{actor} undid a tick",
     "logs.sync": "{actor} sent records saved offline",
+    "logs.programme_seen": "{actor} read what changed in their programme",
     "patients.enrol_patient": "{actor} enrolled a new patient",
     "patients.update_patient": "{actor} changed {patient}'s details",
     "patients.reissue_invite": "{actor} sent {patient} a new invitation",
     "programmes.new_programme_version": "{actor} changed {patient}'s programme",
+    "programmes.handout_invite": "{actor} printed an invitation link for {patient} "
+    "on a handout",
+    "clinic.update_clinic": "{actor} changed the clinic's settings",
     "progress.take_odi": "{actor} recorded a back-pain questionnaire of {patient}",
     "progress.fhir_export": "{actor} exported {patient}'s record (FHIR)",
     "reports.adherence_report": "{actor} pulled the adherence report",
@@ -110,16 +114,21 @@ SENTENCES = {
     "tokens.create_token": "{actor} created an API token",
     "tokens.revoke_token": "{actor} revoked an API token",
     "exercises.create_exercise": "{actor} added an exercise to the library",
+    "exercises.upload_media": "{actor} added a picture or video of an exercise",
+    "exercises.replace_media": "{actor} replaced a picture or video of an exercise",
+    "exercises.delete_media": "{actor} deleted a picture or video of an exercise",
 }
 READ_WHAT = {
     "patients.get_patient": "details",
     "progress.patient_progress": "progress",
     "progress.odi_history": "questionnaires",
     "logs.routine": "routine",
+    "logs.week": "week",
     "logs.list_exercise_logs": "exercise log",
     "logs.list_pain_logs": "pain diary",
     "programmes.current_programme": "programme",
     "programmes.programme_history": "programme history",
+    "programmes.programme_handout": "handout",
 }
 
 

@@ -23,16 +23,20 @@ def issue(
     now: datetime,
     valid_for: timedelta,
     purpose: str = INVITE,
+    keep_others: bool = False,
 ) -> tuple[str, datetime]:
-    """A new token for the user; their earlier unused links stop working.
+    """A new token for the user; their earlier unused links stop working,
+    unless `keep_others` (a printed handout's link must not kill the emailed
+    one: whichever is used first ends the others, see `redeem`).
 
     Returns (token, expires_at). The caller commits.
     """
-    db.session.execute(
-        update(Invitation)
-        .where(Invitation.user_id == user_id, Invitation.used_at.is_(None))
-        .values(used_at=now)
-    )
+    if not keep_others:
+        db.session.execute(
+            update(Invitation)
+            .where(Invitation.user_id == user_id, Invitation.used_at.is_(None))
+            .values(used_at=now)
+        )
     token = secrets.token_urlsafe(32)
     expires_at = now + valid_for
     db.session.add(
@@ -52,7 +56,8 @@ def redeem(token: str, now: datetime, purpose: str = INVITE) -> User | None:
     """Mark the link used and return its (active) user, or None if not valid.
 
     One conditional UPDATE, so two tabs racing with the same link cannot both
-    win. The caller commits.
+    win. The user's other unused links of the same purpose are marked used
+    too, so no older link stays usable once one has been. The caller commits.
     """
     user_id = db.session.execute(
         update(Invitation)
@@ -67,5 +72,14 @@ def redeem(token: str, now: datetime, purpose: str = INVITE) -> User | None:
     ).scalar_one_or_none()
     if user_id is None:
         return None
+    db.session.execute(
+        update(Invitation)
+        .where(
+            Invitation.user_id == user_id,
+            Invitation.purpose == purpose,
+            Invitation.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
     user = db.session.get(User, user_id)
     return user if user is not None and user.active else None

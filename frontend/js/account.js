@@ -1,5 +1,6 @@
 /** Account: the signed-in person's password, the devices they are signed in
- * on (each can be signed out), and their two-step sign-in. */
+ * on (each can be signed out), their two-step sign-in and, for a patient,
+ * their programme as a handout to print. */
 import * as api from "./api.js";
 import { setUp } from "./authenticator.js";
 import { clearErrors, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea } from "./dom.js";
@@ -13,12 +14,28 @@ export async function render(view, { user, navigate }) {
     view,
     heading("Account"),
     h("p", { class: "lead" }, `${user.name} · ${user.email}`),
+    user.role === "patient" ? handoutCard(user) : null,
     h("section", { class: "card", "aria-labelledby": "devices-title" }, h("h2", { id: "devices-title" }, "Signed-in devices"), devices, devicesMessage),
     h("section", { class: "card", "aria-labelledby": "password-title" }, h("h2", { id: "password-title" }, "Change password"), passwordForm()),
     h("section", { class: "card", "aria-labelledby": "two-step-title" }, h("h2", { id: "two-step-title" }, "Two-step sign-in"), twoStep),
   );
   showTwoStep(twoStep, user);
   await showDevices(devices, devicesMessage, navigate);
+}
+
+function handoutCard(user) {
+  const area = h("div", {}, loading());
+  api
+    .get(`/api/patients/${user.id}/programme`)
+    .then(() => mount(area, h("a", { class: "button-link secondary", href: `/api/patients/${user.id}/programme.pdf`, target: "_blank", rel: "noopener" }, "Print handout")))
+    .catch((error) => mount(area, h("p", { class: "hint" }, error.status === 404 ? "Your therapist has not set your programme yet." : error.offline ? "You are offline: the handout needs the internet." : error.message)));
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "handout-title" },
+    h("h2", { id: "handout-title" }, "Your programme on paper"),
+    h("p", { class: "hint" }, "Your exercises with their pictures and doses, to print and keep by your mat."),
+    area,
+  );
 }
 
 async function showDevices(area, message, navigate) {

@@ -1,5 +1,5 @@
-/** Clinic administration: staff (add, deactivate), API tokens for scripts
- * (the secret is shown once) and the audit log. */
+/** Clinic administration: staff (add, deactivate), the handout's paper size,
+ * API tokens for scripts (the secret is shown once) and the audit log. */
 import * as api from "./api.js";
 import { addDays, clearErrors, copyButton, deviceToday, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea, table } from "./dom.js";
 
@@ -14,7 +14,7 @@ async function staffScreen(view, { user }) {
   const listArea = h("div", {}, loading());
   const listMessage = statusArea();
   say(listMessage, "");
-  mount(view, heading("Staff"), addStaffForm(load), h("section", { "aria-labelledby": "staff-list" }, h("h2", { id: "staff-list" }, "Clinic staff"), listMessage, listArea));
+  mount(view, heading("Staff"), addStaffForm(load), h("section", { "aria-labelledby": "staff-list" }, h("h2", { id: "staff-list" }, "Clinic staff"), listMessage, listArea), paperSetting());
 
   async function load() {
     const staff = await api.get("/api/staff");
@@ -122,6 +122,29 @@ function addStaffForm(onAdded) {
     }
   });
   return h("details", { class: "card" }, h("summary", {}, "Invite a staff member"), form, invite);
+}
+
+/** The clinic's paper for printed programme handouts, saved as soon as it is chosen. */
+function paperSetting() {
+  const paper = h("select", { name: "paper_size", disabled: true }, h("option", { value: "A4" }, "A4"), h("option", { value: "Letter" }, "US Letter"));
+  const message = statusArea();
+  say(message, "");
+  api
+    .get("/api/clinic")
+    .then((clinic) => {
+      paper.value = clinic.paper_size;
+      paper.disabled = false;
+    })
+    .catch((error) => say(message, error.message, "error"));
+  paper.addEventListener("change", async () => {
+    try {
+      const clinic = await api.patch("/api/clinic", { paper_size: paper.value });
+      say(message, `Handouts are now laid out for ${clinic.paper_size === "Letter" ? "US Letter" : "A4"} paper.`, "success");
+    } catch (error) {
+      say(message, error.message, "error");
+    }
+  });
+  return h("section", { class: "card", "aria-labelledby": "paper-title" }, h("h2", { id: "paper-title" }, "Printed handouts"), h("div", { class: "narrow-form" }, field("Paper size", paper, "The paper the patients' programme handouts are laid out for.")), message);
 }
 
 /* ---- API tokens -------------------------------------------------------------- */

@@ -1,5 +1,6 @@
 /** The one way to talk to the server: fetch with the CSRF header, the session,
  * and the offline outbox (queue first, flush through POST /api/sync). */
+import * as offlineMedia from "./offline-media.js";
 import * as outbox from "./outbox.js";
 import * as store from "./store.js";
 
@@ -48,7 +49,8 @@ async function refreshCsrf() {
 
 export async function request(method, path, body, { retryCsrf = true } = {}) {
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const form = body instanceof FormData; // a file upload: the browser sets the type
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   if (method !== "GET") {
     if (!csrfToken) await refreshCsrf().catch(() => {});
     headers["X-CSRF-Token"] = csrfToken || "";
@@ -59,7 +61,7 @@ export async function request(method, path, body, { retryCsrf = true } = {}) {
       method,
       headers,
       credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || form ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0);
@@ -82,6 +84,13 @@ export const post = (path, body = {}) => request("POST", path, body);
 export const put = (path, body) => request("PUT", path, body);
 export const patch = (path, body) => request("PATCH", path, body);
 export const del = (path) => request("DELETE", path);
+
+/** Sends one file as multipart `file` (exercise pictures and videos). */
+export function upload(method, path, file) {
+  const form = new FormData();
+  form.append("file", file);
+  return request(method, path, form);
+}
 
 /** Who is signed in: {user, offline}. Only a device that signed in before asks
  * the server (no needless 401 on a first visit). Offline, the last signed-in user
@@ -168,6 +177,7 @@ export async function signedOutHere() {
 
 async function forgetHere(leaving) {
   if (leaving) await outbox.withLock(() => outbox.forgetUser(leaving.id));
+  await offlineMedia.forgetAll();
   await store.uncache("session");
   csrfToken = null;
   setSession(null);

@@ -14,6 +14,7 @@ const ROUTES = [
   { path: /^\/reset\/([\w.~-]+)$/, public: true, title: "New password", view: "reset", load: () => import("./signin.js") },
   { path: /^\/account$/, roles: ["patient", "therapist", "admin"], title: "Account", load: () => import("./account.js") },
   { path: /^\/today$/, roles: ["patient"], title: "Today", load: () => import("./today.js") },
+  { path: /^\/week$/, roles: ["patient"], title: "This week", load: () => import("./week.js") },
   { path: /^\/progress$/, roles: ["patient"], title: "Progress", load: () => import("./progress.js") },
   { path: /^\/odi$/, roles: ["patient"], title: "Back-pain questionnaire", load: () => import("./odi.js") },
   { path: /^\/patients$/, roles: STAFF, title: "Patients", load: () => import("./patients.js") },
@@ -21,6 +22,8 @@ const ROUTES = [
   { path: /^\/patients\/(\d+)\/programme$/, roles: STAFF, title: "Edit programme", load: () => import("./programme.js") },
   { path: /^\/patients\/(\d+)\/odi$/, roles: STAFF, title: "Back-pain questionnaire", load: () => import("./odi.js") },
   { path: /^\/reports$/, roles: STAFF, title: "Adherence report", load: () => import("./reports.js") },
+  { path: /^\/library$/, roles: STAFF, title: "Exercise library", load: () => import("./library.js") },
+  { path: /^\/library\/(\d+)$/, roles: STAFF, title: "Exercise", load: () => import("./library.js") },
   { path: /^\/admin\/staff$/, roles: ["admin"], title: "Staff", view: "staff", load: () => import("./admin.js") },
   { path: /^\/admin\/tokens$/, roles: ["admin"], title: "API tokens", view: "tokens", load: () => import("./admin.js") },
   { path: /^\/admin\/audit$/, roles: ["admin"], title: "Audit log", view: "audit", load: () => import("./admin.js") },
@@ -29,6 +32,7 @@ const ROUTES = [
 const NAV = {
   patient: [
     ["#/today", "Today"],
+    ["#/week", "This week"],
     ["#/progress", "Progress"],
     ["#/odi", "Questionnaire"],
     ["#/account", "Account"],
@@ -36,11 +40,13 @@ const NAV = {
   therapist: [
     ["#/patients", "Patients"],
     ["#/reports", "Reports"],
+    ["#/library", "Exercises"],
     ["#/account", "Account"],
   ],
   admin: [
     ["#/patients", "Patients"],
     ["#/reports", "Reports"],
+    ["#/library", "Exercises"],
     ["#/admin/staff", "Staff"],
     ["#/admin/tokens", "API tokens"],
     ["#/admin/audit", "Audit log"],
@@ -129,7 +135,7 @@ function renderNav(user, path) {
       "ul",
       {},
       links.map(([href, label]) => {
-        const active = path === href.slice(1) || (href === "#/patients" && path.startsWith("/patients/"));
+        const active = path === href.slice(1) || ((href === "#/patients" || href === "#/library") && path.startsWith(`${href.slice(1)}/`));
         return h("li", {}, h("a", { href, "aria-current": active ? "page" : null }, label));
       }),
     ),

@@ -1,5 +1,5 @@
 /** One patient, for their therapist: pain against adherence, recent logs, the
- * questionnaire results and every programme version. */
+ * questionnaire results, every programme version and the printed handout. */
 import * as api from "./api.js";
 import { chartFigure, dailyChart } from "./charts.js";
 import { addDays, formatDay, h, holdText, heading, loading, mount, number, percent, say, statusArea, table, todayIn } from "./dom.js";
@@ -33,6 +33,8 @@ export async function render(view, { params }) {
   const logsArea = h("div", {}, loading());
   const odiArea = h("div", {}, loading());
   const historyArea = h("div", {}, loading());
+  // shown once the history says a programme is in force (the PDF is a 404 before)
+  const handout = h("a", { class: "button-link secondary", href: `/api/patients/${patientId}/programme.pdf`, target: "_blank", rel: "noopener", hidden: true }, "Print handout");
 
   mount(
     view,
@@ -45,6 +47,7 @@ export async function render(view, { params }) {
         { class: "actions" },
         h("a", { class: "button-link", href: `#/patients/${patientId}/programme` }, "Edit programme"),
         h("a", { class: "button-link secondary", href: `#/patients/${patientId}/odi` }, "Enter questionnaire"),
+        handout,
       ),
     ),
     facts(patient),
@@ -153,6 +156,7 @@ export async function render(view, { params }) {
 
   const history = await api.get(`/api/patients/${patientId}/programme/history`).catch(() => []);
   mount(historyArea, programmeHistory(history, today));
+  handout.hidden = !history.some((version) => inForce(version, today));
   showLogs(history);
   showTrend(period);
   return () => chart?.destroy();
@@ -221,7 +225,7 @@ export function programmeHistory(history, today) {
     "ol",
     { class: "versions" },
     history.map((version) => {
-      const current = version.starts_on <= today && (!version.ends_on || version.ends_on >= today);
+      const current = inForce(version, today);
       const empty = version.ends_on && version.ends_on < version.starts_on;
       return h(
         "li",
@@ -251,6 +255,10 @@ export function programmeHistory(history, today) {
       );
     }),
   );
+}
+
+function inForce(version, today) {
+  return version.starts_on <= today && (!version.ends_on || version.ends_on >= today);
 }
 
 function days(list) {

@@ -1,7 +1,13 @@
-/** Today: the patient's due exercises with a Done button each, undo, and the
- * pain check-in. Every write goes to the outbox first and shows at once. */
+/** Today: the patient's due exercises with a picture, "How to do it" (the
+ * larger picture, the clinic's video, which can be kept for offline) and a Done
+ * button each, undo, a Start button that guides the sets (guide.js, loaded on
+ * first use), a note when the programme changed, and the pain check-in. Every
+ * write goes to the outbox first and shows at once. */
 import * as api from "./api.js";
 import * as bounds from "./bounds.js";
+import * as changes from "./changes.js";
+import * as offlineMedia from "./offline-media.js";
+import { picture } from "./pictures.js";
 import { routineCacheKey } from "./outbox.js";
 import * as store from "./store.js";
 import { deviceToday, field, holdText, formatDay, formatTime, h, heading, loading, mount, plural, say, statusArea } from "./dom.js";
@@ -9,38 +15,65 @@ import { deviceToday, field, holdText, formatDay, formatTime, h, heading, loadin
 export async function render(view, { user }) {
   // fetchFailed: the server could not be asked, so what shows is this phone's copy
   const state = { user, routine: null, fresh: false, fetchFailed: false, outbox: [], undoing: new Set() };
+  let guide = null; // the guided sets on screen (or being loaded), if any
+  let left = false; // the patient has moved to another screen
   const title = heading("Today");
   const dateLine = h("p", { class: "lead" }, formatDay(deviceToday(), "long"));
   const freshness = h("p", { class: "notice", hidden: true });
   const announcer = statusArea(); // for screen readers: the cards show the same visually
   announcer.classList.add("visually-hidden");
+  const changeArea = h("div");
   const routineSection = h("section", { "aria-labelledby": "routine-title" }, h("h2", { id: "routine-title" }, "Your exercises"), loading());
   const painSection = h("section", { "aria-labelledby": "pain-title", class: "card", hidden: true });
-  mount(view, title, dateLine, freshness, announcer, routineSection, painSection);
+  const weekLink = h("p", { class: "week-link" }, h("a", { href: "#/week" }, "See your week ahead"));
+  // shown once this phone's copy is drawn: a note about a changed programme
+  // appearing above a painted list would make the page jump
+  const show = () => view.contains(title) || mount(view, title, dateLine, freshness, changeArea, announcer, routineSection, weekLink, painSection);
   say(announcer, "");
+  // an exercise's picture and "How to do it" are made once and moved on each
+  // redraw: a tick elsewhere must not close the instructions or stop the video
+  const shown = new Map();
 
   const refresh = async () => {
     state.outbox = await api.queuedRecords();
     const cached = await store.cached(routineCacheKey(user.id));
     if (cached) state.routine = cached.value;
+    await drawChange(); // in the same frame as the routine: nothing jumps
     draw();
   };
 
   /** This phone's copy first (instant, and all there is offline), then the server's. */
   async function load() {
     await refresh();
+    show();
     state.fetchFailed = !navigator.onLine;
     if (navigator.onLine) {
       try {
         const routine = await api.get(`/api/patients/${user.id}/routine`);
         await store.cache(routineCacheKey(user.id), { ...routine, fetched_at: new Date().toISOString() });
         state.fresh = true;
+        offlineMedia.keep(routine.items).catch(() => {}); // pictures for "How to do it" offline
       } catch (error) {
         if (!error.offline && error.status < 500) throw error;
         state.fetchFailed = true;
       }
     }
     await refresh();
+  }
+
+  /** "Your programme changed", until the patient says "Got it" (made again
+   * only when the change is another one). */
+  let changeShown = null;
+  async function drawChange() {
+    const change = state.routine?.programme_change ?? null;
+    if ((change?.version ?? null) === changeShown) return;
+    changeShown = change?.version ?? null;
+    mount(changeArea, await changes.notice(user, change, () => {
+      mount(changeArea);
+      const next = routineSection.querySelector("h2"); // focus does not fall to the page
+      next.tabIndex = -1;
+      next.focus();
+    }));
   }
 
   const today = () => store.patientTodayFrom(state.routine);
@@ -98,9 +131,15 @@ export async function render(view, { user }) {
       "li",
       { class: `exercise-card${complete ? " complete" : ""}`, dataset: { exerciseId: item.exercise_id } },
       h("div", { class: "exercise-head" }, h("h3", {}, exercise.name), h("span", { class: `tag tag-${exercise.category}` }, exercise.category)),
-      h("p", { class: "dose" }, dose(item)),
+      pictureAndHowTo(exercise).picture,
+      h(
+        "div",
+        { class: "dose-row" },
+        h("p", { class: "dose" }, dose(item)),
+        h("button", { type: "button", class: "secondary start", "aria-label": `Start: ${exercise.name}`, disabled: complete, onclick: () => startGuide(item, day) }, "Start"),
+      ),
       item.notes ? h("p", { class: "therapist-note" }, h("strong", {}, "From your therapist: "), item.notes) : null,
-      h("details", {}, h("summary", {}, "How to do it"), h("p", {}, exercise.instructions)),
+      pictureAndHowTo(exercise).howTo,
       h(
         "div",
         { class: "exercise-actions" },
@@ -113,26 +152,78 @@ export async function render(view, { user }) {
     );
   }
 
+  /** The card's picture and its "How to do it", made once per exercise (and
+   * again only when the exercise's media changed). */
+  function pictureAndHowTo(exercise) {
+    const key = JSON.stringify([exercise.instructions, exercise.illustration?.url, (exercise.media || []).map((m) => m.url)]);
+    const known = shown.get(exercise.id);
+    if (known?.key === key) return known;
+    const made = { key, picture: picture(exercise, "small", { class: "exercise-picture card-picture" }), howTo: howToDoIt(exercise) };
+    shown.set(exercise.id, made);
+    return made;
+  }
+
   async function tick(item, day, event) {
     const button = event.currentTarget;
     button.disabled = true; // one tap, one session
-    const body = { id: api.uuid(), exercise_id: item.exercise_id, performed_on: day };
-    const found = bounds.problems("exercise_log", body, today());
-    if (Object.keys(found).length) {
+    const problem = await saveTick(item, day);
+    if (problem) {
       button.disabled = false;
-      say(announcer, `Not saved: ${bounds.describe(found)}`, "error");
+      say(announcer, problem, "error");
       return;
     }
+    sayDone(item);
+    focusCard(item.exercise_id, "button.done");
+  }
+
+  /** Queues one session of `item` (checked against the server's bounds first);
+   * resolves to what went wrong, or null once it is saved on the phone. */
+  async function saveTick(item, day) {
+    const body = { id: api.uuid(), exercise_id: item.exercise_id, performed_on: day };
+    const found = bounds.problems("exercise_log", body, today());
+    if (Object.keys(found).length) return `Not saved: ${bounds.describe(found)}`;
     try {
       await api.record("exercise_log", body);
     } catch (error) {
-      button.disabled = false;
-      say(announcer, `Could not save this on the phone: ${error.message}`, "error");
-      return;
+      return `Could not save this on the phone: ${error.message}`;
     }
     await refresh();
+    return null;
+  }
+
+  function sayDone(item) {
     say(announcer, `${item.exercise.name}: ${Math.min(item.done + 1, item.due)} of ${item.due} done.`);
-    focusCard(item.exercise_id, "button.done");
+  }
+
+  /** Guides the item's sets; finishing the last one saves the session, exactly
+   * as Done does. Stopping, or leaving the screen, saves nothing. */
+  async function startGuide(item, day) {
+    if (guide) return;
+    guide = {};
+    const audio = tapAudio();
+    let openGuide;
+    try {
+      ({ openGuide } = await import("./guide.js"));
+    } catch (error) {
+      guide = null;
+      audio?.close().catch(() => {});
+      say(announcer, `Could not open the guide: ${error.message}`, "error");
+      return;
+    }
+    if (left) {
+      audio?.close().catch(() => {});
+      return;
+    }
+    const dose = { name: item.exercise.name, sets: item.sets, reps: item.reps, holdSeconds: item.hold_seconds || 0 };
+    guide = openGuide(view, dose, {
+      audio,
+      finish: () => saveTick(item, day),
+      close: ({ saved }) => {
+        guide = null;
+        if (saved) sayDone(item);
+        focusCard(item.exercise_id, "button.start");
+      },
+    });
   }
 
   async function undo(item) {
@@ -258,9 +349,12 @@ export async function render(view, { user }) {
   try {
     await load();
   } catch (error) {
+    show();
     mount(routineSection, h("h2", { id: "routine-title" }, "Your exercises"), h("p", { role: "alert" }, error.message));
   }
   return () => {
+    left = true;
+    guide?.destroy?.();
     api.events.removeEventListener("outbox", onOutbox);
     window.removeEventListener("online", onOnline);
   };
@@ -298,6 +392,67 @@ function painToday(routine, outbox, day) {
     }
   }
   return entries.sort((a, b) => ((a.created_at || a.queued_at) < (b.created_at || b.queued_at) ? -1 : 1));
+}
+
+/** "How to do it": the larger picture, the instructions, the clinic's other
+ * pictures and its video, which the patient can keep on the phone. */
+function howToDoIt(exercise) {
+  const images = (exercise.media || []).filter((m) => m.kind === "image");
+  const video = (exercise.media || []).find((m) => m.kind === "video");
+  const large = picture(exercise, "large", { loading: "lazy" });
+  const others = images.slice(1);
+  return h(
+    "details",
+    { class: "how-to" },
+    h("summary", {}, "How to do it", h("span", { class: "visually-hidden" }, `: ${exercise.name}`)),
+    large,
+    h("p", {}, exercise.instructions),
+    others.length ? h("div", { class: "clinic-pictures" }, others.map((m) => h("img", { src: m.thumb_url, alt: `${exercise.name}, another view from your clinic`, loading: "lazy", width: m.width, height: m.height }))) : null,
+    video ? videoBlock(exercise, video) : null,
+  );
+}
+
+function videoBlock(exercise, video) {
+  const status = h("p", { class: "hint video-status", role: "status" });
+  const button = h("button", { type: "button", class: "secondary small" });
+  const player = h("video", { controls: true, preload: "none", playsinline: true, src: video.url, "aria-label": `Video: ${exercise.name}` });
+
+  async function show() {
+    const saved = await offlineMedia.isSaved(video.url);
+    button.disabled = false;
+    button.textContent = saved ? "Remove the video from this phone" : `Save video for offline (${offlineMedia.megabytes(video.bytes)})`;
+    button.onclick = saved ? remove : save;
+    status.textContent = saved ? "Saved on this phone: it plays without the internet." : navigator.onLine ? "" : "You are offline: save the video while online to watch it offline.";
+  }
+  async function save() {
+    button.disabled = true;
+    status.textContent = "Saving the video…";
+    try {
+      await offlineMedia.saveVideo(video.url);
+    } catch (error) {
+      status.textContent = error instanceof TypeError ? "You are offline: try again when you are online." : error.message;
+      button.disabled = false;
+      return;
+    }
+    await show();
+  }
+  async function remove() {
+    button.disabled = true;
+    await offlineMedia.removeVideo(video.url);
+    await show();
+  }
+  show();
+  return h("div", { class: "video" }, player, h("div", { class: "video-actions" }, button), status);
+}
+
+/** Sound for the guide's beeps, made during the tap on Start: browsers let
+ * sound start only from one. None where the phone has no Web Audio. */
+function tapAudio() {
+  try {
+    return window.AudioContext ? new AudioContext() : null;
+  } catch {
+    return null;
+  }
 }
 
 function dose(item) {

@@ -47,6 +47,16 @@ def phone(browser, live_server):
 
 
 @pytest.fixture
+def page(phone):
+    """A page on the phone that must raise no script error."""
+    errors = []
+    page = phone.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    assert errors == []
+
+
+@pytest.fixture
 def desktop(browser, live_server):
     context = browser.new_context(
         viewport=DESKTOP, base_url=live_server, service_workers="allow"

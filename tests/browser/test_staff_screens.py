@@ -66,8 +66,13 @@ def test_therapist_programme_edit_changes_patients_today(
 
     patient_page = phone.new_page()
     sign_in_page(patient_page, "pat@a.test")
-    card = patient_page.get_by_role("listitem").filter(has_text="Bird dog")
+    card = patient_page.locator(".exercise-card").filter(has_text="Bird dog")
     expect(patient_page.get_by_role("button", name="Done: Bird dog")).to_be_visible()
+    # the patient is told what changed, in the therapist's words too
+    change = patient_page.get_by_role("region", name="Your programme changed")
+    expect(change).to_contain_text("New: Bird dog")
+    expect(change).to_contain_text("No longer: Cat-camel")
+    expect(change).to_contain_text("Adding core work")
     expect(patient_page.get_by_role("button", name="Done: Cat-camel")).to_have_count(0)
     expect(card).to_contain_text("3 sets × 12 reps")
     expect(card).to_contain_text("twice a day")

@@ -1,0 +1,313 @@
+"""Pictures and videos of exercises: the shipped line drawings, and each
+clinic's own uploads.
+
+Uploads are recognised by their content (`filetype`), never by their name or
+the type the browser claims. Pictures (JPEG, PNG, WebP, HEIC) are decoded by
+Pillow with its decompression-bomb guard as an error, turned upright and
+re-encoded as WebP at two sizes: nothing of the original file is kept, so its
+metadata (camera, time, location) is gone. Videos (MP4, WebM) are kept as
+sent. Files live in `MEDIA_DIR` under content-addressed names (the SHA-256 of
+their bytes), so one file uploaded twice is stored once and a URL never
+changes what it shows.
+"""
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import filetype
+import pillow_heif
+from flask import current_app
+from PIL import Image, ImageOps
+from sqlalchemy import bindparam, select
+
+from backend.extensions import db
+from backend.models import ExerciseMedia
+
+pillow_heif.register_heif_opener()
+
+# content type (as filetype names it) → Pillow's format name
+IMAGE_TYPES = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+    "image/heic": "HEIF",
+    "image/heif": "HEIF",
+}
+VIDEO_TYPES = {"video/mp4": "mp4", "video/webm": "webm"}
+LARGE, SMALL = 1600, 480  # the longer side of the two stored sizes, in pixels
+MAX_PIXELS = 40_000_000  # more is refused (a decompression bomb, or no photo)
+MAX_IMAGES = 6  # per exercise and clinic; and one video
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+CHUNK = 1024 * 1024
+
+ILLUSTRATIONS = Path(__file__).resolve().parent.parent / "seed" / "illustrations"
+
+
+class Refused(Exception):
+    """An upload that is not stored: the status and what to tell the person."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Stored:
+    kind: str
+    content_type: str
+    file: str
+    thumb: str | None
+    bytes: int
+    width: int | None = None
+    height: int | None = None
+
+
+def media_dir() -> Path:
+    path = Path(current_app.config["MEDIA_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _size(stream) -> int:
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def _mime(stream) -> str | None:
+    head = stream.read(8192)
+    stream.seek(0)
+    guessed = filetype.guess(head)
+    return guessed.mime if guessed else None
+
+
+def kind_of(stream) -> str | None:
+    """ "image" or "video" by the file's content, or None."""
+    mime = _mime(stream)
+    return "image" if mime in IMAGE_TYPES else "video" if mime in VIDEO_TYPES else None
+
+
+def store(stream) -> Stored:
+    """Check an uploaded file and store it; `Refused` when it is not a
+    picture or video this app accepts (then nothing is written)."""
+    mime = _mime(stream)
+    size = _size(stream)
+    if size == 0:
+        raise Refused(422, "The file is empty.")
+    if mime in IMAGE_TYPES:
+        limit = current_app.config["MAX_IMAGE_BYTES"]
+        if size > limit:
+            raise Refused(413, f"A picture may be at most {limit // 2**20} MB.")
+        return _store_image(stream, IMAGE_TYPES[mime])
+    if mime in VIDEO_TYPES:
+        limit = current_app.config["MAX_VIDEO_BYTES"]
+        if size > limit:
+            raise Refused(413, f"A video may be at most {limit // 2**20} MB.")
+        return _store_video(stream, mime, size)
+    raise Refused(
+        415,
+        "This file is not a picture (JPEG, PNG, WebP, HEIC) or a video (MP4, "
+        "WebM). Files are recognised by what they contain, not by their name.",
+    )
+
+
+def _decode(stream, pil_format: str) -> Image.Image:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(stream, formats=[pil_format]) as probe:
+                probe.verify()  # structure and checksums, without decoding
+            stream.seek(0)
+            image = Image.open(stream, formats=[pil_format])
+            image.load()  # every pixel: a truncated file fails here
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise Refused(
+                422,
+                f"This picture has too many pixels (at most "
+                f"{MAX_PIXELS // 1_000_000} million).",
+            ) from None
+        except (OSError, SyntaxError, ValueError, EOFError):
+            raise Refused(
+                422, "This picture is damaged or incomplete: try exporting it again."
+            ) from None
+    return image
+
+
+def _encoded(image: Image.Image, longest: int) -> bytes:
+    copy = image.copy()
+    copy.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    copy.save(buffer, "WEBP", quality=82, method=4)  # no exif=, no icc: none kept
+    return buffer.getvalue()
+
+
+def _store_image(stream, pil_format: str) -> Stored:
+    image = ImageOps.exif_transpose(_decode(stream, pil_format))  # upright
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    image = image.convert("RGBA" if has_alpha else "RGB")
+    large, small = _encoded(image, LARGE), _encoded(image, SMALL)
+    with Image.open(io.BytesIO(large)) as stored:
+        width, height = stored.size
+    return Stored(
+        kind="image",
+        content_type="image/webp",
+        file=_write(large, "webp"),
+        thumb=_write(small, "webp"),
+        bytes=len(large),
+        width=width,
+        height=height,
+    )
+
+
+def _write(data: bytes, extension: str) -> str:
+    name = f"{hashlib.sha256(data).hexdigest()}.{extension}"
+    target = media_dir() / name
+    if not target.exists():
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as temp:
+            temp.write(data)
+        os.replace(temp.name, target)  # whole or not at all
+    return name
+
+
+def _store_video(stream, mime: str, size: int) -> Stored:
+    digest = hashlib.sha256()
+    folder = media_dir()
+    with tempfile.NamedTemporaryFile(dir=folder, delete=False) as temp:
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+            temp.write(chunk)
+    name = f"{digest.hexdigest()}.{VIDEO_TYPES[mime]}"
+    if (folder / name).exists():
+        os.unlink(temp.name)
+    else:
+        os.replace(temp.name, folder / name)
+    return Stored(kind="video", content_type=mime, file=name, thumb=None, bytes=size)
+
+
+def forget_files(names: set[str]) -> None:
+    """Delete stored files that no media row names any more (after a replace
+    or delete has committed). An upload of the very same file at the very
+    same moment by another clinic could lose its file here: too rare to lock
+    for; its row would then answer 404 until uploaded again."""
+    if not names:
+        return
+    used = set(
+        db.session.scalars(
+            select(ExerciseMedia.file).where(ExerciseMedia.file.in_(names))
+        )
+    ) | set(
+        db.session.scalars(
+            select(ExerciseMedia.thumb).where(ExerciseMedia.thumb.in_(names))
+        )
+    )
+    for name in names - used:
+        (media_dir() / name).unlink(missing_ok=True)
+
+
+def files_of(media: ExerciseMedia) -> set[str]:
+    return {name for name in (media.file, media.thumb) if name}
+
+
+def url(name: str | None) -> str | None:
+    return f"/media/{name}" if name else None
+
+
+# ---- what the clinic's users see ---------------------------------------------
+
+_OF_EXERCISES = (
+    select(ExerciseMedia)
+    .where(
+        ExerciseMedia.clinic_id == bindparam("clinic_id"),
+        ExerciseMedia.exercise_id.in_(bindparam("exercise_ids", expanding=True)),
+    )
+    .order_by(ExerciseMedia.kind, ExerciseMedia.id)
+)
+
+
+def of_exercises(clinic_id: int, exercise_ids) -> dict[int, list[ExerciseMedia]]:
+    """{exercise id: the clinic's media of it, pictures first}, in one query."""
+    ids = sorted(set(exercise_ids))
+    found: dict[int, list[ExerciseMedia]] = {}
+    if not ids:
+        return found
+    params = {"clinic_id": clinic_id, "exercise_ids": ids}
+    for media in db.session.scalars(_OF_EXERCISES, params):
+        found.setdefault(media.exercise_id, []).append(media)
+    return found
+
+
+def attach(exercises, clinic_id: int) -> None:
+    """Give each exercise (a model or a dict, as ExerciseSchema dumps them)
+    its `media` for this clinic."""
+    exercises = list(exercises)
+    ids = [_get(exercise, "id") for exercise in exercises]
+    media = of_exercises(clinic_id, ids)
+    for exercise in exercises:
+        _set(exercise, "media", media.get(_get(exercise, "id"), []))
+
+
+def _get(obj, name):
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
+def _set(obj, name, value):
+    if isinstance(obj, dict):
+        obj[name] = value
+    else:
+        setattr(obj, name, value)
+
+
+def owns(clinic_id: int, name: str) -> bool:
+    """Whether `name` is a file of one of this clinic's media."""
+    return (
+        db.session.scalar(
+            select(ExerciseMedia.id)
+            .where(
+                ExerciseMedia.clinic_id == clinic_id,
+                (ExerciseMedia.file == name) | (ExerciseMedia.thumb == name),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+# ---- the shipped line drawings ------------------------------------------------
+
+
+@cache
+def _library() -> tuple[str, dict[str, str]]:
+    """(version, {slug: alt text}) of the shipped illustrations."""
+    digest = hashlib.sha256()
+    for path in sorted(ILLUSTRATIONS.glob("*.svg")):
+        digest.update(path.name.encode() + path.read_bytes())
+    alt = json.loads((ILLUSTRATIONS / "alt.json").read_text(encoding="utf-8"))
+    return digest.hexdigest()[:12], alt
+
+
+def illustration(slug: str | None) -> dict | None:
+    """{"url", "alt"} of a shipped exercise's line drawing, or None."""
+    version, alt = _library()
+    if not slug or slug not in alt:
+        return None
+    return {"url": f"/media/library/{version}/{slug}.svg", "alt": alt[slug]}
+
+
+def illustration_path(slug: str | None) -> Path | None:
+    """The SVG file of a shipped exercise (the handout embeds it)."""
+    if not slug or slug not in _library()[1]:
+        return None
+    return ILLUSTRATIONS / f"{slug}.svg"
+
+
+def library_version() -> str:
+    return _library()[0]

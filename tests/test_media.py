@@ -1,0 +1,338 @@
+"""A clinic's pictures and videos of exercises: what is accepted (by content),
+what is refused with nothing stored, what is kept of a picture (not its
+location), who may see the files, and byte ranges for video. Also the
+shipped line drawings."""
+
+import io
+from pathlib import Path
+
+import pillow_heif
+import pytest
+from PIL import ExifTags, Image
+from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
+from backend.extensions import db
+from backend.models import AuditEvent, ExerciseMedia
+from tests.conftest import exercise_id, item, prescribe
+
+GPS = ExifTags.IFD.GPSInfo
+MP4 = (
+    b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isommp41"
+    + b"\x00\x00\x00\x08free"
+    + b"\x00\x00\x10\x08mdat"
+    + bytes(range(256)) * 16
+)
+WEBM = (
+    b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04"
+    b"\x42\xf3\x81\x08\x42\x82\x84webm\x42\x87\x81\x02\x42\x85\x81\x02"
+    + bytes(range(256))
+    * 8
+)
+
+
+def jpeg_with_location(size=(64, 32), orientation=1) -> bytes:
+    """A photo as a phone takes it: EXIF with GPS coordinates and an orientation."""
+    image = Image.new("RGB", size, (200, 80, 40))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "PhoneCo"
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[GPS] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (51.0, 30.0, 12.0),
+        ExifTags.GPS.GPSLongitudeRef: "W",
+        ExifTags.GPS.GPSLongitude: (0.0, 7.0, 39.0),
+    }
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def encoded(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def upload(client, exercise, data: bytes, name="photo.jpg", mimetype="image/jpeg"):
+    # encoded here in memory: the test client would spool a large body to a
+    # temporary file that nothing closes
+    boundary, body = encode_multipart(
+        {"file": FileStorage(io.BytesIO(data), name, content_type=mimetype)}
+    )
+    return client.post(
+        f"/api/exercises/{exercise}/media",
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+
+
+@pytest.fixture
+def stored(app):
+    """stored() → (media rows, files in MEDIA_DIR): what an upload left behind."""
+
+    def look():
+        with app.app_context():
+            rows = db.session.scalar(select(func.count()).select_from(ExerciseMedia))
+            db.session.remove()
+        folder = Path(app.config["MEDIA_DIR"])
+        files = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+        return rows, files
+
+    return look
+
+
+@pytest.fixture(autouse=True)
+def _empty_media_dir(app):
+    yield
+    folder = Path(app.config["MEDIA_DIR"])
+    for path in folder.glob("*") if folder.exists() else []:
+        path.unlink()
+
+
+def test_a_photo_is_stored_upright_at_two_sizes_without_its_location(
+    world, therapist, patient, stored
+):
+    knee = exercise_id(therapist)
+    original = jpeg_with_location(size=(1200, 600), orientation=6)  # taken sideways
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(GPS)
+    response = upload(therapist, knee, original)
+    assert response.status_code == 201, response.json
+    media = response.json
+    assert (media["kind"], media["content_type"]) == ("image", "image/webp")
+    assert (media["width"], media["height"]) == (600, 1200)  # turned upright
+    assert media["url"] != media["thumb_url"]
+    assert stored() == (1, sorted([media["url"][7:], media["thumb_url"][7:]]))
+
+    for url in (media["url"], media["thumb_url"]):
+        served = patient.get(url)  # the clinic's patients see it
+        assert served.status_code == 200
+        assert served.mimetype == "image/webp"
+        assert "immutable" in served.headers["Cache-Control"]
+        kept = Image.open(io.BytesIO(served.data))
+        assert not kept.getexif()  # no camera, no time, no location
+        assert b"PhoneCo" not in served.data and b"GPS" not in served.data
+    listed = therapist.get(f"/api/exercises/{knee}").json["media"]
+    assert [m["id"] for m in listed] == [media["id"]]
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: encoded(Image.new("RGBA", (20, 20), (0, 0, 255, 90)), "PNG"), "a.png"),
+        (lambda: encoded(Image.new("RGB", (20, 20), "green"), "WEBP"), "a.webp"),
+        (
+            lambda: encoded(
+                pillow_heif.from_pillow(Image.new("RGB", (20, 20), "red")).to_pillow(),
+                "HEIF",
+            ),
+            "a.heic",
+        ),
+    ],
+)
+def test_png_webp_and_heic_pictures_are_accepted(world, therapist, make, name):
+    response = upload(therapist, exercise_id(therapist), make(), name, "image/png")
+    assert response.status_code == 201, response.json
+    assert response.json["kind"] == "image"
+    assert therapist.get(response.json["url"]).mimetype == "image/webp"
+
+
+def bad_files():
+    photo = jpeg_with_location()
+    bomb = encoded(Image.new("1", (9000, 9000)), "PNG")  # 81 million pixels, tiny
+    return [
+        ("truncated", photo[: len(photo) // 2], "photo.jpg", "image/jpeg", 422),
+        (
+            "executable",
+            b"\x7fELF\x02\x01\x01" + bytes(4000),
+            "photo.jpg",
+            "image/jpeg",
+            415,
+        ),
+        (
+            "disguised svg",
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+            "photo.png",
+            "image/png",
+            415,
+        ),
+        ("empty", b"", "photo.jpg", "image/jpeg", 422),
+        ("bomb", bomb, "huge.png", "image/png", 422),
+        ("big picture", photo + bytes(10 * 2**20), "big.jpg", "image/jpeg", 413),
+        ("big video", MP4 + bytes(50 * 2**20), "big.mp4", "video/mp4", 413),
+        ("huge upload", MP4 + bytes(52 * 2**20), "huge.mp4", "video/mp4", 413),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("case", "data", "name", "mimetype", "status"),
+    bad_files(),
+    ids=[case[0] for case in bad_files()],
+)
+def test_bad_files_get_a_clear_4xx_and_nothing_is_stored(
+    world, therapist, stored, case, data, name, mimetype, status
+):
+    knee = exercise_id(therapist)
+    response = upload(therapist, knee, data, name, mimetype)
+    assert response.status_code == status, response.json
+    assert response.json["message"]  # in words
+    assert stored() == (0, [])
+
+
+def test_a_request_without_a_file_is_a_422(world, therapist):
+    knee = exercise_id(therapist)
+    response = therapist.post(
+        f"/api/exercises/{knee}/media", data={}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 422
+    assert "file" in response.json["errors"]["files"]
+
+
+def test_a_form_part_without_a_readable_name_is_a_400(world, therapist, stored):
+    knee = exercise_id(therapist)
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="a\\"\r\n\r\nx\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="p.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n" + jpeg_with_location() + b"\r\n--b--\r\n"
+    )
+    response = therapist.post(
+        f"/api/exercises/{knee}/media",
+        data=body,
+        content_type="multipart/form-data; boundary=b",
+    )
+    assert response.status_code == 400
+    assert response.json["message"] == "Every part of the form needs a name."
+    assert stored() == (0, [])
+
+
+def test_replace_and_delete_keep_no_orphan_files_and_are_audited(
+    app, world, therapist, admin, stored
+):
+    knee = exercise_id(therapist)
+    first = upload(therapist, knee, jpeg_with_location()).json
+    replaced = therapist.put(
+        f"/api/exercises/{knee}/media/{first['id']}",
+        data={"file": (io.BytesIO(encoded(Image.new("RGB", (9, 9)), "PNG")), "b.png")},
+        content_type="multipart/form-data",
+    )
+    assert replaced.status_code == 200, replaced.json
+    assert replaced.json["id"] == first["id"] and replaced.json["url"] != first["url"]
+    assert therapist.get(first["url"]).status_code == 404
+    kept = {replaced.json["url"][7:], replaced.json["thumb_url"][7:]}
+    assert stored() == (1, sorted(kept))  # the first picture's files are gone
+
+    # the clinic admin may manage them too
+    assert admin.delete(f"/api/exercises/{knee}/media/{first['id']}").status_code == 204
+    assert stored() == (0, [])
+    assert therapist.get(replaced.json["url"]).status_code == 404
+    with app.app_context():
+        actions = db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action.like("exercises.%"))
+        ).all()
+    assert sorted(actions) == [
+        "exercises.delete_media",
+        "exercises.replace_media",
+        "exercises.upload_media",
+    ]
+
+
+def test_one_video_per_exercise_a_new_one_replaces_it(world, therapist, stored):
+    knee = exercise_id(therapist)
+    mp4 = upload(therapist, knee, MP4, "a.mp4", "video/mp4")
+    assert mp4.status_code == 201 and mp4.json["content_type"] == "video/mp4"
+    webm = upload(therapist, knee, WEBM, "b.webm", "video/webm")
+    assert webm.status_code == 201 and webm.json["content_type"] == "video/webm"
+    media = therapist.get(f"/api/exercises/{knee}").json["media"]
+    assert [m["kind"] for m in media] == ["video"]
+    assert media[0]["id"] == webm.json["id"]
+    assert stored() == (1, [webm.json["url"][7:]])
+
+
+def test_a_video_answers_byte_ranges(world, therapist, patient):
+    knee = exercise_id(therapist)
+    video = upload(therapist, knee, MP4, "a.mp4", "video/mp4").json
+    whole = patient.get(video["url"])
+    assert whole.status_code == 200 and whole.data == MP4
+    assert whole.headers["Accept-Ranges"] == "bytes"
+    part = patient.get(video["url"], headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part.headers["Content-Range"] == f"bytes 100-199/{len(MP4)}"
+    assert part.data == MP4[100:200]
+
+
+def test_pictures_are_limited_per_exercise(world, therapist, stored):
+    knee = exercise_id(therapist)
+    for colour in range(6):
+        picture = encoded(Image.new("RGB", (8, 8), (colour * 40, 0, 0)), "PNG")
+        assert upload(therapist, knee, picture, "p.png").status_code == 201
+    seventh = upload(therapist, knee, encoded(Image.new("RGB", (8, 8)), "PNG"), "p.png")
+    assert seventh.status_code == 409 and "6 pictures" in seventh.json["message"]
+    assert stored()[0] == 6
+
+
+def test_another_clinics_media_is_a_404_and_patients_cannot_upload(
+    app, world, therapist, patient, signed_in, anonymous
+):
+    knee = exercise_id(therapist)
+    media = upload(therapist, knee, jpeg_with_location()).json
+    other = signed_in("therapist_b")
+    assert other.get(media["url"]).status_code == 404
+    assert other.get(f"/api/exercises/{knee}").json["media"] == []
+    assert other.delete(f"/api/exercises/{knee}/media/{media['id']}").status_code == 404
+    assert (
+        other.put(
+            f"/api/exercises/{knee}/media/{media['id']}",
+            data={"file": (io.BytesIO(MP4), "a.mp4")},
+            content_type="multipart/form-data",
+        ).status_code
+        == 404
+    )
+    assert anonymous.get(media["url"]).status_code == 401
+    assert upload(patient, knee, jpeg_with_location()).status_code == 403
+    # a clinic's own exercise is not another clinic's to illustrate
+    own = therapist.post(
+        "/api/exercises",
+        json={
+            "name": "Clinic A's wall slide",
+            "category": "mobility",
+            "body_region": "back",
+            "instructions": "Slide down the wall.",
+            "default_sets": 1,
+            "default_reps": 5,
+            "default_hold_seconds": 0,
+        },
+    ).json
+    assert upload(other, own["id"], jpeg_with_location()).status_code == 404
+    assert upload(therapist, own["id"], jpeg_with_location()).status_code == 201
+
+
+def test_the_routine_carries_the_clinics_media_and_the_shipped_drawing(
+    world, therapist, patient, signed_in
+):
+    knee = exercise_id(therapist)
+    prescribe(therapist, world.patient_a, [item(knee)])
+    media = upload(therapist, knee, jpeg_with_location()).json
+    [routine_item] = patient.get(f"/api/patients/{world.patient_a}/routine").json[
+        "items"
+    ]
+    exercise = routine_item["exercise"]
+    assert [m["url"] for m in exercise["media"]] == [media["url"]]
+    drawing = exercise["illustration"]
+    assert drawing["url"].endswith("/knee-to-chest.svg") and "knee" in drawing["alt"]
+    svg = patient.get(drawing["url"])
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    assert "immutable" in svg.headers["Cache-Control"]
+    assert b"<svg" in svg.data
+    assert patient.get("/media/library/0/no-such-exercise.svg").status_code == 404
+
+
+def test_every_shipped_exercise_has_a_drawing_with_alt_text(world, therapist):
+    exercises = therapist.get("/api/exercises").json
+    shipped = [e for e in exercises if e["clinic_id"] is None]
+    assert len(shipped) == 22
+    for exercise in shipped:
+        drawing = exercise["illustration"]
+        assert drawing is not None, exercise["name"]
+        assert len(drawing["alt"]) > 40
+        assert therapist.get(drawing["url"]).status_code == 200
