@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 export PORT
 
-.PHONY: setup run serve test bench lint migrate clean
+.PHONY: setup run serve worker test bench lint migrate clean
 
 setup: $(VENV)/.installed frontend/vendor/.installed
 
@@ -31,6 +31,7 @@ migrate: setup
 
 run: migrate
 	$(FLASK) seed-demo --if-missing
+	$(FLASK) vapid-keys --if-missing
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Production-style serving: gunicorn with gunicorn.conf.py (WEB_CONCURRENCY, PORT),
@@ -38,6 +39,11 @@ run: migrate
 serve: migrate
 	$(FLASK) publish-assets
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+
+# The reminder sender (Web Push and email): next to `make run`, in another terminal.
+worker: migrate
+	$(FLASK) vapid-keys --if-missing
+	$(FLASK) reminders run
 
 test: setup
 	scripts/ensure-system-packages

@@ -117,6 +117,31 @@ class Config:
     MEDIA_DIR = os.environ.get("MEDIA_DIR", str(INSTANCE_DIR / "media"))
     MAX_IMAGE_BYTES = 10 * 1024 * 1024
     MAX_VIDEO_BYTES = 50 * 1024 * 1024
+    # Reminders (services/reminders.py). Push is on once there is a VAPID key:
+    # VAPID_PRIVATE_KEY (base64url), else the file `flask vapid-keys` writes.
+    VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY")
+    VAPID_FILE = os.environ.get("VAPID_FILE", str(INSTANCE_DIR / "vapid.json"))
+    VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:homeward@localhost")
+    # the push services subscriptions may point at (URL prefixes): the server
+    # never posts to an address a client chose
+    PUSH_ENDPOINT_ALLOW = [
+        prefix.strip()
+        for prefix in os.environ.get(
+            "PUSH_ENDPOINT_ALLOW",
+            "https://fcm.googleapis.com/,https://updates.push.services.mozilla.com/,"
+            "https://web.push.apple.com/",
+        ).split(",")
+        if prefix.strip()
+    ]
+    PUSH_TIMEOUT = _int("PUSH_TIMEOUT", 10)  # seconds per push service request
+    # no reminder inside these local hours (a nudge waits for their end)
+    REMINDER_QUIET_HOURS = (
+        os.environ.get("REMINDER_QUIET_START", "21:00"),
+        os.environ.get("REMINDER_QUIET_END", "08:00"),
+    )
+    REMINDER_LATEST = timedelta(minutes=30)  # a slot later than this is skipped
+    # where patients open Homeward, for links in mail the worker sends
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
     # reverse proxies in front whose X-Forwarded-For/-Proto/-Host to trust
     PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
 
@@ -177,6 +202,12 @@ class TestConfig(Config):
     SECOND_FACTOR_FOR_STAFF = False
     MAIL_OUTBOX = str(INSTANCE_DIR / "test-outbox")
     MEDIA_DIR = str(INSTANCE_DIR / "test-media")
+    # a key for the tests only; the local push service (tests/push_service.py)
+    # listens on a free port of 127.0.0.1
+    VAPID_PRIVATE_KEY = "smj8iAS6jGwaE77o_otXs2jt_94rVweCyFfo7LSCj-I"
+    VAPID_SUBJECT = "mailto:tests@homeward.test"
+    PUSH_ENDPOINT_ALLOW = ["http://127.0.0.1:"]
+    PUSH_TIMEOUT = 3
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8 * 1024
     ARGON2_PARALLELISM = 1

@@ -106,11 +106,14 @@ def patient_for_staff(patient_id: int) -> tuple[User, User]:
     return require_role("therapist", "admin"), patient
 
 
-def patient_self(patient_id: int) -> User:
-    """The patient themself, for what only a patient records (their logs)."""
+def patient_self(
+    patient_id: int, refusal: str = "Only the patient records their own logs."
+) -> User:
+    """The patient themself, for what only a patient does (their logs, their
+    reminders); others who may see the patient get 403 with `refusal`."""
     patient = patient_or_404(patient_id)
     if actor().id != patient.id:
-        abort(403, message="Only the patient records their own logs.")
+        abort(403, message=refusal)
     return patient
 
 

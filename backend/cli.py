@@ -1,8 +1,10 @@
 """Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
-`rebuild-adherence`, `publish-assets`."""
+`rebuild-adherence`, `publish-assets`, `vapid-keys`, `reminders send-due|run`."""
 
+import logging
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 import click
@@ -12,8 +14,9 @@ from sqlalchemy import select
 
 from backend.extensions import db
 from backend.models import Clinic, User
-from backend.services import demo
+from backend.services import demo, reminders
 from backend.services.adherence import rebuild_done
+from backend.services.dates import now_utc
 from backend.services.library import sync_library
 from backend.services.passwords import MIN_PASSWORD_LENGTH
 
@@ -25,6 +28,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(backup)
     app.cli.add_command(rebuild_adherence)
     app.cli.add_command(publish_assets)
+    app.cli.add_command(vapid_keys)
+    app.cli.add_command(reminders_group)
 
 
 @click.command("create-admin")
@@ -169,3 +174,59 @@ def publish_assets(directory):
         if entry.name != version and entry.is_symlink():
             entry.unlink()
     click.echo(f"Assets of version {version} published at {link}.")
+
+
+@click.command("vapid-keys")
+@with_appcontext
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace keys that exist (phones must subscribe again).",
+)
+@click.option("--if-missing", is_flag=True, help="Do nothing when there are keys.")
+def vapid_keys(force, if_missing):
+    """Create the VAPID key pair for Web Push in VAPID_FILE (instance/vapid.json)
+    and print the public key. VAPID_PRIVATE_KEY, when set, wins over the file."""
+    path = Path(current_app.config["VAPID_FILE"])
+    if path.exists() and not force:
+        if if_missing:
+            return
+        raise click.ClickException(f"{path} exists; --force replaces it.")
+    public = reminders.generate_keys(path)
+    click.echo(f"VAPID keys written to {path}.\nPublic key: {public}")
+
+
+@click.group("reminders")
+def reminders_group():
+    """Send patients' reminders (Web Push or email)."""
+
+
+@reminders_group.command("send-due")
+@with_appcontext
+def send_due():
+    """Send what is due now (each patient × time × day at most once)."""
+    outcomes = reminders.send_due()
+    click.echo(
+        ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "Nothing due."
+    )
+
+
+@reminders_group.command("run")
+@with_appcontext
+@click.option("--every", default=60, show_default=True, help="Seconds between runs.")
+def run_reminders(every):
+    """Send what is due every minute, until stopped (for a process manager)."""
+    log = logging.getLogger(__name__)
+    click.echo(f"Sending reminders every {every} s; Ctrl+C stops.")
+    while True:
+        started = time.monotonic()
+        try:
+            outcomes = reminders.send_due()
+            if outcomes:
+                click.echo(f"{now_utc():%Y-%m-%d %H:%M} UTC: {outcomes}")
+        except Exception:  # a database or network hiccup: try again next minute
+            db.session.rollback()
+            log.exception("sending reminders failed")
+        finally:
+            db.session.remove()
+        time.sleep(max(1.0, every - (time.monotonic() - started)))

@@ -1,7 +1,9 @@
-/* Homeward's service worker (a module worker): the app shell offline, and the
+/* Homeward's service worker (a module worker): the app shell offline, the
  * outbox flushed by Background Sync when the page is gone, with the very module
- * the page uses (outbox.js). API data is cached per user by the page, never here. */
+ * the page uses (outbox.js), and reminders by Web Push (push.js, shared with the
+ * page too). API data is cached per user by the page, never here. */
 import { SYNC_TAG, flush } from "__ASSETS__js/outbox.js";
+import { PUBLIC_KEY, SUBSCRIPTIONS, subscribe, subscriptionBody } from "__ASSETS__js/push.js";
 
 const VERSION = "__ASSET_VERSION__";
 const SHELL_CACHE = `homeward-shell-${VERSION}`;
@@ -142,4 +144,88 @@ async function flushOutbox() {
   });
   if (result === "later") throw new Error("the outbox could not be sent yet");
   for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage({ type: "outbox-flushed" });
+}
+
+/* ---- Web Push: reminders ---------------------------------------------------- */
+
+const ICON = "__ASSETS__icons/icon-192.png"; // the manifest's
+const REMINDER = { title: "Homeward", body: "Time for your exercises.", url: "/#/today", tag: "homeward-reminder" };
+
+self.addEventListener("push", (event) => {
+  const reminder = reminderOf(event.data);
+  event.waitUntil(self.registration.showNotification(reminder.title, { body: reminder.body, tag: reminder.tag, icon: ICON, data: { url: reminder.url } }));
+});
+
+/** The payload's title, body, tag and (same-origin) url; what is missing or
+ * unreadable is the generic reminder's. */
+function reminderOf(data) {
+  let sent = null;
+  try {
+    sent = data?.json();
+  } catch {
+    // not JSON: the generic reminder
+  }
+  if (!sent || typeof sent !== "object") sent = {};
+  const text = (value, fallback) => (typeof value === "string" && value.trim() ? value : fallback);
+  return {
+    title: text(sent.title, REMINDER.title),
+    body: text(sent.body, REMINDER.body),
+    tag: text(sent.tag, REMINDER.tag),
+    url: ownUrl(sent.url) || ownUrl(REMINDER.url),
+  };
+}
+
+/** `url` resolved against this origin, or null when it points elsewhere. */
+function ownUrl(url) {
+  if (typeof url !== "string") return null;
+  try {
+    const target = new URL(url, self.location.origin);
+    return target.origin === self.location.origin ? target.href : null;
+  } catch {
+    return null;
+  }
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const opening = openApp(ownUrl(event.notification.data?.url) || ownUrl(REMINDER.url));
+  event.waitUntil(opening);
+});
+
+/** An open Homeward window, focused and sent to `url`; else a new one. */
+async function openApp(url) {
+  const windows = await self.clients.matchAll({ type: "window" });
+  const open = windows.find((client) => client.focused) || windows[0];
+  if (!open) return self.clients.openWindow(url);
+  await open.focus().catch(() => {}); // allowed only while handling a real click
+  return open.navigate(url);
+}
+
+// The browser replaced this device's subscription (expired, or keys rotated):
+// the server gets the new one, under the same session, in place of the old.
+self.addEventListener("pushsubscriptionchange", (event) => {
+  event.waitUntil(renewSubscription(event.oldSubscription, event.newSubscription));
+});
+
+async function renewSubscription(old, renewed) {
+  const key = old?.options?.applicationServerKey || (await serverKey());
+  if (!renewed && !key) return; // push is off on the server now
+  const subscription = renewed || (await subscribe(self.registration.pushManager, key));
+  const csrf = await fetch("/api/auth/csrf", { credentials: "same-origin" }).then((response) => response.json());
+  const send = (method, body) =>
+    fetch(SUBSCRIPTIONS, {
+      method,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRF-Token": csrf.csrf_token },
+      body: JSON.stringify(body),
+    });
+  const saved = await send("POST", subscriptionBody(subscription));
+  if (saved.status === 401) return subscription.unsubscribe(); // signed out: nobody to remind
+  if (!saved.ok) throw new Error(`push-subscriptions answered ${saved.status}`);
+  if (old && old.endpoint !== subscription.endpoint) await send("DELETE", { endpoint: old.endpoint });
+}
+
+async function serverKey() {
+  const response = await fetch(PUBLIC_KEY, { credentials: "same-origin" });
+  return response.ok ? (await response.json()).public_key : null;
 }

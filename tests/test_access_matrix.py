@@ -19,6 +19,12 @@ ACTORS = [
 ]
 
 
+SUBSCRIPTION = {
+    "endpoint": "http://127.0.0.1:9/push/matrix",
+    "keys": {"p256dh": "BExample", "auth": "c2VjcmV0"},
+}
+
+
 def viewers(ok):
     """Who may read patient_a: the patient, their therapist, their clinic's admin."""
     return {
@@ -175,6 +181,28 @@ CASES = [
         lambda c: {"json": {"paper_size": "Letter"}},
         staff_only(200, admin_only=True),
     ),
+    ("GET", "/api/patients/{a}/reminders", None, viewers(200)),
+    (
+        "PUT",
+        "/api/patients/{a}/reminders",
+        lambda c: {"json": {"times": ["18:00"], "days_of_week": [0], "channel": "off"}},
+        patient_only(200),
+    ),
+    # allowed staff reach the check that the patient has reminders off
+    ("POST", "/api/patients/{a}/nudge", None, staff_of_patient(409)),
+    (
+        "POST",
+        "/api/push-subscriptions",
+        lambda c: {"json": SUBSCRIPTION},
+        staff_only(403) | {"patient_a": 201, "patient_a2": 201, "patient_b": 201},
+    ),
+    (
+        "DELETE",
+        "/api/push-subscriptions",
+        lambda c: {"json": {"endpoint": SUBSCRIPTION["endpoint"]}},
+        staff_only(403) | {"patient_a": 204, "patient_a2": 204, "patient_b": 204},
+    ),
+    ("GET", "/api/push/public-key", None, everyone_signed_in(200) | {"anonymous": 200}),
 ]
 
 

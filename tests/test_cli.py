@@ -6,6 +6,7 @@ import config as settings
 from backend import create_app
 from backend.extensions import db
 from backend.models import Exercise, ExerciseLog, PainLog, ProgrammeVersion, User
+from backend.services import reminders
 from backend.services.demo import DEMO_TOTP_SECRET
 from tests.conftest import ApiClient
 
@@ -136,3 +137,30 @@ def test_backup_can_be_restored_and_holds_everything(app, tmp_path, signed_in, w
         assert db.session.get(User, world.patient_a).name == "Before backup"
         assert db.session.scalar(select(func.count(Exercise.id))) >= 12
         db.engine.dispose()
+
+
+def test_vapid_keys_are_made_once_and_kept_private(app, monkeypatch, tmp_path):
+    path = tmp_path / "vapid.json"
+    monkeypatch.setitem(app.config, "VAPID_FILE", str(path))
+    monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", None)
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["vapid-keys"])
+    assert made.exit_code == 0, made.output
+    assert path.stat().st_mode & 0o777 == 0o600
+    with app.app_context():
+        public = reminders.public_key()  # read back from the file
+    assert f"Public key: {public}" in made.output
+    # never replaced by mistake
+    assert runner.invoke(args=["vapid-keys"]).exit_code != 0
+    assert runner.invoke(args=["vapid-keys", "--if-missing"]).exit_code == 0
+    with app.app_context():
+        assert reminders.public_key() == public
+    assert runner.invoke(args=["vapid-keys", "--force"]).exit_code == 0
+    with app.app_context():
+        assert reminders.public_key() != public
+
+
+def test_reminders_send_due_says_what_it_did(app, world):
+    result = app.test_cli_runner().invoke(args=["reminders", "send-due"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "Nothing due."

@@ -65,6 +65,7 @@ PATIENT_READS = {
     "programmes.current_programme",
     "programmes.programme_history",
     "programmes.programme_handout",
+    "reminders.get_reminders",
 }
 TARGETS = (  # view argument → the kind of record it names
     ("log_id", "exercise_log"),

@@ -5,6 +5,12 @@ from backend.models.exercises import CATEGORIES, Exercise, ExerciseMedia
 from backend.models.logs import AdherenceDay, ExerciseLog, PainLog
 from backend.models.outcomes import OdiResponse
 from backend.models.programmes import ProgrammeItem, ProgrammeVersion, weekday_mask
+from backend.models.reminders import (
+    CHANNELS,
+    PushSubscription,
+    ReminderSend,
+    ReminderSettings,
+)
 from backend.models.sessions import UserSession
 from backend.models.users import (
     ROLES,
@@ -17,6 +23,10 @@ from backend.models.users import (
 )
 
 __all__ = [
+    "CHANNELS",
+    "PushSubscription",
+    "ReminderSend",
+    "ReminderSettings",
     "AdherenceDay",
     "ApiToken",
     "AuditEvent",

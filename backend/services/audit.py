@@ -117,6 +117,11 @@ SENTENCES = {
     "exercises.upload_media": "{actor} added a picture or video of an exercise",
     "exercises.replace_media": "{actor} replaced a picture or video of an exercise",
     "exercises.delete_media": "{actor} deleted a picture or video of an exercise",
+    "reminders.subscribe": "{actor} turned on notifications on a device",
+    "reminders.unsubscribe": "{actor} turned off notifications on a device",
+    "reminders.set_reminders": "{actor} changed their reminders",
+    "reminders.nudge_patient": "{actor} sent {patient} a reminder",
+    "reminders.stop_reminders": "Reminders were stopped from an email's link",
 }
 READ_WHAT = {
     "patients.get_patient": "details",
@@ -129,6 +134,7 @@ READ_WHAT = {
     "programmes.current_programme": "programme",
     "programmes.programme_history": "programme history",
     "programmes.programme_handout": "handout",
+    "reminders.get_reminders": "reminder settings",
 }
 
 

@@ -20,12 +20,14 @@ from backend.models import (
     PatientProfile,
     ProgrammeItem,
     ProgrammeVersion,
+    ReminderSettings,
     User,
     weekday_mask,
 )
 from backend.services.adherence import store_done
 from backend.services.dates import today_in
 from backend.services.library import sync_library
+from backend.services.reminders import EVERY_DAY
 
 DEMO_PASSWORD = "demo-password-1"
 # The demo staff's second factor, published so that `make run` is easy to try:
@@ -180,6 +182,13 @@ def _bulk_patients(
         for index, patient_id in enumerate(ids)
     ]
     db.session.execute(insert(PatientProfile), profiles)
+    # the demo patient gets a daily email at 18:00 (`make worker` keeps it in
+    # instance/outbox/), so staff see a patient with reminders on
+    db.session.add(
+        ReminderSettings(
+            patient_id=ids[0], channel="email", times=["18:00"], days_of_week=EVERY_DAY
+        )
+    )
     return {profile["user_id"]: profile["timezone"] for profile in profiles}
 
 

@@ -1,9 +1,10 @@
 /** Account: the signed-in person's password, the devices they are signed in
  * on (each can be signed out), their two-step sign-in and, for a patient,
- * their programme as a handout to print. */
+ * their reminders and their programme as a handout to print. */
 import * as api from "./api.js";
 import { setUp } from "./authenticator.js";
 import { clearErrors, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea } from "./dom.js";
+import { remindersCard } from "./reminders.js";
 
 export async function render(view, { user, navigate }) {
   const devices = h("div", {}, loading());
@@ -14,6 +15,7 @@ export async function render(view, { user, navigate }) {
     view,
     heading("Account"),
     h("p", { class: "lead" }, `${user.name} · ${user.email}`),
+    user.role === "patient" ? remindersCard(user) : null,
     user.role === "patient" ? handoutCard(user) : null,
     h("section", { class: "card", "aria-labelledby": "devices-title" }, h("h2", { id: "devices-title" }, "Signed-in devices"), devices, devicesMessage),
     h("section", { class: "card", "aria-labelledby": "password-title" }, h("h2", { id: "password-title" }, "Change password"), passwordForm()),

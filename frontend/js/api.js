@@ -2,6 +2,7 @@
  * and the offline outbox (queue first, flush through POST /api/sync). */
 import * as offlineMedia from "./offline-media.js";
 import * as outbox from "./outbox.js";
+import * as push from "./push.js";
 import * as store from "./store.js";
 
 /** Events: "session" (signed in/out), "outbox" (pending count changed),
@@ -83,7 +84,7 @@ export const get = (path, query) => request("GET", query ? `${path}?${new URLSea
 export const post = (path, body = {}) => request("POST", path, body);
 export const put = (path, body) => request("PUT", path, body);
 export const patch = (path, body) => request("PATCH", path, body);
-export const del = (path) => request("DELETE", path);
+export const del = (path, body) => request("DELETE", path, body);
 
 /** Sends one file as multipart `file` (exercise pictures and videos). */
 export function upload(method, path, file) {
@@ -109,6 +110,7 @@ export async function restoreSession() {
     if (!error.offline) {
       setSession(null);
       await store.uncache("session");
+      await dropPush({ tellServer: false }); // the session it belonged to is over
       return { user: null, offline: false };
     }
     user = saved.value;
@@ -157,11 +159,13 @@ export async function confirmAuthenticator(code) {
 }
 
 /** Signs out: the server ends the session (its answer clears the cookie) and
- * this device forgets everything of this user: cached data, and queued and
- * refused records too, so nothing of their health data stays on a shared
- * phone (the caller has said how many records that discards). */
+ * this device forgets everything of this user: cached data, queued and refused
+ * records, its reminders by push, so nothing of their health data stays on a
+ * shared phone and no reminder of theirs reaches the next person (the caller
+ * has said how many records that discards). */
 export async function signOut() {
   const leaving = user;
+  await dropPush({ tellServer: true });
   try {
     await post("/api/auth/logout");
   } finally {
@@ -176,6 +180,7 @@ export async function signedOutHere() {
 }
 
 async function forgetHere(leaving) {
+  await dropPush({ tellServer: false }); // the server dropped it with the session
   if (leaving) await outbox.withLock(() => outbox.forgetUser(leaving.id));
   await offlineMedia.forgetAll();
   await store.uncache("session");
@@ -183,10 +188,25 @@ async function forgetHere(leaving) {
   setSession(null);
 }
 
+/** This device's push subscription goes with its session: the server is told
+ * first (failures ignored: offline, it also forgets it at sign-out), then the
+ * browser drops it. */
+async function dropPush({ tellServer }) {
+  try {
+    const subscription = await push.currentSubscription();
+    if (!subscription) return;
+    if (tellServer) await del(push.SUBSCRIPTIONS, { endpoint: subscription.endpoint }).catch(() => {});
+    await subscription.unsubscribe();
+  } catch {
+    // no push here, or the browser refused: nothing is left to send to
+  }
+}
+
 export function sessionExpired() {
   user = null;
   csrfToken = null;
   store.uncache("session");
+  dropPush({ tellServer: false });
   events.dispatchEvent(new Event("session"));
 }
 

@@ -12,6 +12,7 @@ const ROUTES = [
   { path: /^\/invite\/([\w.~-]+)$/, public: true, title: "Welcome", view: "invite", load: () => import("./signin.js") },
   { path: /^\/forgot$/, public: true, title: "Forgot password", view: "forgot", load: () => import("./signin.js") },
   { path: /^\/reset\/([\w.~-]+)$/, public: true, title: "New password", view: "reset", load: () => import("./signin.js") },
+  { path: /^\/reminders\/stop\/([\w.~-]+)$/, public: true, title: "Reminders", load: () => import("./reminders.js") },
   { path: /^\/account$/, roles: ["patient", "therapist", "admin"], title: "Account", load: () => import("./account.js") },
   { path: /^\/today$/, roles: ["patient"], title: "Today", load: () => import("./today.js") },
   { path: /^\/week$/, roles: ["patient"], title: "This week", load: () => import("./week.js") },

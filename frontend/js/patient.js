@@ -1,10 +1,12 @@
 /** One patient, for their therapist: pain against adherence, recent logs, the
- * questionnaire results, every programme version and the printed handout. */
+ * questionnaire results, every programme version, the printed handout and
+ * their reminders (with a nudge). */
 import * as api from "./api.js";
 import { chartFigure, dailyChart } from "./charts.js";
 import { addDays, formatDay, h, holdText, heading, loading, mount, number, percent, say, statusArea, table, todayIn } from "./dom.js";
 import { odiTable } from "./odi.js";
 import { showInvite } from "./patients.js";
+import { remindersSection } from "./reminders.js";
 
 const PERIODS = [14, 30, 90];
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -52,6 +54,7 @@ export async function render(view, { params }) {
     ),
     facts(patient),
     patient.invite_pending ? invitePanel(patient) : null,
+    remindersSection(patient),
     h("section", { "aria-labelledby": "trend-title", class: "card" }, h("div", { class: "section-head" }, h("h2", { id: "trend-title" }, "Pain and adherence"), picker), trend),
     h(
       "div",

@@ -1,0 +1,453 @@
+"""Reminders: when they are due, and sending them by Web Push or email.
+
+Rules (the worker runs `send_due` every minute; see `flask reminders`):
+
+- A reminder is one patient × time slot × day, claimed by inserting its row
+  (`ReminderSend`, unique on those) before anything is sent: a rerun or a
+  second worker finds the row and sends nothing. Delivering is claimed again
+  by a conditional UPDATE, so a retry is made by one worker only.
+- A slot is due from its local time for `REMINDER_LATEST` (30 minutes); a
+  worker that was down longer skips it. Local times come from the patient's
+  timezone through zoneinfo: a time that does not exist on a spring-forward
+  day is sent an hour later, one that happens twice on a fall-back day once.
+- Nothing is sent inside quiet hours (the settings refuse such times; a
+  therapist's nudge then waits for their end).
+- Only while something in the day's routine is undone; the text says how many
+  exercises are left and nothing else about the patient's health.
+- A push subscription answered 404 or 410 is deleted; other failures are
+  retried with backoff while the slot is still due, then recorded as failed.
+"""
+
+import base64
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives import serialization
+from flask import current_app, has_request_context, request
+from itsdangerous import BadSignature, URLSafeSerializer
+from py_vapid import Vapid
+from pywebpush import WebPushException, webpush
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from backend import mail
+from backend.extensions import db
+from backend.models import (
+    PatientProfile,
+    PushSubscription,
+    ReminderSend,
+    ReminderSettings,
+    User,
+)
+from backend.services.dates import now_utc
+from backend.services.routine import routine_for
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMES = ["18:00"]
+EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
+MAX_ATTEMPTS = 4
+REMINDER_TTL = 30 * 60  # seconds a push service may hold a reminder
+NUDGE_TTL = 12 * 3600
+NUDGE_TEXT = (
+    "Your therapist sent you a reminder: "
+    "a few minutes of your exercises today will help."
+)
+
+
+# ---- keys -------------------------------------------------------------------
+
+
+def private_key() -> str | None:
+    """The VAPID private key (base64url): VAPID_PRIVATE_KEY, else the one
+    `flask vapid-keys` wrote; None when push is off."""
+    configured = current_app.config.get("VAPID_PRIVATE_KEY")
+    if configured:
+        return configured
+    path = Path(current_app.config["VAPID_FILE"])
+    if path.is_file():
+        return json.loads(path.read_text())["private_key"]
+    return None
+
+
+def public_key() -> str | None:
+    """The applicationServerKey browsers subscribe with (base64url), or None."""
+    key = private_key()
+    return _public_of(Vapid.from_string(key)) if key else None
+
+
+def _public_of(vapid: Vapid) -> str:
+    raw = vapid.public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def generate_keys(path: Path) -> str:
+    """A new VAPID key pair in `path` (private, 0600); returns the public key."""
+    vapid = Vapid()
+    vapid.generate_keys()
+    number = vapid.private_key.private_numbers().private_value.to_bytes(32, "big")
+    private = base64.urlsafe_b64encode(number).rstrip(b"=").decode()
+    public = _public_of(vapid)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"private_key": private, "public_key": public}))
+    path.chmod(0o600)
+    return public
+
+
+def push_available() -> bool:
+    return private_key() is not None
+
+
+def email_available() -> bool:
+    return mail.enabled()
+
+
+def endpoint_allowed(endpoint: str) -> bool:
+    """Only push services named in PUSH_ENDPOINT_ALLOW: the server never posts
+    to an address a client chose."""
+    return any(
+        endpoint.startswith(p) for p in current_app.config["PUSH_ENDPOINT_ALLOW"]
+    )
+
+
+# ---- settings -----------------------------------------------------------------
+
+
+def settings_of(patient_id: int) -> ReminderSettings:
+    """The patient's settings; an unsaved default ("off") when they never chose."""
+    found = db.session.get(ReminderSettings, patient_id)
+    return found or ReminderSettings(
+        patient_id=patient_id,
+        channel="off",
+        times=DEFAULT_TIMES,
+        days_of_week=EVERY_DAY,
+    )
+
+
+def quiet_hours() -> tuple[time, time]:
+    start, end = current_app.config["REMINDER_QUIET_HOURS"]
+    return time.fromisoformat(start), time.fromisoformat(end)
+
+
+def is_quiet(moment: time) -> bool:
+    """Whether a local time of day is inside quiet hours (which may span midnight)."""
+    start, end = quiet_hours()
+    if start <= end:
+        return start <= moment < end
+    return moment >= start or moment < end
+
+
+def quiet_words() -> str:
+    start, end = quiet_hours()
+    return f"{start:%H:%M}–{end:%H:%M}"
+
+
+def last_sent(patient_id: int) -> ReminderSend | None:
+    """The latest reminder or nudge that got as far as an outcome."""
+    return db.session.scalar(
+        select(ReminderSend)
+        .where(
+            ReminderSend.patient_id == patient_id,
+            ReminderSend.outcome.not_in(("pending", "sending", "retry")),
+        )
+        .order_by(ReminderSend.due_at.desc(), ReminderSend.id.desc())
+        .limit(1)
+    )
+
+
+def device_count(patient_id: int) -> int:
+    return len(_subscriptions(patient_id))
+
+
+# ---- the stop link -----------------------------------------------------------------
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="reminders-stop")
+
+
+def stop_token(patient_id: int) -> str:
+    return _serializer().dumps(patient_id)
+
+
+def patient_of_stop_token(token: str) -> int | None:
+    try:
+        value = _serializer().loads(token)
+    except BadSignature:
+        return None
+    return value if isinstance(value, int) else None
+
+
+# ---- when --------------------------------------------------------------------
+
+
+def slot_time(day: date, slot: str, zone: ZoneInfo) -> datetime:
+    """The UTC moment of a local HH:MM on `day` (a time skipped by a clock
+    change falls an hour later; a repeated one is its first occurrence)."""
+    local = datetime.combine(day, time.fromisoformat(slot), tzinfo=zone)  # fold=0
+    return local.astimezone(UTC)
+
+
+def _claim(patient_id: int, kind: str, day: date, slot: str, due_at: datetime, **extra):
+    """Insert the send's row; None when another run already has it."""
+    row = ReminderSend(
+        patient_id=patient_id,
+        kind=kind,
+        local_date=day,
+        slot=slot,
+        due_at=due_at,
+        **extra,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return None
+    db.session.commit()
+    return row
+
+
+def claim_due(now: datetime) -> int:
+    """Claim every reminder slot due now; returns how many were claimed."""
+    latest = current_app.config["REMINDER_LATEST"]
+    rows = db.session.execute(
+        select(ReminderSettings, PatientProfile.timezone)
+        .join(User, User.id == ReminderSettings.patient_id)
+        .join(PatientProfile, PatientProfile.user_id == User.id)
+        .where(ReminderSettings.channel != "off", User.active.is_(True))
+    ).all()
+    claimed = 0
+    for settings, timezone in rows:
+        zone = ZoneInfo(timezone)
+        local_today = now.astimezone(zone).date()
+        for day in (local_today - timedelta(days=1), local_today):
+            if settings.paused_until is not None and day <= settings.paused_until:
+                continue
+            if day.weekday() not in settings.days_of_week:
+                continue
+            for slot in settings.times:
+                due_at = slot_time(day, slot, zone)
+                if not due_at <= now < due_at + latest:
+                    continue
+                if is_quiet(time.fromisoformat(slot)):
+                    continue
+                if _claim(settings.patient_id, "reminder", day, slot, due_at):
+                    claimed += 1
+    return claimed
+
+
+# ---- sending -------------------------------------------------------------------
+
+
+@dataclass
+class Message:
+    title: str
+    body: str
+    url: str = "/#/today"
+    tag: str = "homeward-reminder"
+
+
+def exercises_left(patient_id: int, day: date) -> int:
+    """How many of the day's exercises still have a session to do."""
+    items = routine_for(patient_id, day)["items"]
+    return sum(1 for item in items if item["sessions_done"] < item["sessions_due"])
+
+
+def left_words(count: int) -> str:
+    return f"{count} exercise{'s' if count != 1 else ''} left today"
+
+
+def send_due(now: datetime | None = None) -> dict:
+    """Claim what is due and deliver every open send; the counts by outcome."""
+    now = now or now_utc()
+    claim_due(now)
+    latest = current_app.config["REMINDER_LATEST"]
+    open_ids = db.session.scalars(
+        select(ReminderSend.id).where(
+            ReminderSend.outcome.in_(("pending", "retry")),
+            ReminderSend.due_at <= now,
+            or_(
+                ReminderSend.next_attempt_at.is_(None),
+                ReminderSend.next_attempt_at <= now,
+            ),
+        )
+    ).all()
+    outcomes: dict[str, int] = {}
+    for send_id in open_ids:
+        row = db.session.get(ReminderSend, send_id)
+        if row.kind == "reminder" and now >= row.due_at + latest:
+            _finish(row, "failed", "too late: the slot has passed")
+        elif row.kind == "nudge" and _quiet_now(row.patient_id, now):
+            continue  # waits for the end of quiet hours
+        elif not _take(row, now):
+            continue  # another worker has it
+        else:
+            deliver(row, now)
+        outcomes[row.outcome] = outcomes.get(row.outcome, 0) + 1
+    return outcomes
+
+
+def _quiet_now(patient_id: int, now: datetime) -> bool:
+    zone = ZoneInfo(db.session.get(PatientProfile, patient_id).timezone)
+    return is_quiet(now.astimezone(zone).time())
+
+
+def _take(row: ReminderSend, now: datetime) -> bool:
+    """Claim the delivery of an open send: one worker wins the UPDATE. A
+    worker that dies while sending leaves it "sending": never sent twice."""
+    taken = db.session.execute(
+        update(ReminderSend)
+        .where(
+            ReminderSend.id == row.id,
+            ReminderSend.outcome.in_(("pending", "retry")),
+            ReminderSend.attempts == row.attempts,
+        )
+        .values(
+            outcome="sending", attempts=ReminderSend.attempts + 1, next_attempt_at=now
+        )
+    ).rowcount
+    db.session.commit()
+    if taken:
+        db.session.refresh(row)
+    return bool(taken)
+
+
+def deliver(row: ReminderSend, now: datetime) -> None:
+    """Send one claimed reminder or nudge by the patient's channel and record
+    the outcome (the caller has taken it)."""
+    patient = db.session.get(User, row.patient_id)
+    settings = settings_of(row.patient_id)
+    if not patient.active or settings.channel == "off":
+        return _finish(row, "skipped", "reminders are off")
+    if row.kind == "reminder":
+        left = exercises_left(row.patient_id, row.local_date)
+        if not left:
+            return _finish(row, "skipped", "nothing left today")
+        message = Message("Homeward", left_words(left))
+    else:
+        message = Message("Homeward", NUDGE_TEXT, tag="homeward-nudge")
+    row.channel = settings.channel
+    if settings.channel == "email":
+        sent = _email(patient, message)
+        problem = None if sent else "the mail server did not take it"
+    else:
+        sent, problem = _push(row, message)
+    if sent:
+        row.sent_at = now
+        return _finish(row, "sent")
+    if problem is None:
+        return _finish(row, "no-device", "no device with notifications")
+    if row.attempts >= MAX_ATTEMPTS:
+        return _finish(row, "failed", problem)
+    row.outcome = "retry"
+    row.detail = problem
+    row.next_attempt_at = now + timedelta(minutes=2 ** (row.attempts - 1))
+    log.warning("reminder %s not delivered (%s): retrying", row.id, problem)
+    db.session.commit()
+
+
+def _finish(row: ReminderSend, outcome: str, detail: str | None = None) -> None:
+    row.outcome = outcome
+    row.detail = detail
+    row.next_attempt_at = None
+    if outcome == "failed":
+        log.warning("reminder %s failed: %s", row.id, detail)
+    db.session.commit()
+
+
+def _subscriptions(patient_id: int) -> list[PushSubscription]:
+    return list(
+        db.session.scalars(
+            select(PushSubscription).where(PushSubscription.user_id == patient_id)
+        )
+    )
+
+
+def _push(row: ReminderSend, message: Message) -> tuple[bool, str | None]:
+    """(any device took it, the last problem): a subscription the push
+    service no longer knows (404, 410) is deleted and is no problem."""
+    key = private_key()
+    if key is None:
+        return False, "push is off on this server (no VAPID key)"
+    subscriptions = _subscriptions(row.patient_id)
+    payload = json.dumps(message.__dict__)
+    delivered, problem, gone = False, None, []
+    for subscription in subscriptions:
+        try:
+            webpush(
+                {
+                    "endpoint": subscription.endpoint,
+                    "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+                },
+                data=payload,
+                vapid_private_key=key,
+                vapid_claims={"sub": current_app.config["VAPID_SUBJECT"]},
+                ttl=REMINDER_TTL if row.kind == "reminder" else NUDGE_TTL,
+                headers={"Urgency": "normal"},
+                timeout=current_app.config["PUSH_TIMEOUT"],
+            )
+            delivered = True
+        except WebPushException as error:
+            status = error.response.status_code if error.response is not None else None
+            if status in (404, 410):
+                gone.append(subscription.id)
+            else:
+                problem = f"push service answered {status or error}"
+        except Exception as error:  # the network: refused, timed out, reset
+            problem = f"push service unreachable ({type(error).__name__})"
+    if gone:
+        db.session.execute(
+            delete(PushSubscription).where(PushSubscription.id.in_(gone))
+        )
+    return delivered, problem
+
+
+def site_url() -> str:
+    """The address patients open Homeward at: the request's host when there is
+    one, else PUBLIC_URL (the worker has no request)."""
+    if has_request_context():
+        return request.host_url.rstrip("/")
+    return current_app.config["PUBLIC_URL"].rstrip("/")
+
+
+def _email(patient: User, message: Message) -> bool:
+    token = stop_token(patient.id)
+    nudged = message.tag == "homeward-nudge"
+    return mail.send(
+        patient.email,
+        "A reminder from your therapist" if nudged else message.body,
+        "reminder",
+        name=patient.name,
+        clinic_name=patient.clinic.name,
+        text=message.body,
+        app_url=f"{site_url()}/#/today",
+        stop_url=f"{site_url()}/#/reminders/stop/{token}",
+    )
+
+
+# ---- the therapist's nudge ------------------------------------------------------
+
+
+def nudge(patient: User, staff: User, now: datetime) -> ReminderSend | None:
+    """Queue today's nudge for the patient (held to the end of quiet hours
+    when it is night for them) and deliver it at once when it is not; None
+    when they already had one today (their day)."""
+    zone = ZoneInfo(patient.profile.timezone)
+    local = now.astimezone(zone)
+    due_at = now
+    if is_quiet(local.time()):
+        _, end = quiet_hours()
+        day = local.date() if local.time() < end else local.date() + timedelta(days=1)
+        due_at = slot_time(day, f"{end:%H:%M}", zone)
+    row = _claim(patient.id, "nudge", local.date(), "", due_at, sent_by=staff.id)
+    if row is None:
+        return None
+    if due_at <= now and _take(row, now):
+        deliver(row, now)
+    return row
