@@ -18,7 +18,7 @@ from flask_smorest import abort
 from sqlalchemy import Select, select
 
 from backend.extensions import db
-from backend.models import STAFF_ROLES, Exercise, PatientProfile, User
+from backend.models import STAFF_ROLES, Alert, Exercise, PatientProfile, User
 from backend.services import tokens
 from backend.services.dates import now_utc
 
@@ -124,6 +124,43 @@ def questionnaire_taker(patient_id: int) -> tuple[User, User]:
     if user.role == "admin":
         abort(403, message="The patient or their therapist fills in questionnaires.")
     return user, patient
+
+
+def message_writer(patient_id: int) -> tuple[User, User]:
+    """(author, patient) for a message in the patient's thread: the patient and
+    their therapist write; an admin reads the thread for oversight only (403)."""
+    patient = patient_or_404(patient_id)
+    user = actor()
+    if user.role == "admin":
+        abort(403, message="The patient and their therapist write in the thread.")
+    return user, patient
+
+
+def marks_messages_read(user: User) -> bool:
+    """Whether reading a thread marks the other side's messages read: the
+    patient's and their therapist's reading does; an admin's oversight does
+    not (the therapist still sees them unread)."""
+    return user.role != "admin"
+
+
+def visible_alerts(user: User) -> Select:
+    """The alerts a staff member may see: a therapist's own patients', an
+    admin's whole clinic's."""
+    query = select(Alert).where(Alert.clinic_id == user.clinic_id)
+    if user.role == "therapist":
+        query = query.join(PatientProfile, PatientProfile.user_id == Alert.patient_id)
+        query = query.where(PatientProfile.therapist_id == user.id)
+    return query
+
+
+def alert_or_404(alert_id: int) -> tuple[User, Alert]:
+    """(staff member, alert) for acknowledging or resolving: the alert must be
+    one they see (else 404); patients get 403."""
+    user = require_role("therapist", "admin")
+    alert = db.session.scalar(visible_alerts(user).where(Alert.id == alert_id))
+    if alert is None:
+        abort(404, message="No such alert.")
+    return user, alert
 
 
 def staff_member_or_404(staff_id: int) -> tuple[User, User]:

@@ -1,5 +1,6 @@
 """Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
-`rebuild-adherence`, `publish-assets`, `vapid-keys`, `reminders send-due|run`."""
+`rebuild-adherence`, `publish-assets`, `vapid-keys`, `reminders send-due|run`,
+`alerts sweep`."""
 
 import logging
 import os
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from backend.extensions import db
 from backend.models import Clinic, User
-from backend.services import demo, reminders
+from backend.services import alerts, demo, reminders
 from backend.services.adherence import rebuild_done
 from backend.services.dates import now_utc
 from backend.services.library import sync_library
@@ -30,6 +31,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(publish_assets)
     app.cli.add_command(vapid_keys)
     app.cli.add_command(reminders_group)
+    app.cli.add_command(alerts_group)
 
 
 @click.command("create-admin")
@@ -215,18 +217,37 @@ def send_due():
 @with_appcontext
 @click.option("--every", default=60, show_default=True, help="Seconds between runs.")
 def run_reminders(every):
-    """Send what is due every minute, until stopped (for a process manager)."""
+    """Send what is due every minute, until stopped (for a process manager);
+    every hour, also run the alert rules over every patient (the ones that
+    depend on time passing: nothing logged for days, no programme yet)."""
     log = logging.getLogger(__name__)
     click.echo(f"Sending reminders every {every} s; Ctrl+C stops.")
+    swept = None
     while True:
         started = time.monotonic()
         try:
             outcomes = reminders.send_due()
             if outcomes:
                 click.echo(f"{now_utc():%Y-%m-%d %H:%M} UTC: {outcomes}")
+            if swept is None or started - swept >= 3600:
+                swept = started
+                raised = alerts.sweep()
+                click.echo(f"{now_utc():%Y-%m-%d %H:%M} UTC: {raised} alerts raised")
         except Exception:  # a database or network hiccup: try again next minute
             db.session.rollback()
             log.exception("sending reminders failed")
         finally:
             db.session.remove()
         time.sleep(max(1.0, every - (time.monotonic() - started)))
+
+
+@click.group("alerts")
+def alerts_group():
+    """Alert rules over every patient."""
+
+
+@alerts_group.command("sweep")
+@with_appcontext
+def sweep_alerts():
+    """Run every rule for every active patient (the worker does it hourly)."""
+    click.echo(f"{alerts.sweep()} alerts raised.")

@@ -57,7 +57,8 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
 
 
-LIMITED_BLUEPRINTS = {"auth", "logs"}  # sign-in (api/auth.py), writes (api/logs.py)
+# sign-in (api/auth.py), the patient's writes (api/logs.py) and those like them
+LIMITED_BLUEPRINTS = {"auth", "logs", "flare_ups", "messages"}
 
 
 @limiter.request_filter

@@ -25,6 +25,9 @@ SUBSCRIPTION = {
 }
 
 
+PATIENTS_403 = {"patient_a": 403, "patient_a2": 403, "patient_b": 403}
+
+
 def viewers(ok):
     """Who may read patient_a: the patient, their therapist, their clinic's admin."""
     return {
@@ -80,6 +83,32 @@ def tick(ctx):
 
 def pain(ctx):
     return {"json": {"id": new_id(), "logged_on": ctx["today"], "score": 4}}
+
+
+def message(ctx):
+    return {"json": {"id": new_id(), "body": "How many sets today?"}}
+
+
+def flare_up(ctx):
+    return {
+        "json": {
+            "id": new_id(),
+            "started_on": ctx["today"],
+            "severity": 6,
+            "triggers": ["lifting"],
+            "helped": ["heat"],
+        }
+    }
+
+
+def psfs(ctx):
+    return {"json": {"activities": [{"name": "Gardening", "score": 4}]}}
+
+
+def correspondents(ok):
+    """Who writes in patient_a's thread or fills in their questionnaires: the
+    patient and their therapist; their clinic's admin only reads (403)."""
+    return viewers(ok) | {"admin_a": 403}
 
 
 def new_patient(ctx):
@@ -203,12 +232,59 @@ CASES = [
         staff_only(403) | {"patient_a": 204, "patient_a2": 204, "patient_b": 204},
     ),
     ("GET", "/api/push/public-key", None, everyone_signed_in(200) | {"anonymous": 200}),
+    ("GET", "/api/alerts", None, staff_only(200)),
+    (
+        "POST",
+        "/api/alerts/{alert}/acknowledge",
+        None,
+        staff_of_patient(200) | PATIENTS_403,
+    ),
+    (
+        "POST",
+        "/api/alerts/{alert}/resolve",
+        lambda c: {"json": {"note": "Called."}},
+        staff_of_patient(200) | PATIENTS_403,
+    ),
+    ("GET", "/api/patients/{a}/messages", None, viewers(200)),
+    ("POST", "/api/patients/{a}/messages", message, correspondents(201)),
+    (
+        "POST",
+        "/api/patients/{a}/messages/read",
+        lambda c: {"json": {"up_to": c["message"]}},
+        viewers(204),
+    ),
+    ("GET", "/api/patients/{a}/messages/unread", None, viewers(200)),
+    ("GET", "/api/patients/{a}/flare-ups", None, viewers(200)),
+    ("POST", "/api/patients/{a}/flare-ups", flare_up, patient_only(201)),
+    ("GET", "/api/patients/{a}/flare-ups/summary", None, viewers(200)),
+    (
+        "POST",
+        "/api/sync",
+        lambda c: {
+            "json": {
+                "messages": [message(c)["json"]],
+                "flare_ups": [flare_up(c)["json"]],
+            }
+        },
+        everyone_signed_in(403)
+        | {"patient_a": 200, "patient_a2": 200, "patient_b": 200},
+    ),
+    ("GET", "/api/patients/{a}/questionnaires/psfs", None, viewers(200)),
+    ("POST", "/api/patients/{a}/questionnaires/psfs", psfs, correspondents(201)),
+    ("GET", "/api/patients/{a}/questionnaires/odi", None, viewers(200)),
+    (
+        "POST",
+        "/api/patients/{a}/questionnaires/odi",
+        lambda c: {"json": {"answers": [1] * 10}},
+        correspondents(201),
+    ),
 ]
 
 
 @pytest.fixture
 def setup(world, signed_in, app):
-    """patient_a has a programme and one tick of today; returns path values."""
+    """patient_a has a programme, one tick of today, a message to their
+    therapist and a severe flare-up (so an alert); returns path values."""
     therapist = signed_in("therapist_a")
     knee = exercise_id(therapist)
     prescribe(therapist, world.patient_a, [item(knee)])
@@ -220,9 +296,18 @@ def setup(world, signed_in, app):
         json={"id": log, "exercise_id": knee, "performed_on": today},
     )
     assert response.status_code == 201
+    said = message(None)["json"]
+    response = patient.post(f"/api/patients/{world.patient_a}/messages", json=said)
+    assert response.status_code == 201
+    severe = flare_up({"today": today})["json"] | {"severity": 9}
+    response = patient.post(f"/api/patients/{world.patient_a}/flare-ups", json=severe)
+    assert response.status_code == 201
+    [alert] = therapist.get("/api/alerts").json
     return {
         "a": world.patient_a,
+        "alert": alert["id"],
         "log": log,
+        "message": said["id"],
         "exercise": knee,
         "today": today,
         "a_therapist2": world.therapist_a2,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from backend.extensions import db
-from backend.models import AuditEvent, ExerciseLog, PainLog
+from backend.models import AuditEvent, ExerciseLog, FlareUp, Message, PainLog
 from tests.conftest import exercise_id, item, new_id, prescribe
 
 
@@ -117,6 +117,23 @@ def test_a_sync_of_more_than_500_records_is_a_413_and_stores_nothing(
     assert count(app, PainLog) == 500
 
 
+def test_messages_and_flare_ups_count_towards_the_500_records_of_a_sync(
+    app, world, patient, today
+):
+    flare = {"started_on": today, "severity": 3, "triggers": [], "helped": []}
+    batch = {
+        "pain_logs": [{"id": new_id(), "logged_on": today, "score": 3}],
+        "messages": [{"id": new_id(), "body": "Hi"} for _ in range(250)],
+        "flare_ups": [flare | {"id": new_id()} for _ in range(250)],
+    }
+    response = patient.post("/api/sync", json=batch)
+    assert response.status_code == 413 and "501 sent" in response.json["message"]
+    assert count(app, Message) == count(app, FlareUp) == count(app, PainLog) == 0
+    batch["pain_logs"] = []
+    assert patient.post("/api/sync", json=batch).status_code == 200
+    assert count(app, Message) == count(app, FlareUp) == 250
+
+
 def test_a_sync_judges_control_characters_record_by_record(app, world, patient, today):
     """One bad record (an old app's, a corrupted one) never holds back the rest."""
     bad, good = new_id(), new_id()
@@ -147,7 +164,26 @@ def test_the_limits_a_client_checks_are_the_openapi_documents(world, anonymous):
     assert limits.json["records"] == {
         "exercise_log": components["ExerciseLogIn"],
         "pain_log": components["PainLogIn"],
+        "message": components["MessageIn"],
+        "flare_up": components["FlareUpIn"],
     }
+    body = limits.json["records"]["message"]["properties"]["body"]
+    assert (body["minLength"], body["maxLength"]) == (1, 2000)
+    assert re.fullmatch(body["pattern"], "two\nlines") and not re.fullmatch(
+        body["pattern"], "a\x1bb"
+    )
+    flare_up = limits.json["records"]["flare_up"]["properties"]
+    assert flare_up["triggers"]["items"]["enum"] == [
+        "lifting",
+        "impact",
+        "sitting",
+        "dehydration",
+        "stress",
+        "other",
+    ]
+    assert flare_up["helped"]["items"]["enum"][-1] == "nothing"
+    assert (flare_up["severity"]["minimum"], flare_up["severity"]["maximum"]) == (0, 10)
+    assert flare_up["note"]["maxLength"] == 1000
     spasms = limits.json["records"]["pain_log"]["properties"]["spasms"]
     assert (spasms["minimum"], spasms["maximum"]) == (0, 1000)
     note = limits.json["records"]["pain_log"]["properties"]["note"]

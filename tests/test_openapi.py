@@ -23,6 +23,13 @@ CONTRACT = {
     ("post", "/api/patients/{patient_id}/pain-logs"),
     ("get", "/api/patients/{patient_id}/pain-logs"),
     ("post", "/api/sync"),
+    ("get", "/api/patients/{patient_id}/messages"),
+    ("post", "/api/patients/{patient_id}/messages"),
+    ("post", "/api/patients/{patient_id}/messages/read"),
+    ("get", "/api/patients/{patient_id}/flare-ups"),
+    ("post", "/api/patients/{patient_id}/flare-ups"),
+    ("get", "/api/patients/{patient_id}/questionnaires/psfs"),
+    ("post", "/api/patients/{patient_id}/questionnaires/psfs"),
 }
 
 

@@ -91,6 +91,44 @@ def test_fhir_bundle_validates_and_holds_pain_and_odi(world, patient, therapist)
     assert bundle.entry[2].resource.valueQuantity.value == 40
 
 
+def test_fhir_bundle_holds_flare_ups_and_psfs_and_validates(world, patient, therapist):
+    url = f"/api/patients/{world.patient_a}"
+    today = patient.get(f"{url}/routine").json["today"]
+    flare = {
+        "id": new_id(),
+        "started_on": today,
+        "severity": 8,
+        "triggers": ["lifting", "other"],
+        "helped": ["heat"],
+        "note": "Moved the sofa",
+    }
+    assert patient.post(f"{url}/flare-ups", json=flare).status_code == 201
+    activities = [{"name": "Gardening", "score": 3}, {"name": "Driving", "score": 6}]
+    taken = patient.post(f"{url}/questionnaires/psfs", json={"activities": activities})
+    assert taken.status_code == 201
+    bundle = Bundle.model_validate(therapist.get(f"{url}/fhir").json)
+    kinds = [entry.resource.__resource_type__ for entry in bundle.entry]
+    assert kinds == ["Patient", "Observation", "Observation"]
+    flare_up, scale = bundle.entry[1].resource, bundle.entry[2].resource
+    assert flare_up.id == f"flare-up-{flare['id']}"
+    assert (flare_up.code.coding[0].system, flare_up.code.coding[0].code) == (
+        "http://loinc.org",
+        "72514-3",
+    )
+    assert flare_up.valueInteger == 8
+    assert flare_up.effectiveDateTime.isoformat() == today
+    assert [note.text for note in flare_up.note] == [
+        "Flare-up. Triggers: lifting, other. Helped: heat.",
+        "Moved the sofa",
+    ]
+    assert scale.code.text == "Patient-Specific Functional Scale (mean)"
+    assert scale.valueQuantity.value == 4.5
+    assert [(c.code.text, c.valueInteger) for c in scale.component] == [
+        ("Gardening", 3),
+        ("Driving", 6),
+    ]
+
+
 def test_another_clinic_cannot_export_the_patient(world, signed_in):
     response = signed_in("admin_b").get(f"/api/patients/{world.patient_a}/fhir")
     assert response.status_code == 404

@@ -1,7 +1,7 @@
 """POST /api/sync: the offline outbox, every record judged on its own."""
 
 from backend.extensions import db
-from backend.models import ExerciseLog, PainLog
+from backend.models import ExerciseLog, FlareUp, Message, PainLog
 from tests.conftest import exercise_id, item, new_id, prescribe
 
 
@@ -121,3 +121,119 @@ def test_empty_batch_is_fine_and_a_malformed_one_is_a_422(world, patient):
     response = patient.post("/api/sync", json={"pain_logs": "nope"})
     assert response.status_code == 422
     assert "pain_logs" in response.json["errors"]["json"]
+
+
+def test_messages_and_flare_ups_are_judged_each_on_its_own_in_their_order(
+    app, world, patient, therapist
+):
+    today = patient.get(f"/api/patients/{world.patient_a}/routine").json["today"]
+    first = {"id": new_id(), "body": "Written on the bus"}
+    second = {"id": new_id(), "body": "And a second thought"}
+    already = {"id": new_id(), "body": "Sent while online"}
+    patient.post(f"/api/patients/{world.patient_a}/messages", json=already)
+    theirs = {"id": new_id(), "body": "From my therapist"}
+    therapist.post(f"/api/patients/{world.patient_a}/messages", json=theirs)
+    flare = {
+        "id": new_id(),
+        "started_on": today,
+        "severity": 6,
+        "triggers": ["sitting"],
+        "helped": ["heat"],
+    }
+    response = patient.post(
+        "/api/sync",
+        json={
+            "flare_ups": [
+                flare,
+                flare | {"id": new_id(), "triggers": ["other"]},  # no note
+                flare | {"id": new_id(), "started_on": "2999-01-01"},
+                flare | {"severity": 2},
+            ],
+            "messages": [
+                first,
+                already,
+                already | {"body": "Changed my mind"},
+                theirs,  # the therapist's words are no replay of the patient's
+                {"id": new_id(), "body": "x" * 2001},
+                {"id": new_id(), "body": "bell\x07"},
+                second,
+                "not an object",
+            ],
+            "pain_logs": [{"id": new_id(), "logged_on": today, "score": 3}],
+        },
+    )
+    assert response.status_code == 200
+    results = response.json["results"]
+    assert [(r["kind"], r["status"]) for r in results] == [
+        ("pain_log", "created"),
+        ("message", "created"),
+        ("message", "duplicate"),
+        ("message", "conflict"),
+        ("message", "conflict"),
+        ("message", "invalid"),
+        ("message", "invalid"),
+        ("message", "created"),
+        ("message", "invalid"),
+        ("flare_up", "created"),
+        ("flare_up", "invalid"),
+        ("flare_up", "invalid"),
+        ("flare_up", "conflict"),
+    ]
+    assert "body" in results[5]["errors"] and "body" in results[6]["errors"]
+    assert "note" in results[10]["errors"]
+    assert "started_on" in results[11]["errors"]
+
+    thread = therapist.get(f"/api/patients/{world.patient_a}/messages").json
+    assert [m["body"] for m in thread] == [
+        already["body"],
+        theirs["body"],
+        first["body"],  # a batch keeps the order it was written in
+        second["body"],
+    ]
+    assert thread[2]["author"]["id"] == world.patient_a
+    assert set(stored(app, FlareUp)) == {flare["id"]}
+
+
+def test_replaying_messages_and_flare_ups_changes_nothing_and_tells_once(
+    app, world, patient, mailbox
+):
+    today = patient.get(f"/api/patients/{world.patient_a}/routine").json["today"]
+    batch = {
+        "messages": [
+            {"id": new_id(), "body": "One"},
+            {"id": new_id(), "body": "Two"},
+        ],
+        "flare_ups": [
+            {
+                "id": new_id(),
+                "started_on": today,
+                "severity": 5,
+                "triggers": ["stress", "lifting"],
+                "helped": [],
+            }
+        ],
+    }
+    first = patient.post("/api/sync", json=batch).json["results"]
+    assert [r["status"] for r in first] == ["created"] * 3
+    assert len(mailbox.to("ther@a.test")) == 1  # one notice for the batch
+    batch["flare_ups"][0]["triggers"] = ["lifting", "stress"]  # the same choices
+    again = patient.post("/api/sync", json=batch).json["results"]
+    assert [r["status"] for r in again] == ["duplicate"] * 3
+    assert len(mailbox) == 1
+    assert len(stored(app, Message)) == 2 and len(stored(app, FlareUp)) == 1
+
+
+def test_a_message_id_of_another_patients_thread_is_a_conflict(app, world, signed_in):
+    message = {"id": new_id(), "body": "Hello"}
+    signed_in("patient_a").post(
+        f"/api/patients/{world.patient_a}/messages", json=message
+    )
+    results = (
+        signed_in("patient_a2")
+        .post("/api/sync", json={"messages": [message]})
+        .json["results"]
+    )
+    assert results[0]["status"] == "conflict"
+    with app.app_context():
+        [kept] = db.session.query(Message).all()
+        assert kept.patient_id == world.patient_a

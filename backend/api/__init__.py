@@ -1,11 +1,14 @@
 """One blueprint per resource, all under /api."""
 
 from backend.api import (
+    alerts,
     audit,
     auth,
     clinic,
     exercises,
+    flare_ups,
     logs,
+    messages,
     patients,
     programmes,
     progress,
@@ -23,9 +26,12 @@ BLUEPRINTS = [
     exercises.blp,
     programmes.blp,
     logs.blp,
+    flare_ups.blp,
+    messages.blp,
     progress.blp,
     reminders.blp,
     reports.blp,
+    alerts.blp,
     tokens.blp,
     audit.blp,
 ]

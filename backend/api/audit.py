@@ -58,6 +58,11 @@ PATIENT_READS = {
     "patients.get_patient",
     "progress.patient_progress",
     "progress.odi_history",
+    "progress.psfs_history",
+    "messages.list_messages",
+    "messages.unread_messages",
+    "flare_ups.list_flare_ups",
+    "flare_ups.flare_up_summary",
     "logs.routine",
     "logs.week",
     "logs.list_exercise_logs",
@@ -69,6 +74,7 @@ PATIENT_READS = {
 }
 TARGETS = (  # view argument → the kind of record it names
     ("log_id", "exercise_log"),
+    ("alert_id", "alert"),
     ("token_id", "api_token"),
     ("staff_id", "user"),
     ("exercise_id", "exercise"),

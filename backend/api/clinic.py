@@ -1,4 +1,5 @@
-"""The admin's clinic settings: for now, the paper the handout is printed on."""
+"""The admin's clinic settings: the paper the handout is printed on, and the
+alert rules."""
 
 from flask_smorest import Blueprint
 
@@ -23,8 +24,15 @@ def get_clinic():
 @blp.response(200, ClinicSchema)
 @documents(blp, 401, 403)
 def update_clinic(body):
-    """Change the clinic's settings (the handout's paper size)."""
+    """Change the clinic's settings: the handout's paper size, the alert rules
+    (each rule's numbers merge into what the clinic set before)."""
     clinic = require_role("admin").clinic
-    clinic.paper_size = body["paper_size"]
+    if "paper_size" in body:
+        clinic.paper_size = body["paper_size"]
+    if "alert_settings" in body:
+        own = dict(clinic.alert_settings or {})
+        for rule, changes in body["alert_settings"].items():
+            own[rule] = own.get(rule, {}) | changes
+        clinic.alert_settings = own
     db.session.commit()
     return clinic

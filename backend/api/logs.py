@@ -1,4 +1,6 @@
-"""What the patient records: the day's routine, ticks, pain, the offline sync."""
+"""What the patient records: the day's routine, ticks, pain, the offline sync
+(which carries their flare-ups and messages too), and the limits a client
+checks its records against."""
 
 from collections import Counter
 from datetime import timedelta
@@ -11,6 +13,7 @@ from backend.api import audit
 from backend.api.common import documents, invalid
 from backend.auth import patient_or_404, patient_self, require_role
 from backend.extensions import MAX_BODY_BYTES, MAX_SYNC_RECORDS, api, db, limiter
+from backend.schemas.clinical import FlareUpInSchema, MessageInSchema
 from backend.schemas.common import FIRST_DAY, LAST_DAY, DateRangeQuery
 from backend.schemas.logs import (
     ExerciseLogInSchema,
@@ -25,14 +28,14 @@ from backend.schemas.logs import (
     SyncOutSchema,
     WeekSchema,
 )
-from backend.services import logs, media, plan
+from backend.services import clinical_events, logs, media, notices, plan
 from backend.services.dates import today_in
 from backend.services.routine import routine_for
 
 blp = Blueprint("logs", __name__, url_prefix="/api", description="Routine and logs")
 
 
-def _writer() -> str:
+def writer() -> str:
     """Writes are limited per person (generously: a phone catching up on a
     month of records sends them in one or two syncs)."""
     if current_user.is_authenticated:
@@ -40,7 +43,7 @@ def _writer() -> str:
     return f"address:{request.remote_addr}"
 
 
-def _write_limit() -> str:
+def write_limit() -> str:
     return current_app.config["WRITE_LIMIT"]
 
 
@@ -52,7 +55,7 @@ DEFAULT_RANGE_DAYS = 30
 STATUS = {"created": 201, "duplicate": 200}  # of a single record; else 409
 
 
-def _audited(outcomes: list[logs.Outcome]) -> None:
+def audited(outcomes: list[logs.Outcome]) -> None:
     """Stage a single record's audit row in the transaction that stores it."""
     [outcome] = outcomes
     if outcome.status in STATUS:
@@ -78,7 +81,7 @@ def routine(query, patient_id):
 
 
 @blp.route("/patients/<int:patient_id>/programme/seen", methods=["POST"])
-@limiter.limit(_write_limit, key_func=_writer)
+@limiter.limit(write_limit, key_func=writer)
 @blp.arguments(SeenSchema())
 @blp.response(204)
 @documents(blp, 401, 403, 404, 422)
@@ -109,7 +112,7 @@ def week(query, patient_id):
 
 
 def _described(text: str):
-    """Give a view made by `_record_views` its own docstring (the OpenAPI summary)."""
+    """Give a view made by `record_views` its own docstring (the OpenAPI summary)."""
 
     def describe(view):
         view.__doc__ = text
@@ -118,13 +121,22 @@ def _described(text: str):
     return describe
 
 
-def _record_views(kind: logs.Kind, in_schema, out_schema, endpoint: str, what: str):
-    """POST one record (idempotent by its UUID) and GET a date range of them:
-    ticks and pain check-ins share both views."""
+def record_views(
+    blp: Blueprint,
+    kind: logs.Kind,
+    in_schema,
+    out_schema,
+    endpoint: str,
+    what: str,
+    refusal: str = "Only the patient records their own logs.",
+):
+    """POST one record (idempotent by its UUID) and GET a date range of them,
+    on `blp`: ticks, pain check-ins and flare-up reports share both views.
+    Only the patient records; others who may see them get 403 with `refusal`."""
     path = f"/patients/<int:patient_id>/{kind.name.replace('_', '-')}s"
 
     @blp.route(path, methods=["POST"], endpoint=endpoint)
-    @limiter.limit(_write_limit, key_func=_writer)
+    @limiter.limit(write_limit, key_func=writer)
     @blp.arguments(in_schema())
     @blp.response(201, out_schema)
     @blp.alt_response(
@@ -136,19 +148,21 @@ def _record_views(kind: logs.Kind, in_schema, out_schema, endpoint: str, what: s
     @documents(blp, 401, 403, 404, 409, 422, 429)
     @_described(f"Record a {what} (idempotent by the client's UUID).")
     def record(body, patient_id):
-        patient = patient_self(patient_id)
+        patient = patient_self(patient_id, refusal)
         outcome = logs.record(
             patient.id,
             patient.clinic_id,
             today_in(patient.profile.timezone),
             kind,
             body,
-            before_commit=_audited,
+            before_commit=audited,
         )
         if outcome.status == "invalid":
             abort(422, errors={"json": outcome.errors})
         if outcome.status == "conflict":
             abort(409, message="This id was already stored with different content.")
+        if outcome.status == "created":
+            clinical_events.arrived(patient.id, {kind.name})
         return outcome.record, STATUS[outcome.status]
 
     @blp.route(path, methods=["GET"], endpoint=f"list_{kind.name}s")
@@ -163,20 +177,21 @@ def _record_views(kind: logs.Kind, in_schema, out_schema, endpoint: str, what: s
         return logs.logs_between(kind, patient.id, start, end)
 
 
-_record_views(
+record_views(
+    blp,
     logs.EXERCISE_LOG,
     ExerciseLogInSchema,
     ExerciseLogSchema,
     "record_exercise",
     "live tick",
 )
-_record_views(
-    logs.PAIN_LOG, PainLogInSchema, PainLogSchema, "record_pain", "a pain check-in"
+record_views(
+    blp, logs.PAIN_LOG, PainLogInSchema, PainLogSchema, "record_pain", "pain check-in"
 )
 
 
 @blp.route("/patients/<int:patient_id>/exercise-logs/<uuid:log_id>", methods=["DELETE"])
-@limiter.limit(_write_limit, key_func=_writer)
+@limiter.limit(write_limit, key_func=writer)
 @blp.response(204)
 @documents(blp, 401, 403, 404, 429)
 def undo_exercise(patient_id, log_id):
@@ -192,22 +207,38 @@ def undo_exercise(patient_id, log_id):
     )
     if outcome.status == "invalid":
         abort(404, message="No such exercise log.")
+    if outcome.status == "created":
+        clinical_events.arrived(patient.id, {logs.UNDO})
 
 
-SYNC_SCHEMAS = {"exercise_log": ExerciseLogInSchema(), "pain_log": PainLogInSchema()}
-SYNC_SECTIONS = ("exercise_logs", "pain_logs", "deleted_exercise_logs")
+SYNC_SCHEMAS = {
+    "exercise_log": ExerciseLogInSchema(),
+    "pain_log": PainLogInSchema(),
+    "message": MessageInSchema(),
+    "flare_up": FlareUpInSchema(),
+}
+# each section of the body and the kind of record it holds
+SYNC_SECTIONS = {
+    "exercise_logs": "exercise_log",
+    "pain_logs": "pain_log",
+    "deleted_exercise_logs": logs.UNDO,
+    "messages": "message",
+    "flare_ups": "flare_up",
+}
 
 
 @blp.route("/sync", methods=["POST"])
-@limiter.limit(_sync_limit, key_func=_writer)
+@limiter.limit(_sync_limit, key_func=writer)
 @blp.arguments(SyncInSchema())
 @blp.response(200, SyncOutSchema)
 @documents(blp, 401, 403, 413, 429)
 def sync(body):
     """Flush an offline outbox: every record is judged on its own.
 
-    Results come in the order exercise logs, pain logs, deletions, each in the
-    order sent. A deletion that was applied reports `created`.
+    Results come in the order exercise logs, pain logs, deletions, messages,
+    flare-ups, each in the order sent. A deletion that was applied reports
+    `created`. Messages are the patient's, to their care team, who hear of
+    new ones as after POST .../messages.
     """
     patient = patient_self(require_role("patient").id)
     records = sum(len(body[section]) for section in SYNC_SECTIONS)
@@ -221,16 +252,16 @@ def sync(body):
         patient.id,
         patient.clinic_id,
         today_in(patient.profile.timezone),
-        {
-            "exercise_log": body["exercise_logs"],
-            "pain_log": body["pain_logs"],
-            "deleted_exercise_log": body["deleted_exercise_logs"],
-        },
+        {kind: body[section] for section, kind in SYNC_SECTIONS.items()},
         SYNC_SCHEMAS,
         before_commit=lambda outcomes: audit.stage(
             200, {"results": dict(Counter(o.status for o in outcomes))}
         ),
     )
+    created = {outcome.kind for outcome in outcomes if outcome.status == "created"}
+    if logs.MESSAGE.name in created:
+        notices.new_message(patient, patient)
+    clinical_events.arrived(patient.id, created)
     return {"results": outcomes}
 
 
@@ -245,6 +276,8 @@ def limits():
         "records": {
             "exercise_log": components["ExerciseLogIn"],
             "pain_log": components["PainLogIn"],
+            "message": components["MessageIn"],
+            "flare_up": components["FlareUpIn"],
         },
         "sync_records": MAX_SYNC_RECORDS,
         "body_bytes": MAX_BODY_BYTES,

@@ -25,6 +25,7 @@ from backend.schemas.users import (
     PatientPatchSchema,
     PatientSchema,
 )
+from backend.services import alerts, messages
 from backend.services.patients import apply_changes
 from backend.services.progress import summaries
 
@@ -53,7 +54,9 @@ def patient_view(patient: User) -> dict:
 @blp.response(200, PatientSchema(many=True))
 @documents(blp, 401, 403)
 def list_patients():
-    """The patients the signed-in staff member may see, with their summaries."""
+    """The patients the signed-in staff member may see, with their summaries,
+    how many of their messages their therapist has not read and how many of
+    their alerts are not resolved."""
     user = require_role("therapist", "admin")
     patients = db.session.scalars(
         visible_patients(user)
@@ -62,7 +65,17 @@ def list_patients():
     ).all()
     ids = visible_patients(user).with_only_columns(User.id)
     summary = summaries(patients, ids)
-    return [patient_view(patient) | summary[patient.id] for patient in patients]
+    unread = messages.unread_from_patients(ids)
+    alerts_open = alerts.open_counts(ids)
+    return [
+        patient_view(patient)
+        | summary[patient.id]
+        | {
+            "unread_messages": unread.get(patient.id, 0),
+            "open_alerts": alerts_open.get(patient.id, 0),
+        }
+        for patient in patients
+    ]
 
 
 @blp.route("", methods=["POST"])
@@ -106,7 +119,15 @@ def get_patient(patient_id):
     """One patient with the list's summary (a patient may read themself)."""
     patient = patient_or_404(patient_id)
     ids = select(User.id).where(User.id == patient.id)
-    return patient_view(patient) | summaries([patient], ids)[patient.id]
+    unread = messages.unread_from_patients(ids).get(patient.id, 0)
+    return (
+        patient_view(patient)
+        | summaries([patient], ids)[patient.id]
+        | {
+            "unread_messages": unread,
+            "open_alerts": alerts.open_counts(ids).get(patient.id, 0),
+        }
+    )
 
 
 @blp.route("/<int:patient_id>", methods=["PATCH"])

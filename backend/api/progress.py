@@ -1,4 +1,5 @@
-"""A patient's progress, their Oswestry questionnaires and their FHIR export."""
+"""A patient's progress, their questionnaires (Oswestry, Patient-Specific
+Functional Scale) and their FHIR export."""
 
 from datetime import timedelta
 
@@ -8,7 +9,8 @@ from sqlalchemy import select
 from backend.api.common import documents, invalid
 from backend.auth import patient_or_404, questionnaire_taker
 from backend.extensions import db
-from backend.models import OdiResponse, PainLog
+from backend.models import FlareUp, OdiResponse, PainLog
+from backend.schemas.clinical import PsfsInSchema, PsfsSchema
 from backend.schemas.common import DateRangeQuery
 from backend.schemas.progress import (
     FhirBundleSchema,
@@ -16,7 +18,7 @@ from backend.schemas.progress import (
     OdiSchema,
     ProgressSchema,
 )
-from backend.services import fhir, odi
+from backend.services import clinical_events, fhir, odi, psfs
 from backend.services.dates import now_utc, today_in
 from backend.services.logs import check_day
 from backend.services.progress import progress
@@ -36,7 +38,8 @@ DEFAULT_DAYS = 30
 @blp.response(200, ProgressSchema)
 @documents(blp, 401, 404)
 def patient_progress(query, patient_id):
-    """Adherence and pain day by day (default: the last 30 days), with ODI scores."""
+    """Adherence and pain day by day (default: the last 30 days), with ODI
+    scores, PSFS means and the flare-ups of the range (chart markers)."""
     patient = patient_or_404(patient_id)
     end = query.get("end") or today_in(patient.profile.timezone)
     start = query.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
@@ -70,6 +73,7 @@ def take_odi(body, patient_id):
     )
     db.session.add(response)
     db.session.commit()
+    clinical_events.arrived(patient.id, {"odi"})
     return response
 
 
@@ -86,6 +90,34 @@ def odi_history(patient_id):
     ).all()
 
 
+@blp.route("/questionnaires/psfs", methods=["POST"])
+@blp.arguments(PsfsInSchema())
+@blp.response(201, PsfsSchema)
+@documents(blp, 401, 403, 404, 422)
+def take_psfs(body, patient_id):
+    """Record a Patient-Specific Functional Scale (by the patient or their
+    therapist): one to three activities, each scored 0..10; its score is
+    their mean."""
+    user, patient = questionnaire_taker(patient_id)
+    today = today_in(patient.profile.timezone)
+    taken_on = body.get("taken_on", today)
+    errors = check_day("taken_on", taken_on, today)
+    if errors:
+        abort(422, errors={"json": errors})
+    response = psfs.record(patient.id, taken_on, body["activities"], user.id)
+    clinical_events.arrived(patient.id, {"psfs"})
+    return response
+
+
+@blp.route("/questionnaires/psfs", methods=["GET"])
+@blp.response(200, PsfsSchema(many=True))
+@documents(blp, 401, 404)
+def psfs_history(patient_id):
+    """Every PSFS, oldest first; a new one starts from the latest's activities."""
+    patient = patient_or_404(patient_id)
+    return psfs.history(patient.id)
+
+
 @blp.route("/fhir", methods=["GET"])
 @blp.response(
     200,
@@ -94,7 +126,8 @@ def odi_history(patient_id):
 )
 @documents(blp, 401, 404)
 def fhir_export(patient_id):
-    """The patient, their pain check-ins and ODI scores as a FHIR R4 Bundle."""
+    """The patient, their pain check-ins, flare-ups, ODI and PSFS scores as a
+    FHIR R4 Bundle."""
     patient = patient_or_404(patient_id)
     pain_logs = db.session.scalars(
         select(PainLog)
@@ -106,4 +139,16 @@ def fhir_export(patient_id):
         .where(OdiResponse.patient_id == patient.id)
         .order_by(OdiResponse.taken_on, OdiResponse.id)
     ).all()
-    return fhir.bundle(patient, pain_logs, scores, now_utc())
+    reports = db.session.scalars(
+        select(FlareUp)
+        .where(FlareUp.patient_id == patient.id)
+        .order_by(FlareUp.started_on, FlareUp.created_at)
+    ).all()
+    return fhir.bundle(
+        patient,
+        pain_logs,
+        scores,
+        now_utc(),
+        flare_ups=reports,
+        psfs=psfs.history(patient.id),
+    )

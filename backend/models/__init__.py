@@ -1,6 +1,8 @@
 """SQLAlchemy models, one module per aggregate, all imported here for Alembic."""
 
 from backend.models.access import ApiToken, AuditEvent
+from backend.models.alerts import Alert
+from backend.models.clinical import HELPED, TRIGGERS, FlareUp, Message, PsfsResponse
 from backend.models.exercises import CATEGORIES, Exercise, ExerciseMedia
 from backend.models.logs import AdherenceDay, ExerciseLog, PainLog
 from backend.models.outcomes import OdiResponse
@@ -23,6 +25,7 @@ from backend.models.users import (
 )
 
 __all__ = [
+    "Alert",
     "CHANNELS",
     "PushSubscription",
     "ReminderSend",
@@ -31,18 +34,23 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "CATEGORIES",
+    "HELPED",
     "ROLES",
     "STAFF_ROLES",
+    "TRIGGERS",
     "Clinic",
     "Exercise",
+    "FlareUp",
     "ExerciseMedia",
     "ExerciseLog",
     "Invitation",
+    "Message",
     "OdiResponse",
     "PainLog",
     "PatientProfile",
     "ProgrammeItem",
     "ProgrammeVersion",
+    "PsfsResponse",
     "RecoveryCode",
     "User",
     "UserSession",

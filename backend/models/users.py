@@ -5,6 +5,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     ForeignKey,
@@ -36,6 +37,8 @@ class Clinic(db.Model):
     paper_size: Mapped[str] = mapped_column(
         String(8), default="A4", server_default="A4"
     )
+    # the clinic's changes to the alert rules' defaults (services/alerts.py RULES)
+    alert_settings: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 

@@ -13,7 +13,39 @@ class ClinicSchema(Schema):
         validate=validate.OneOf(PAPER_SIZES),
         metadata={"description": "The paper the printed handout is laid out for."},
     )
+    alert_settings = fields.Method(
+        "_rules",
+        metadata={"description": "Each alert rule: on, severity and its numbers."},
+    )
+
+    def _rules(self, clinic) -> dict:
+        from backend.services.alerts import settings_for
+
+        return settings_for(clinic)
+
+
+class RuleSchema(Schema):
+    """One alert rule as a clinic sets it: on or off and its numbers."""
+
+    on = fields.Boolean()
+    points = fields.Float(validate=validate.Range(0.5, 100))
+    in_a_row = fields.Integer(validate=validate.Range(1, 10))
+    days = fields.Integer(validate=validate.Range(1, 90))
+
+
+class AlertSettingsSchema(Schema):
+    """Each rule's settings (services/alerts.py RULES); what a clinic leaves
+    out keeps the default."""
+
+    pain_high = fields.Nested(RuleSchema)
+    pain_rising = fields.Nested(RuleSchema)
+    flare_up = fields.Nested(RuleSchema)
+    inactive = fields.Nested(RuleSchema)
+    no_programme = fields.Nested(RuleSchema)
+    odi_worse = fields.Nested(RuleSchema)
+    psfs_worse = fields.Nested(RuleSchema)
 
 
 class ClinicPatchSchema(Schema):
-    paper_size = fields.String(required=True, validate=validate.OneOf(PAPER_SIZES))
+    paper_size = fields.String(validate=validate.OneOf(PAPER_SIZES))
+    alert_settings = fields.Nested(AlertSettingsSchema)

@@ -138,6 +138,8 @@ class RoutineQuerySchema(Schema):
 
 
 class SyncInSchema(Schema):
+    """The offline outbox: each section's records as the body of one POST."""
+
     exercise_logs = fields.List(
         fields.Raw(),
         load_default=list,
@@ -151,12 +153,24 @@ class SyncInSchema(Schema):
     deleted_exercise_logs = fields.List(
         fields.Raw(), load_default=list, metadata={"description": "UUIDs to undo."}
     )
+    messages = fields.List(
+        fields.Raw(),
+        load_default=list,
+        metadata={"description": "Each as the body of POST .../messages."},
+    )
+    flare_ups = fields.List(
+        fields.Raw(),
+        load_default=list,
+        metadata={"description": "Each as the body of POST .../flare-ups."},
+    )
 
 
 class SyncResultSchema(Schema):
     id = fields.String(allow_none=True, metadata={"description": "The record's UUID."})
     kind = fields.String(
-        validate=validate.OneOf(["exercise_log", "pain_log", "deleted_exercise_log"])
+        validate=validate.OneOf(
+            ["exercise_log", "pain_log", "deleted_exercise_log", "message", "flare_up"]
+        )
     )
     status = fields.String(
         required=True,

@@ -64,12 +64,31 @@ class ProgressSummarySchema(Schema):
     pain_last_7d_mean = fields.Float(allow_none=True, required=True)
 
 
+class PsfsPointSchema(Schema):
+    taken_on = fields.Date(required=True)
+    mean = fields.Float(required=True)
+
+
+class FlareUpMarkerSchema(Schema):
+    id = fields.UUID(required=True)
+    started_on = fields.Date(required=True)
+    severity = fields.Integer(required=True)
+
+
 class ProgressSchema(Schema):
     start = fields.Date(data_key="from")
     end = fields.Date(data_key="to")
     days = fields.List(fields.Nested(DaySchema), required=True)
     summary = fields.Nested(ProgressSummarySchema, required=True)
     odi = fields.List(fields.Nested(OdiSchema))
+    psfs = fields.List(
+        fields.Nested(PsfsPointSchema),
+        metadata={"description": "PSFS means taken in the range, oldest first."},
+    )
+    flare_ups = fields.List(
+        fields.Nested(FlareUpMarkerSchema),
+        metadata={"description": "Flare-ups that started in the range."},
+    )
 
 
 class ReportQuerySchema(ReportRangeQuery):

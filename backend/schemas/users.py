@@ -173,6 +173,15 @@ class PatientSchema(UserSchema):
     pain_latest = fields.Integer(allow_none=True)
     last_activity = fields.Date(allow_none=True)
     flags = fields.List(fields.String())
+    unread_messages = fields.Integer(
+        metadata={
+            "description": "The patient's messages their therapist has not read "
+            "(with the summary, as in the list)."
+        }
+    )
+    open_alerts = fields.Integer(
+        metadata={"description": "The patient's alerts not resolved yet."}
+    )
 
 
 class EnrolledPatientSchema(PatientSchema):

@@ -1,5 +1,6 @@
-"""Storing exercise ticks and pain check-ins idempotently, undoing ticks, and
-the offline outbox's sync batch.
+"""Storing what a phone sends idempotently (exercise ticks, pain check-ins,
+flare-up reports, messages), undoing ticks, and the offline outbox's sync
+batch.
 
 A record's UUID comes from the client. Sending it again with the same content
 is a replay (`duplicate`, nothing changes); with other content it is a
@@ -12,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from itertools import count
 from types import SimpleNamespace
 
 from marshmallow import Schema, ValidationError, fields
@@ -19,7 +21,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
-from backend.models import Exercise, ExerciseLog, PainLog
+from backend.models import Exercise, ExerciseLog, FlareUp, Message, PainLog
 from backend.services.adherence import note_changed
 from backend.services.dates import now_utc
 
@@ -28,37 +30,46 @@ OLDEST_LOG_DAYS = 366  # an outbox older than a year is a bug, not a patient
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of record the patient makes: its model, its day field and the
-    statements that read and add it (built once: every tick runs them)."""
+    """One kind of record a phone sends: its model, its day field (checked
+    against the patient's today; None for a message, which has no day), the
+    column stamped with the server's time, and the statements that read and
+    add it (built once: every tick runs them)."""
 
     name: str
     model: type
-    day_field: str
+    day_field: str | None
+    stamp_field: str = "created_at"
 
     def __post_init__(self) -> None:
         table = self.model.__table__
-        day = table.c[self.day_field]
-        between = select(table).where(
-            table.c.patient_id == bindparam("patient_id"),
-            day.between(bindparam("first"), bindparam("last")),
-        )
-        if self.model is ExerciseLog:
-            between = between.where(table.c.deleted_at.is_(None))
         statements = {
             "stored": select(table).where(
                 table.c.id.in_(bindparam("ids", expanding=True))
             ),
-            "between": between.order_by(day, table.c.created_at),
             "insert": insert(table),
         }
+        if self.day_field is not None:
+            day = table.c[self.day_field]
+            between = select(table).where(
+                table.c.patient_id == bindparam("patient_id"),
+                day.between(bindparam("first"), bindparam("last")),
+            )
+            if self.model is ExerciseLog:
+                between = between.where(table.c.deleted_at.is_(None))
+            statements["between"] = between.order_by(day, table.c[self.stamp_field])
         for name, statement in statements.items():
             object.__setattr__(self, name, statement)
 
 
 EXERCISE_LOG = Kind("exercise_log", ExerciseLog, "performed_on")
 PAIN_LOG = Kind("pain_log", PainLog, "logged_on")
-KINDS = {kind.name: kind for kind in (EXERCISE_LOG, PAIN_LOG)}
+# a message's author is part of its content: the sender's own (see `sync`)
+MESSAGE = Kind("message", Message, None, stamp_field="sent_at")
+FLARE_UP = Kind("flare_up", FlareUp, "started_on")
+KINDS = {kind.name: kind for kind in (EXERCISE_LOG, PAIN_LOG, MESSAGE, FLARE_UP)}
 UNDO = "deleted_exercise_log"
+# the order of a sync's results
+SYNC_ORDER = (EXERCISE_LOG.name, PAIN_LOG.name, UNDO, MESSAGE.name, FLARE_UP.name)
 
 
 @dataclass
@@ -135,6 +146,8 @@ def _undo(log, log_id, now) -> Outcome:
 def _plan(patient_id: int, records: dict[str, list], deletions: list) -> list:
     """Decide every record against what is stored, and write the new ones."""
     now = now_utc()
+    # one microsecond apart: a batch's messages keep the order they were sent in
+    stamps = (now + timedelta(microseconds=n) for n in count())
     outcomes: list[Outcome] = []
     for name, batch in records.items():
         if not batch:
@@ -151,7 +164,8 @@ def _plan(patient_id: int, records: dict[str, list], deletions: list) -> list:
             # the same keys in every row of one INSERT: what the client left
             # out is NULL; columns it cannot send keep their defaults
             values = dict.fromkeys(kind.model.CONTENT_FIELDS)
-            values.update(data, patient_id=patient_id, created_at=now)
+            values.update(data, patient_id=patient_id)
+            values[kind.stamp_field] = next(stamps)
             new_rows.append(values)
             columns = dict.fromkeys(kind.model.__table__.c.keys())
             known[data["id"]] = record = SimpleNamespace(**columns | values)
@@ -216,7 +230,9 @@ def record(
 ) -> Outcome:
     """Store one loaded record (`invalid` with its errors when its date or its
     exercise will not do)."""
-    errors = check_day(kind.day_field, data[kind.day_field], today)
+    errors = {}
+    if kind.day_field is not None:
+        errors = check_day(kind.day_field, data[kind.day_field], today)
     if "exercise_id" in data and unknown_exercises({data["exercise_id"]}, clinic_id):
         errors["exercise_id"] = ["Unknown exercise."]
     if errors:
@@ -239,21 +255,24 @@ def sync(
 ) -> list[Outcome]:
     """Judge an offline outbox's records each on its own and store the good ones.
 
-    `batch` holds raw records per kind (`exercise_log`, `pain_log`, and the
-    UUIDs of ticks to undo under `deleted_exercise_log`); `schemas` loads each
-    kind. Outcomes come in the order exercise logs, pain logs, undos, each in
-    the order sent; an applied undo reports `created`. `before_commit` gets
-    them all, in the transaction that stores them.
+    `batch` holds raw records per kind (`exercise_log`, `pain_log`,
+    `message`, `flare_up`, and the UUIDs of ticks to undo under
+    `deleted_exercise_log`); `schemas` loads each kind. The outbox is the
+    patient's: its messages are theirs, in their own thread. Outcomes come in
+    SYNC_ORDER (exercise logs, pain logs, undos, messages, flare-ups), each
+    in the order sent; an applied undo reports `created`. `before_commit`
+    gets them all, in the transaction that stores them.
     """
     loaded: list[tuple[str, object, dict | None, dict]] = []
-    for name in (*KINDS, UNDO):
-        schema = schemas[name] if name in KINDS else _Undo()
+    for name in SYNC_ORDER:
         for raw in batch.get(name, []):
+            schema = schemas[name] if name in KINDS else _Undo()
             data, errors = _load(schema, raw if name in KINDS else {"id": raw})
-            if data is not None and name in KINDS:
-                errors = check_day(
-                    KINDS[name].day_field, data[KINDS[name].day_field], today
-                )
+            day_field = KINDS[name].day_field if name in KINDS else None
+            if data is not None and day_field is not None:
+                errors = check_day(day_field, data[day_field], today)
+            if data is not None and name == MESSAGE.name:
+                data["author_id"] = patient_id
             loaded.append((name, raw, data, errors))
     unknown = unknown_exercises(
         {
@@ -263,21 +282,25 @@ def sync(
         },
         clinic_id,
     )
-    accepted: dict[str, list] = {name: [] for name in (*KINDS, UNDO)}
-    results: list[Outcome | None] = []  # None: accepted, its outcome comes later
+    accepted: dict[str, list] = {name: [] for name in SYNC_ORDER}
+    # (kind, outcome), the outcome None when accepted: it comes from `store`
+    results: list[tuple[str, Outcome | None]] = []
     for name, raw, data, errors in loaded:
         if not errors and data.get("exercise_id") in unknown:
             errors = {"exercise_id": ["Unknown exercise."]}
         if errors:
-            results.append(Outcome(_raw_id(raw, data), name, "invalid", errors=errors))
+            refused = Outcome(_raw_id(raw, data), name, "invalid", errors=errors)
+            results.append((name, refused))
         else:
             accepted[name].append(data if name in KINDS else data["id"])
-            results.append(None)
+            results.append((name, None))
     final: list[Outcome] = []
 
     def merged(outcomes: list[Outcome]) -> None:
-        stored = iter(outcomes)
-        final[:] = [outcome or next(stored) for outcome in results]
+        stored = {
+            name: iter([o for o in outcomes if o.kind == name]) for name in SYNC_ORDER
+        }
+        final[:] = [outcome or next(stored[name]) for name, outcome in results]
         if before_commit is not None:
             before_commit(final)
 

@@ -6,6 +6,7 @@ from sqlalchemy import Select, func, select
 
 from backend.extensions import db
 from backend.models import ExerciseLog, OdiResponse, PainLog, User
+from backend.services import flare_ups, psfs
 from backend.services.adherence import Totals, adherence_by, pain_by
 from backend.services.dates import today_in
 
@@ -41,7 +42,8 @@ def _totals(adherence: dict, patient_id: int, days) -> Totals:
 
 
 def progress(patient: User, start: date, end: date) -> dict:
-    """Day by day adherence and pain from `start` to `end` (capped at today)."""
+    """Day by day adherence and pain from `start` to `end` (capped at today),
+    with the questionnaires and the flare-ups of those days."""
     today = today_in(patient.profile.timezone)
     end = min(end, today)
     ids = select(User.id).where(User.id == patient.id)
@@ -82,6 +84,8 @@ def progress(patient: User, start: date, end: date) -> dict:
                 .order_by(OdiResponse.taken_on, OdiResponse.id)
             )
         ),
+        "psfs": psfs.history(patient.id, start, end),
+        "flare_ups": flare_ups.markers(patient.id, start, end),
     }
 
 

@@ -370,15 +370,21 @@ def _subscriptions(patient_id: int) -> list[PushSubscription]:
 
 
 def _push(row: ReminderSend, message: Message) -> tuple[bool, str | None]:
-    """(any device took it, the last problem): a subscription the push
-    service no longer knows (404, 410) is deleted and is no problem."""
+    return push(
+        row.patient_id, message, REMINDER_TTL if row.kind == "reminder" else NUDGE_TTL
+    )
+
+
+def push(user_id: int, message: Message, ttl: int) -> tuple[bool, str | None]:
+    """Push `message` to each of the user's devices: (any device took it, the
+    last problem). A subscription the push service no longer knows (404,
+    410) is deleted and is no problem; no device at all is (False, None)."""
     key = private_key()
     if key is None:
         return False, "push is off on this server (no VAPID key)"
-    subscriptions = _subscriptions(row.patient_id)
     payload = json.dumps(message.__dict__)
     delivered, problem, gone = False, None, []
-    for subscription in subscriptions:
+    for subscription in _subscriptions(user_id):
         try:
             webpush(
                 {
@@ -388,7 +394,7 @@ def _push(row: ReminderSend, message: Message) -> tuple[bool, str | None]:
                 data=payload,
                 vapid_private_key=key,
                 vapid_claims={"sub": current_app.config["VAPID_SUBJECT"]},
-                ttl=REMINDER_TTL if row.kind == "reminder" else NUDGE_TTL,
+                ttl=ttl,
                 headers={"Urgency": "normal"},
                 timeout=current_app.config["PUSH_TIMEOUT"],
             )
@@ -405,6 +411,7 @@ def _push(row: ReminderSend, message: Message) -> tuple[bool, str | None]:
         db.session.execute(
             delete(PushSubscription).where(PushSubscription.id.in_(gone))
         )
+        db.session.commit()
     return delivered, problem
 
 

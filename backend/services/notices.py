@@ -1,0 +1,80 @@
+"""Telling the other side of a thread that a message came, never what it says.
+
+- From the patient: their therapist gets an email ("You have a new message
+  from a patient") with a link to the app and nothing else.
+- From staff: the patient gets a Web Push notice on each device they turned
+  notifications on for; without a device that took it, an email when they
+  chose email reminders; else nothing (they see it in the app).
+
+Sent right after the message is committed, once per request however many
+messages it stored. A notice that cannot go out is logged; it never turns
+the stored message into an error. The VAPID key, the patient's reminder
+channel and the site's address come from services/reminders.py.
+"""
+
+import logging
+
+from backend import mail
+from backend.extensions import db
+from backend.models import User
+from backend.services import reminders
+
+log = logging.getLogger(__name__)
+
+FROM_PATIENT = "You have a new message from a patient"
+FROM_THERAPIST = "You have a new message from your therapist"
+PUSH_TTL = 24 * 3600  # seconds a push service may hold the notice
+NOTICE = reminders.Message(
+    "Homeward", FROM_THERAPIST, url="/#/messages", tag="homeward-message"
+)
+
+
+def new_message(patient: User, author: User) -> str:
+    """Tell the side that did not write; returns how: "email", "push" or
+    "none"."""
+    try:
+        if author.id == patient.id:
+            return _tell_therapist(patient)
+        return _tell_patient(patient)
+    except Exception:  # the message is stored: a notice never undoes that
+        db.session.rollback()
+        log.exception("could not tell about a message in thread %s", patient.id)
+        return "none"
+
+
+def _tell_therapist(patient: User) -> str:
+    therapist = patient.profile.therapist
+    if therapist is None or not therapist.active:
+        return "none"
+    sent = mail.send(
+        therapist.email,
+        FROM_PATIENT,
+        "new_message",
+        name=therapist.name,
+        clinic_name=patient.clinic.name,
+        text=f"{FROM_PATIENT}.",
+        app_url=f"{reminders.site_url()}/#/patients",
+    )
+    return "email" if sent else "none"
+
+
+def _tell_patient(patient: User) -> str:
+    if not patient.active:
+        return "none"
+    delivered, problem = reminders.push(patient.id, NOTICE, PUSH_TTL)
+    if problem:
+        log.warning("message notice not pushed: %s", problem)
+    if delivered:
+        return "push"
+    if reminders.settings_of(patient.id).channel != "email":
+        return "none"
+    sent = mail.send(
+        patient.email,
+        FROM_THERAPIST,
+        "new_message",
+        name=patient.name,
+        clinic_name=patient.clinic.name,
+        text=f"{FROM_THERAPIST}.",
+        app_url=f"{reminders.site_url()}{NOTICE.url}",
+    )
+    return "email" if sent else "none"
