@@ -1,5 +1,6 @@
 /** Clinic administration: staff (add, deactivate), the handout's paper size,
- * API tokens for scripts (the secret is shown once) and the audit log. */
+ * the alert rules' settings, API tokens for scripts (the secret is shown once)
+ * and the audit log. */
 import * as api from "./api.js";
 import { addDays, clearErrors, copyButton, deviceToday, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea, table } from "./dom.js";
 
@@ -14,7 +15,7 @@ async function staffScreen(view, { user }) {
   const listArea = h("div", {}, loading());
   const listMessage = statusArea();
   say(listMessage, "");
-  mount(view, heading("Staff"), addStaffForm(load), h("section", { "aria-labelledby": "staff-list" }, h("h2", { id: "staff-list" }, "Clinic staff"), listMessage, listArea), paperSetting());
+  mount(view, heading("Staff"), addStaffForm(load), h("section", { "aria-labelledby": "staff-list" }, h("h2", { id: "staff-list" }, "Clinic staff"), listMessage, listArea), paperSetting(), alertSettings());
 
   async function load() {
     const staff = await api.get("/api/staff");
@@ -145,6 +146,102 @@ function paperSetting() {
     }
   });
   return h("section", { class: "card", "aria-labelledby": "paper-title" }, h("h2", { id: "paper-title" }, "Printed handouts"), h("div", { class: "narrow-form" }, field("Paper size", paper, "The paper the patients' programme handouts are laid out for.")), message);
+}
+
+/* ---- alert rules ------------------------------------------------------------ */
+
+// Each rule in words, and what its numbers are called (backend/services/alerts.py RULES).
+const ALERT_RULES = {
+  pain_high: { title: "High pain", text: "Pain at or above a score on several check-ins in a row.", numbers: { points: "Pain score at least", in_a_row: "Check-ins in a row" } },
+  pain_rising: { title: "Pain rising", text: "The last 7 days' mean pain above the 7 days before by at least some points.", numbers: { points: "Rise of at least (points)" } },
+  flare_up: { title: "Severe flare-up", text: "A flare-up reported at or above a severity in the last days.", numbers: { points: "Severity at least", days: "Within the last (days)" } },
+  inactive: { title: "Inactive", text: "Nothing logged for some days while exercises were due.", numbers: { days: "Days without a log" } },
+  no_programme: { title: "No programme", text: "No programme some days after enrolment.", numbers: { days: "Days after enrolment" } },
+  odi_worse: { title: "Oswestry worse", text: "An Oswestry score higher than the one before by at least some points.", numbers: { points: "Worse by at least (points)" } },
+  psfs_worse: { title: "Daily activities worse", text: "A PSFS mean lower than the one before by at least some points.", numbers: { points: "Lower by at least (points)" } },
+};
+const SEVERITY_TEXT = { critical: "critical: the therapist is also emailed", warning: "warning" };
+// the bounds the server takes (backend/schemas/clinics.py RuleSchema); points may be halves
+const RULE_NUMBERS = { points: { min: 0.5, max: 100, step: "0.5", whole: false }, in_a_row: { min: 1, max: 10, step: "1", whole: true }, days: { min: 1, max: 90, step: "1", whole: true } };
+
+/** The clinic's alert rules: each on or off, with its numbers; saved together. */
+function alertSettings() {
+  const body = h("div", {}, loading());
+  const message = statusArea("alert");
+  say(message, "");
+  const section = h("section", { class: "card alert-settings", "aria-labelledby": "alert-settings-title" }, h("h2", { id: "alert-settings-title" }, "Alerts"), h("p", { class: "hint" }, "Which patients' data raises an alert for their therapist, and when."), body, message);
+
+  function draw(settings) {
+    const inputs = {};
+    const rules = Object.entries(settings).map(([rule, setting]) => {
+      const words = ALERT_RULES[rule] || { title: rule.replaceAll("_", " "), text: "", numbers: {} };
+      const on = h("input", { type: "checkbox", name: `${rule}.on`, id: `alert-${rule}-on`, checked: Boolean(setting.on) });
+      const numbers = Object.keys(setting)
+        .filter((name) => typeof setting[name] === "number")
+        .map((name) => {
+          const bounds = RULE_NUMBERS[name] || RULE_NUMBERS.days;
+          const input = h("input", { type: "number", name: `${rule}.${name}`, min: String(bounds.min), max: String(bounds.max), step: bounds.step, inputmode: bounds.whole ? "numeric" : "decimal", value: String(setting[name]), id: `alert-${rule}-${name}` });
+          return [name, input];
+        });
+      inputs[rule] = { on, numbers };
+      const sync = () => numbers.forEach(([, input]) => (input.disabled = !on.checked));
+      on.addEventListener("change", sync);
+      sync();
+      return h(
+        "fieldset",
+        { class: "alert-rule" },
+        h("legend", {}, words.title, setting.severity ? h("span", { class: `tag severity-tag ${setting.severity}` }, SEVERITY_TEXT[setting.severity] || setting.severity) : null),
+        words.text ? h("p", { class: "hint" }, words.text) : null,
+        h("div", { class: "check" }, on, h("label", { for: on.id }, `On: ${words.title}`)),
+        numbers.length ? h("div", { class: "rule-numbers" }, numbers.map(([name, input]) => field(words.numbers[name] || name.replaceAll("_", " "), input))) : null,
+      );
+    });
+    const form = h("form", { class: "alert-settings-form", novalidate: true }, h("div", { class: "alert-rules" }, rules), h("div", { class: "actions" }, h("button", { type: "submit" }, "Save alert settings")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      clearErrors(form);
+      const changed = {};
+      const wrong = {};
+      for (const [rule, { on, numbers }] of Object.entries(inputs)) {
+        changed[rule] = { on: on.checked };
+        for (const [name, input] of numbers) {
+          const value = Number(input.value);
+          const { min, max, whole } = RULE_NUMBERS[name] || RULE_NUMBERS.days;
+          if (input.value === "" || !Number.isFinite(value) || (whole && !Number.isInteger(value)) || value < min || value > max) {
+            wrong[input.name] = [`Must be ${whole ? "a whole number " : ""}from ${min} to ${max}.`];
+          } else changed[rule][name] = value;
+        }
+      }
+      if (Object.keys(wrong).length) {
+        showErrors(form, { fieldErrors: wrong }, message);
+        return;
+      }
+      try {
+        const clinic = await api.patch("/api/clinic", { alert_settings: changed });
+        say(message, "Alert settings saved.", "success");
+        if (clinic?.alert_settings) draw(clinic.alert_settings);
+      } catch (error) {
+        showErrors(form, { ...error, fieldErrors: flatten(error.fieldErrors), message: error.message }, message);
+      }
+    });
+    mount(body, form);
+  }
+
+  /** {alert_settings: {pain_high: {points: [...]}}} → {"pain_high.points": [...]}, the inputs' names. */
+  function flatten(errors) {
+    const found = {};
+    for (const [rule, byField] of Object.entries(errors?.alert_settings || {})) {
+      if (byField && typeof byField === "object" && !Array.isArray(byField)) for (const [name, text] of Object.entries(byField)) found[`${rule}.${name}`] = text;
+      else found[rule] = byField;
+    }
+    return Object.keys(found).length ? found : errors;
+  }
+
+  api
+    .get("/api/clinic")
+    .then((clinic) => (clinic.alert_settings ? draw(clinic.alert_settings) : mount(body, h("p", { class: "empty" }, "Alert settings are not available yet."))))
+    .catch((error) => mount(body, h("p", { role: "alert" }, error.message)));
+  return section;
 }
 
 /* ---- API tokens -------------------------------------------------------------- */

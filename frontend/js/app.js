@@ -1,10 +1,12 @@
 /** The shell: boots the session, routes #/… to one screen module at a time,
  * keeps the online / pending-records indicator and the service worker current. */
 import * as api from "./api.js";
+import * as badges from "./badges.js";
 import * as bounds from "./bounds.js";
 import { h, mount, plural } from "./dom.js";
 
 const STAFF = ["therapist", "admin"];
+const BADGE_POLL_MS = 60000;
 const HOME = { patient: "#/today", therapist: "#/patients", admin: "#/patients" };
 
 const ROUTES = [
@@ -18,10 +20,14 @@ const ROUTES = [
   { path: /^\/week$/, roles: ["patient"], title: "This week", load: () => import("./week.js") },
   { path: /^\/progress$/, roles: ["patient"], title: "Progress", load: () => import("./progress.js") },
   { path: /^\/odi$/, roles: ["patient"], title: "Back-pain questionnaire", load: () => import("./odi.js") },
+  { path: /^\/psfs$/, roles: ["patient"], title: "Daily activities", load: () => import("./psfs.js") },
+  { path: /^\/messages$/, roles: ["patient"], title: "Messages", load: () => import("./messages.js") },
   { path: /^\/patients$/, roles: STAFF, title: "Patients", load: () => import("./patients.js") },
   { path: /^\/patients\/(\d+)$/, roles: STAFF, title: "Patient", load: () => import("./patient.js") },
   { path: /^\/patients\/(\d+)\/programme$/, roles: STAFF, title: "Edit programme", load: () => import("./programme.js") },
   { path: /^\/patients\/(\d+)\/odi$/, roles: STAFF, title: "Back-pain questionnaire", load: () => import("./odi.js") },
+  { path: /^\/patients\/(\d+)\/psfs$/, roles: STAFF, title: "Daily activities", load: () => import("./psfs.js") },
+  { path: /^\/alerts$/, roles: STAFF, title: "Alerts", load: () => import("./alerts.js") },
   { path: /^\/reports$/, roles: STAFF, title: "Adherence report", load: () => import("./reports.js") },
   { path: /^\/library$/, roles: STAFF, title: "Exercise library", load: () => import("./library.js") },
   { path: /^\/library\/(\d+)$/, roles: STAFF, title: "Exercise", load: () => import("./library.js") },
@@ -30,22 +36,26 @@ const ROUTES = [
   { path: /^\/admin\/audit$/, roles: ["admin"], title: "Audit log", view: "audit", load: () => import("./admin.js") },
 ];
 
+// [href, label, the badge count it shows (badges.js), if any]
 const NAV = {
   patient: [
     ["#/today", "Today"],
     ["#/week", "This week"],
     ["#/progress", "Progress"],
     ["#/odi", "Questionnaire"],
+    ["#/messages", "Messages", "messages"],
     ["#/account", "Account"],
   ],
   therapist: [
     ["#/patients", "Patients"],
+    ["#/alerts", "Alerts", "alerts"],
     ["#/reports", "Reports"],
     ["#/library", "Exercises"],
     ["#/account", "Account"],
   ],
   admin: [
     ["#/patients", "Patients"],
+    ["#/alerts", "Alerts", "alerts"],
     ["#/reports", "Reports"],
     ["#/library", "Exercises"],
     ["#/admin/staff", "Staff"],
@@ -95,6 +105,7 @@ async function route() {
   cleanup?.();
   cleanup = null;
   renderNav(user, path);
+  if (user) badges.refresh();
   const view = h("div", { class: "view" });
   // a new screen takes focus to its heading (screen readers announce it), except
   // on the first load, where the browser's own starting point is kept
@@ -134,13 +145,28 @@ function renderNav(user, path) {
     nav,
     h(
       "ul",
-      {},
-      links.map(([href, label]) => {
+      { dataset: { items: String(links.length) } },
+      links.map(([href, label, badge]) => {
         const active = path === href.slice(1) || ((href === "#/patients" || href === "#/library") && path.startsWith(`${href.slice(1)}/`));
-        return h("li", {}, h("a", { href, "aria-current": active ? "page" : null }, label));
+        return h("li", {}, h("a", { href, "aria-current": active ? "page" : null, dataset: badge ? { badge } : null }, label, badge ? h("span", { class: "nav-badge" }) : null));
       }),
     ),
   );
+  drawBadges();
+}
+
+const BADGE_WORDS = { messages: "unread", alerts: "new" };
+
+/** The nav's counts: the number for the eye, its meaning for screen readers
+ * ("Messages (2 unread)"). */
+function drawBadges() {
+  const counts = badges.current();
+  for (const link of nav.querySelectorAll("a[data-badge]")) {
+    const count = counts[link.dataset.badge] || 0;
+    const badge = link.querySelector(".nav-badge");
+    badge.hidden = !count;
+    mount(badge, count ? [h("span", { "aria-hidden": "true" }, count > 99 ? "99+" : String(count)), h("span", { class: "visually-hidden" }, `(${count} ${BADGE_WORDS[link.dataset.badge]})`)] : null);
+  }
 }
 
 /* ---- the online / pending indicator and the banners ---------------------- */
@@ -286,6 +312,7 @@ async function boot() {
   window.addEventListener("online", () => {
     refreshStatus();
     api.flushOutbox();
+    badges.refresh();
   });
   window.addEventListener("offline", refreshStatus);
   document.addEventListener("visibilitychange", () => {
@@ -293,6 +320,12 @@ async function boot() {
   });
   api.events.addEventListener("outbox", refreshStatus);
   api.events.addEventListener("session", refreshStatus);
+  badges.events.addEventListener("change", drawBadges);
+  api.events.addEventListener("session", () => badges.refresh());
+  // new messages and alerts arrive while the app is open: look now and then
+  setInterval(() => {
+    if (document.visibilityState === "visible" && api.currentUser()) badges.refresh();
+  }, BADGE_POLL_MS);
   api.events.addEventListener("session-expired", async () => {
     if (!api.currentUser()) return;
     const pending = await api.pendingCount();

@@ -12,7 +12,7 @@ import { addDays } from "./dom.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const DAY_FIELDS = ["logged_on", "performed_on"];
+const DAY_FIELDS = ["logged_on", "performed_on", "started_on"];
 
 // How the fields of a record are called on screen.
 export const LABELS = {
@@ -27,6 +27,11 @@ export const LABELS = {
   reps_done: "Reps",
   pain_during: "Pain during the exercise",
   difficulty: "Difficulty",
+  body: "The message",
+  severity: "How bad it is",
+  started_on: "When it started",
+  triggers: "What set it off",
+  helped: "What helped",
   id: "The record",
   _schema: "The record",
 };
@@ -79,6 +84,13 @@ export function problems(kind, record, today = null) {
 }
 
 function judge(fieldRule, value) {
+  if (fieldRule.type === "array") {
+    if (!Array.isArray(value)) return "must be a list.";
+    if (fieldRule.maxItems !== undefined && value.length > fieldRule.maxItems) return `may hold at most ${fieldRule.maxItems}.`;
+    const allowed = fieldRule.items?.enum;
+    if (allowed && value.some((v) => !allowed.includes(v))) return "holds a choice that cannot be saved.";
+    return null;
+  }
   if (fieldRule.type === "integer") {
     if (typeof value !== "number" || !Number.isInteger(value)) return "must be a whole number.";
     const { minimum: low, maximum: high } = fieldRule;

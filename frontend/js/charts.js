@@ -19,6 +19,7 @@ const SCALES = {
   pain: { range: [0, 10], label: "Pain (0–10)", values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")) },
   pct: { range: [0, 100], label: "Adherence", values: (u, ticks) => ticks.map((v) => `${v}%`) },
   score: { range: [0, 100], label: "ODI score", values: (u, ticks) => ticks.map((v) => `${v}%`) },
+  psfs: { range: [0, 10], label: "PSFS mean (0–10)", values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")) },
 };
 
 function color(name) {
@@ -29,13 +30,63 @@ function dayToSeconds(iso) {
   return Date.parse(`${iso}T00:00:00Z`) / 1000;
 }
 
+/** Flare-up markers as a series on the pain scale: a point at the worst
+ * severity reported for each day (null on the others). */
+function markerValues(dates, markers) {
+  const worst = new Map();
+  for (const marker of markers) worst.set(marker.date, Math.max(worst.get(marker.date) ?? 0, marker.severity));
+  return dates.map((date) => worst.get(date) ?? null);
+}
+
+/** A dashed vertical line at each marked day, under the series. */
+function markerLines(values, stroke) {
+  return (u) => {
+    const { ctx } = u;
+    ctx.save();
+    ctx.strokeStyle = stroke;
+    ctx.lineWidth = 1.5 * devicePixelRatio;
+    ctx.setLineDash([4 * devicePixelRatio, 4 * devicePixelRatio]);
+    values.forEach((value, index) => {
+      if (value === null) return;
+      const x = Math.round(u.valToPos(u.data[0][index], "x", true));
+      ctx.beginPath();
+      ctx.moveTo(x, u.bbox.top);
+      ctx.lineTo(x, u.bbox.top + u.bbox.height);
+      ctx.stroke();
+    });
+    ctx.restore();
+  };
+}
+
+/** The marker's words next to the cursor on a marked day (the table has them too). */
+function markerTooltip(values, describe) {
+  const tip = h("div", { class: "chart-tooltip", hidden: true });
+  return {
+    init: (u) => u.over.append(tip),
+    setCursor: (u) => {
+      const index = u.cursor.idx;
+      const value = index == null ? null : values[index];
+      tip.hidden = value === null;
+      if (value === null) return;
+      tip.textContent = describe(u.data[0][index], value);
+      tip.style.left = `${Math.min(u.valToPos(u.data[0][index], "x"), u.over.clientWidth - 140)}px`;
+      tip.style.top = `${Math.max(0, u.valToPos(value, "pain") - 44)}px`;
+    },
+  };
+}
+
 /**
  * Draws a chart of daily values into `container`; returns {destroy}.
- * series: [{label, values (numbers or null, one per date), scale: "pain"|"pct"|"score",
+ * series: [{label, values (numbers or null, one per date), scale: "pain"|"pct"|"score"|"psfs",
  *           kind: "line"|"bars", color: CSS custom property name, dashed?}]
+ * markers: [{date, severity, text?}]: flare-ups, a dashed line and a point on
+ * the pain scale at each day (the chart must have that scale), with a tooltip.
  */
-export async function dailyChart(container, dates, series, { height = 220 } = {}) {
+export async function dailyChart(container, dates, series, { height = 220, markers = [] } = {}) {
   const uPlot = await loadUPlot();
+  const marked = markers.length && series.some((s) => s.scale === "pain") ? markerValues(dates, markers) : null;
+  const texts = new Map();
+  for (const marker of markers) texts.set(marker.date, [...(texts.get(marker.date) || []), marker.text || `Flare-up: ${marker.severity}/10`]);
   const scales = [...new Set(series.map((s) => s.scale))];
   const text = color("--text-muted");
   const grid = color("--chart-grid");
@@ -75,9 +126,19 @@ export async function dailyChart(container, dates, series, { height = 220 } = {}
           ? { ...base, width: 0, fill: `${stroke}bb`, paths: uPlot.paths.bars({ size: [0.7, 24], gap: 1 }), points: { show: false } }
           : { ...base, dash: s.dashed ? [5, 4] : undefined, width: s.dashed ? 1.5 : 2.5, points: { show: !s.dashed, size: 5, fill: stroke } };
       }),
+      ...(marked ? [flareSeries()] : []),
     ],
+    hooks: marked ? flareHooks() : {},
   });
-  const data = [dates.map(dayToSeconds), ...series.map((s) => s.values.map((v) => (v === undefined ? null : v)))];
+  const flareSeries = () => {
+    const stroke = color("--chart-flare");
+    return { label: "Flare-up", scale: "pain", stroke, width: 0, paths: () => null, points: { show: true, size: 12, width: 2, stroke, fill: color("--surface") }, value: (u, v) => (v == null ? "–" : `${v}/10`) };
+  };
+  const flareHooks = () => {
+    const tooltip = markerTooltip(marked, (seconds) => texts.get(new Date(seconds * 1000).toISOString().slice(0, 10)).join("; "));
+    return { init: [tooltip.init], setCursor: [tooltip.setCursor], drawAxes: [markerLines(marked, color("--chart-flare"))] };
+  };
+  const data = [dates.map(dayToSeconds), ...series.map((s) => s.values.map((v) => (v === undefined ? null : v))), ...(marked ? [marked] : [])];
   let plot = new uPlot(options(), data, container);
   plot.root.setAttribute("aria-hidden", "true");
 

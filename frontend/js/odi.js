@@ -209,6 +209,13 @@ export async function render(view, { user, params }) {
         ? "Ten short sections about how your back affects daily life. In each, pick the one sentence that fits you best today. You can leave a section blank if it does not apply."
         : "Enter the patient's answers. Sections may be left blank; at least 8 are needed for a score.",
     ),
+    h(
+      "p",
+      { class: "other-questionnaire" },
+      "Another short one: ",
+      h("a", { href: forSelf ? "#/psfs" : `#/patients/${patientId}/psfs` }, "Daily activities (PSFS)"),
+      forSelf ? " — rate up to three activities your back makes hard." : ".",
+    ),
     result,
     form,
   );

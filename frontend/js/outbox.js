@@ -4,7 +4,8 @@
  * changes in the cached routine.
  *
  * An outbox record: {key: "<kind>:<uuid>", id, kind, user_id, body, queued_at}
- * where kind is "exercise_log" | "pain_log" | "deleted_exercise_log".
+ * where kind is "exercise_log" | "pain_log" | "deleted_exercise_log" | "message" |
+ * "flare_up" (each a section of POST /api/sync, see SECTIONS).
  * Nothing here touches the DOM: the service worker has none.
  */
 import { openDB } from "../vendor/idb.js";
@@ -150,12 +151,21 @@ export async function forgetUser(userId) {
 
 /* ---- sending ----------------------------------------------------------------- */
 
+// each kind of record and the section of POST /api/sync that carries it
+const SECTIONS = {
+  exercise_log: "exercise_logs",
+  pain_log: "pain_logs",
+  deleted_exercise_log: "deleted_exercise_logs",
+  message: "messages",
+  flare_up: "flare_ups",
+};
+
 function batchOf(records) {
-  const body = { exercise_logs: [], pain_logs: [], deleted_exercise_logs: [] };
+  const body = Object.fromEntries(Object.values(SECTIONS).map((section) => [section, []]));
   for (const record of records) {
-    if (record.kind === "exercise_log") body.exercise_logs.push(record.body);
-    else if (record.kind === "pain_log") body.pain_logs.push(record.body);
-    else if (record.kind === "deleted_exercise_log") body.deleted_exercise_logs.push(record.id);
+    const section = SECTIONS[record.kind];
+    if (!section) continue;
+    body[section].push(record.kind === "deleted_exercise_log" ? record.id : record.body);
   }
   return body;
 }

@@ -1,17 +1,23 @@
-/** One patient, for their therapist: pain against adherence, recent logs, the
- * questionnaire results, every programme version, the printed handout and
- * their reminders (with a nudge). */
+/** One patient, for their therapist: their open alerts, pain against
+ * adherence with their flare-ups marked, the message thread, recent logs, the
+ * questionnaire results (ODI, PSFS), what sets their flare-ups off and what
+ * helps, every programme version, the printed handout and their reminders
+ * (with a nudge). */
 import * as api from "./api.js";
+import { alertList, sortAlerts } from "./alerts.js";
 import { chartFigure, dailyChart } from "./charts.js";
 import { addDays, formatDay, h, holdText, heading, loading, mount, number, percent, say, statusArea, table, todayIn } from "./dom.js";
+import { flareUpSummary, severityWords } from "./flare-up.js";
+import { messageThread } from "./messages.js";
 import { odiTable } from "./odi.js";
+import { psfsTable } from "./psfs.js";
 import { showInvite } from "./patients.js";
 import { remindersSection } from "./reminders.js";
 
 const PERIODS = [14, 30, 90];
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
-export async function render(view, { params }) {
+export async function render(view, { params, user }) {
   const patientId = Number(params[0]);
   let chart = null;
   mount(view, heading("Patient"), loading());
@@ -34,6 +40,13 @@ export async function render(view, { params }) {
   );
   const logsArea = h("div", {}, loading());
   const odiArea = h("div", {}, loading());
+  const psfsArea = h("div", {}, loading());
+  const flareArea = h("div", {}, loading());
+  const alertsMessage = statusArea();
+  say(alertsMessage, "");
+  const alertsArea = h("div");
+  const alertsSection = h("section", { class: "card open-alerts", "aria-labelledby": "alerts-title", hidden: true }, h("h2", { id: "alerts-title" }, "Open alerts"), alertsMessage, alertsArea);
+  const thread = messageThread({ patientId, user, patientName: patient.name });
   const historyArea = h("div", {}, loading());
   // shown once the history says a programme is in force (the PDF is a 404 before)
   const handout = h("a", { class: "button-link secondary", href: `/api/patients/${patientId}/programme.pdf`, target: "_blank", rel: "noopener", hidden: true }, "Print handout");
@@ -49,25 +62,60 @@ export async function render(view, { params }) {
         { class: "actions" },
         h("a", { class: "button-link", href: `#/patients/${patientId}/programme` }, "Edit programme"),
         h("a", { class: "button-link secondary", href: `#/patients/${patientId}/odi` }, "Enter questionnaire"),
+        h("a", { class: "button-link secondary", href: `#/patients/${patientId}/psfs` }, "Enter daily activities"),
         handout,
       ),
     ),
+    alertsSection,
     facts(patient),
     patient.invite_pending ? invitePanel(patient) : null,
     remindersSection(patient),
     h("section", { "aria-labelledby": "trend-title", class: "card" }, h("div", { class: "section-head" }, h("h2", { id: "trend-title" }, "Pain and adherence"), picker), trend),
+    h("section", { "aria-labelledby": "messages-title", class: "card" }, h("h2", { id: "messages-title" }, "Messages"), thread.element),
     h(
       "div",
       { class: "two-col" },
-      h("section", { "aria-labelledby": "logs-title" }, h("h2", { id: "logs-title" }, "Recent activity"), logsArea),
+      h(
+        "div",
+        {},
+        h("section", { "aria-labelledby": "logs-title" }, h("h2", { id: "logs-title" }, "Recent activity"), logsArea),
+        h("section", { "aria-labelledby": "flare-title" }, h("h2", { id: "flare-title" }, "Flare-ups: triggers and what helped"), flareArea),
+      ),
       h(
         "div",
         {},
         h("section", { "aria-labelledby": "odi-title" }, h("h2", { id: "odi-title" }, "Questionnaire (ODI)"), odiArea),
+        h("section", { "aria-labelledby": "psfs-title" }, h("h2", { id: "psfs-title" }, "Daily activities (PSFS)"), psfsArea),
         h("section", { "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, "Programme history"), historyArea),
       ),
     ),
   );
+
+  async function showAlerts() {
+    try {
+      const alerts = sortAlerts(await api.get("/api/alerts", { patient_id: patientId }));
+      alertsSection.hidden = !alerts.length && !alertsMessage.textContent;
+      mount(alertsArea, alertList(alerts, { user, changed: showAlerts, area: alertsMessage, showPatient: false, empty: "No open alerts." }));
+    } catch {
+      alertsSection.hidden = true; // the rest of the page stands without them
+    }
+  }
+
+  async function showFlareUps() {
+    try {
+      mount(flareArea, flareUpSummary(await api.get(`/api/patients/${patientId}/flare-ups/summary`)));
+    } catch (error) {
+      mount(flareArea, h("p", { role: "alert" }, error.message));
+    }
+  }
+
+  async function showPsfs() {
+    try {
+      mount(psfsArea, psfsTable(await api.get(`/api/patients/${patientId}/questionnaires/psfs`), "Daily activities (PSFS) results"));
+    } catch (error) {
+      mount(psfsArea, h("p", { role: "alert" }, error.message));
+    }
+  }
 
   async function showTrend(days) {
     period = days;
@@ -83,8 +131,10 @@ export async function render(view, { params }) {
       return;
     }
     const { days: rows, summary } = progress;
+    const markers = (progress.flare_ups || []).map((f) => ({ date: f.started_on, severity: f.severity, text: `Flare-up: ${f.severity}/10, ${severityWords(f.severity)}` }));
+    const flareOn = (date) => markers.filter((m) => m.date === date).map((m) => `${m.severity}/10`).join(", ") || "–";
     const figure = chartFigure(
-      `Daily adherence (bars) and average pain (line), last ${days} days`,
+      `Daily adherence (bars) and average pain (line), last ${days} days${markers.length ? `, ${markers.length} flare-up${markers.length === 1 ? "" : "s"} marked` : ""}`,
       table(
         "Daily adherence and pain",
         [
@@ -94,6 +144,7 @@ export async function render(view, { params }) {
           { label: "Pain (avg)", value: (d) => number(d.pain_mean), numeric: true },
           { label: "Pain (worst)", value: (d) => number(d.pain_max, 0), numeric: true },
           { label: "Spasms", value: (d) => d.spasms ?? "–", numeric: true },
+          { label: "Flare-up", value: (d) => flareOn(d.date), numeric: true },
         ],
         [...rows].reverse(),
       ),
@@ -110,10 +161,15 @@ export async function render(view, { params }) {
       figure.figure,
     );
     mount(odiArea, odiTable(progress.odi || []));
-    const drawn = await dailyChart(figure.area, rows.map((d) => d.date), [
-      { label: "Adherence", values: rows.map((d) => (d.adherence === null ? null : d.adherence * 100)), scale: "pct", kind: "bars", color: "--chart-adherence" },
-      { label: "Average pain", values: rows.map((d) => d.pain_mean), scale: "pain", kind: "line", color: "--chart-pain" },
-    ]);
+    const drawn = await dailyChart(
+      figure.area,
+      rows.map((d) => d.date),
+      [
+        { label: "Adherence", values: rows.map((d) => (d.adherence === null ? null : d.adherence * 100)), scale: "pct", kind: "bars", color: "--chart-adherence" },
+        { label: "Average pain", values: rows.map((d) => d.pain_mean), scale: "pain", kind: "line", color: "--chart-pain" },
+      ],
+      { markers },
+    );
     if (figure.area.isConnected && period === days) chart = drawn;
     else drawn.destroy();
   }
@@ -162,7 +218,14 @@ export async function render(view, { params }) {
   handout.hidden = !history.some((version) => inForce(version, today));
   showLogs(history);
   showTrend(period);
-  return () => chart?.destroy();
+  showAlerts();
+  showFlareUps();
+  showPsfs();
+  thread.start();
+  return () => {
+    chart?.destroy();
+    thread.stop();
+  };
 }
 
 /** One row per day: how many sessions, and of which exercises ("Bird dog ×2"). */

@@ -1,10 +1,13 @@
-/** The therapist's patient list (sortable, with the adherence/pain summary) and
- * the form that enrols a patient and shows their invitation link. */
+/** The therapist's patient list (sortable, with the adherence/pain summary,
+ * unread messages and open alerts) and the form that enrols a patient and
+ * shows their invitation link. */
 import * as api from "./api.js";
-import { clearErrors, copyButton, field, formatDateTime, formatDay, h, heading, loading, mount, percent, say, showErrors, statusArea } from "./dom.js";
+import { clearErrors, copyButton, field, formatDateTime, formatDay, h, heading, loading, mount, percent, plural, say, showErrors, statusArea } from "./dom.js";
 
 const COLUMNS = [
   { key: "name", label: "Name", sort: (p) => p.name.toLowerCase() },
+  // open alerts weigh more than unread messages; nothing waiting sorts last
+  { key: "waiting", label: "Inbox", sort: (p) => (p.open_alerts || 0) * 10000 + (p.unread_messages || 0) || null, numeric: true },
   { key: "therapist_name", label: "Therapist", sort: (p) => (p.therapist_name || "").toLowerCase() || null },
   { key: "adherence_7d", label: "Adherence (7 d)", sort: (p) => p.adherence_7d, numeric: true },
   { key: "pain_latest", label: "Latest pain", sort: (p) => p.pain_latest, numeric: true },
@@ -119,11 +122,25 @@ function row(patient) {
     "tr",
     {},
     h("th", { scope: "row" }, h("a", { href: `#/patients/${patient.id}` }, patient.name), h("span", { class: "sub" }, patient.email)),
+    h("td", { class: "num inbox" }, inboxCell(patient)),
     h("td", {}, patient.therapist_name || "–"),
     h("td", { class: "num" }, adherenceCell(patient.adherence_7d)),
     h("td", { class: "num" }, patient.pain_latest ?? "–"),
     h("td", {}, patient.last_activity ? formatDay(patient.last_activity) : "–"),
     h("td", {}, flags.length ? h("ul", { class: "flags" }, flags.map((flag) => h("li", { class: `flag flag-${flag}` }, FLAG_TEXT[flag] || flag.replaceAll("_", " ")))) : "–"),
+  );
+}
+
+/** Unread messages and open alerts as two small counts, read out in words. */
+function inboxCell(patient) {
+  const unread = patient.unread_messages || 0;
+  const alerts = patient.open_alerts || 0;
+  if (!unread && !alerts) return h("span", { class: "hint" }, "–", h("span", { class: "visually-hidden" }, "nothing waiting"));
+  return h(
+    "span",
+    { class: "counts" },
+    unread ? h("span", { class: "count-badge messages" }, h("span", { "aria-hidden": "true" }, `✉ ${unread}`), h("span", { class: "visually-hidden" }, plural(unread, "unread message"))) : null,
+    alerts ? h("span", { class: "count-badge alerts" }, h("span", { "aria-hidden": "true" }, `⚠ ${alerts}`), h("span", { class: "visually-hidden" }, `${unread ? ", " : ""}${plural(alerts, "open alert")}`)) : null,
   );
 }
 

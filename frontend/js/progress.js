@@ -1,10 +1,13 @@
-/** Progress: the patient's daily pain and adherence over 14/30/90 days, with
- * the same numbers as tables, and their back-pain questionnaire (ODI) history. */
+/** Progress: the patient's daily pain (with their flare-ups marked) and
+ * adherence over 14/30/90 days, with the same numbers as tables, their
+ * flare-ups, and their questionnaire histories (ODI, PSFS). */
 import * as api from "./api.js";
 import * as store from "./store.js";
 import { chartFigure, dailyChart } from "./charts.js";
 import { addDays, formatDay, h, heading, loading, mount, number, percent, table } from "./dom.js";
+import { flareUpTable, severityWords } from "./flare-up.js";
 import { odiTable } from "./odi.js";
+import { psfsTable } from "./psfs.js";
 
 const PERIODS = [14, 30, 90];
 
@@ -38,7 +41,12 @@ export async function render(view, { user }) {
     let progress = null;
     let offlineNote = null;
     try {
-      progress = await api.get(`/api/patients/${user.id}/progress`, { from, to });
+      const [answer, flareUps, psfs] = await Promise.all([
+        api.get(`/api/patients/${user.id}/progress`, { from, to }),
+        api.get(`/api/patients/${user.id}/flare-ups`, { from, to }),
+        api.get(`/api/patients/${user.id}/questionnaires/psfs`),
+      ]);
+      progress = { ...answer, flare_up_reports: flareUps, psfs_history: psfs };
       await store.cache(key, progress);
     } catch (error) {
       if (!error.offline && error.status < 500) throw error;
@@ -51,20 +59,27 @@ export async function render(view, { user }) {
       mount(body, h("p", { class: "empty" }, "Connect to the internet to see your progress."));
       return;
     }
-    drawProgress(progress, offlineNote);
+    const queued = (await api.queuedRecords()).filter((r) => r.kind === "flare_up" && r.body.started_on >= from && r.body.started_on <= to);
+    drawProgress(progress, offlineNote, queued.map((r) => ({ ...r.body, queued: true })));
   }
 
-  function drawProgress(progress, offlineNote) {
+  function drawProgress(progress, offlineNote, queuedFlareUps) {
     const { days, summary } = progress;
     const dates = days.map((d) => d.date);
-    const painRows = days.filter((d) => d.pain_mean !== null);
+    const known = new Set([...(progress.flare_up_reports || []), ...(progress.flare_ups || [])].map((f) => f.id));
+    const waiting = queuedFlareUps.filter((q) => !known.has(q.id)); // not on the server yet
+    const reports = [...(progress.flare_up_reports || []), ...waiting];
+    const markers = [...(progress.flare_ups || []), ...waiting].map((f) => ({ date: f.started_on, severity: f.severity, text: `Flare-up: ${f.severity}/10, ${severityWords(f.severity)}` }));
+    const flareOn = (date) => markers.filter((m) => m.date === date);
+    const painRows = days.filter((d) => d.pain_mean !== null || flareOn(d.date).length);
     const pain = chartFigure(
-      "Daily pain (0–10)",
+      "Daily pain (0–10), flare-ups marked",
       table("Daily pain", [
         { label: "Date", value: (d) => formatDay(d.date) },
         { label: "Average", value: (d) => number(d.pain_mean), numeric: true },
         { label: "Worst", value: (d) => number(d.pain_max, 0), numeric: true },
         { label: "Spasms", value: (d) => (d.spasms ?? "–"), numeric: true },
+        { label: "Flare-up", value: (d) => flareOn(d.date).map((m) => `${m.severity}/10`).join(", ") || "–", numeric: true },
       ], painRows, { empty: "No pain check-ins in this period." }),
     );
     const adherence = chartFigure(
@@ -88,6 +103,7 @@ export async function render(view, { user }) {
       trendSentence(summary),
       pain.figure,
       adherence.figure,
+      h("section", { "aria-labelledby": "flare-history" }, h("h2", { id: "flare-history" }, "Flare-ups"), flareUpTable(reports, "Your flare-ups in this period")),
       h(
         "section",
         { "aria-labelledby": "odi-history" },
@@ -96,12 +112,25 @@ export async function render(view, { user }) {
         odiTable(progress.odi || []),
         h("p", {}, h("a", { class: "button-link", href: "#/odi" }, "Fill in the questionnaire")),
       ),
+      h(
+        "section",
+        { "aria-labelledby": "psfs-history" },
+        h("h2", { id: "psfs-history" }, "Daily activities"),
+        h("p", {}, "How well you manage the activities you find hard, 0 to 10. Higher is better."),
+        psfsTable(progress.psfs_history || []),
+        h("p", {}, h("a", { class: "button-link secondary", href: "#/psfs" }, "Rate your daily activities")),
+      ),
     );
     Promise.all([
-      dailyChart(pain.area, dates, [
-        { label: "Average pain", values: days.map((d) => d.pain_mean), scale: "pain", kind: "line", color: "--chart-pain" },
-        { label: "Worst pain", values: days.map((d) => d.pain_max), scale: "pain", kind: "line", color: "--chart-pain-max", dashed: true },
-      ]),
+      dailyChart(
+        pain.area,
+        dates,
+        [
+          { label: "Average pain", values: days.map((d) => d.pain_mean), scale: "pain", kind: "line", color: "--chart-pain" },
+          { label: "Worst pain", values: days.map((d) => d.pain_max), scale: "pain", kind: "line", color: "--chart-pain-max", dashed: true },
+        ],
+        { markers },
+      ),
       dailyChart(adherence.area, dates, [
         { label: "Adherence", values: days.map((d) => (d.adherence === null ? null : d.adherence * 100)), scale: "pct", kind: "bars", color: "--chart-adherence" },
       ]),

@@ -7,7 +7,7 @@ import * as bounds from "./bounds.js";
 import * as store from "./store.js";
 import { field, formatDay, h, mount, plural, say, statusArea } from "./dom.js";
 
-const KINDS = { exercise_log: "Exercise", pain_log: "Pain check-in", deleted_exercise_log: "Undo of an exercise" };
+const KINDS = { exercise_log: "Exercise", pain_log: "Pain check-in", deleted_exercise_log: "Undo of an exercise", message: "Message", flare_up: "Flare-up report" };
 
 /** The panel for `records` (oldest first), or null when there are none. */
 export function panel(records) {
@@ -66,7 +66,7 @@ function entry(record) {
 }
 
 function title(record) {
-  const day = record.body?.performed_on || record.body?.logged_on;
+  const day = record.body?.performed_on || record.body?.logged_on || record.body?.started_on;
   return `${KINDS[record.kind] || "Record"}${day ? `, ${formatDay(day)}` : ""}:`;
 }
 
@@ -76,6 +76,8 @@ function summary(record) {
     return [`pain ${body.score} out of 10`, body.spasms != null ? plural(body.spasms, "spasm") : null, body.note ? `“${body.note}”` : null].filter(Boolean).join(" · ");
   }
   if (record.kind === "exercise_log") return "one session ticked";
+  if (record.kind === "message") return `“${body.body}”`;
+  if (record.kind === "flare_up") return `how bad: ${body.severity} out of 10`;
   return "a tick taken back";
 }
 

@@ -1,11 +1,13 @@
 /** Today: the patient's due exercises with a picture, "How to do it" (the
  * larger picture, the clinic's video, which can be kept for offline) and a Done
  * button each, undo, a Start button that guides the sets (guide.js, loaded on
- * first use), a note when the programme changed, and the pain check-in. Every
- * write goes to the outbox first and shows at once. */
+ * first use), a note when the programme changed, the pain check-in and the
+ * flare-up report (flare-up.js). Every write goes to the outbox first and
+ * shows at once. */
 import * as api from "./api.js";
 import * as bounds from "./bounds.js";
 import * as changes from "./changes.js";
+import { flareUpReport } from "./flare-up.js";
 import * as offlineMedia from "./offline-media.js";
 import { picture } from "./pictures.js";
 import { routineCacheKey } from "./outbox.js";
@@ -26,9 +28,10 @@ export async function render(view, { user }) {
   const routineSection = h("section", { "aria-labelledby": "routine-title" }, h("h2", { id: "routine-title" }, "Your exercises"), loading());
   const painSection = h("section", { "aria-labelledby": "pain-title", class: "card", hidden: true });
   const weekLink = h("p", { class: "week-link" }, h("a", { href: "#/week" }, "See your week ahead"));
+  const flareUp = flareUpReport({ today: () => today() });
   // shown once this phone's copy is drawn: a note about a changed programme
   // appearing above a painted list would make the page jump
-  const show = () => view.contains(title) || mount(view, title, dateLine, freshness, changeArea, announcer, routineSection, weekLink, painSection);
+  const show = () => view.contains(title) || mount(view, title, dateLine, flareUp.element, freshness, changeArea, announcer, routineSection, weekLink, painSection);
   say(announcer, "");
   // an exercise's picture and "How to do it" are made once and moved on each
   // redraw: a tick elsewhere must not close the instructions or stop the video
