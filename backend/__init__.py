@@ -3,9 +3,12 @@
 import logging
 from pathlib import Path
 
+import psycopg
+import sqlalchemy.exc
 from flask import Flask, g, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from backend import extensions, guards, sqlite
@@ -126,9 +129,64 @@ def _register_auth(app: Flask) -> None:
                 raise
 
 
+UNAVAILABLE = "Homeward is briefly unavailable: try again in a moment."
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unreachable(error: BaseException | None) -> bool:
+    """The database refused, dropped or timed out (not a bug in a query): the
+    error is the outage's, and the request may be tried again soon."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error,
+        (
+            sqlalchemy.exc.OperationalError,  # refused, dropped, statement_timeout
+            sqlalchemy.exc.TimeoutError,  # no free connection in the pool
+            sqlalchemy.exc.DisconnectionError,
+            psycopg.OperationalError,
+        ),
+    )
+
+
+def _unavailable(error: BaseException):
+    """503 with Retry-After, in the API's one error format; no trace leaves."""
+    log.warning(
+        "database unreachable on %s %s: %s",
+        request.method,
+        request.path,
+        str(error).splitlines()[0] if str(error) else type(error).__name__,
+    )
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.remove()
+    refusal = ServiceUnavailable(UNAVAILABLE)
+    refusal.data = {
+        "message": UNAVAILABLE,
+        "headers": {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    }
+    return extensions.api.handle_http_exception(refusal)
+
+
 def _register_errors(app: Flask) -> None:
+    def keep_retry_after(response):
+        """Flask-Limiter sets its own Retry-After on the routes it counts: a
+        503 keeps ours. First in the list, so it runs after every other hook."""
+        if response.status_code == 503:
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    app.after_request_funcs.setdefault(None, []).insert(0, keep_retry_after)
+
+    # Flask makes an error outside the view (opening the session, an
+    # after_request hook) an InternalServerError: one handler for both
+    @app.errorhandler(InternalServerError)
     @app.errorhandler(Exception)
     def unexpected(error):
+        cause = getattr(error, "original_exception", None) or error
+        if database_unreachable(cause):
+            return _unavailable(cause)
         if isinstance(error, HTTPException):
             return extensions.api.handle_http_exception(error)
         log.exception("unhandled error on %s %s", request.method, request.path)

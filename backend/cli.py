@@ -1,6 +1,6 @@
 """Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
-`rebuild-adherence`, `publish-assets`, `vapid-keys`, `reminders send-due|run`,
-`alerts sweep`."""
+`restore`, `rebuild-adherence`, `publish-assets`, `vapid-keys`,
+`reminders send-due|run`, `alerts sweep`."""
 
 import logging
 import os
@@ -27,6 +27,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(seed_library)
     app.cli.add_command(backup)
+    app.cli.add_command(restore)
     app.cli.add_command(rebuild_adherence)
     app.cli.add_command(publish_assets)
     app.cli.add_command(vapid_keys)
@@ -129,6 +130,91 @@ def backup(destination):
         finally:
             target.close()
     click.echo(f"Backed up to {destination}.")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore(source):
+    """Replace the SQLite database with SOURCE (a `flask backup` copy).
+
+    Stop the app and the worker first: this refuses while any process has the
+    database open. Every SQLite connection in WAL mode holds a shared lock on
+    the file for as long as it is open, idle or not, so an exclusive lock taken
+    without waiting fails while a server (or any other process) still uses it;
+    the lock is held until the copy is in place. The copy is checked
+    (`PRAGMA integrity_check`), moved in atomically, and the database's old
+    -wal/-shm files removed: replayed onto the restored file they corrupt it.
+    For PostgreSQL use pg_restore into a fresh database (README, "Backups").
+    """
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        raise click.ClickException(
+            "This database is PostgreSQL: restore a pg_dump into a fresh database "
+            "with `createdb` and `pg_restore --no-owner --dbname=...` "
+            '(README, "Backups").'
+        )
+    engine.dispose()  # this command's own connections, if any
+    target = Path(engine.url.database).resolve()
+    copy = target.with_name(f".{target.name}.restoring")
+    _sqlite_copy_checked(Path(source), copy)
+    lock = sqlite3.connect(target, timeout=0, isolation_level=None)
+    try:
+        try:
+            lock.execute("PRAGMA locking_mode=EXCLUSIVE")
+            lock.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError as error:
+            copy.unlink(missing_ok=True)
+            raise click.ClickException(
+                f"{target} is in use ({error}): stop the app and the worker first."
+            ) from None
+        os.replace(copy, target)
+        _remove_sidecars(target)
+    finally:
+        lock.close()
+    _remove_sidecars(target)  # in case closing the old file's lock left any
+    _fsync_directory(target.parent)
+    check = sqlite3.connect(target)
+    try:
+        state = check.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        check.close()
+    click.echo(f"Restored {target} from {source} (integrity: {state}).")
+
+
+def _sqlite_copy_checked(source: Path, copy: Path) -> None:
+    """SOURCE copied to COPY (beside the database, for an atomic rename), made
+    durable, and refused unless it is a sound SQLite database."""
+    copy.unlink(missing_ok=True)
+    _remove_sidecars(copy)
+    reader = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    writer = sqlite3.connect(copy)
+    try:
+        reader.backup(writer)
+        state = writer.execute("PRAGMA integrity_check").fetchone()[0]
+    except sqlite3.DatabaseError as error:
+        state = str(error)
+    finally:
+        reader.close()
+        writer.close()
+    if state != "ok":
+        copy.unlink(missing_ok=True)
+        raise click.ClickException(f"{source} is not a sound SQLite database: {state}")
+    with open(copy, "rb+") as written:
+        os.fsync(written.fileno())
+
+
+def _remove_sidecars(database: Path) -> None:
+    for suffix in ("-wal", "-shm", "-journal"):
+        database.with_name(database.name + suffix).unlink(missing_ok=True)
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 @click.command("rebuild-adherence")

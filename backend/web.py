@@ -10,6 +10,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import psycopg
 from flask import (
     Blueprint,
     Flask,
@@ -22,7 +23,7 @@ from flask import (
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.extensions import db
+from backend.extensions import db, limiter
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 TEMPLATED = {"index.html", "sw.js", "manifest.webmanifest"}
@@ -80,15 +81,46 @@ def _templated(name: str, content_type: str) -> Response:
     return response
 
 
-@bp.get("/healthz")
-def healthz():
-    """For load balancers: 200 when the database answers, else 503."""
+def _database_answers() -> bool:
+    """SELECT 1 within the engine's timeouts (config.py: DB_*_TIMEOUT*)."""
     try:
         db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        return {"status": "database unavailable"}, 503
-    return {"status": "ok"}
+    except (SQLAlchemyError, psycopg.Error):
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            db.session.remove()
+        return False
+    return True
+
+
+def _redis_state() -> str:
+    """Redis is "off" when limits are kept in memory by choice; "degraded" when it
+    does not answer within its socket timeouts, so each worker counts sign-in
+    failures in its own memory until it is back (Flask-Limiter's fallback)."""
+    if current_app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        return "off"
+    try:
+        return "ok" if limiter.storage.check() else "degraded"
+    except Exception:  # noqa: BLE001 (any failure of the storage is "degraded")
+        return "degraded"
+
+
+@bp.get("/healthz")
+def healthz():
+    """What each dependency says: 200 when the database answers, else 503.
+    Redis degraded is reported, not fatal: sign-in works on in-memory limits."""
+    database = "ok" if _database_answers() else "down"
+    answer = {"database": database, "redis": _redis_state()}
+    return answer, 200 if database == "ok" else 503
+
+
+@bp.get("/readyz")
+def readyz():
+    """For the load balancer: send traffic here only while the database answers."""
+    if not _database_answers():
+        return {"ready": False, "database": "down"}, 503
+    return {"ready": True}
 
 
 @bp.get("/")

@@ -68,3 +68,22 @@ def test_a_second_writer_waits_for_the_first_and_both_writes_land(engine):
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT by FROM ticks ORDER BY id")).scalars()
         assert list(rows) == ["first", "second"]
+
+
+def test_synchronous_is_full_unless_the_setting_says_normal(engine, tmp_path):
+    with engine.connect() as connection:
+        assert pragma(connection, "synchronous") == 2  # FULL, outside an app too
+    relaxed = create_engine(f"sqlite:///{tmp_path / 'relaxed.db'}")
+    sqlite.harden(relaxed, "NORMAL")
+    with relaxed.connect() as connection:
+        assert pragma(connection, "synchronous") == 1
+    relaxed.dispose()
+
+
+def test_synchronous_off_is_refused_at_start():
+    config = {"SQLALCHEMY_DATABASE_URI": "sqlite://", "SQLITE_SYNCHRONOUS": "off"}
+    with pytest.raises(RuntimeError, match="SQLITE_SYNCHRONOUS"):
+        sqlite.configure(config)
+    config["SQLITE_SYNCHRONOUS"] = "full"
+    sqlite.configure(config)
+    assert config["SQLITE_SYNCHRONOUS"] == "FULL"

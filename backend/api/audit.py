@@ -94,7 +94,9 @@ def _target(response):
     in_path = _target_in_path()
     if in_path is not None:
         return in_path
-    body = response.get_json(silent=True) if response.is_json else None
+    # a streamed body (the JSON report) is a list: reading it would buffer it
+    streamed = response.is_streamed
+    body = response.get_json(silent=True) if response.is_json and not streamed else None
     if isinstance(body, dict) and "id" in body:
         return request.blueprint, body["id"]
     return request.blueprint, None
@@ -161,8 +163,8 @@ def note(action: str, status: int, detail: dict | None = None) -> None:
 def record_request(response):
     """after_request: add the audit row for this request when it needs one
     (unless the view staged it in its own transaction, see `stage`)."""
-    if g.get("audit_staged"):
-        return response
+    if g.get("audit_staged") or response.status_code == 503:
+        return response  # 503: the database is out of reach, the row with it
     event = _event(response)
     if event is None:
         return response

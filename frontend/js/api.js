@@ -22,8 +22,10 @@ export class ApiError extends Error {
     this.payload = payload;
   }
 
+  /** No answer, or the server's "briefly unavailable" (503): the same for the
+   * user, offline for now (writes stay in the outbox, "Saved on this phone"). */
   get offline() {
-    return this.status === 0;
+    return this.status === 0 || this.status === 503;
   }
 
   /** {field: [messages]} from the body or the query, whichever the server named. */

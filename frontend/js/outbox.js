@@ -200,17 +200,44 @@ async function syncLimits() {
   return cached?.value || FALLBACK_LIMITS;
 }
 
+const encoder = new TextEncoder();
+
+/** The size on the wire of `value` as JSON: UTF-8 bytes, not characters (a Greek
+ * or CJK note is two or three bytes a character). */
+function jsonBytes(value) {
+  return encoder.encode(JSON.stringify(value)).length;
+}
+
+/** The bytes one sync may carry: the server's body limit less 15 % (≤ 900 KB of
+ * its 1 MiB), room for a proxy or a later server that counts a little differently. */
+function bodyBudget(limits) {
+  return Math.floor((limits.body_bytes || FALLBACK_LIMITS.body_bytes) * 0.85);
+}
+
 /** The oldest records that fit in one sync: at most `count` of them, and
- * their JSON well inside the body limit. */
-function batchFrom(records, count, bytes) {
+ * their JSON body at most `budget` bytes. `oversized` is the oldest record
+ * when it cannot be sent even alone (it would jam everything after it). */
+function batchFrom(records, count, budget) {
   const batch = [];
-  let size = 100; // the body's own braces and keys
+  let size = jsonBytes(batchOf([])); // the body's own braces and keys
   for (const record of records.slice(0, count)) {
-    size += JSON.stringify(record.body ?? record.id).length * 3 + 2; // UTF-8: 3 bytes a char at most
-    if (batch.length && size > bytes * 0.9) break;
+    const grown = size + jsonBytes(record.body ?? record.id) + 1; // and a comma
+    if (grown > budget) {
+      if (!batch.length) return { batch, oversized: { record, bytes: grown } };
+      break;
+    }
+    size = grown;
     batch.push(record);
   }
-  return batch;
+  return { batch, oversized: null };
+}
+
+/** A record too large for any sync, refused on the phone: it goes to the
+ * patient's refused records (to fix or discard) instead of being sent. */
+function refusedTooLarge({ record, bytes }, budget) {
+  const size = (n) => `${Math.ceil(n / 1000)} KB`;
+  const why = `is too large to send (${size(bytes)}; at most ${size(budget)} go at once).`;
+  return { settled: [], rejected: [{ ...record, status: "invalid", errors: { _schema: [why] } }] };
 }
 
 /** A whole batch refused with a 4xx: the records it held are judged one by one
@@ -269,9 +296,15 @@ export function flush(userId, session) {
     let csrfRetried = false;
     const limits = await syncLimits();
     let count = limits.sync_records;
+    const budget = bodyBudget(limits);
     for (;;) {
       if (!session.signedIn()) return "sent";
-      const records = batchFrom(await queued(userId), count, limits.body_bytes);
+      const { batch: records, oversized } = batchFrom(await queued(userId), count, budget);
+      if (oversized) {
+        await settle(userId, refusedTooLarge(oversized, budget));
+        session.settled?.();
+        continue;
+      }
       if (!records.length) return "sent";
       let verdict;
       try {
