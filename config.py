@@ -134,6 +134,12 @@ class Config:
     MEDIA_DIR = os.environ.get("MEDIA_DIR", str(INSTANCE_DIR / "media"))
     MAX_IMAGE_BYTES = 10 * 1024 * 1024
     MAX_VIDEO_BYTES = 50 * 1024 * 1024
+    # Big reports become jobs the worker writes here (services/jobs.py): over
+    # this many patients, or a range over this many days; kept for a week
+    EXPORT_DIR = os.environ.get("EXPORT_DIR", str(INSTANCE_DIR / "exports"))
+    EXPORT_JOB_PATIENTS = _int("EXPORT_JOB_PATIENTS", 2000)
+    EXPORT_JOB_DAYS = _int("EXPORT_JOB_DAYS", 366)
+    EXPORT_KEEP_DAYS = _int("EXPORT_KEEP_DAYS", 7)
     # Reminders (services/reminders.py). Push is on once there is a VAPID key:
     # VAPID_PRIVATE_KEY (base64url), else the file `flask vapid-keys` writes.
     VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY")
@@ -240,6 +246,7 @@ class TestConfig(Config):
     SECOND_FACTOR_FOR_STAFF = False
     MAIL_OUTBOX = str(INSTANCE_DIR / "test-outbox")
     MEDIA_DIR = str(INSTANCE_DIR / "test-media")
+    EXPORT_DIR = str(INSTANCE_DIR / "test-exports")
     # a key for the tests only; the local push service (tests/push_service.py)
     # listens on a free port of 127.0.0.1
     VAPID_PRIVATE_KEY = "smj8iAS6jGwaE77o_otXs2jt_94rVweCyFfo7LSCj-I"

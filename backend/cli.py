@@ -1,6 +1,6 @@
 """Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
 `restore`, `rebuild-adherence`, `publish-assets`, `vapid-keys`,
-`reminders send-due|run`, `alerts sweep`."""
+`reminders send-due|run` (which also runs export jobs), `alerts sweep`."""
 
 import logging
 import os
@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from backend.extensions import db
 from backend.models import Clinic, User
-from backend.services import alerts, demo, reminders
+from backend.services import alerts, demo, jobs, reminders
 from backend.services.adherence import rebuild_done
 from backend.services.dates import now_utc
 from backend.services.library import sync_library
@@ -305,7 +305,9 @@ def send_due():
 def run_reminders(every):
     """Send what is due every minute, until stopped (for a process manager);
     every hour, also run the alert rules over every patient (the ones that
-    depend on time passing: nothing logged for days, no programme yet)."""
+    depend on time passing: nothing logged for days, no programme yet), and
+    delete export files older than a week. Between sends, it runs queued
+    export jobs (big reports, services/jobs.py) for up to 50 s."""
     log = logging.getLogger(__name__)
     click.echo(f"Sending reminders every {every} s; Ctrl+C stops.")
     swept = None
@@ -319,6 +321,9 @@ def run_reminders(every):
                 swept = started
                 raised = alerts.sweep()
                 click.echo(f"{now_utc():%Y-%m-%d %H:%M} UTC: {raised} alerts raised")
+                jobs.delete_old_files()
+            if ran := jobs.run_queued(budget_seconds=max(1.0, every - 10)):
+                click.echo(f"{now_utc():%Y-%m-%d %H:%M} UTC: {ran} export jobs run")
         except Exception:  # a database or network hiccup: try again next minute
             db.session.rollback()
             log.exception("sending reminders failed")

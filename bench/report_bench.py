@@ -5,6 +5,9 @@ Seeds `--patients` (1,000) × `--days` (180) into a fresh SQLite file, or with
 with gunicorn and prints:
 - the median time to download the clinic CSV of the whole range over HTTP,
 - the server's peak memory growth while doing it,
+- the same two for the JSON report (streamed too), on a server of its own,
+- the median latency of the first page of the patient list (100 patients)
+  for the admin and for a therapist,
 - the ratio of that time to reading `exercise_logs` once, row by row, with
   the engine's own driver (the floor: no report can avoid reading the ticks),
 - the median latency of one patient's progress over the range.
@@ -67,10 +70,25 @@ def main():
     query = f"?from={start.isoformat()}&to={end.isoformat()}"
     csv_path = "/api/reports/adherence.csv" + query
 
-    with served(url) as server:
+    json_path = "/api/reports/adherence" + query
+    with served(url) as server:  # its own server: its own peak memory
         admin = Client(server.port).login(
             "admin@demo.test", totp_secret=DEMO_TOTP_SECRET
         )
+        baseline = memory_mb(server)
+        json_median, _ = timed(lambda: admin.call("GET", json_path), args.repeat)
+        json_growth = memory_mb(server, peak=True) - baseline
+        therapist = Client(server.port).login(
+            "therapist@demo.test", totp_secret=DEMO_TOTP_SECRET
+        )
+        pages = {
+            who: timed(lambda c=client: c.call("GET", "/api/patients"), 20)[0]
+            for who, client in (("admin", admin), ("therapist", therapist))
+        }
+        listed = len(admin.call("GET", "/api/patients?limit=500").body)
+
+    with served(url) as server:
+        admin.port = server.port  # the same session (a row): no second TOTP code
         baseline = memory_mb(server)
         size = len(admin.call("GET", csv_path).body)
         csv_median, _ = timed(lambda: admin.call("GET", csv_path), args.repeat)
@@ -94,6 +112,16 @@ def main():
     print(
         f"server peak memory growth during the CSVs: {growth:.1f} MB (target < 100 MB)"
     )
+    print(
+        f"JSON report, {args.days} days: median {json_median:.3f} s over HTTP, "
+        f"server peak memory growth {json_growth:.1f} MB (target < 100 MB)"
+    )
+    for who, seconds in pages.items():
+        print(
+            f"first page of patients (100 of {args.patients}), {who}: median "
+            f"{seconds * 1000:.1f} ms (target < 100 ms)"
+        )
+    assert listed == min(args.patients, 500)
     print(
         f"progress, one patient, {args.days} days: median "
         f"{progress_median * 1000:.1f} ms (target < 50 ms)"

@@ -1,8 +1,15 @@
-"""Enrolling and editing patients, and adding staff."""
+"""Enrolling and editing patients, the patient list's pages, and adding staff."""
+
+import uuid
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import event, select
 
-from tests.conftest import PASSWORD, ApiClient
+from backend.extensions import db
+from backend.models import Alert, PainLog, User
+from backend.services.dates import today_in
+from tests.conftest import PASSWORD, ApiClient, add_patient
 
 
 def enrol(client, **fields):
@@ -135,3 +142,196 @@ def test_deactivated_therapist_is_signed_out_and_cannot_sign_in(
 def test_admin_cannot_deactivate_themself(world, admin):
     response = admin.patch(f"/api/staff/{world.admin_a}", json={"active": False})
     assert response.status_code == 422
+
+
+# The list a page at a time (keyset by name, then id).
+
+
+def add_patients(app, world, count, therapist="therapist_a", prefix="Zed"):
+    """`count` patients of clinic A named `prefix` 000, 001, ... (ids back)."""
+    with app.app_context():
+        patients = [
+            add_patient(
+                world.clinic_a,
+                f"{prefix.lower()}{n:03}@a.test",
+                getattr(world, therapist),
+            )
+            for n in range(count)
+        ]
+        for n, patient in enumerate(patients):
+            patient.name = f"{prefix} {n:03}"
+        db.session.commit()
+        return [patient.id for patient in patients]
+
+
+def all_pages(client, limit, **query):
+    """Every page, following `Link` to the end: [[ids of a page], ...]."""
+    pages, url = [], "/api/patients"
+    params = {"limit": limit} | query
+    while url:
+        response = client.get(url, query_string=params)
+        assert response.status_code == 200
+        pages.append([p["id"] for p in response.json])
+        link = response.headers.get("Link")
+        if link is None:
+            assert "X-Next-Cursor" not in response.headers
+            break
+        assert link.endswith('>; rel="next"')
+        next_url = link[1 : link.index(">")]
+        assert f"after={response.headers['X-Next-Cursor']}" in next_url
+        url, params = next_url, None
+    return pages
+
+
+def test_pages_cover_every_patient_exactly_once_in_name_order(app, world, admin):
+    add_patients(app, world, 23)
+    everyone = admin.get("/api/patients", query_string={"limit": 500}).json
+    pages = all_pages(admin, 5)
+    assert [len(page) for page in pages] == [5, 5, 5, 5, 5]
+    assert [i for page in pages for i in page] == [p["id"] for p in everyone]
+    assert [p["name"] for p in everyone] == sorted(p["name"] for p in everyone)
+
+
+def test_newest_first_pages_cover_every_patient_exactly_once(app, world, admin):
+    ids = add_patients(app, world, 7)
+    pages = all_pages(admin, 3, sort="newest")
+    flat = [i for page in pages for i in page]
+    assert flat == sorted(ids + [world.patient_a, world.patient_a2], reverse=True)
+
+
+def test_a_cursor_stays_put_when_patients_are_enrolled_meanwhile(app, world, admin):
+    add_patients(app, world, 6, prefix="Mid")
+    first = admin.get("/api/patients", query_string={"limit": 3})
+    seen = [p["name"] for p in first.json]
+    add_patients(app, world, 3, prefix="Aaa")  # before the cursor: not shown
+    add_patients(app, world, 2, prefix="Zzz")  # after it: shown once
+    after = first.headers["X-Next-Cursor"]
+    rest = all_pages(admin, 3, after=after)
+    with app.app_context():
+        names = dict(db.session.execute(select(User.id, User.name)).all())
+    later = [names[i] for page in rest for i in page]
+    assert not set(seen) & set(later)
+    assert later == sorted(later) and later[0] > seen[-1]
+    assert not any(name.startswith("Aaa") for name in later)
+    assert sum(name.startswith("Zzz") for name in later) == 2
+
+
+def test_old_clients_get_the_first_page_and_a_link(app, world, admin):
+    add_patients(app, world, 120)
+    response = admin.get("/api/patients")
+    assert isinstance(response.json, list) and len(response.json) == 100
+    assert response.headers["Link"].startswith("</api/patients?")
+    assert set(response.json[0]) >= {"adherence_7d", "flags", "open_alerts"}
+
+
+def test_the_last_page_has_no_link(world, admin):
+    response = admin.get("/api/patients", query_string={"limit": 2})
+    assert len(response.json) == 2
+    assert "Link" not in response.headers and "X-Next-Cursor" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 501}, "limit"),
+        ({"limit": "many"}, "limit"),
+        ({"after": "not a cursor"}, "after"),
+        ({"after": "WyJuZXdlc3QiLDNd", "sort": "name"}, "after"),  # `newest`'s
+        ({"sort": "age"}, "sort"),
+        ({"flag": "grumpy"}, "flag"),
+        ({"alert": "closed"}, "alert"),
+    ],
+)
+def test_bad_list_queries_are_a_422_naming_the_argument(world, admin, query, field):
+    response = admin.get("/api/patients", query_string=query)
+    assert response.status_code == 422
+    assert list(response.json["errors"]["query"]) == [field]
+
+
+def test_the_largest_page_is_allowed(world, admin):
+    assert admin.get("/api/patients?limit=500").status_code == 200
+
+
+def test_search_finds_names_in_any_case(app, world, admin):
+    add_patients(app, world, 12, prefix="Ömer")
+    add_patients(app, world, 3, prefix="Ruth")
+    found = all_pages(admin, 4, q="rUTh")
+    assert sum(len(page) for page in found) == 3
+    assert admin.get("/api/patients?q=100%25").json == []  # LIKE's % is literal
+
+
+def test_filters_by_therapist_alert_and_flag(app, world, admin, therapist):
+    add_patients(app, world, 4, therapist="therapist_a2")
+    with app.app_context():
+        db.session.add(
+            Alert(
+                clinic_id=world.clinic_a,
+                patient_id=world.patient_a,
+                rule="pain_high",
+                severity="warning",
+            )
+        )
+        today = today_in("Europe/London")
+        for days_ago, score in ((2, 8), (3, 9), (10, 2), (11, 1)):
+            db.session.add(
+                PainLog(
+                    id=uuid.uuid4(),
+                    patient_id=world.patient_a2,
+                    logged_on=today - timedelta(days=days_ago),
+                    score=score,
+                )
+            )
+        db.session.commit()
+
+    def ids(**query):
+        return {i for page in all_pages(admin, 2, **query) for i in page}
+
+    assert len(ids(therapist_id=world.therapist_a2)) == 5
+    assert ids(therapist_id=world.therapist_a) == {world.patient_a}
+    assert ids(alert="open") == {world.patient_a}
+    assert ids(flag="pain_rising") == {world.patient_a2}
+    assert len(ids(flag="invite_pending")) == 4  # the four without a password
+    # a therapist's filter cannot widen what they see
+    assert (
+        therapist.get(
+            "/api/patients", query_string={"therapist_id": world.therapist_a2}
+        ).json
+        == []
+    )
+
+
+def test_another_clinics_patients_never_appear(app, world, admin, signed_in):
+    add_patients(app, world, 5)
+    other = signed_in("admin_b")
+    pages = all_pages(other, 2)
+    assert [i for page in pages for i in page] == [world.patient_b]
+    # a cursor taken from clinic A's list shows clinic B's admin nothing of A
+    after = admin.get("/api/patients", query_string={"limit": 1}).headers[
+        "X-Next-Cursor"
+    ]
+    shown = other.get("/api/patients", query_string={"after": after}).json
+    assert {p["clinic_id"] for p in shown} <= {world.clinic_b}
+
+
+def test_a_page_costs_the_same_statements_however_many_patients(app, world, admin):
+    with app.app_context():
+        engine = db.engine
+
+    def statements(**query) -> int:
+        seen = []
+
+        def count(*args):
+            seen.append(args[2])
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert admin.get("/api/patients", query_string=query).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    small = statements(limit=10)
+    add_patients(app, world, 60)
+    assert statements(limit=10) == small
+    assert statements(limit=50, q="zed") == small

@@ -2,15 +2,19 @@
 
 import csv
 import io
+import json
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import delete, select
 
 from backend.extensions import db
 from backend.models import PatientProfile, User
+from backend.schemas.progress import ReportRowSchema
+from backend.services import export
 from backend.services.dates import today_in
 from backend.services.demo import DEMO_TOTP_SECRET, seed_demo
-from backend.services.export import COLUMNS, neutralise
+from backend.services.export import COLUMNS, json_array, neutralise, weekly_rows
 from tests.conftest import ApiClient
 from tests.reference import reference_totals
 
@@ -224,3 +228,45 @@ def test_bad_report_queries_are_refused(demo):
     ):
         response = demo.get("/api/reports/adherence", query_string=query)
         assert response.status_code == 422, query
+
+
+def test_json_report_is_streamed_with_the_schemas_rows(app, demo, monkeypatch):
+    end = date.today()
+    start = end - timedelta(days=34)  # 6 patients x 5 or 6 weeks
+    query = {"from": start.isoformat(), "to": end.isoformat()}
+    monkeypatch.setitem(app.config, "EXPORT_JOB_DAYS", 731)  # at once, not a job
+    produced = []
+
+    def counted(*args):
+        for row in weekly_rows(*args):
+            produced.append(row)
+            yield row
+
+    monkeypatch.setattr(export, "weekly_rows", counted)
+    monkeypatch.setattr(export, "JSON_CHUNK_ROWS", 10)
+    response = demo.get("/api/reports/adherence", query_string=query, buffered=False)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert len(produced) <= 10  # answered before the rows were all produced
+    body = response.get_data(as_text=True)
+    response.close()
+    with app.app_context():
+        ids = select(User.id).where(User.role == "patient")
+        expected = ReportRowSchema(many=True).dump(list(weekly_rows(ids, start, end)))
+    assert len(produced) == len(expected) > 30
+    assert json.loads(body) == json.loads(json.dumps(expected, default=str))
+
+
+def test_json_report_of_nobody_is_an_empty_array(app, demo):
+    with app.app_context():
+        db.session.execute(delete(PatientProfile))
+        db.session.execute(delete(User).where(User.role == "patient"))
+        db.session.commit()
+    response = demo.get("/api/reports/adherence")
+    assert response.status_code == 200 and response.json == []
+
+
+def test_json_array_writes_rows_in_chunks_that_join_into_one_array():
+    chunks = list(json_array(({"n": n} for n in range(1201)), json.dumps))
+    assert len(chunks) == 3  # 500, 500, then the rest and the bracket
+    assert json.loads("".join(chunks)) == [{"n": n} for n in range(1201)]
+    assert list(json_array([], json.dumps)) == ["[]"]

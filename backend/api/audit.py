@@ -50,6 +50,7 @@ EXPORTS = {
     "reports.adherence_report_csv",
     "progress.fhir_export",
     "audit.audit_trail_csv",
+    "jobs.report_job_file",
 }
 REFUSED = {401, 403, 404}
 REFUSALS_PER_MINUTE = RateLimitItemPerMinute(20)
@@ -213,7 +214,7 @@ def _event(response) -> tuple[str, dict] | None:
         return g.get("audit_action") or endpoint, {}
     if request.method in WRITES and status < 400 and endpoint != "auth.logout":
         return endpoint, {}
-    if endpoint in EXPORTS and status == 200:
+    if endpoint in EXPORTS and status in (200, 202):  # 202: queued as a job
         return endpoint, {}
     if g.get("csrf_refused") or (status in REFUSED and _names_an_object()):
         if _refusals_within_bound():

@@ -1,9 +1,12 @@
-"""Patients: enrolment with an invitation link, the list with summaries, edits."""
+"""Patients: enrolment with an invitation link, the list with summaries (a
+page at a time), edits."""
 
+from urllib.parse import urlencode
+
+from flask import request
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from backend.api import invites
 from backend.api.common import documents
@@ -22,12 +25,13 @@ from backend.models import PatientProfile, User
 from backend.schemas.users import (
     EnrolledPatientSchema,
     PatientInSchema,
+    PatientListQuerySchema,
     PatientPatchSchema,
     PatientSchema,
+    page_cursor,
 )
-from backend.services import alerts, messages
-from backend.services.patients import apply_changes
-from backend.services.progress import summaries
+from backend.services import patients as listing
+from backend.services.patients import apply_changes, summarised
 
 blp = Blueprint(
     "patients", __name__, url_prefix="/api/patients", description="Patients"
@@ -50,32 +54,38 @@ def patient_view(patient: User) -> dict:
     }
 
 
+NEXT_PAGE_HEADERS = {
+    "Link": {
+        "description": '`<…>; rel="next"`: the next page, when there is one.',
+        "schema": {"type": "string"},
+    },
+    "X-Next-Cursor": {
+        "description": "The next page's `after`, when there is one.",
+        "schema": {"type": "string"},
+    },
+}
+
+
 @blp.route("", methods=["GET"])
-@blp.response(200, PatientSchema(many=True))
+@blp.arguments(PatientListQuerySchema(), location="query")
+@blp.response(200, PatientSchema(many=True), headers=NEXT_PAGE_HEADERS)
 @documents(blp, 401, 403)
-def list_patients():
-    """The patients the signed-in staff member may see, with their summaries,
-    how many of their messages their therapist has not read and how many of
-    their alerts are not resolved."""
+def list_patients(query):
+    """A page of the patients the signed-in staff member may see (by name
+    unless `sort` says otherwise), with their summaries, how many of their
+    messages their therapist has not read and how many of their alerts are not
+    resolved. Without `after`, the first page; `Link` and `X-Next-Cursor` say
+    how to get the next one. A page filtered by a flag may hold fewer rows
+    than `limit` (even none) and still have a next one."""
     user = require_role("therapist", "admin")
-    patients = db.session.scalars(
-        visible_patients(user)
-        .options(selectinload(User.profile).selectinload(PatientProfile.therapist))
-        .order_by(User.name, User.id)
-    ).all()
-    ids = visible_patients(user).with_only_columns(User.id)
-    summary = summaries(patients, ids)
-    unread = messages.unread_from_patients(ids)
-    alerts_open = alerts.open_counts(ids)
-    return [
-        patient_view(patient)
-        | summary[patient.id]
-        | {
-            "unread_messages": unread.get(patient.id, 0),
-            "open_alerts": alerts_open.get(patient.id, 0),
-        }
-        for patient in patients
-    ]
+    found = listing.page(visible_patients(user), query)
+    body = [patient_view(patient) | summary for patient, summary in found.rows]
+    if found.after is None:
+        return body
+    cursor = page_cursor(query["sort"], found.after)
+    arguments = request.args.to_dict(flat=False) | {"after": [cursor]}
+    link = f'<{request.path}?{urlencode(arguments, doseq=True)}>; rel="next"'
+    return body, 200, {"Link": link, "X-Next-Cursor": cursor}
 
 
 @blp.route("", methods=["POST"])
@@ -118,16 +128,7 @@ def enrol_patient(body):
 def get_patient(patient_id):
     """One patient with the list's summary (a patient may read themself)."""
     patient = patient_or_404(patient_id)
-    ids = select(User.id).where(User.id == patient.id)
-    unread = messages.unread_from_patients(ids).get(patient.id, 0)
-    return (
-        patient_view(patient)
-        | summaries([patient], ids)[patient.id]
-        | {
-            "unread_messages": unread,
-            "open_alerts": alerts.open_counts(ids).get(patient.id, 0),
-        }
-    )
+    return patient_view(patient) | summarised([patient])[patient.id]
 
 
 @blp.route("/<int:patient_id>", methods=["PATCH"])

@@ -1,18 +1,22 @@
 """The clinic's adherence report, as JSON and as a streamed CSV download.
 
 Both answer to a session cookie or to an API token (`Authorization: Bearer`).
+An admin's report over EXPORT_JOB_PATIENTS patients or EXPORT_JOB_DAYS days
+is queued as an export job instead (202, api/jobs.py).
 """
 
 from datetime import timedelta
 
-from flask import Response, stream_with_context
+from flask import Response, current_app, stream_with_context
 from flask_smorest import Blueprint
 
 from backend.api.common import documents
-from backend.auth import require_role, visible_patients
+from backend.api.jobs import queue_report
+from backend.auth import actor, require_role, visible_patients
 from backend.models import PatientProfile, User
+from backend.schemas.jobs import ExportJobSchema
 from backend.schemas.progress import CsvQuerySchema, ReportQuerySchema, ReportRowSchema
-from backend.services import export
+from backend.services import export, jobs
 from backend.services.adherence import week_start
 from backend.services.dates import now_utc
 
@@ -36,18 +40,48 @@ def _selection(query: dict):
     return ids, start, end
 
 
+def _job_instead(query: dict, ids, start, end, kind: str, **params):
+    """A 202 with an export job when an admin's report is too big to answer
+    at once (a therapist's own patients are always answered at once)."""
+    user = actor()
+    if user.role != "admin" or not jobs.needs_job(ids, start, end):
+        return None
+    if "therapist_id" in query:
+        params["therapist_id"] = query["therapist_id"]
+    return queue_report(user, kind, start, end, **params)
+
+
+JOB_INSTEAD = {
+    "schema": ExportJobSchema,
+    "description": "An admin's report over 2,000 patients or a year (settings "
+    "EXPORT_JOB_PATIENTS, EXPORT_JOB_DAYS): queued as an export job; poll "
+    "GET /api/reports/jobs/{id}, then download its file_url.",
+}
+
+
 @blp.route("/adherence", methods=["GET"])
 @blp.arguments(ReportQuerySchema(), location="query")
 @blp.response(200, ReportRowSchema(many=True))
+@blp.alt_response(202, **JOB_INSTEAD)
 @documents(blp, 401, 403)
 def adherence_report(query):
-    """One row per patient per ISO week (Monday start) in the range."""
-    return list(export.weekly_rows(*_selection(query)))
+    """One row per patient per ISO week (Monday start) in the range, streamed
+    as a JSON array (memory stays flat, whatever the clinic's size)."""
+    ids, start, end = _selection(query)
+    if (job := _job_instead(query, ids, start, end, "json")) is not None:
+        return job
+    rows = export.weekly_rows(ids, start, end)
+    schema = ReportRowSchema()
+    lines = export.json_array(
+        rows, lambda row: current_app.json.dumps(schema.dump(row))
+    )
+    return Response(stream_with_context(lines), mimetype="application/json")
 
 
 @blp.route("/adherence.csv", methods=["GET"])
 @blp.arguments(CsvQuerySchema(), location="query")
 @blp.response(200, content_type="text/csv", description="The same rows as CSV.")
+@blp.alt_response(202, **JOB_INSTEAD)
 @documents(blp, 401, 403)
 def adherence_report_csv(query):
     """The report as CSV, streamed; every field quoted, formula-like cells
@@ -56,6 +90,9 @@ def adherence_report_csv(query):
     exactly the contract's columns, header and rows, for scripts."""
     ids, start, end = _selection(query)
     contract = query.get("format") == "contract"
+    params = {"contract": True} if contract else {}
+    if (job := _job_instead(query, ids, start, end, "csv", **params)) is not None:
+        return job
     rows = export.weekly_rows(ids, start, end)
     lines = export.csv_lines(rows, start, end, contract=contract)
     filename = f"homeward-adherence-{start.isoformat()}-{end.isoformat()}.csv"

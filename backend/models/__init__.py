@@ -4,6 +4,7 @@ from backend.models.access import ApiToken, AuditEvent
 from backend.models.alerts import Alert
 from backend.models.clinical import HELPED, TRIGGERS, FlareUp, Message, PsfsResponse
 from backend.models.exercises import CATEGORIES, Exercise, ExerciseMedia
+from backend.models.jobs import ExportJob
 from backend.models.logs import AdherenceDay, ExerciseLog, PainLog
 from backend.models.outcomes import OdiResponse
 from backend.models.programmes import ProgrammeItem, ProgrammeVersion, weekday_mask
@@ -43,6 +44,7 @@ __all__ = [
     "FlareUp",
     "ExerciseMedia",
     "ExerciseLog",
+    "ExportJob",
     "Invitation",
     "Message",
     "OdiResponse",

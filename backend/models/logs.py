@@ -29,8 +29,11 @@ class ExerciseLog(db.Model):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
-        # one patient's ticks of one day or a few (the routine, lists, sync)
-        Index("ix_exercise_logs_patient_day", "patient_id", "performed_on"),
+        # one patient's ticks of one day or a few, in the order they were made
+        # (the routine, lists, sync), and their last day (the patient list)
+        Index(
+            "ix_exercise_logs_patient_day", "patient_id", "performed_on", "created_at"
+        ),
         CheckConstraint("pain_during BETWEEN 0 AND 10", name="pain_during"),
         CheckConstraint("difficulty BETWEEN 1 AND 5", name="difficulty"),
         CheckConstraint("sets_done >= 0 AND reps_done >= 0", name="done"),

@@ -52,7 +52,8 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('patient', 'therapist', 'admin')", name="role"),
-        Index("ix_users_clinic_role", "clinic_id", "role"),
+        # the patient list's pages by name (keyset on name, id)
+        Index("ix_users_clinic_role_name", "clinic_id", "role", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,8 +1,20 @@
 """People on the wire: users, staff, patients, sign-in and invitations."""
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+import base64
+import binascii
+import json
 
-from backend.schemas.common import name_field, record_id, text
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
+
+from backend.schemas.common import name_field, record_id, record_id_query, text
 from backend.services.dates import is_known_timezone
 from backend.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -188,3 +200,82 @@ class EnrolledPatientSchema(PatientSchema):
     invite_token = fields.String(required=True)
     invite_url = fields.String(required=True)
     invite_expires_at = fields.DateTime(required=True)
+
+
+# The patient list's pages (GET /api/patients): how a page is asked for.
+PAGE_DEFAULT = 100
+PAGE_MAX = 500
+PATIENT_SORTS = ("name", "newest")
+PATIENT_FLAGS = ("pain_rising", "low_adherence", "inactive", "invite_pending")
+
+
+def page_cursor(sort: str, key: tuple) -> str:
+    """The opaque `after` of the next page: the sort and the last row's key."""
+    raw = json.dumps([sort, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class CursorField(fields.String):
+    """An `after` cursor, read back into [sort, *key] (checked against the
+    sort by the schema)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            decoded = json.loads(raw)
+        except (binascii.Error, ValueError):
+            decoded = None
+        if not (isinstance(decoded, list) and len(decoded) >= 2):
+            raise ValidationError("Not a cursor from this list.")
+        return decoded
+
+
+class PatientListQuerySchema(Schema):
+    limit = fields.Integer(
+        load_default=PAGE_DEFAULT,
+        validate=validate.Range(1, PAGE_MAX),
+        metadata={"description": f"Patients per page (default {PAGE_DEFAULT})."},
+    )
+    after = CursorField(
+        validate=validate.Length(max=1000),
+        metadata={
+            "description": "The `X-Next-Cursor` of the previous page (also in "
+            'its `Link: <…>; rel="next"`).'
+        },
+    )
+    sort = fields.String(
+        load_default="name",
+        validate=validate.OneOf(PATIENT_SORTS),
+        metadata={"description": "name (A to Z) or newest (last enrolled first)."},
+    )
+    q = text(200, metadata={"description": "Part of the name or email, any case."})
+    flag = fields.String(validate=validate.OneOf(PATIENT_FLAGS))
+    therapist_id = record_id_query()
+    alert = fields.String(
+        validate=validate.OneOf(["open"]),
+        metadata={"description": "open: only patients with an alert not resolved."},
+    )
+
+    @validates_schema
+    def _cursor_of_this_sort(self, data, **kwargs):
+        after = data.get("after")
+        if after is None:
+            return
+        expected = {"name": (str, int), "newest": (int,)}[data.get("sort", "name")]
+        key = after[1:]
+        if (
+            after[0] != data.get("sort", "name")
+            or len(key) != len(expected)
+            or not all(
+                isinstance(value, kind) and not isinstance(value, bool)
+                for value, kind in zip(key, expected, strict=True)
+            )
+        ):
+            raise ValidationError("Not a cursor of this sort.", "after")
+
+    @post_load
+    def _key(self, data, **kwargs):
+        if "after" in data:
+            data["after"] = tuple(data["after"][1:])
+        return data

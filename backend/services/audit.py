@@ -113,6 +113,8 @@ SENTENCES = {
     "reports.adherence_report": "{actor} pulled the adherence report",
     "reports.adherence_report_csv": "{actor} downloaded the adherence report (CSV)",
     "audit.audit_trail_csv": "{actor} downloaded the audit trail (CSV)",
+    "jobs.request_report_job": "{actor} asked for an adherence report file",
+    "jobs.report_job_file": "{actor} downloaded an adherence report file",
     "staff.create_staff": "{actor} invited a staff member",
     "staff.update_staff": "{actor} changed {target}'s staff account",
     "staff.reset_second_factor": "{actor} reset {target}'s two-step sign-in",

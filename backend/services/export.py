@@ -169,6 +169,23 @@ def csv_stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
+JSON_CHUNK_ROWS = 500
+
+
+def json_array(rows: Iterable, dumps) -> Iterator[str]:
+    """The rows as one JSON array, each written by `dumps` as it comes, in
+    chunks of JSON_CHUNK_ROWS rows (the JSON report, streamed like the CSV)."""
+    chunk, separator = ["["], ""
+    for index, row in enumerate(rows, 1):
+        chunk.append(separator + dumps(row))
+        separator = ","
+        if index % JSON_CHUNK_ROWS == 0:
+            yield "".join(chunk)
+            chunk = []
+    chunk.append("]")
+    yield "".join(chunk)
+
+
 def csv_lines(
     rows: Iterator[dict], start: date, end: date, contract: bool = False
 ) -> Iterator[str]:

@@ -90,41 +90,41 @@ def progress(patient: User, start: date, end: date) -> dict:
 
 
 def _latest_pain(patient_ids: Select) -> dict:
-    ranked = (
-        select(
-            PainLog.patient_id,
-            PainLog.score,
-            func.row_number()
-            .over(
-                partition_by=PainLog.patient_id,
-                order_by=(PainLog.logged_on.desc(), PainLog.created_at.desc()),
-            )
-            .label("rank"),
-        )
-        .where(PainLog.patient_id.in_(patient_ids))
-        .subquery()
+    """{patient id: the score of their latest pain check-in}: one index probe
+    per patient (by ix_pain_logs_patient_day, newest first), however long
+    their history."""
+    latest = (
+        select(PainLog.score)
+        .where(PainLog.patient_id == User.id)
+        .order_by(PainLog.logged_on.desc(), PainLog.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    return dict(
-        db.session.execute(
-            select(ranked.c.patient_id, ranked.c.score).where(ranked.c.rank == 1)
-        ).all()
-    )
+    rows = db.session.execute(select(User.id, latest).where(User.id.in_(patient_ids)))
+    return {patient_id: score for patient_id, score in rows if score is not None}
 
 
 def _last_activity(patient_ids: Select) -> dict:
-    latest: dict[int, date] = {}
-    for model, column, live in (
-        (ExerciseLog, ExerciseLog.performed_on, ExerciseLog.deleted_at.is_(None)),
-        (PainLog, PainLog.logged_on, True),
-    ):
-        rows = db.session.execute(
-            select(model.patient_id, func.max(column))
-            .where(model.patient_id.in_(patient_ids), live)
-            .group_by(model.patient_id)
-        )
-        for patient_id, day in rows:
-            latest[patient_id] = max(day, latest.get(patient_id, day))
-    return latest
+    """{patient id: the last day they ticked or checked in}: one index probe
+    per patient and kind (the newest first), however long their history."""
+    last_tick = (
+        select(func.max(ExerciseLog.performed_on))
+        .where(ExerciseLog.patient_id == User.id, ExerciseLog.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    last_pain = (
+        select(func.max(PainLog.logged_on))
+        .where(PainLog.patient_id == User.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(User.id, last_tick, last_pain).where(User.id.in_(patient_ids))
+    )
+    return {
+        patient_id: max(day for day in days if day is not None)
+        for patient_id, *days in rows
+        if any(day is not None for day in days)
+    }
 
 
 def summaries(patients: list[User], patient_ids: Select) -> dict[int, dict]:

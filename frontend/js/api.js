@@ -50,7 +50,7 @@ async function refreshCsrf() {
   csrfToken = (await response.json()).csrf_token;
 }
 
-export async function request(method, path, body, { retryCsrf = true } = {}) {
+export async function request(method, path, body, { retryCsrf = true, headersToo = false } = {}) {
   const headers = { Accept: "application/json" };
   const form = body instanceof FormData; // a file upload: the browser sets the type
   if (body !== undefined && !form) headers["Content-Type"] = "application/json";
@@ -71,7 +71,7 @@ export async function request(method, path, body, { retryCsrf = true } = {}) {
   }
   if (response.status === 204) return null;
   const payload = await response.json().catch(() => ({}));
-  if (response.ok) return payload;
+  if (response.ok) return headersToo ? { payload, headers: response.headers } : payload;
   if (response.status === 400 && method !== "GET" && retryCsrf && /csrf/i.test(payload.message || "")) {
     await refreshCsrf();
     return request(method, path, body, { retryCsrf: false });
@@ -83,6 +83,11 @@ export async function request(method, path, body, { retryCsrf = true } = {}) {
 }
 
 export const get = (path, query) => request("GET", query ? `${path}?${new URLSearchParams(query)}` : path);
+/** One page of a paginated list: {items, next} (next: the cursor for `after`, or null). */
+export async function getPage(path, query) {
+  const { payload, headers } = await request("GET", `${path}?${new URLSearchParams(query)}`, undefined, { headersToo: true });
+  return { items: payload, next: headers.get("X-Next-Cursor") };
+}
 export const post = (path, body = {}) => request("POST", path, body);
 export const put = (path, body) => request("PUT", path, body);
 export const patch = (path, body) => request("PATCH", path, body);

@@ -1,8 +1,12 @@
-/** The therapist's patient list (sortable, with the adherence/pain summary,
- * unread messages and open alerts) and the form that enrols a patient and
- * shows their invitation link. */
+/** The therapist's patient list (a page at a time as you scroll, searched and
+ * filtered on the server; the loaded rows sortable, with the adherence/pain
+ * summary, unread messages and open alerts) and the form that enrols a patient
+ * and shows their invitation link. */
 import * as api from "./api.js";
 import { clearErrors, copyButton, field, formatDateTime, formatDay, h, heading, loading, mount, percent, plural, say, showErrors, statusArea } from "./dom.js";
+
+const PAGE_SIZE = 100;
+const SEARCH_DELAY_MS = 300;
 
 const COLUMNS = [
   { key: "name", label: "Name", sort: (p) => p.name.toLowerCase() },
@@ -26,29 +30,109 @@ function flagsOf(patient) {
   return [...(patient.flags || []), ...(patient.invite_pending ? ["invite_pending"] : [])];
 }
 
+/** One page of GET /api/patients: {patients, next} (`next`: the cursor of the
+ * page after, from X-Next-Cursor, or null). */
+async function patientPage(query) {
+  const { items, next } = await api.getPage("/api/patients", query);
+  return { patients: items, next };
+}
+
 export async function render(view, { user }) {
   const sort = { key: sessionStorage.getItem("patients-sort") || "name", direction: sessionStorage.getItem("patients-dir") || "ascending" };
   let patients = [];
-  const search = h("input", { type: "search", name: "filter", autocomplete: "off" });
+  let next = null; // the cursor of the next page, null when all are loaded
+  let loadingPage = false;
+  let generation = 0; // a new search discards the answers to the old one
+  const search = h("input", { type: "search", name: "q", autocomplete: "off" });
+  const flag = h(
+    "select",
+    { name: "flag" },
+    h("option", { value: "" }, "Any"),
+    Object.entries(FLAG_TEXT).map(([value, text]) => h("option", { value }, text)),
+  );
+  const alertsOnly = h("input", { type: "checkbox", name: "alert" });
   const tableArea = h("div", {}, loading());
   const count = h("p", { class: "hint", role: "status" });
+  const more = h("button", { type: "button", class: "secondary load-more", hidden: true }, "Load more patients");
   const enrol = enrolSection(user, (created) => {
-    patients = [...patients.filter((p) => p.id !== created.id), created];
+    patients = [created, ...patients.filter((p) => p.id !== created.id)];
     draw();
   });
   mount(
     view,
     h("div", { class: "page-head" }, heading("Patients")),
     enrol,
-    h("div", { class: "toolbar" }, field("Search patients", search)),
+    h(
+      "div",
+      { class: "toolbar" },
+      field("Search patients", search, "Part of a name or an email."),
+      field("Flag", flag),
+      h("label", { class: "check" }, alertsOnly, " Only with open alerts"),
+    ),
     count,
     tableArea,
+    more,
   );
-  search.addEventListener("input", () => draw());
+
+  let typing = null;
+  search.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(reload, SEARCH_DELAY_MS);
+  });
+  flag.addEventListener("change", reload);
+  alertsOnly.addEventListener("change", reload);
+  more.addEventListener("click", () => loadPage());
+  // the next page comes as the button scrolls into view; a tap works too
+  const observer = "IntersectionObserver" in window ? new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && loadPage(), { rootMargin: "200px" }) : null;
+  observer?.observe(more);
+
+  function query() {
+    const asked = { limit: PAGE_SIZE };
+    if (search.value.trim()) asked.q = search.value.trim();
+    if (flag.value) asked.flag = flag.value;
+    if (alertsOnly.checked) asked.alert = "open";
+    if (next) asked.after = next;
+    return asked;
+  }
+
+  function reload() {
+    generation += 1;
+    patients = [];
+    next = null;
+    loadingPage = false;
+    loadPage(true);
+  }
+
+  async function loadPage(first = false) {
+    if (loadingPage || (!first && !next) || !view.isConnected) return;
+    loadingPage = true;
+    const mine = generation;
+    more.disabled = true;
+    try {
+      const page = await patientPage(query());
+      if (mine !== generation) return;
+      patients = [...patients, ...page.patients];
+      next = page.next;
+      draw();
+    } catch (error) {
+      if (mine !== generation) return;
+      const text = error.offline ? "You are offline. The patient list needs a connection." : error.message;
+      if (patients.length) say(count, text);
+      else mount(tableArea, h("p", { role: "alert" }, text));
+    } finally {
+      if (mine === generation) {
+        loadingPage = false;
+        more.disabled = false;
+        more.hidden = !next;
+        // still in view after a short page: observing again reports it at once
+        observer?.unobserve(more);
+        if (next) observer?.observe(more);
+      }
+    }
+  }
 
   function draw() {
-    const needle = search.value.trim().toLowerCase();
-    const shown = patients.filter((p) => !needle || p.name.toLowerCase().includes(needle) || p.email.toLowerCase().includes(needle));
+    const shown = [...patients];
     const column = COLUMNS.find((c) => c.key === sort.key) || COLUMNS[0];
     const factor = sort.direction === "ascending" ? 1 : -1;
     shown.sort((a, b) => {
@@ -59,9 +143,11 @@ export async function render(view, { user }) {
       if (y === null || y === undefined) return -1;
       return x < y ? -factor : factor;
     });
-    count.textContent = `${shown.length} of ${patients.length} patients`;
+    count.textContent = next ? `${plural(patients.length, "patient")} shown, more below` : plural(patients.length, "patient");
+    more.hidden = !next;
     if (!patients.length) {
-      mount(tableArea, h("p", { class: "empty" }, "No patients yet. Enrol your first patient above."));
+      const filtered = search.value.trim() || flag.value || alertsOnly.checked;
+      mount(tableArea, h("p", { class: "empty" }, next ? "None of the patients read so far match." : filtered ? "No patients match." : "No patients yet. Enrol your first patient above."));
       return;
     }
     mount(
@@ -108,12 +194,7 @@ export async function render(view, { user }) {
     tableArea.querySelector(`th[aria-sort] button`)?.focus();
   }
 
-  try {
-    patients = await api.get("/api/patients");
-    draw();
-  } catch (error) {
-    mount(tableArea, h("p", { role: "alert" }, error.offline ? "You are offline. The patient list needs a connection." : error.message));
-  }
+  await loadPage(true);
 }
 
 function row(patient) {

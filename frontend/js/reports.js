@@ -1,5 +1,7 @@
 /** The weekly adherence report (admin: the clinic; therapist: their patients)
- * as a table, with a CSV download of exactly the same query. */
+ * as a table, with a CSV download of exactly the same query. An admin's report
+ * too big to answer at once (the server says 202 with an export job) becomes a
+ * file: a progress bar, then a Download link. */
 import * as api from "./api.js";
 import { addDays, deviceToday, field, formatDay, h, heading, mount, number, say, statusArea, table } from "./dom.js";
 
@@ -17,6 +19,9 @@ export async function render(view, { user }) {
   const message = statusArea("alert");
   say(message, "");
   const results = h("div", { class: "report-results" });
+  const jobArea = h("div", { class: "report-job" });
+  let large = false; // the last query was answered with a job: the CSV is one too
+  let following = 0;
   const form = h(
     "form",
     { class: "toolbar report-form", novalidate: true },
@@ -32,7 +37,56 @@ export async function render(view, { user }) {
     return params;
   }
 
+  /** A progress bar for the export job, polled every 2 s, then its file. */
+  function follow(job) {
+    const mine = ++following;
+    const bar = h("progress", { max: "1", value: String(job.progress || 0), "aria-label": "Preparing the report" });
+    const status = statusArea();
+    const kind = job.kind === "json" ? "JSON" : "CSV";
+    const intro = `This report is large, so Homeward prepares it as a ${kind} file.${job.mail ? " An email will also tell you when it is ready." : ""}`;
+    mount(jobArea, h("p", {}, intro), bar, status);
+    const poll = async () => {
+      if (mine !== following || !jobArea.isConnected) return;
+      try {
+        update(await api.get(`/api/reports/jobs/${job.id}`));
+      } catch (error) {
+        if (mine !== following) return;
+        if (error.offline) setTimeout(poll, 2000);
+        else say(status, error.message, "error");
+      }
+    };
+    const update = (current) => {
+      if (mine !== following) return;
+      bar.value = current.progress;
+      if (current.state === "done") {
+        const name = `adherence-${current.params.from}-to-${current.params.to}.${current.kind}`;
+        mount(jobArea, h("p", { role: "status" }, `Your ${kind} file is ready.`), h("a", { class: "button-link", href: current.file_url, download: name }, `Download the report (${kind})`));
+        return;
+      }
+      if (current.state === "failed") {
+        say(status, `The report could not be prepared${current.error ? `: ${current.error}` : "."}`, "error");
+        return;
+      }
+      say(status, current.state === "queued" ? "Waiting for its turn…" : `Preparing… ${Math.round(current.progress * 100)}%`);
+      setTimeout(poll, 2000);
+    };
+    update(job);
+  }
+
+  download.addEventListener("click", async (event) => {
+    if (!large) return; // small: the link downloads the CSV at once
+    event.preventDefault();
+    const body = { from: from.value, to: to.value, format: "csv" };
+    if (therapist.value) body.therapist_id = Number(therapist.value);
+    try {
+      follow(await api.post("/api/reports/adherence/jobs", body));
+    } catch (error) {
+      say(message, error.offline ? "You are offline." : error.message, "error");
+    }
+  });
+
   function updateLink() {
+    large = false;
     download.href = `/api/reports/adherence.csv?${query()}`;
     download.setAttribute("download", `adherence-${from.value}-to-${to.value}.csv`);
   }
@@ -50,6 +104,12 @@ export async function render(view, { user }) {
     try {
       const rows = await api.get("/api/reports/adherence", query());
       if (mine !== ticket) return;
+      if (!Array.isArray(rows)) {
+        large = true; // 202: an export job, not rows
+        mount(results);
+        follow(rows);
+        return;
+      }
       mount(
         results,
         table(
@@ -81,7 +141,7 @@ export async function render(view, { user }) {
     show();
   });
   updateLink();
-  mount(view, heading("Adherence report"), h("p", { class: "lead" }, "One row per patient per week (weeks start on Monday). The CSV has the same rows."), form, message, results);
+  mount(view, heading("Adherence report"), h("p", { class: "lead" }, "One row per patient per week (weeks start on Monday). The CSV has the same rows."), form, message, jobArea, results);
   if (user.role === "admin") {
     api.get("/api/staff").then((staff) => {
       for (const member of staff.filter((s) => s.role === "therapist")) therapist.append(h("option", { value: String(member.id) }, member.name));

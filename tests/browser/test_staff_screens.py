@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 from playwright.sync_api import expect
 
-from tests.conftest import exercise_id, item, new_id, prescribe
+from backend.extensions import db
+from tests.conftest import add_patient, exercise_id, item, new_id, prescribe
 
 WEEKDAYS = [
     "Monday",
@@ -160,3 +161,29 @@ def test_admin_reads_the_audit_trail_as_sentences_filters_and_exports_it(
     assert [r["What happened"] for r in rows] == [
         "Tess Therapist viewed Pat Patient's progress"
     ]
+
+
+def test_patient_list_loads_more_as_it_scrolls_and_searches_on_the_server(
+    app, world, desktop, sign_in_page
+):
+    with app.app_context():
+        for n in range(130):
+            patient = add_patient(
+                world.clinic_a, f"many{n:03}@a.test", world.therapist_a
+            )
+            patient.name = f"Many {n:03}"
+        db.session.commit()
+
+    page = desktop.new_page()
+    sign_in_page(page, "ther@a.test")  # their 131 patients
+    rows = page.get_by_role("region", name="Patients").locator("tbody tr")
+    expect(page.get_by_text("100 patients shown, more below")).to_be_visible()
+    page.get_by_role("button", name="Load more patients").scroll_into_view_if_needed()
+    expect(rows).to_have_count(131)  # every patient once, and nothing more to load
+    expect(page.get_by_text("131 patients", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Load more patients")).to_be_hidden()
+
+    page.get_by_label("Search patients").fill("many 12")
+    expect(rows).to_have_count(10)  # Many 120 to 129, found by the server
+    page.get_by_label("Search patients").fill("nobody at all")
+    expect(page.get_by_text("No patients match.")).to_be_visible()

@@ -1,0 +1,98 @@
+"""Export jobs: a big adherence report written to a file by the worker.
+
+Admins only (a therapist gets 403); another clinic's job is a 404.
+"""
+
+from flask import Response, jsonify, url_for
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+from backend import mail
+from backend.api.common import documents
+from backend.auth import require_role
+from backend.extensions import db
+from backend.models import ExportJob, User
+from backend.schemas.jobs import ExportJobInSchema, ExportJobSchema
+from backend.services import jobs
+
+blp = Blueprint(
+    "jobs", __name__, url_prefix="/api/reports", description="Report export jobs"
+)
+
+
+def job_answer(job: ExportJob, status: int = 200):
+    """The job as JSON, with where to download its file once it is ready."""
+    body = ExportJobSchema().dump(job)
+    body["file_url"] = (
+        url_for("jobs.report_job_file", job_id=job.id) if job.state == "done" else None
+    )
+    body["mail"] = mail.enabled()
+    response = jsonify(body)
+    response.status_code = status
+    if status == 202:
+        response.headers["Location"] = url_for("jobs.report_job", job_id=job.id)
+    return response
+
+
+def queue_report(admin: User, kind: str, start, end, **params):
+    """Queue the report as a job and answer 202 with it."""
+    job = jobs.queue(admin, kind, start, end, **params)
+    db.session.commit()
+    return job_answer(job, 202)
+
+
+def _job_or_404(job_id: int) -> ExportJob:
+    admin = require_role("admin")
+    job = db.session.scalar(
+        select(ExportJob).where(
+            ExportJob.id == job_id, ExportJob.clinic_id == admin.clinic_id
+        )
+    )
+    if job is None:
+        abort(404, message="No such export.")
+    return job
+
+
+@blp.route("/adherence/jobs", methods=["POST"])
+@blp.arguments(ExportJobInSchema())
+@blp.response(202, ExportJobSchema())
+@documents(blp, 401, 403, 422)
+def request_report_job(body):
+    """Queue the adherence report as a file the worker writes (any size):
+    poll the job, then download its `file_url`."""
+    admin = require_role("admin")
+    params = {"contract": True} if body["format"] == "contract" else {}
+    if "therapist_id" in body:
+        params["therapist_id"] = body["therapist_id"]
+    kind = "json" if body["format"] == "json" else "csv"
+    return queue_report(admin, kind, body["start"], body["end"], **params)
+
+
+@blp.route("/jobs/<int:job_id>", methods=["GET"])
+@blp.response(200, ExportJobSchema())
+@documents(blp, 401, 403, 404)
+def report_job(job_id):
+    """A job's state and progress (0 to 1), for a progress bar."""
+    return job_answer(_job_or_404(job_id))
+
+
+@blp.route("/jobs/<int:job_id>/file", methods=["GET"])
+@blp.response(200, content_type="text/csv", description="The report's file.")
+@documents(blp, 401, 403, 404, 409)
+def report_job_file(job_id):
+    """The job's file, as an attachment: 409 until it is ready, 404 once it
+    has been deleted (after EXPORT_KEEP_DAYS)."""
+    job = _job_or_404(job_id)
+    if job.state in ("queued", "running"):
+        abort(409, message="The report is not ready yet.")
+    path = jobs.file_path(job)
+    if path is None:
+        abort(404, message="This export has no file (failed, or deleted).")
+    return Response(
+        jobs.read_file(path),
+        mimetype="text/csv" if job.kind == "csv" else "application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{jobs.download_name(job)}"',
+            "Cache-Control": "no-store",
+        },
+    )

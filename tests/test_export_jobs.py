@@ -1,0 +1,246 @@
+"""Big reports become export jobs: queued by the request (202), run by the
+worker, downloaded by the clinic's admins; small reports stay immediate."""
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from backend.extensions import db
+from backend.models import AuditEvent, ExportJob
+from backend.services import export, jobs
+from backend.services.demo import DEMO_TOTP_SECRET, seed_demo
+from tests.conftest import ApiClient
+
+PASSWORD = "demo-password-1"
+END = date.today()
+RANGE = {"from": (END - timedelta(days=27)).isoformat(), "to": END.isoformat()}
+
+
+@pytest.fixture
+def exports(app, monkeypatch, tmp_path):
+    """Jobs from 3 patients up (the demo clinic has 3), files under tmp_path."""
+    monkeypatch.setitem(app.config, "EXPORT_JOB_PATIENTS", 2)
+    monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path / "exports"))
+    return tmp_path / "exports"
+
+
+@pytest.fixture
+def demo(app):
+    with app.app_context():
+        seed_demo(
+            app.extensions["homeward_passwords"].hash(PASSWORD), patients=3, days=30
+        )
+        db.session.commit()
+    return ApiClient(app.test_client()).login(
+        "admin@demo.test", PASSWORD, DEMO_TOTP_SECRET
+    )
+
+
+def sign_in_demo(app, email):
+    return ApiClient(app.test_client()).login(email, PASSWORD, DEMO_TOTP_SECRET)
+
+
+def run_worker(app) -> int:
+    with app.app_context():
+        ran = jobs.run_queued()
+        db.session.remove()
+    return ran
+
+
+def immediate(app, client, path, query):
+    """The report answered at once, thresholds out of the way."""
+    saved = app.config["EXPORT_JOB_PATIENTS"]
+    app.config["EXPORT_JOB_PATIENTS"] = 10**6
+    try:
+        response = client.get(path, query_string=query)
+    finally:
+        app.config["EXPORT_JOB_PATIENTS"] = saved
+    assert response.status_code == 200
+    return response.get_data()
+
+
+def queued_then_done(app, client, path, query):
+    response = client.get(path, query_string=query)
+    assert response.status_code == 202, response.json
+    job = response.json
+    assert job["state"] == "queued" and job["file_url"] is None
+    assert response.headers["Location"] == f"/api/reports/jobs/{job['id']}"
+    assert run_worker(app) == 1
+    done = client.get(f"/api/reports/jobs/{job['id']}").json
+    assert done["state"] == "done", done
+    assert done["progress"] == 1.0
+    return done
+
+
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [
+        ("/api/reports/adherence", {}),
+        ("/api/reports/adherence.csv", {}),
+        ("/api/reports/adherence.csv", {"format": "contract"}),
+    ],
+)
+def test_a_jobs_file_is_the_immediate_reports_body(app, exports, demo, path, extra):
+    query = RANGE | extra
+    done = queued_then_done(app, demo, path, query)
+    download = demo.get(done["file_url"])
+    assert download.status_code == 200
+    assert "attachment" in download.headers["Content-Disposition"]
+    assert download.get_data() == immediate(app, demo, path, query)
+    assert done["rows"] == 3 * len(
+        export._weeks(*map(date.fromisoformat, RANGE.values()))
+    )
+
+
+def test_a_small_report_stays_immediate(app, demo, tmp_path):
+    response = demo.get("/api/reports/adherence", query_string=RANGE)
+    assert response.status_code == 200
+    assert isinstance(response.json, list)
+
+
+def test_a_range_over_a_year_becomes_a_job_whatever_the_clinic(app, demo):
+    query = {"from": (END - timedelta(days=366)).isoformat(), "to": END.isoformat()}
+    response = demo.get("/api/reports/adherence.csv", query_string=query)
+    assert response.status_code == 202
+    assert response.json["params"] == query
+
+
+def test_a_therapists_report_stays_immediate(app, exports, demo):
+    therapist = sign_in_demo(app, "therapist@demo.test")
+    response = therapist.get("/api/reports/adherence", query_string=RANGE)
+    assert response.status_code == 200
+
+
+def test_an_admin_can_ask_for_a_job_of_any_size(app, exports, demo):
+    response = demo.post("/api/reports/adherence/jobs", json=RANGE | {"format": "json"})
+    assert response.status_code == 202, response.json
+    assert response.json["kind"] == "json"
+    run_worker(app)
+    done = demo.get(f"/api/reports/jobs/{response.json['id']}").json
+    body = demo.get(done["file_url"]).get_data()
+    assert body == immediate(app, demo, "/api/reports/adherence", RANGE)
+
+
+def test_progress_rises_to_one(app, exports, demo, monkeypatch):
+    monkeypatch.setattr(jobs, "PROGRESS_EVERY", 1)
+    seen = []
+    note = jobs._note_progress
+    monkeypatch.setattr(
+        jobs, "_note_progress", lambda job_id, p: (seen.append(p), note(job_id, p))
+    )
+    done = queued_then_done(app, demo, "/api/reports/adherence.csv", RANGE)
+    assert seen == sorted(seen) and 0 < seen[0] < 1
+    assert done["progress"] == 1.0 and done["finished_at"]
+
+
+def test_two_workers_claim_a_job_once(app, exports, demo, make_app):
+    demo.get("/api/reports/adherence.csv", query_string=RANGE)
+    workers = [make_app(EXPORT_DIR=str(exports)) for _ in range(4)]
+    claimed, start = [], threading.Barrier(len(workers))
+
+    def work(worker):
+        with worker.app_context():
+            start.wait()
+            job = jobs.claim()
+            if job is not None:
+                claimed.append(job.id)
+            db.session.remove()
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(claimed) == 1
+    with app.app_context():
+        assert db.session.get(ExportJob, claimed[0]).state == "running"
+        assert jobs.claim() is None
+
+
+def test_another_clinics_admin_gets_404(app, exports, demo, world, signed_in):
+    job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
+    run_worker(app)
+    other = signed_in("admin_b")
+    assert other.get(f"/api/reports/jobs/{job['id']}").status_code == 404
+    assert other.get(f"/api/reports/jobs/{job['id']}/file").status_code == 404
+
+
+def test_a_therapist_gets_403(app, exports, demo):
+    job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
+    run_worker(app)
+    therapist = sign_in_demo(app, "therapist@demo.test")
+    assert therapist.get(f"/api/reports/jobs/{job['id']}").status_code == 403
+    assert therapist.get(f"/api/reports/jobs/{job['id']}/file").status_code == 403
+    response = therapist.post("/api/reports/adherence/jobs", json=RANGE)
+    assert response.status_code == 403
+
+
+def test_the_file_waits_for_the_job(app, exports, demo):
+    job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
+    assert demo.get(f"/api/reports/jobs/{job['id']}/file").status_code == 409
+
+
+def test_a_failed_job_records_its_error(app, exports, demo, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("the disk is full")
+        yield
+
+    monkeypatch.setattr(export, "weekly_rows", broken)
+    job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
+    run_worker(app)
+    failed = demo.get(f"/api/reports/jobs/{job['id']}").json
+    assert failed["state"] == "failed"
+    assert "the disk is full" in failed["error"]
+    assert failed["file_url"] is None
+    assert demo.get(f"/api/reports/jobs/{job['id']}/file").status_code == 404
+    assert not [p for p in exports.iterdir() if p.is_file()]
+
+
+def test_the_admin_is_mailed_when_the_file_is_ready(app, exports, demo, mailbox):
+    job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
+    assert job["mail"] is True
+    run_worker(app)
+    [message] = mailbox.to("admin@demo.test")
+    assert message["Subject"] == "Your report is ready"
+    assert "/#/reports" in mailbox.text(message)
+
+
+def test_files_older_than_a_week_are_deleted(app, exports, demo):
+    job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
+    run_worker(app)
+    with app.app_context():
+        stored = db.session.get(ExportJob, job["id"])
+        path = jobs.file_path(stored)
+        assert path.is_file()
+        assert jobs.delete_old_files() == 0
+        stored.finished_at -= timedelta(days=8)
+        db.session.commit()
+        assert jobs.delete_old_files() == 1
+        assert not path.exists()
+    assert demo.get(f"/api/reports/jobs/{job['id']}/file").status_code == 404
+
+
+def test_asking_for_and_downloading_a_file_are_audited(app, exports, demo):
+    demo.post("/api/reports/adherence/jobs", json=RANGE)
+    job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
+    assert run_worker(app) == 2
+    done = demo.get(f"/api/reports/jobs/{job['id']}").json
+    assert demo.get(done["file_url"]).status_code == 200
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action)).all()
+    assert "jobs.request_report_job" in actions
+    assert "reports.adherence_report_csv" in actions
+    assert "jobs.report_job_file" in actions
+
+
+def test_a_job_left_running_by_a_stopped_worker_is_marked_failed(app, exports, demo):
+    job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
+    with app.app_context():
+        claimed = jobs.claim()  # and the worker is killed
+        claimed.started_at -= timedelta(hours=2)
+        db.session.commit()
+        jobs.delete_old_files()
+    failed = demo.get(f"/api/reports/jobs/{job['id']}").json
+    assert failed["state"] == "failed" and "ask again" in failed["error"]
