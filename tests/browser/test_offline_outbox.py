@@ -418,6 +418,12 @@ def test_a_long_outbox_goes_in_chunks_the_server_takes(
         ),
     )
     page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    # the indicator said "All changes saved" before the records were put back:
+    # wait for the outbox itself to empty
+    for _ in range(150):
+        if page.evaluate(READ_OUTBOX) == []:
+            break
+        page.wait_for_timeout(200)
     expect(pending(page)).to_have_text("All changes saved", timeout=30_000)
     assert sizes == [500, 120]
     assert server_logs(world.patient_a) == (0, 620)
