@@ -38,6 +38,7 @@ from backend.models import (
 )
 from backend.services.adherence import adherence_by, pain_by
 from backend.services.dates import now_utc, today_in
+from backend.services.progress import each_day, pain_mean
 from backend.services.reminders import site_url
 
 log = logging.getLogger(__name__)
@@ -93,17 +94,12 @@ def _pain_high(patient: User, today: date, rule: dict) -> Finding:
 def _pain_rising(patient: User, today: date, rule: dict) -> Finding:
     ids = select(User.id).where(User.id == patient.id)
     pain = pain_by(ids, today - timedelta(days=13), today)
-
-    def mean(first: date, last: date) -> float | None:
-        total = count = 0
-        for (_, day), row in pain.items():
-            if first <= day <= last:
-                total += float(row.pain_mean) * row.pain_logs
-                count += row.pain_logs
-        return round(total / count, 2) if count else None
-
-    now = mean(today - timedelta(days=6), today)
-    before = mean(today - timedelta(days=13), today - timedelta(days=7))
+    now = pain_mean(pain, patient.id, each_day(today - timedelta(days=6), today))
+    before = pain_mean(
+        pain,
+        patient.id,
+        each_day(today - timedelta(days=13), today - timedelta(days=7)),
+    )
     holds = now is not None and before is not None and now - before >= rule["points"]
     return Finding(holds, {"mean_last_7_days": now, "mean_7_days_before": before})
 

@@ -15,12 +15,12 @@ LOW_ADHERENCE = 0.5
 INACTIVE_DAYS = 5
 
 
-def _days(start: date, end: date):
+def each_day(start: date, end: date):
     for offset in range((end - start).days + 1):
         yield start + timedelta(days=offset)
 
 
-def _pain_mean(pain: dict, patient_id: int, days) -> float | None:
+def pain_mean(pain: dict, patient_id: int, days) -> float | None:
     """The mean of every pain log on these days (not a mean of daily means)."""
     total = count = 0
     for day in days:
@@ -49,7 +49,7 @@ def progress(patient: User, start: date, end: date) -> dict:
     ids = select(User.id).where(User.id == patient.id)
     adherence = adherence_by(ids, start, end) if start <= end else {}
     pain = pain_by(ids, start, end) if start <= end else {}
-    all_days = list(_days(start, end))
+    all_days = list(each_day(start, end))
     days = []
     for day in all_days:
         totals = adherence.get((patient.id, day), Totals())
@@ -71,8 +71,8 @@ def progress(patient: User, start: date, end: date) -> dict:
         "days": days,
         "summary": {
             "adherence": _totals(adherence, patient.id, all_days).adherence,
-            "pain_first_7d_mean": _pain_mean(pain, patient.id, all_days[:7]),
-            "pain_last_7d_mean": _pain_mean(pain, patient.id, all_days[-7:]),
+            "pain_first_7d_mean": pain_mean(pain, patient.id, all_days[:7]),
+            "pain_last_7d_mean": pain_mean(pain, patient.id, all_days[-7:]),
         },
         "odi": list(
             db.session.scalars(
@@ -146,13 +146,13 @@ def summaries(patients: list[User], patient_ids: Select) -> dict[int, dict]:
     last_activity = _last_activity(patient_ids)
     result = {}
     for patient_id, today in todays.items():
-        last7 = list(_days(today - timedelta(days=6), today))
-        prev7 = list(_days(today - timedelta(days=13), today - timedelta(days=7)))
+        last7 = list(each_day(today - timedelta(days=6), today))
+        prev7 = list(each_day(today - timedelta(days=13), today - timedelta(days=7)))
         last5 = last7[-INACTIVE_DAYS:]
         week = _totals(adherence, patient_id, last7)
         flags = []
-        pain_now = _pain_mean(pain, patient_id, last7)
-        pain_before = _pain_mean(pain, patient_id, prev7)
+        pain_now = pain_mean(pain, patient_id, last7)
+        pain_before = pain_mean(pain, patient_id, prev7)
         if (
             pain_now is not None
             and pain_before is not None
