@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from backend.extensions import db
+from backend.extensions import db, lift_statement_timeout
 from backend.models import Clinic, User
 from backend.services import alerts, demo, jobs, reminders
 from backend.services.adherence import rebuild_done
@@ -85,6 +85,7 @@ def seed_demo(patients, days, if_missing):
             return
         raise click.ClickException("The demo clinic exists already (admin@demo.test).")
     passwords = current_app.extensions["homeward_passwords"]
+    lift_statement_timeout()  # 10,000 patients' history is one transaction
     counts = demo.seed_demo(passwords.hash(demo.DEMO_PASSWORD), patients, days)
     db.session.commit()
     click.echo(
@@ -226,6 +227,7 @@ def rebuild_adherence():
     programmes by hand in the database. Safe while the app is serving.
     """
     patients = select(User.id).where(User.role == "patient")
+    lift_statement_timeout()
     days, changed = rebuild_done(patients)
     db.session.commit()
     click.echo(

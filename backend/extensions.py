@@ -9,7 +9,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so Alembic can alter them on every engine.
@@ -52,6 +52,14 @@ class Base(DeclarativeBase):
 
 # Objects stay readable after commit: views commit, then dump what they wrote.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
+def lift_statement_timeout() -> None:
+    """Let this transaction run longer than a request's statement_timeout
+    (config.py: DB_STATEMENT_TIMEOUT_MS): for work no one waits on at a
+    screen, the worker's export jobs and bulk commands. PostgreSQL only."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL statement_timeout = 0"))
 migrate = Migrate()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)

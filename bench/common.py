@@ -45,7 +45,8 @@ def seeded(database_url: str | None, name: str, patients: int, days: int):
     env = app_env(url, OUT / "run")
     flask_cli(env, "db", "upgrade")
     started = time.perf_counter()
-    flask_cli(env, "seed-demo", "--patients", str(patients), "--days", str(days))
+    seeding = ("seed-demo", "--patients", str(patients), "--days", str(days))
+    flask_cli(env, *seeding, timeout=3600)  # a clinic of 10,000 takes minutes
     return url, time.perf_counter() - started
 
 

@@ -114,14 +114,14 @@ def app_env(database_url: str, runtime_dir: Path, **extra: str) -> dict:
     }
 
 
-def flask_cli(env: dict, *args: str) -> str:
+def flask_cli(env: dict, *args: str, timeout: float = 180) -> str:
     result = subprocess.run(
         [str(BIN / "flask"), "--app", "wsgi", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
     )
     assert result.returncode == 0, f"flask {' '.join(args)} failed:\n{result.stderr}"
     return result.stdout

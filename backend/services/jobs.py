@@ -15,11 +15,11 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from backend import mail
 from backend.auth import visible_patients
-from backend.extensions import db
+from backend.extensions import db, lift_statement_timeout
 from backend.models import ExportJob, PatientProfile, User
 from backend.schemas.progress import ReportRowSchema
 from backend.services import export
@@ -160,8 +160,7 @@ def _write(job: ExportJob, path: Path) -> int:
     """Stream the report into `path`; the number of rows. A clinic-sized
     report reads longer than a request's statement_timeout allows: on
     PostgreSQL this transaction lifts it (the worker has no waiting user)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL statement_timeout = 0"))
+    lift_statement_timeout()
     ids = _selection(job)
     start = date.fromisoformat(job.params["from"])
     end = date.fromisoformat(job.params["to"])
