@@ -6,9 +6,13 @@ FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 export PORT
 
-.PHONY: setup run serve worker test bench lint migrate clean
+.PHONY: setup run serve worker test bench lint migrate clean messages
 
-setup: $(VENV)/.installed frontend/vendor/.installed
+# The server's translations (translations/<lang>/LC_MESSAGES/messages.po),
+# compiled to the .mo files Flask-Babel reads; .mo files are never committed.
+CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
+
+setup: $(VENV)/.installed frontend/vendor/.installed $(CATALOGS:.po=.mo)
 
 # Re-installs only when a requirements file changed.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -25,6 +29,17 @@ frontend/vendor/.installed: package-lock.json
 	cp node_modules/uplot/dist/uPlot.esm.js frontend/vendor/uplot.js
 	cp node_modules/uplot/dist/uPlot.min.css frontend/vendor/uplot.css
 	touch $@
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -l $* -i $< -o $@
+
+# After adding or changing a server string: extract every string into
+# translations/messages.pot and merge it into each language's .po (README).
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project=Homeward \
+		--copyright-holder=Homeward --no-location --sort-output \
+		-o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations
 
 migrate: setup
 	$(FLASK) db upgrade

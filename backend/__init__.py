@@ -6,12 +6,15 @@ from pathlib import Path
 import psycopg
 import sqlalchemy.exc
 from flask import Flask, g, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from backend import extensions, guards, sqlite
+from backend import extensions, guards, i18n, sqlite
 from backend.extensions import compress, csrf, db, limiter, login_manager, migrate
 from backend.models.base import render_item
 from backend.services import adherence
@@ -54,6 +57,7 @@ def create_app(config=None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     compress.init_app(app)
+    i18n.init_app(app)
     extensions.api.init_app(app)
     extensions.api.register_converter(guards.IdConverter, guards.id_parameter)
 
@@ -116,7 +120,7 @@ def _register_auth(app: Flask) -> None:
     def unauthorized():
         from flask_smorest import abort
 
-        abort(401, message="Sign in first.")
+        abort(401, message=_("Sign in first."))
 
     @app.before_request
     def check_csrf():
@@ -129,7 +133,7 @@ def _register_auth(app: Flask) -> None:
                 raise
 
 
-UNAVAILABLE = "Homeward is briefly unavailable: try again in a moment."
+UNAVAILABLE = _l("Homeward is briefly unavailable: try again in a moment.")
 RETRY_AFTER_SECONDS = 5
 
 
@@ -161,9 +165,13 @@ def _unavailable(error: BaseException):
         db.session.rollback()
     except SQLAlchemyError:
         db.session.remove()
-    refusal = ServiceUnavailable(UNAVAILABLE)
+    # no account can be read now (the session may not even be open): the
+    # browser's language, without asking the locale selector
+    with force_locale(i18n.browser_language() or i18n.DEFAULT_LANGUAGE):
+        message = str(UNAVAILABLE)
+    refusal = ServiceUnavailable(message)
     refusal.data = {
-        "message": UNAVAILABLE,
+        "message": message,
         "headers": {"Retry-After": str(RETRY_AFTER_SECONDS)},
     }
     return extensions.api.handle_http_exception(refusal)

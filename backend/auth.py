@@ -13,6 +13,8 @@ next request.
 """
 
 from flask import current_app, g
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import Select, select
@@ -57,7 +59,7 @@ def needs_second_factor(user: User) -> bool:
 def actor() -> User:
     """The signed-in user (401 when nobody is)."""
     if not current_user.is_authenticated:
-        abort(401, message="Sign in first.")
+        abort(401, message=_("Sign in first."))
     return current_user._get_current_object()
 
 
@@ -65,7 +67,7 @@ def require_role(*roles: str) -> User:
     """The signed-in user if their role is one of `roles`, else 403."""
     user = actor()
     if user.role not in roles:
-        abort(403, message="Your role may not do this.")
+        abort(403, message=_("Your role may not do this."))
     return user
 
 
@@ -92,7 +94,7 @@ def patient_or_404(patient_id: int) -> User:
     else:
         patient = db.session.scalar(visible_patients(user).where(User.id == patient_id))
     if patient is None:
-        abort(404, message="No such patient.")
+        abort(404, message=_("No such patient."))
     return patient
 
 
@@ -107,7 +109,7 @@ def patient_for_staff(patient_id: int) -> tuple[User, User]:
 
 
 def patient_self(
-    patient_id: int, refusal: str = "Only the patient records their own logs."
+    patient_id: int, refusal: str = _l("Only the patient records their own logs.")
 ) -> User:
     """The patient themself, for what only a patient does (their logs, their
     reminders); others who may see the patient get 403 with `refusal`."""
@@ -122,7 +124,7 @@ def questionnaire_taker(patient_id: int) -> tuple[User, User]:
     patient = patient_or_404(patient_id)
     user = actor()
     if user.role == "admin":
-        abort(403, message="The patient or their therapist fills in questionnaires.")
+        abort(403, message=_("The patient or their therapist fills in questionnaires."))
     return user, patient
 
 
@@ -132,7 +134,7 @@ def message_writer(patient_id: int) -> tuple[User, User]:
     patient = patient_or_404(patient_id)
     user = actor()
     if user.role == "admin":
-        abort(403, message="The patient and their therapist write in the thread.")
+        abort(403, message=_("The patient and their therapist write in the thread."))
     return user, patient
 
 
@@ -159,7 +161,7 @@ def alert_or_404(alert_id: int) -> tuple[User, Alert]:
     user = require_role("therapist", "admin")
     alert = db.session.scalar(visible_alerts(user).where(Alert.id == alert_id))
     if alert is None:
-        abort(404, message="No such alert.")
+        abort(404, message=_("No such alert."))
     return user, alert
 
 
@@ -175,7 +177,7 @@ def staff_member_or_404(staff_id: int) -> tuple[User, User]:
         )
     )
     if member is None:
-        abort(404, message="No such staff member.")
+        abort(404, message=_("No such staff member."))
     return admin, member
 
 
@@ -207,10 +209,10 @@ def therapist_for_new_patient(user: User, therapist_id: int | None) -> int | Non
     admin picks any active therapist of the clinic (or none)."""
     if user.role == "therapist":
         if therapist_id not in (None, user.id):
-            _refuse_therapist("A therapist enrols patients for themself.")
+            _refuse_therapist(_("A therapist enrols patients for themself."))
         return user.id
     if therapist_id is not None and therapist_in_clinic(user, therapist_id) is None:
-        _refuse_therapist("No such therapist in this clinic.")
+        _refuse_therapist(_("No such therapist in this clinic."))
     return therapist_id
 
 
@@ -219,11 +221,11 @@ def check_patient_changes(user: User, changes: dict) -> None:
     change the rest, a therapist handing a patient over rather than leaving
     them without a therapist."""
     if user.role == "patient" and not set(changes) <= PATIENT_EDITABLE_BY_SELF:
-        abort(403, message="Only staff change the condition or the therapist.")
+        abort(403, message=_("Only staff change the condition or the therapist."))
     if "therapist_id" not in changes:
         return
     therapist_id = changes["therapist_id"]
     if user.role == "therapist" and therapist_id is None:
-        _refuse_therapist("Hand the patient to another therapist instead.")
+        _refuse_therapist(_("Hand the patient to another therapist instead."))
     if therapist_id is not None and therapist_in_clinic(user, therapist_id) is None:
-        _refuse_therapist("No such therapist in this clinic.")
+        _refuse_therapist(_("No such therapist in this clinic."))

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound here and bound to an app in `create_app`."""
 
 from flask import request
+from flask_babel import gettext as _
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -39,9 +40,9 @@ class HomewardApi(Api):
             if getattr(error, "data", None):
                 pass  # a view's own message
             elif request.max_content_length != MAX_BODY_BYTES:  # an upload
-                payload["message"] = "A picture or video is too large to upload."
+                payload["message"] = _("A picture or video is too large to upload.")
             else:
-                payload["message"] = "A request body may be at most 1 MiB."
+                payload["message"] = _("A request body may be at most 1 MiB.")
             payload["limits"] = {"bytes": MAX_BODY_BYTES, "records": MAX_SYNC_RECORDS}
         return payload, code, headers
 

@@ -18,6 +18,7 @@ CSRF check read the body.
 import re
 
 from flask import Flask, current_app, request
+from flask_babel import gettext as _
 from flask_smorest import abort
 from werkzeug.routing import IntegerConverter
 
@@ -68,11 +69,11 @@ def check_request():
         # a part whose name cannot be read comes back named None, which the
         # CSRF check (it looks through the form's names) cannot take
         if None in request.form or None in request.files:
-            abort(400, message="Every part of the form needs a name.")
+            abort(400, message=_("Every part of the form needs a name."))
     if request.path.startswith("/api/") and request.method in BODY_METHODS:
         has_body = bool(request.content_length) or bool(request.get_data(cache=True))
         if has_body and not _body_is_json() and request.endpoint not in FILE_ENDPOINTS:
-            abort(415, message="Send JSON, with Content-Type: application/json.")
+            abort(415, message=_("Send JSON, with Content-Type: application/json."))
     for name, values in request.args.lists():
         if any(CONTROL.search(text) for text in (name, *values)):
             _refuse_control_characters("query", name)
@@ -80,16 +81,28 @@ def check_request():
         try:
             data = request.get_json()
         except RecursionError:
-            abort(400, message=f"JSON may be nested at most {MAX_DEPTH} levels deep.")
+            abort(
+                400,
+                message=_(
+                    "JSON may be nested at most %(levels)s levels deep.",
+                    levels=MAX_DEPTH,
+                ),
+            )
         depth, in_body = _walk(data)
         if depth > MAX_DEPTH:
-            abort(400, message=f"JSON may be nested at most {MAX_DEPTH} levels deep.")
+            abort(
+                400,
+                message=_(
+                    "JSON may be nested at most %(levels)s levels deep.",
+                    levels=MAX_DEPTH,
+                ),
+            )
         if in_body is not None and request.endpoint not in RECORDS_JUDGED_ONE_BY_ONE:
             _refuse_control_characters("json", in_body)
 
 
 def _refuse_control_characters(location: str, where: str):
-    abort(422, errors={location: {where: ["Control characters are not allowed."]}})
+    abort(422, errors={location: {where: [_("Control characters are not allowed.")]}})
 
 
 def init_app(app: Flask) -> None:

@@ -6,7 +6,9 @@ message is printed and written to `instance/outbox/*.eml`, so `make run`
 works with no mail server; in production without one, mail is off.
 
 Mails carry no health data beyond the person's own name: links, not content.
-Templates live in backend/templates/mail/<name>.txt and <name>.html.
+Templates live in backend/templates/mail/<name>.txt and <name>.html; each
+mail is written in its recipient's language (backend/i18n.py), so subjects and
+words given in the context are lazy translations, made text while rendering.
 """
 
 import logging
@@ -17,6 +19,8 @@ from pathlib import Path
 
 from flask import current_app, render_template
 
+from backend.i18n import speaking
+from backend.models import User
 from backend.services.dates import now_utc
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,7 @@ def enabled() -> bool:
 
 
 def compose(to: str, subject: str, template: str, **context) -> EmailMessage:
+    subject = str(subject)
     message = EmailMessage()
     sender = current_app.config["MAIL_FROM"]
     clinic = context.get("clinic_name")
@@ -46,12 +51,15 @@ def compose(to: str, subject: str, template: str, **context) -> EmailMessage:
     return message
 
 
-def send(to: str, subject: str, template: str, **context) -> bool:
-    """Send one message; False (and logged) when it could not be sent."""
+def send(recipient: User, subject: str, template: str, **context) -> bool:
+    """Send one message to `recipient`, in their language; False (and logged)
+    when it could not be sent."""
     if not enabled():
-        log.warning("mail is off (no MAIL_SERVER): not sending %r", subject)
+        log.warning("mail is off (no MAIL_SERVER): not sending %r", template)
         return False
-    message = compose(to, subject, template, **context)
+    with speaking(recipient):
+        message = compose(recipient.email, subject, template, **context)
+    subject = message["Subject"]
     config = current_app.config
     if not config.get("MAIL_SERVER"):
         return _keep_in_outbox(message)

@@ -23,8 +23,10 @@ from backend import create_app
 from backend.extensions import db, limiter
 from backend.models import Clinic, PatientProfile, User
 from backend.models.access import APPEND_ONLY
+from backend.services import reminders
 from backend.services.library import sync_library
 from config import TestConfig
+from tests.push_service import PushService
 from tests.serving import free_port
 
 PASSWORD = "correct-horse-battery"
@@ -156,6 +158,16 @@ def mailbox(app):
     finally:
         app.config.update(MAIL_SERVER=None, MAIL_PORT=587, MAIL_USE_TLS=True)
         controller.stop()
+
+
+@pytest.fixture
+def push(app):
+    """A local Web Push service (tests/push_service.py) that checks the VAPID
+    signature and decrypts what the app sends."""
+    with app.app_context():
+        key = reminders.public_key()
+    with PushService(key) as service:
+        yield service
 
 
 @pytest.fixture

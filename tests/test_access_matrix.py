@@ -123,6 +123,12 @@ def new_patient(ctx):
 
 CASES = [
     ("GET", "/api/auth/me", None, everyone_signed_in(200)),
+    (
+        "PATCH",
+        "/api/auth/me",
+        lambda c: {"json": {"language": "es"}},
+        everyone_signed_in(200),
+    ),
     ("GET", "/api/patients", None, staff_only(200)),
     ("POST", "/api/patients", new_patient, staff_only(201)),
     ("GET", "/api/patients/{a}", None, viewers(200)),
@@ -163,6 +169,12 @@ CASES = [
     ),
     ("GET", "/api/exercises", None, everyone_signed_in(200)),
     ("GET", "/api/exercises/{exercise}", None, everyone_signed_in(200)),
+    (  # a shipped exercise: read-only for everyone
+        "PATCH",
+        "/api/exercises/{exercise}",
+        lambda c: {"json": {"name": "Renamed"}},
+        everyone_signed_in(403),
+    ),
     (
         "POST",
         "/api/exercises",

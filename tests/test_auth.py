@@ -21,6 +21,7 @@ def test_login_returns_user_and_sets_an_httponly_lax_session_cookie(world, anony
         "role": "patient",
         "clinic_id": world.clinic_a,
         "second_factor": False,
+        "language": None,
     }
     assert response.json["csrf_token"]
     [cookie] = [

@@ -6,9 +6,8 @@ from sqlalchemy import event, select
 
 from backend.extensions import db
 from backend.models import Message, PushSubscription
-from backend.services import notices, reminders
+from backend.services import notices
 from tests.conftest import new_id
-from tests.push_service import PushService
 
 SECRET = "My sciatica flared after the wedding"
 
@@ -238,14 +237,6 @@ def test_a_patients_message_emails_their_therapist_without_its_words(
     # a replay is no new message
     assert patient.post(thread_url(world), json=message).status_code == 200
     assert len(mailbox) == 1
-
-
-@pytest.fixture
-def push(app):
-    with app.app_context():
-        key = reminders.public_key()
-    with PushService(key) as service:
-        yield service
 
 
 def test_a_therapists_message_is_pushed_to_the_patients_devices(

@@ -15,18 +15,9 @@ from backend.extensions import db
 from backend.models import AuditEvent, PatientProfile, PushSubscription, ReminderSend
 from backend.services import reminders
 from tests.conftest import exercise_id, item, prescribe
-from tests.push_service import PushService
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
-
-
-@pytest.fixture
-def push(app):
-    with app.app_context():
-        key = reminders.public_key()
-    with PushService(key) as service:
-        yield service
 
 
 def at(day: str, hhmm: str, zone=LONDON) -> datetime:

@@ -1,6 +1,7 @@
 """The alerts inbox: a therapist's own patients' alerts (an admin's: the
 whole clinic's), most severe first then oldest; acknowledge and resolve."""
 
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import case
 
@@ -42,7 +43,7 @@ def acknowledge(alert_id):
     """Someone is on it (an alert already acknowledged keeps its first)."""
     user, alert = alert_or_404(alert_id)
     if alert.state == "resolved":
-        abort(409, message="This alert is resolved already.")
+        abort(409, message=_("This alert is resolved already."))
     if alert.state == "new":
         alert.state = "acknowledged"
         alert.acknowledged_by = user.id
@@ -59,7 +60,7 @@ def resolve(body, alert_id):
     """Dealt with, with an optional note (acknowledged on the way if it was new)."""
     user, alert = alert_or_404(alert_id)
     if alert.state == "resolved":
-        abort(409, message="This alert is resolved already.")
+        abort(409, message=_("This alert is resolved already."))
     now = now_utc()
     if alert.acknowledged_at is None:
         alert.acknowledged_by, alert.acknowledged_at = user.id, now

@@ -14,13 +14,16 @@ import math
 import time
 
 from flask import current_app, g, request, session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import refresh
 from flask_login import login_user, logout_user
 from flask_smorest import Blueprint, abort
 from flask_wtf.csrf import generate_csrf
 from limits import RateLimitItemPerMinute
 from sqlalchemy import select
 
-from backend import mail, session_store
+from backend import i18n, mail, session_store
 from backend.api.common import documents, invalid
 from backend.auth import actor, needs_second_factor
 from backend.extensions import db, limiter
@@ -32,7 +35,9 @@ from backend.schemas.users import (
     DeviceSessionSchema,
     EnrolledSchema,
     EnrolmentSchema,
+    LanguageChoiceSchema,
     LoginSchema,
+    MeSchema,
     PasswordChangeSchema,
     PasswordResetConfirmSchema,
     PasswordResetSchema,
@@ -135,9 +140,9 @@ def _pending(step: str | None = None) -> tuple[UserSession, User]:
     given), else 401."""
     row = getattr(session, "row", None)
     if row is None or row.second_factor is None:
-        abort(401, message="Sign in with your email and password first.")
+        abort(401, message=_("Sign in with your email and password first."))
     if step is not None and row.second_factor != step:
-        abort(409, message="This sign-in is waiting for another step.")
+        abort(409, message=_("This sign-in is waiting for another step."))
     return row, row.user
 
 
@@ -178,7 +183,10 @@ def login(credentials):
         g.audit_action = "auth.login_slowed"
         abort(
             429,
-            message=f"Too many attempts on this account. Try again in {wait} s.",
+            message=_(
+                "Too many attempts on this account. Try again in %(seconds)s s.",
+                seconds=wait,
+            ),
             headers={"Retry-After": str(wait)},
         )
     user = db.session.scalar(select(User).where(User.email == email))
@@ -186,7 +194,7 @@ def login(credentials):
     ok = passwords.verify(user.password_hash if user else None, credentials["password"])
     if not ok or user is None or not user.active:
         _count_failure(email)
-        abort(401, message="Wrong email or password.")
+        abort(401, message=_("Wrong email or password."))
     return _sign_in(user)
 
 
@@ -202,7 +210,7 @@ def totp(body):
     g.audit_login_email = user.email
     if not second_factor.accept(user, body["code"]):
         db.session.rollback()
-        abort(401, message="That code is wrong or was used already.")
+        abort(401, message=_("That code is wrong or was used already."))
     return _complete(row)
 
 
@@ -238,14 +246,14 @@ def confirm_enrolment(body):
     codes = second_factor.confirm_enrolment(user, body["code"])
     if codes is None:
         db.session.rollback()
-        abort(401, message="That code does not match. Check the app and try again.")
+        abort(401, message=_("That code does not match. Check the app and try again."))
     if pending:
         answer = _complete(row)
     else:  # a new phone: every other session ends
         sessions.end_all(user.id, keep=row.id)
         db.session.commit()
         answer = {"user": user, "csrf_token": generate_csrf()}
-    notify(user, "A second sign-in step was set up", signed_out=not pending)
+    notify(user, _l("A second sign-in step was set up"), signed_out=not pending)
     return answer | {"recovery_codes": codes}
 
 
@@ -277,11 +285,34 @@ def logout_everywhere():
 
 
 @blp.route("/me", methods=["GET"])
-@blp.response(200, SessionSchema)
+@blp.response(200, MeSchema)
 @documents(blp, 401)
 def me():
-    """Who is signed in, with a CSRF token for their writes."""
-    return {"user": actor(), "csrf_token": generate_csrf()}
+    """Who is signed in, with a CSRF token for their writes and the language
+    Homeward speaks to them now."""
+    return _me(actor())
+
+
+def _me(user: User) -> dict:
+    return {
+        "user": user,
+        "csrf_token": generate_csrf(),
+        "language": i18n.request_language(),
+    }
+
+
+@blp.route("/me", methods=["PATCH"])
+@blp.arguments(LanguageChoiceSchema())
+@blp.response(200, MeSchema)
+@documents(blp, 401, 422)
+def choose_language(body):
+    """Choose the language Homeward speaks to you, in the app, in emails,
+    reminders and the handout; null follows the device's language."""
+    user = actor()
+    user.language = body["language"]
+    db.session.commit()
+    refresh()  # this answer speaks the new language already
+    return _me(user)
 
 
 @blp.route("/sessions", methods=["GET"])
@@ -312,7 +343,7 @@ def end_device_session(session_id):
     user = actor()
     row = db.session.get(UserSession, session_id)
     if row is None or row.user_id != user.id:
-        abort(404, message="No such session.")
+        abort(404, message=_("No such session."))
     if row.id == session.row.id:
         session_store.finish()
     db.session.delete(row)
@@ -329,13 +360,13 @@ def change_password(body):
     user = actor()
     passwords = current_app.extensions["homeward_passwords"]
     if not passwords.verify(user.password_hash, body["current_password"]):
-        invalid("current_password", "This is not your current password.")
+        invalid("current_password", _("This is not your current password."))
     _check_strength(user, body["new_password"], "new_password")
     user.password_hash = passwords.hash(body["new_password"])
     user.password_changed_at = now_utc()
     sessions.end_all(user.id, keep=session.row.id)
     db.session.commit()
-    notify(user, "Your password was changed")
+    notify(user, _l("Your password was changed"))
 
 
 @blp.route("/password-reset", methods=["POST"])
@@ -360,8 +391,8 @@ def request_password_reset(body):
         )
         db.session.commit()
         mail.send(
-            user.email,
-            f"Reset your Homeward password ({user.clinic.name})",
+            user,
+            _l("Reset your Homeward password (%(clinic)s)", clinic=user.clinic.name),
             "password_reset",
             name=user.name,
             clinic_name=user.clinic.name,
@@ -380,14 +411,14 @@ def confirm_password_reset(body):
     user = invitations.redeem(body["token"], now_utc(), invitations.RESET)
     if user is None:
         db.session.rollback()
-        abort(400, message="This reset link is used, expired or unknown.")
+        abort(400, message=_("This reset link is used, expired or unknown."))
     _check_strength(user, body["password"], "password")
     passwords = current_app.extensions["homeward_passwords"]
     user.password_hash = passwords.hash(body["password"])
     user.password_changed_at = now_utc()
     sessions.end_all(user.id)
     db.session.commit()
-    notify(user, "Your password was reset")
+    notify(user, _l("Your password was reset"))
 
 
 @blp.route("/accept-invite", methods=["POST"])
@@ -401,7 +432,7 @@ def accept_invite(body):
     user = invitations.redeem(body["token"], now_utc())
     if user is None:
         db.session.rollback()
-        abort(400, message="This invitation link is used, expired or unknown.")
+        abort(400, message=_("This invitation link is used, expired or unknown."))
     _check_strength(user, body["password"], "password")
     passwords = current_app.extensions["homeward_passwords"]
     user.password_hash = passwords.hash(body["password"])
@@ -421,12 +452,12 @@ def notify(user: User, what: str, signed_out: bool = True) -> None:
     """Tell the user by email that their password or second factor changed
     (and whether their other sessions were ended)."""
     mail.send(
-        user.email,
-        f"{what} ({user.clinic.name})",
+        user,
+        _l("%(what)s (%(clinic)s)", what=what, clinic=user.clinic.name),
         "security_notice",
         name=user.name,
         clinic_name=user.clinic.name,
         what=what,
-        when=now_utc().strftime("%d %b %Y, %H:%M UTC"),
+        when=now_utc(),
         signed_out=signed_out,
     )

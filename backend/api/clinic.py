@@ -1,5 +1,5 @@
-"""The admin's clinic settings: the paper the handout is printed on, and the
-alert rules."""
+"""The admin's clinic settings: the paper the handout is printed on, the
+language its people read by default, and the alert rules."""
 
 from flask_smorest import Blueprint
 
@@ -24,11 +24,13 @@ def get_clinic():
 @blp.response(200, ClinicSchema)
 @documents(blp, 401, 403)
 def update_clinic(body):
-    """Change the clinic's settings: the handout's paper size, the alert rules
-    (each rule's numbers merge into what the clinic set before)."""
+    """Change the clinic's settings: the handout's paper size, the default
+    language, the alert rules (each rule's numbers merge into what the clinic
+    set before)."""
     clinic = require_role("admin").clinic
-    if "paper_size" in body:
-        clinic.paper_size = body["paper_size"]
+    for setting in ("paper_size", "default_language"):
+        if setting in body:
+            setattr(clinic, setting, body[setting])
     if "alert_settings" in body:
         own = dict(clinic.alert_settings or {})
         for rule, changes in body["alert_settings"].items():

@@ -1,6 +1,7 @@
 """The exercise library: the shipped entries plus the clinic's own, with the
 clinic's own pictures and videos of them (services/media.py)."""
 
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
 
@@ -10,6 +11,7 @@ from backend.extensions import db
 from backend.models import Exercise, ExerciseMedia
 from backend.schemas.exercises import (
     ExerciseInSchema,
+    ExercisePatchSchema,
     ExerciseQuerySchema,
     ExerciseSchema,
     MediaSchema,
@@ -56,7 +58,7 @@ def _visible(exercise_id: int) -> Exercise:
         visible_exercises(actor()).where(Exercise.id == exercise_id)
     )
     if exercise is None:
-        abort(404, message="No such exercise.")
+        abort(404, message=_("No such exercise."))
     return exercise
 
 
@@ -74,6 +76,25 @@ def create_exercise(body):
     )
     db.session.add(exercise)
     db.session.commit()
+    return exercise
+
+
+@blp.route("/<int:exercise_id>", methods=["PATCH"])
+@blp.arguments(ExercisePatchSchema(partial=True))
+@blp.response(200, ExerciseSchema)
+@documents(blp, 401, 403, 404, 422)
+def update_exercise(body, exercise_id):
+    """Change one of the clinic's own exercises (its words in other languages
+    too: `translations` replaces what was there). The shipped library is
+    read-only."""
+    user = require_role("therapist", "admin")
+    exercise = _visible(exercise_id)
+    if exercise.clinic_id != user.clinic_id:
+        abort(403, message=_("The shipped library cannot be changed."))
+    for field, value in body.items():
+        setattr(exercise, field, value.strip() if field == "name" else value)
+    db.session.commit()
+    media.attach([exercise], user.clinic_id)
     return exercise
 
 
@@ -96,7 +117,7 @@ def _media_or_404(user, exercise_id: int, media_id: int) -> ExerciseMedia:
         )
     )
     if found is None:
-        abort(404, message="No such picture or video.")
+        abort(404, message=_("No such picture or video."))
     return found
 
 
@@ -128,8 +149,10 @@ def upload_media(files, exercise_id):
     ):
         abort(
             409,
-            message=f"An exercise may have {media.MAX_IMAGES} pictures: "
-            "delete or replace one first.",
+            message=_(
+                "An exercise may have %(count)s pictures: delete or replace one first.",
+                count=media.MAX_IMAGES,
+            ),
         )
     stored = _stored(files)
     replaced = _of_kind(user, exercise_id, "video") if stored.kind == "video" else []

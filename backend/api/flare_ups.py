@@ -1,6 +1,7 @@
 """Flare-ups the patient reports: recording them (as the logs are recorded,
 idempotent by the client's UUID), listing them and their summary."""
 
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from backend.api.common import documents
@@ -22,7 +23,7 @@ record_views(
     FlareUpSchema,
     "report_flare_up",
     "flare-up",
-    refusal="Only the patient reports their own flare-ups.",
+    refusal=_l("Only the patient reports their own flare-ups."),
 )
 
 

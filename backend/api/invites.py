@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from flask import current_app, request
+from flask_babel import lazy_gettext as _l
 
 from backend import mail
 from backend.models import User
@@ -33,15 +34,15 @@ def send(person: User, inviter: User, invite: dict) -> bool:
         "name": person.name,
         "clinic_name": clinic,
         "link": invite["invite_url"],
-        "expires": invite["invite_expires_at"].strftime("%d %B %Y"),
+        "expires": invite["invite_expires_at"],
     }
     if person.role == "patient":
-        subject = f"Your home exercises at {clinic}"
-        return mail.send(person.email, subject, "invitation", **common)
-    role = "an admin" if person.role == "admin" else "a therapist"
-    subject = f"You have been added to {clinic} in Homeward"
+        subject = _l("Your home exercises at %(clinic)s", clinic=clinic)
+        return mail.send(person, subject, "invitation", **common)
+    role = _l("an admin") if person.role == "admin" else _l("a therapist")
+    subject = _l("You have been added to %(clinic)s in Homeward", clinic=clinic)
     return mail.send(
-        person.email,
+        person,
         subject,
         "staff_invitation",
         **common,

@@ -4,6 +4,7 @@ Admins only (a therapist gets 403); another clinic's job is a 404.
 """
 
 from flask import Response, jsonify, url_for
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
@@ -49,7 +50,7 @@ def _job_or_404(job_id: int) -> ExportJob:
         )
     )
     if job is None:
-        abort(404, message="No such export.")
+        abort(404, message=_("No such export."))
     return job
 
 
@@ -84,10 +85,10 @@ def report_job_file(job_id):
     has been deleted (after EXPORT_KEEP_DAYS)."""
     job = _job_or_404(job_id)
     if job.state in ("queued", "running"):
-        abort(409, message="The report is not ready yet.")
+        abort(409, message=_("The report is not ready yet."))
     path = jobs.file_path(job)
     if path is None:
-        abort(404, message="This export has no file (failed, or deleted).")
+        abort(404, message=_("This export has no file (failed, or deleted)."))
     return Response(
         jobs.read_file(path),
         mimetype="text/csv" if job.kind == "csv" else "application/json",

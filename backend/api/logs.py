@@ -6,6 +6,8 @@ from collections import Counter
 from datetime import timedelta
 
 from flask import current_app, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
@@ -91,7 +93,7 @@ def programme_seen(body, patient_id):
     patient = patient_self(patient_id)
     latest = plan.latest_version(patient.id) or 0
     if body["version"] > latest:
-        invalid("version", f"The latest version is {latest}.")
+        invalid("version", _("The latest version is %(latest)s.", latest=latest))
     profile = patient.profile
     profile.programme_seen_version = max(
         profile.programme_seen_version or 0, body["version"]
@@ -128,7 +130,7 @@ def record_views(
     out_schema,
     endpoint: str,
     what: str,
-    refusal: str = "Only the patient records their own logs.",
+    refusal: str = _l("Only the patient records their own logs."),
 ):
     """POST one record (idempotent by its UUID) and GET a date range of them,
     on `blp`: ticks, pain check-ins and flare-up reports share both views.
@@ -160,7 +162,7 @@ def record_views(
         if outcome.status == "invalid":
             abort(422, errors={"json": outcome.errors})
         if outcome.status == "conflict":
-            abort(409, message="This id was already stored with different content.")
+            abort(409, message=_("This id was already stored with different content."))
         if outcome.status == "created":
             clinical_events.arrived(patient.id, {kind.name})
         return outcome.record, STATUS[outcome.status]
@@ -206,7 +208,7 @@ def undo_exercise(patient_id, log_id):
         ),
     )
     if outcome.status == "invalid":
-        abort(404, message="No such exercise log.")
+        abort(404, message=_("No such exercise log."))
     if outcome.status == "created":
         clinical_events.arrived(patient.id, {logs.UNDO})
 
@@ -245,8 +247,12 @@ def sync(body):
     if records > MAX_SYNC_RECORDS:
         abort(
             413,
-            message=f"At most {MAX_SYNC_RECORDS} records per sync ({records} sent): "
-            "send the rest in another request.",
+            message=_(
+                "At most %(most)s records per sync (%(records)s sent): "
+                "send the rest in another request.",
+                most=MAX_SYNC_RECORDS,
+                records=records,
+            ),
         )
     outcomes = logs.sync(
         patient.id,

@@ -5,6 +5,7 @@ the logs); the clinic's admin reads for oversight. The other side hears of a
 new message without its words (services/notices.py).
 """
 
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
 from backend.api.common import documents, invalid
@@ -63,7 +64,7 @@ def send_message(body, patient_id):
         before_commit=audited,
     )
     if outcome.status == "conflict":
-        abort(409, message="This id was already stored with different content.")
+        abort(409, message=_("This id was already stored with different content."))
     if outcome.status == "created":
         notices.new_message(patient, author)
         clinical_events.arrived(patient.id, {logs.MESSAGE.name})
@@ -82,7 +83,7 @@ def mark_read(body, patient_id):
     patient = patient_or_404(patient_id)
     until = messages.sent_at(patient.id, body["up_to"])
     if until is None:
-        invalid("up_to", "No such message in this thread.")
+        invalid("up_to", _("No such message in this thread."))
     reader = actor()
     if marks_messages_read(reader):
         messages.mark_read(patient.id, reader.id, until)

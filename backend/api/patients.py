@@ -4,6 +4,7 @@ page at a time), edits."""
 from urllib.parse import urlencode
 
 from flask import request
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -156,7 +157,7 @@ def reissue_invite(patient_id):
     """A new invitation link (the old one stops working), until a password is set."""
     user, patient = patient_for_staff(patient_id)
     if patient.password_hash is not None:
-        abort(409, message="This patient has already set a password.")
+        abort(409, message=_("This patient has already set a password."))
     invite = invites.issue(patient, user)
     db.session.commit()
     invites.send(patient, user, invite)

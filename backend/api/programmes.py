@@ -1,12 +1,16 @@
 """A patient's versioned home programme, and its printed handout."""
 
+from contextlib import nullcontext
+
 from flask import Response, render_template
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
 from backend.api import audit, invites
 from backend.api.common import documents, invalid
 from backend.auth import actor, patient_for_staff, patient_or_404
 from backend.extensions import db
+from backend.i18n import speaking
 from backend.schemas.programmes import ProgrammeInSchema, ProgrammeSchema
 from backend.services import handout, programmes
 from backend.services.dates import today_in
@@ -55,7 +59,7 @@ def current_programme(patient_id):
         patient.id, today_in(patient.profile.timezone)
     )
     if version is None:
-        abort(404, message="No programme is in force today.")
+        abort(404, message=_("No programme is in force today."))
     return programme_view(version)
 
 
@@ -72,7 +76,7 @@ def new_programme_version(body, patient_id):
     )
     if unknown:
         errors = {
-            index: {"exercise_id": ["Unknown exercise."]}
+            index: {"exercise_id": [_("Unknown exercise.")]}
             for index, item in enumerate(items)
             if item["exercise_id"] in unknown
         }
@@ -119,19 +123,21 @@ def programme_handout(patient_id):
     today = today_in(patient.profile.timezone)
     version = programmes.version_in_force(patient.id, today)
     if version is None:
-        abort(404, message="No programme yet.")
-    contents = handout.contents(patient, version, today)
+        abort(404, message=_("No programme yet."))
     user = actor()
-    if user.is_staff and patient.password_hash is None:
-        invite = invites.issue(patient, user, keep_others=True)
-        audit.note("programmes.handout_invite", 200)
-        db.session.commit()
-        contents["invite"] = {
-            "url": invite["invite_url"],
-            "qr": handout.qr_data_uri(invite["invite_url"]),
-            "expires": handout.day_words(invite["invite_expires_at"].date()),
-        }
-    html = render_template("handout/programme.html", **contents)
+    # in the patient's language, also when staff print it
+    with nullcontext() if user.id == patient.id else speaking(patient):
+        contents = handout.contents(patient, version, today)
+        if user.is_staff and patient.password_hash is None:
+            invite = invites.issue(patient, user, keep_others=True)
+            audit.note("programmes.handout_invite", 200)
+            db.session.commit()
+            contents["invite"] = {
+                "url": invite["invite_url"],
+                "qr": handout.qr_data_uri(invite["invite_url"]),
+                "expires": handout.day_words(invite["invite_expires_at"].date()),
+            }
+        html = render_template("handout/programme.html", **contents)
     return Response(
         handout.to_pdf(html),
         mimetype="application/pdf",

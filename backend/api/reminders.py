@@ -5,6 +5,7 @@ Sending is the worker's (`flask reminders run`, services/reminders.py)."""
 from datetime import time
 
 from flask import session
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import delete, select
 
@@ -53,7 +54,7 @@ def public_key():
     is off on this server."""
     key = reminders.public_key()
     if key is None:
-        abort(404, message="Push reminders are off on this server.")
+        abort(404, message=_("Push reminders are off on this server."))
     return {"public_key": key}
 
 
@@ -66,7 +67,7 @@ def subscribe(body):
     with this device's session: signing out deletes it."""
     patient = require_role("patient")
     if not reminders.endpoint_allowed(body["endpoint"]):
-        invalid("endpoint", "Not a push service this server sends to.")
+        invalid("endpoint", _("Not a push service this server sends to."))
     row = db.session.scalar(
         select(PushSubscription).where(PushSubscription.endpoint == body["endpoint"])
     )
@@ -116,16 +117,20 @@ def get_reminders(patient_id):
 @documents(blp, 401, 403, 404)
 def set_reminders(body, patient_id):
     """The patient's own choice (staff may read it, not make it)."""
-    patient = patient_self(patient_id, "Only the patient chooses their reminders.")
+    patient = patient_self(patient_id, _("Only the patient chooses their reminders."))
     for index, slot in enumerate(body["times"]):
         if reminders.is_quiet(time.fromisoformat(slot)):
             hours = reminders.quiet_words()
-            message = f"{slot} is in quiet hours ({hours}): pick a time outside them."
+            message = _(
+                "%(time)s is in quiet hours (%(hours)s): pick a time outside them.",
+                time=slot,
+                hours=hours,
+            )
             abort(422, errors={"json": {"times": {index: [message]}}})
     if body["channel"] == "push" and not reminders.push_available():
-        invalid("channel", "Notifications are off on this server: choose email.")
+        invalid("channel", _("Notifications are off on this server: choose email."))
     if body["channel"] == "email" and not reminders.email_available():
-        invalid("channel", "This clinic does not send email: choose notifications.")
+        invalid("channel", _("This clinic does not send email: choose notifications."))
     settings = db.session.get(ReminderSettings, patient.id)
     if settings is None:
         settings = ReminderSettings(patient_id=patient.id)
@@ -147,13 +152,27 @@ def nudge_patient(patient_id):
     staff, patient = patient_for_staff(patient_id)
     settings = reminders.settings_of(patient.id)
     if settings.channel == "off":
-        abort(409, message=f"{patient.name} has reminders off: nothing can reach them.")
+        abort(
+            409,
+            message=_(
+                "%(name)s has reminders off: nothing can reach them.",
+                name=patient.name,
+            ),
+        )
     if settings.channel == "push" and not reminders.device_count(patient.id):
-        abort(409, message=f"{patient.name} has no device with notifications on.")
+        abort(
+            409,
+            message=_(
+                "%(name)s has no device with notifications on.", name=patient.name
+            ),
+        )
     now = now_utc()
     row = reminders.nudge(patient, staff, now)
     if row is None:
-        abort(429, message=f"{patient.name} was sent a reminder today already.")
+        abort(
+            429,
+            message=_("%(name)s was sent a reminder today already.", name=patient.name),
+        )
     return {
         "channel": settings.channel,
         "due_at": row.due_at,
@@ -170,7 +189,7 @@ def stop_reminders(body):
     patient_id = reminders.patient_of_stop_token(body["token"])
     settings = db.session.get(ReminderSettings, patient_id) if patient_id else None
     if settings is None:
-        abort(404, message="This link is not valid.")
+        abort(404, message=_("This link is not valid."))
     settings.channel = "off"
     db.session.commit()
     return {"channel": "off"}

@@ -1,6 +1,7 @@
 """Clinic staff: admins add therapists and other admins."""
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 from sqlalchemy import select
@@ -39,7 +40,7 @@ class StaffPatchSchema(Schema):
 
 
 def email_taken() -> None:
-    abort(409, errors={"json": {"email": ["This email is already in use."]}})
+    abort(409, errors={"json": {"email": [_("This email is already in use.")]}})
 
 
 @blp.route("", methods=["GET"])
@@ -113,7 +114,7 @@ def update_staff(body, staff_id):
     """Rename or (de)activate a staff member; an admin cannot lock themself out."""
     admin, user = staff_member_or_404(staff_id)
     if user.id == admin.id and body.get("active") is False:
-        abort(422, errors={"json": {"active": ["You cannot deactivate yourself."]}})
+        abort(422, errors={"json": {"active": [_("You cannot deactivate yourself.")]}})
     if "name" in body:
         user.name = body["name"].strip()
     if "active" in body:

@@ -1,5 +1,6 @@
 """API tokens: an admin makes one for a script, sees its secret once, can revoke it."""
 
+from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
@@ -55,7 +56,7 @@ def revoke_token(token_id):
         )
     )
     if token is None:
-        abort(404, message="No such token.")
+        abort(404, message=_("No such token."))
     if token.revoked_at is None:
         token.revoked_at = now_utc()
         db.session.commit()

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.extensions import db
@@ -34,6 +34,8 @@ class Exercise(db.Model):
     body_region: Mapped[str] = mapped_column(String(100))
     instructions: Mapped[str] = mapped_column(Text)
     media_url: Mapped[str | None] = mapped_column(String(500))
+    # {"es": {"name", "instructions", "alt"}}, any of them (services/library.py)
+    translations: Mapped[dict | None] = mapped_column(JSON)
     default_sets: Mapped[int]
     default_reps: Mapped[int]
     default_hold_seconds: Mapped[int]

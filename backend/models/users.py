@@ -39,6 +39,10 @@ class Clinic(db.Model):
     )
     # the clinic's changes to the alert rules' defaults (services/alerts.py RULES)
     alert_settings: Mapped[dict | None] = mapped_column(JSON)
+    # what its people read when neither they nor their browser chose (i18n.py)
+    default_language: Mapped[str] = mapped_column(
+        String(8), default="en", server_default="en"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
 
@@ -71,6 +75,8 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # "en" or "es"; None: follow the device (backend/i18n.py)
+    language: Mapped[str | None] = mapped_column(String(8))
 
     clinic: Mapped[Clinic] = relationship()
     profile: Mapped["PatientProfile | None"] = relationship(

@@ -1,5 +1,6 @@
 """Messages, flare-up reports and the Patient-Specific Functional Scale on the wire."""
 
+from flask_babel import gettext as _
 from marshmallow import (
     Schema,
     ValidationError,
@@ -20,7 +21,7 @@ PSFS_ACTIVITIES = 3
 
 def _not_blank(value: str) -> None:
     if not value.strip():
-        raise ValidationError("Must not be blank.")
+        raise ValidationError(_("Must not be blank."))
 
 
 class MessageInSchema(Schema):
@@ -93,9 +94,9 @@ class FlareUpInSchema(Schema):
     def _consistent(self, data, **kwargs):
         errors = {}
         if "other" in data["triggers"] and not (data.get("note") or "").strip():
-            errors["note"] = ['Say what set it off when you choose "other".']
+            errors["note"] = [_('Say what set it off when you choose "other".')]
         if "nothing" in data["helped"] and set(data["helped"]) != {"nothing"}:
-            errors["helped"] = ['"nothing" cannot go with something that helped.']
+            errors["helped"] = [_('"nothing" cannot go with something that helped.')]
         if errors:
             raise ValidationError(errors)
 
@@ -191,7 +192,10 @@ class PsfsInSchema(Schema):
             name = activity["name"].casefold()
             if name in seen:
                 raise ValidationError(
-                    f"Each activity once: “{activity['name']}” is named twice."
+                    _(
+                        "Each activity once: “%(name)s” is named twice.",
+                        name=activity["name"],
+                    )
                 )
             seen.add(name)
 

@@ -2,7 +2,20 @@
 
 from marshmallow import Schema, fields, validate
 
+from backend.i18n import LANGUAGES
+
 PAPER_SIZES = ["A4", "Letter"]
+
+
+def default_language_field(**kwargs) -> fields.String:
+    return fields.String(
+        validate=validate.OneOf(LANGUAGES),
+        metadata={
+            "description": "The language for its people who have not chosen "
+            "one and whose browser asks for none Homeward speaks."
+        },
+        **kwargs,
+    )
 
 
 class ClinicSchema(Schema):
@@ -13,6 +26,7 @@ class ClinicSchema(Schema):
         validate=validate.OneOf(PAPER_SIZES),
         metadata={"description": "The paper the printed handout is laid out for."},
     )
+    default_language = default_language_field(required=True)
     alert_settings = fields.Method(
         "_rules",
         metadata={"description": "Each alert rule: on, severity and its numbers."},
@@ -48,4 +62,5 @@ class AlertSettingsSchema(Schema):
 
 class ClinicPatchSchema(Schema):
     paper_size = fields.String(validate=validate.OneOf(PAPER_SIZES))
+    default_language = default_language_field()
     alert_settings = fields.Nested(AlertSettingsSchema)

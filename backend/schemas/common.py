@@ -3,6 +3,8 @@ bounds every input respects (the API contract's "Limits")."""
 
 from datetime import UTC, date, datetime, timedelta
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
@@ -12,7 +14,7 @@ MAX_ID = 2**31 - 1  # a database integer; a larger id names nothing
 class StrictInt(fields.Integer):
     """An integer that refuses floats, numeric strings and booleans."""
 
-    default_error_messages = {"invalid": "Not a valid integer."}
+    default_error_messages = {"invalid": _l("Not a valid integer.")}
 
     def __init__(self, **kwargs):
         super().__init__(strict=True, **kwargs)
@@ -40,7 +42,11 @@ class Day(fields.Date):
         day = super()._deserialize(value, attr, data, **kwargs)
         if not FIRST_DAY <= day <= LAST_DAY:
             raise ValidationError(
-                f"Must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
+                _(
+                    "Must be between %(first)s and %(last)s.",
+                    first=FIRST_DAY.isoformat(),
+                    last=LAST_DAY.isoformat(),
+                )
             )
         return day
 
@@ -62,10 +68,10 @@ class Characters(validate.Regexp):
 # One line: no control characters at all. Several lines: line breaks and tabs too.
 ONE_LINE = Characters(
     r"^[^\x00-\x1f\x7f]*$",
-    "Must be one line, without line breaks, tabs or control characters.",
+    _l("Must be one line, without line breaks, tabs or control characters."),
 )
 LINES = Characters(
-    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", "Control characters are not allowed."
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$", _l("Control characters are not allowed.")
 )
 
 
@@ -99,10 +105,11 @@ def date_range(max_days: int) -> type[Schema]:
             if start and not end:  # `to` defaults to about today: a day ahead of UTC
                 end = max(start, datetime.now(UTC).date() + timedelta(days=1))
             if start and end and start > end:
-                raise ValidationError("Must not be after 'to'.", "from")
+                raise ValidationError(_("Must not be after 'to'."), "from")
             if start and end and (end - start).days + 1 > max_days:
                 raise ValidationError(
-                    f"A range may span at most {max_days} days.", "from"
+                    _("A range may span at most %(days)s days.", days=max_days),
+                    "from",
                 )
 
     DateRangeQuery.__name__ = f"DateRangeQuery{max_days}"

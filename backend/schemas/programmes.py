@@ -1,5 +1,6 @@
 """Programme versions and their items on the wire."""
 
+from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from backend.schemas.common import Day, StrictInt, record_id, text
@@ -22,9 +23,9 @@ class ItemInSchema(Schema):
     @validates("days_of_week")
     def _distinct_days(self, value, **kwargs):
         if not value:
-            raise ValidationError("Pick at least one day.")
+            raise ValidationError(_("Pick at least one day."))
         if len(set(value)) != len(value):
-            raise ValidationError("Each day at most once.")
+            raise ValidationError(_("Each day at most once."))
 
 
 class ProgrammeInSchema(Schema):
@@ -42,8 +43,10 @@ class ProgrammeInSchema(Schema):
         exercise_ids = [item["exercise_id"] for item in items]
         if len(set(exercise_ids)) != len(exercise_ids):
             raise ValidationError(
-                "Each exercise at most once per programme; "
-                "use times a day for more sessions."
+                _(
+                    "Each exercise at most once per programme; "
+                    "use times a day for more sessions."
+                )
             )
 
 

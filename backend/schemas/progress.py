@@ -2,6 +2,7 @@
 
 import re
 
+from flask_babel import gettext as _
 from marshmallow import (
     Schema,
     ValidationError,
@@ -31,7 +32,9 @@ class OdiInSchema(Schema):
     @validates("answers")
     def _ten(self, value, **kwargs):
         if len(value) != 10:
-            raise ValidationError("Give exactly 10 answers (null for a skipped one).")
+            raise ValidationError(
+                _("Give exactly 10 answers (null for a skipped one).")
+            )
 
 
 class OdiSchema(Schema):

@@ -1,13 +1,15 @@
 """Reminders: the patient's settings, push subscriptions, the nudge and the
 email's stop link."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from backend.models import CHANNELS
 from backend.schemas.common import Day, StrictInt, text
 
 HHMM = validate.Regexp(
-    r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Use HH:MM, e.g. 08:30."
+    r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error=_l("Use HH:MM, e.g. 08:30.")
 )
 
 
@@ -27,7 +29,7 @@ class RemindersInSchema(Schema):
     times = fields.List(
         fields.String(validate=HHMM),
         required=True,
-        validate=validate.Length(max=3, error="At most three times a day."),
+        validate=validate.Length(max=3, error=_l("At most three times a day.")),
     )
     days_of_week = fields.List(
         StrictInt(validate=validate.Range(0, 6)),
@@ -40,14 +42,14 @@ class RemindersInSchema(Schema):
     @validates("times")
     def _distinct_times(self, value, **kwargs):
         if len(set(value)) != len(value):
-            raise ValidationError("Each time at most once.")
+            raise ValidationError(_("Each time at most once."))
 
     @validates("days_of_week")
     def _days(self, value, **kwargs):
         if not value:
-            raise ValidationError("Pick at least one day.")
+            raise ValidationError(_("Pick at least one day."))
         if len(set(value)) != len(value):
-            raise ValidationError("Each day at most once.")
+            raise ValidationError(_("Each day at most once."))
 
 
 class RemindersSchema(Schema):
@@ -63,7 +65,7 @@ class RemindersSchema(Schema):
     last_sent = fields.Nested(LastSentSchema, allow_none=True)
 
 
-BASE64URL = validate.Regexp(r"^[A-Za-z0-9_=-]+$", error="Not base64url.")
+BASE64URL = validate.Regexp(r"^[A-Za-z0-9_=-]+$", error=_l("Not base64url."))
 
 
 class SubscriptionKeysSchema(Schema):

@@ -4,6 +4,8 @@ import base64
 import binascii
 import json
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import (
     Schema,
     ValidationError,
@@ -14,6 +16,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from backend.i18n import LANGUAGES
 from backend.schemas.common import name_field, record_id, record_id_query, text
 from backend.services.dates import is_known_timezone
 from backend.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
@@ -26,7 +29,10 @@ def password_field(**kwargs) -> fields.String:
         validate=validate.Length(
             min=MIN_PASSWORD_LENGTH,
             max=MAX_PASSWORD_LENGTH,
-            error=f"Must be between {MIN_PASSWORD_LENGTH} and {{max}} characters.",
+            error=_l(
+                "Must be between %(min)s and {max} characters.",
+                min=MIN_PASSWORD_LENGTH,
+            ),
         ),
         **kwargs,
     )
@@ -43,11 +49,33 @@ class UserSchema(Schema):
     second_factor = fields.Boolean(
         metadata={"description": "Whether they sign in with a second step."}
     )
+    language = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(LANGUAGES),
+        metadata={"description": "Their chosen language; null: the device's."},
+    )
 
 
 class SessionSchema(Schema):
     user = fields.Nested(UserSchema, required=True)
     csrf_token = fields.String(required=True)
+
+
+class MeSchema(SessionSchema):
+    language = fields.String(
+        required=True,
+        validate=validate.OneOf(LANGUAGES),
+        metadata={"description": "The language Homeward speaks to them now."},
+    )
+
+
+class LanguageChoiceSchema(Schema):
+    language = fields.String(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(LANGUAGES, error=_l("Must be one of: {choices}.")),
+        metadata={"description": "null: follow the device's language."},
+    )
 
 
 class SignInSchema(Schema):
@@ -143,7 +171,7 @@ class TimezoneField(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
         if not is_known_timezone(value):
-            raise ValidationError("Not a known IANA timezone, e.g. 'Europe/London'.")
+            raise ValidationError(_("Not a known IANA timezone, e.g. 'Europe/London'."))
         return value
 
 
@@ -164,12 +192,12 @@ class PatientPatchSchema(Schema):
     @validates("name")
     def _not_blank(self, value, **kwargs):
         if not value.strip():
-            raise ValidationError("Must not be blank.")
+            raise ValidationError(_("Must not be blank."))
 
     @post_load
     def _something(self, data, **kwargs):
         if not data:
-            raise ValidationError("Send at least one field to change.", "_schema")
+            raise ValidationError(_("Send at least one field to change."), "_schema")
         return data
 
 
@@ -227,7 +255,7 @@ class CursorField(fields.String):
         except (binascii.Error, ValueError):
             decoded = None
         if not (isinstance(decoded, list) and len(decoded) >= 2):
-            raise ValidationError("Not a cursor from this list.")
+            raise ValidationError(_("Not a cursor from this list."))
         return decoded
 
 
@@ -272,7 +300,7 @@ class PatientListQuerySchema(Schema):
                 for value, kind in zip(key, expected, strict=True)
             )
         ):
-            raise ValidationError("Not a cursor of this sort.", "after")
+            raise ValidationError(_("Not a cursor of this sort."), "after")
 
     @post_load
     def _key(self, data, **kwargs):

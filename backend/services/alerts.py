@@ -21,6 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -301,8 +302,8 @@ def _tell_therapist(patient: User) -> None:
     if therapist is None or not therapist.active:
         return
     mail.send(
-        therapist.email,
-        "A patient needs your attention",
+        therapist,
+        _l("A patient needs your attention"),
         "alert",
         name=therapist.name,
         clinic_name=patient.clinic.name,

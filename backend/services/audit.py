@@ -1,6 +1,8 @@
 """The audit trail: append-only rows of who did what to which record, when,
 where; and each row told as a sentence for the admin's screen."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -57,98 +59,108 @@ def record(
 
 
 # What each action says, as a sentence for the admin's screen ({actor} did ...;
-# {patient} and {target} are the record's person, {email} the account named).
+# {patient} and {target} are the record's person, {email} the account named),
+# in the admin's language: the placeholders stay as they are in translations.
 SENTENCES = {
-    "auth.login": "{actor} signed in",
-    "auth.login_failed": "A sign-in as {email}{account} failed",
-    "auth.login_blocked": "Sign-in as {email}{account} was blocked after too many "
-    "failures",
-    "auth.login_slowed": "Sign-in as {email}{account} was slowed down after many "
-    "failures",
-    "auth.totp": "{actor} gave their sign-in code",
-    "auth.totp_failed": "A wrong sign-in code was given for {email}",
-    "auth.totp_blocked": "Sign-in codes for {email} were blocked after failures",
-    "auth.enrol": "{actor} started setting up two-step sign-in",
-    "auth.confirm_enrolment": "{actor} set up two-step sign-in",
-    "auth.confirm_enrolment_failed": "A wrong code was given setting up {email}",
-    "auth.confirm_enrolment_blocked": "Setting up two-step sign-in for {email} "
-    "was blocked after failures",
-    "auth.accept_invite": "{actor} accepted their invitation",
-    "auth.accept_invite_failed": "An invitation link was refused",
-    "auth.accept_invite_blocked": "Invitation links were blocked after failures",
-    "auth.change_password": "{actor} changed their password",
-    "auth.change_password_failed": "{actor} failed to change their password",
-    "auth.change_password_blocked": "{actor} was blocked changing their password",
-    "auth.request_password_reset": "A password reset link was asked for {email}",
-    "auth.request_password_reset_failed": "A password reset request was refused",
-    "auth.request_password_reset_blocked": "Password reset links for {email} "
-    "were blocked after many requests",
-    "auth.confirm_password_reset": "The password of {email} was reset",
-    "auth.confirm_password_reset_failed": "A password reset link was refused",
-    "auth.confirm_password_reset_blocked": "Password reset links were blocked "
-    "after failures",
-    "auth.end_device_session": "{actor} signed out one of their devices",
-    "auth.logout_everywhere": "{actor} signed out everywhere",
-    "patient.read": "{actor} viewed {patient}'s {what}",
-    "access.refused": "{actor} was refused {method} {path} ({status})",
-    "logs.record_exercise": "{actor} ticked an exercise",
-    "logs.record_pain": "{actor} logged their pain",
-    "logs.undo_exercise": "{actor} undid a tick",
-    "logs.sync": "{actor} sent records saved offline",
-    "logs.programme_seen": "{actor} read what changed in their programme",
-    "patients.enrol_patient": "{actor} enrolled a new patient",
-    "patients.update_patient": "{actor} changed {patient}'s details",
-    "patients.reissue_invite": "{actor} sent {patient} a new invitation",
-    "programmes.new_programme_version": "{actor} changed {patient}'s programme",
-    "programmes.handout_invite": "{actor} printed an invitation link for {patient} "
-    "on a handout",
-    "clinic.update_clinic": "{actor} changed the clinic's settings",
-    "progress.take_odi": "{actor} recorded a back-pain questionnaire of {patient}",
-    "progress.take_psfs": "{actor} recorded a functional scale (PSFS) of {patient}",
-    "messages.send_message": "{actor} wrote in {patient}'s messages with their "
-    "care team",
-    "messages.mark_read": "{actor} read {patient}'s messages",
-    "flare_ups.report_flare_up": "{actor} reported a flare-up",
-    "progress.fhir_export": "{actor} exported {patient}'s record (FHIR)",
-    "reports.adherence_report": "{actor} pulled the adherence report",
-    "reports.adherence_report_csv": "{actor} downloaded the adherence report (CSV)",
-    "audit.audit_trail_csv": "{actor} downloaded the audit trail (CSV)",
-    "jobs.request_report_job": "{actor} asked for an adherence report file",
-    "jobs.report_job_file": "{actor} downloaded an adherence report file",
-    "staff.create_staff": "{actor} invited a staff member",
-    "staff.update_staff": "{actor} changed {target}'s staff account",
-    "staff.reset_second_factor": "{actor} reset {target}'s two-step sign-in",
-    "tokens.create_token": "{actor} created an API token",
-    "tokens.revoke_token": "{actor} revoked an API token",
-    "exercises.create_exercise": "{actor} added an exercise to the library",
-    "exercises.upload_media": "{actor} added a picture or video of an exercise",
-    "exercises.replace_media": "{actor} replaced a picture or video of an exercise",
-    "exercises.delete_media": "{actor} deleted a picture or video of an exercise",
-    "alerts.acknowledge": "{actor} acknowledged an alert",
-    "alerts.resolve": "{actor} resolved an alert",
-    "reminders.subscribe": "{actor} turned on notifications on a device",
-    "reminders.unsubscribe": "{actor} turned off notifications on a device",
-    "reminders.set_reminders": "{actor} changed their reminders",
-    "reminders.nudge_patient": "{actor} sent {patient} a reminder",
-    "reminders.stop_reminders": "Reminders were stopped from an email's link",
+    "auth.login": _l("{actor} signed in"),
+    "auth.login_failed": _l("A sign-in as {email}{account} failed"),
+    "auth.login_blocked": _l(
+        "Sign-in as {email}{account} was blocked after too many failures"
+    ),
+    "auth.login_slowed": _l(
+        "Sign-in as {email}{account} was slowed down after many failures"
+    ),
+    "auth.totp": _l("{actor} gave their sign-in code"),
+    "auth.totp_failed": _l("A wrong sign-in code was given for {email}"),
+    "auth.totp_blocked": _l("Sign-in codes for {email} were blocked after failures"),
+    "auth.enrol": _l("{actor} started setting up two-step sign-in"),
+    "auth.confirm_enrolment": _l("{actor} set up two-step sign-in"),
+    "auth.confirm_enrolment_failed": _l("A wrong code was given setting up {email}"),
+    "auth.confirm_enrolment_blocked": _l(
+        "Setting up two-step sign-in for {email} was blocked after failures"
+    ),
+    "auth.accept_invite": _l("{actor} accepted their invitation"),
+    "auth.accept_invite_failed": _l("An invitation link was refused"),
+    "auth.accept_invite_blocked": _l("Invitation links were blocked after failures"),
+    "auth.change_password": _l("{actor} changed their password"),
+    "auth.change_password_failed": _l("{actor} failed to change their password"),
+    "auth.change_password_blocked": _l("{actor} was blocked changing their password"),
+    "auth.request_password_reset": _l("A password reset link was asked for {email}"),
+    "auth.request_password_reset_failed": _l("A password reset request was refused"),
+    "auth.request_password_reset_blocked": _l(
+        "Password reset links for {email} were blocked after many requests"
+    ),
+    "auth.confirm_password_reset": _l("The password of {email} was reset"),
+    "auth.confirm_password_reset_failed": _l("A password reset link was refused"),
+    "auth.confirm_password_reset_blocked": _l(
+        "Password reset links were blocked after failures"
+    ),
+    "auth.end_device_session": _l("{actor} signed out one of their devices"),
+    "auth.logout_everywhere": _l("{actor} signed out everywhere"),
+    "auth.choose_language": _l("{actor} chose the language they read Homeward in"),
+    "patient.read": _l("{actor} viewed {patient}'s {what}"),
+    "access.refused": _l("{actor} was refused {method} {path} ({status})"),
+    "logs.record_exercise": _l("{actor} ticked an exercise"),
+    "logs.record_pain": _l("{actor} logged their pain"),
+    "logs.undo_exercise": _l("{actor} undid a tick"),
+    "logs.sync": _l("{actor} sent records saved offline"),
+    "logs.programme_seen": _l("{actor} read what changed in their programme"),
+    "patients.enrol_patient": _l("{actor} enrolled a new patient"),
+    "patients.update_patient": _l("{actor} changed {patient}'s details"),
+    "patients.reissue_invite": _l("{actor} sent {patient} a new invitation"),
+    "programmes.new_programme_version": _l("{actor} changed {patient}'s programme"),
+    "programmes.handout_invite": _l(
+        "{actor} printed an invitation link for {patient} on a handout"
+    ),
+    "clinic.update_clinic": _l("{actor} changed the clinic's settings"),
+    "progress.take_odi": _l("{actor} recorded a back-pain questionnaire of {patient}"),
+    "progress.take_psfs": _l("{actor} recorded a functional scale (PSFS) of {patient}"),
+    "messages.send_message": _l(
+        "{actor} wrote in {patient}'s messages with their care team"
+    ),
+    "messages.mark_read": _l("{actor} read {patient}'s messages"),
+    "flare_ups.report_flare_up": _l("{actor} reported a flare-up"),
+    "progress.fhir_export": _l("{actor} exported {patient}'s record (FHIR)"),
+    "reports.adherence_report": _l("{actor} pulled the adherence report"),
+    "reports.adherence_report_csv": _l("{actor} downloaded the adherence report (CSV)"),
+    "audit.audit_trail_csv": _l("{actor} downloaded the audit trail (CSV)"),
+    "jobs.request_report_job": _l("{actor} asked for an adherence report file"),
+    "jobs.report_job_file": _l("{actor} downloaded an adherence report file"),
+    "staff.create_staff": _l("{actor} invited a staff member"),
+    "staff.update_staff": _l("{actor} changed {target}'s staff account"),
+    "staff.reset_second_factor": _l("{actor} reset {target}'s two-step sign-in"),
+    "tokens.create_token": _l("{actor} created an API token"),
+    "tokens.revoke_token": _l("{actor} revoked an API token"),
+    "exercises.create_exercise": _l("{actor} added an exercise to the library"),
+    "exercises.update_exercise": _l("{actor} changed an exercise of the library"),
+    "exercises.upload_media": _l("{actor} added a picture or video of an exercise"),
+    "exercises.replace_media": _l("{actor} replaced a picture or video of an exercise"),
+    "exercises.delete_media": _l("{actor} deleted a picture or video of an exercise"),
+    "alerts.acknowledge": _l("{actor} acknowledged an alert"),
+    "alerts.resolve": _l("{actor} resolved an alert"),
+    "reminders.subscribe": _l("{actor} turned on notifications on a device"),
+    "reminders.unsubscribe": _l("{actor} turned off notifications on a device"),
+    "reminders.set_reminders": _l("{actor} changed their reminders"),
+    "reminders.nudge_patient": _l("{actor} sent {patient} a reminder"),
+    "reminders.stop_reminders": _l("Reminders were stopped from an email's link"),
 }
 READ_WHAT = {
-    "patients.get_patient": "details",
-    "progress.patient_progress": "progress",
-    "progress.odi_history": "questionnaires",
-    "progress.psfs_history": "functional scales (PSFS)",
-    "messages.list_messages": "messages",
-    "messages.unread_messages": "unread messages count",
-    "flare_ups.list_flare_ups": "flare-ups",
-    "flare_ups.flare_up_summary": "flare-up summary",
-    "logs.routine": "routine",
-    "logs.week": "week",
-    "logs.list_exercise_logs": "exercise log",
-    "logs.list_pain_logs": "pain diary",
-    "programmes.current_programme": "programme",
-    "programmes.programme_history": "programme history",
-    "programmes.programme_handout": "handout",
-    "reminders.get_reminders": "reminder settings",
+    "patients.get_patient": _l("details"),
+    "progress.patient_progress": _l("progress"),
+    "progress.odi_history": _l("questionnaires"),
+    "progress.psfs_history": _l("functional scales (PSFS)"),
+    "messages.list_messages": _l("messages"),
+    "messages.unread_messages": _l("unread messages count"),
+    "flare_ups.list_flare_ups": _l("flare-ups"),
+    "flare_ups.flare_up_summary": _l("flare-up summary"),
+    "logs.routine": _l("routine"),
+    "logs.week": _l("week"),
+    "logs.list_exercise_logs": _l("exercise log"),
+    "logs.list_pain_logs": _l("pain diary"),
+    "programmes.current_programme": _l("programme"),
+    "programmes.programme_history": _l("programme history"),
+    "programmes.programme_handout": _l("handout"),
+    "reminders.get_reminders": _l("reminder settings"),
 }
 
 
@@ -156,17 +168,21 @@ def sentence(event: AuditEvent, names: dict[int, str]) -> str:
     """The event in words; `names` maps user ids to names."""
     detail = event.detail or {}
     person = names.get(int(event.target_id)) if _is_person(event) else None
-    actor = names.get(event.actor_id) or event.actor_email or "Someone"
+    actor = names.get(event.actor_id) or event.actor_email or _("Someone")
     if "token" in detail:
-        actor = f"{actor} (API token “{detail['token']['name']}”)"
-    words = SENTENCES.get(event.action, "{actor}: " + event.action)
+        actor = _(
+            "%(actor)s (API token “%(token)s”)",
+            actor=actor,
+            token=detail["token"]["name"],
+        )
+    words = str(SENTENCES.get(event.action, "{actor}: " + event.action))
     return words.format(
         actor=actor,
-        email=event.actor_email or "an unknown email",
-        patient=person or "a patient",
-        target=person or "someone",
+        email=event.actor_email or _("an unknown email"),
+        patient=person or _("a patient"),
+        target=person or _("someone"),
         account=f" ({person})" if person else "",
-        what=READ_WHAT.get(detail.get("read"), "record"),
+        what=READ_WHAT.get(detail.get("read")) or _("record"),
         method=detail.get("method", ""),
         path=detail.get("path", ""),
         status=event.status,

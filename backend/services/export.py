@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
@@ -32,20 +33,21 @@ COLUMNS = [
     "pain_max",
     "pain_logs",
 ]
-# The default CSV, for people in a spreadsheet: readable headers, how many of
-# the week's days the range covers, and no weeks before a patient enrolled.
+# The default CSV, for people in a spreadsheet: readable headers (in the
+# reader's language), how many of the week's days the range covers, and no
+# weeks before a patient enrolled.
 HEADERS = {
-    "patient_id": "Patient ID",
-    "patient_name": "Patient",
-    "therapist_name": "Therapist",
-    "week_start": "Week starting (Monday)",
-    "days_in_range": "Days of the week in the range",
-    "sessions_due": "Sessions due",
-    "sessions_done": "Sessions done",
-    "adherence_pct": "Adherence %",
-    "pain_mean": "Mean pain (0-10)",
-    "pain_max": "Worst pain (0-10)",
-    "pain_logs": "Pain check-ins",
+    "patient_id": _l("Patient ID"),
+    "patient_name": _l("Patient"),
+    "therapist_name": _l("Therapist"),
+    "week_start": _l("Week starting (Monday)"),
+    "days_in_range": _l("Days of the week in the range"),
+    "sessions_due": _l("Sessions due"),
+    "sessions_done": _l("Sessions done"),
+    "adherence_pct": _l("Adherence %"),
+    "pain_mean": _l("Mean pain (0-10)"),
+    "pain_max": _l("Worst pain (0-10)"),
+    "pain_logs": _l("Pain check-ins"),
 }
 # A spreadsheet runs a cell that starts with one of these as a formula
 # (OWASP CSV injection), and some split cells at "," or ";" and look again.
@@ -194,7 +196,8 @@ def csv_lines(
     if contract:
         return csv_stream(COLUMNS, ([row[c] for c in COLUMNS] for row in rows))
     columns = list(HEADERS)
-    return csv_stream([HEADERS[c] for c in columns], _for_people(rows, start, end))
+    header = [str(HEADERS[column]) for column in columns]
+    return csv_stream(header, _for_people(rows, start, end))
 
 
 def _for_people(rows, start, end):

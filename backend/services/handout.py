@@ -10,54 +10,59 @@ import base64
 from datetime import date
 
 import segno
+from babel.dates import get_day_names
+from flask_babel import format_date, get_locale, ngettext, pgettext
+from flask_babel import gettext as _
 
 from backend.models import ExerciseMedia, ProgrammeItem, ProgrammeVersion, User
 from backend.services import media
+from backend.services.library import in_language
 
 # the line drawings stroke with currentColor, which is black in an <img>
 INK = "#1f3d39"
-WEEKDAYS = (
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-)
 
 
 def day_words(day: date) -> str:
-    """2 December 2026."""
-    return f"{day.day} {day:%B %Y}"
-
-
-def _count(number: int, one: str, many: str | None = None) -> str:
-    return f"{number} {one if number == 1 else many or one + 's'}"
+    """2 December 2026 (2 de diciembre de 2026): in the language spoken."""
+    return format_date(
+        day, pgettext("a CLDR date pattern: 2 December 2026", "d MMMM y")
+    )
 
 
 def times_a_day(times: int) -> str:
-    return {1: "once a day", 2: "twice a day"}.get(times, f"{times} times a day")
+    if times == 2:
+        return _("twice a day")
+    return ngettext("once a day", "%(num)d times a day", times)
 
 
 def hold_words(seconds: int) -> str:
     if seconds >= 60 and seconds % 60 == 0:
-        return "hold " + _count(seconds // 60, "minute")
-    return "hold " + _count(seconds, "second")
+        return ngettext("hold %(num)d minute", "hold %(num)d minutes", seconds // 60)
+    return ngettext("hold %(num)d second", "hold %(num)d seconds", seconds)
 
 
 def weekday_words(days: list[int]) -> str:
     """The days in words: "every day", or "Monday, Wednesday and Friday"."""
     if len(days) == 7:
-        return "every day"
-    names = [WEEKDAYS[day] for day in sorted(days)]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return _("every day")
+    wide = get_day_names("wide", locale=get_locale())  # 0 is Monday, as ours
+    names = [wide[day] for day in sorted(days)]
+    if len(names) == 1:
+        return names[0]
+    return _("%(days)s and %(last)s", days=", ".join(names[:-1]), last=names[-1])
 
 
 def dosing(item: ProgrammeItem) -> list[str]:
     """The dose in plain words, one part each: ["3 sets of 10", "hold 30
     seconds", "twice a day", "Monday, Wednesday and Friday"]."""
-    parts = [f"{_count(item.sets, 'set')} of {item.reps}"]
+    parts = [
+        ngettext(
+            "%(num)d set of %(reps)d",
+            "%(num)d sets of %(reps)d",
+            item.sets,
+            reps=item.reps,
+        )
+    ]
     if item.hold_seconds:
         parts.append(hold_words(item.hold_seconds))
     return parts + [times_a_day(item.times_per_day), weekday_words(item.days_of_week)]
@@ -86,13 +91,14 @@ def _data_uri(body: bytes, kind: str) -> str:
 def _exercise(item: ProgrammeItem, own: list[ExerciseMedia]) -> dict:
     exercise = item.exercise
     drawing = media.illustration(exercise.slug)
+    name = in_language(exercise, "name")
     return {
-        "name": exercise.name,
+        "name": name,
         "dosing": dosing(item),
-        "instructions": exercise.instructions,
+        "instructions": in_language(exercise, "instructions"),
         "notes": item.notes,
         "picture": _picture(item, own),
-        "alt": drawing["alt"] if drawing else exercise.name,
+        "alt": in_language(exercise, "alt", drawing["alt"]) if drawing else name,
     }
 
 

@@ -15,11 +15,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from backend import mail
 from backend.auth import visible_patients
 from backend.extensions import db, lift_statement_timeout
+from backend.i18n import speaking
 from backend.models import ExportJob, PatientProfile, User
 from backend.schemas.progress import ReportRowSchema
 from backend.services import export
@@ -179,9 +181,11 @@ def _write(job: ExportJob, path: Path) -> int:
 
     rows = counting(export.weekly_rows(ids, start, end))
     if job.kind == "csv":
-        chunks = export.csv_lines(
-            rows, start, end, contract=bool(job.params.get("contract"))
-        )
+        # the readable headers in the language of the admin who asked
+        with speaking(db.session.get(User, job.requested_by)):
+            chunks = export.csv_lines(
+                rows, start, end, contract=bool(job.params.get("contract"))
+            )
     else:
         schema = ReportRowSchema()
         chunks = export.json_array(
@@ -209,8 +213,8 @@ def _tell_requester(job: ExportJob) -> None:
     if admin is None or not mail.enabled():
         return
     mail.send(
-        admin.email,
-        "Your report is ready",
+        admin,
+        _l("Your report is ready"),
         "export_ready",
         name=admin.name,
         clinic_name=admin.clinic.name,

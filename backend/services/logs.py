@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from itertools import count
 from types import SimpleNamespace
 
+from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -84,9 +85,17 @@ class Outcome:
 def check_day(field_name: str, day: date, today: date) -> dict:
     """Errors for a record's date in the patient's future or implausibly old."""
     if day > today:
-        return {field_name: [f"Must not be after the patient's today ({today})."]}
+        return {
+            field_name: [
+                _("Must not be after the patient's today (%(today)s).", today=today)
+            ]
+        }
     if day < today - timedelta(days=OLDEST_LOG_DAYS):
-        return {field_name: [f"Must not be more than {OLDEST_LOG_DAYS} days ago."]}
+        return {
+            field_name: [
+                _("Must not be more than %(days)s days ago.", days=OLDEST_LOG_DAYS)
+            ]
+        }
     return {}
 
 
@@ -114,7 +123,7 @@ def _judge(stored, data: dict, patient_id: int, kind: Kind) -> Outcome:
         data["id"],
         kind.name,
         "conflict",
-        errors={"id": ["This id was already stored with different content."]},
+        errors={"id": [_("This id was already stored with different content.")]},
     )
 
 
@@ -131,7 +140,7 @@ _UNDO = (
 def _undo(log, log_id, now) -> Outcome:
     if log is None:
         return Outcome(
-            log_id, UNDO, "invalid", errors={"id": ["No such exercise log."]}
+            log_id, UNDO, "invalid", errors={"id": [_("No such exercise log.")]}
         )
     if log.deleted_at is not None:
         return Outcome(log_id, UNDO, "duplicate", log)
@@ -234,7 +243,7 @@ def record(
     if kind.day_field is not None:
         errors = check_day(kind.day_field, data[kind.day_field], today)
     if "exercise_id" in data and unknown_exercises({data["exercise_id"]}, clinic_id):
-        errors["exercise_id"] = ["Unknown exercise."]
+        errors["exercise_id"] = [_("Unknown exercise.")]
     if errors:
         return Outcome(data["id"], kind.name, "invalid", errors=errors)
     [outcome] = store(patient_id, {kind.name: [data]}, before_commit=before_commit)
@@ -287,7 +296,7 @@ def sync(
     results: list[tuple[str, Outcome | None]] = []
     for name, raw, data, errors in loaded:
         if not errors and data.get("exercise_id") in unknown:
-            errors = {"exercise_id": ["Unknown exercise."]}
+            errors = {"exercise_id": [_("Unknown exercise.")]}
         if errors:
             refused = Outcome(_raw_id(raw, data), name, "invalid", errors=errors)
             results.append((name, refused))

@@ -24,6 +24,7 @@ from pathlib import Path
 import filetype
 import pillow_heif
 from flask import current_app
+from flask_babel import gettext as _
 from PIL import Image, ImageOps
 from sqlalchemy import bindparam, select
 
@@ -102,21 +103,27 @@ def store(stream) -> Stored:
     mime = _mime(stream)
     size = _size(stream)
     if size == 0:
-        raise Refused(422, "The file is empty.")
+        raise Refused(422, _("The file is empty."))
     if mime in IMAGE_TYPES:
         limit = current_app.config["MAX_IMAGE_BYTES"]
         if size > limit:
-            raise Refused(413, f"A picture may be at most {limit // 2**20} MB.")
+            raise Refused(
+                413, _("A picture may be at most %(mb)s MB.", mb=limit // 2**20)
+            )
         return _store_image(stream, IMAGE_TYPES[mime])
     if mime in VIDEO_TYPES:
         limit = current_app.config["MAX_VIDEO_BYTES"]
         if size > limit:
-            raise Refused(413, f"A video may be at most {limit // 2**20} MB.")
+            raise Refused(
+                413, _("A video may be at most %(mb)s MB.", mb=limit // 2**20)
+            )
         return _store_video(stream, mime, size)
     raise Refused(
         415,
-        "This file is not a picture (JPEG, PNG, WebP, HEIC) or a video (MP4, "
-        "WebM). Files are recognised by what they contain, not by their name.",
+        _(
+            "This file is not a picture (JPEG, PNG, WebP, HEIC) or a video (MP4, "
+            "WebM). Files are recognised by what they contain, not by their name."
+        ),
     )
 
 
@@ -132,12 +139,15 @@ def _decode(stream, pil_format: str) -> Image.Image:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise Refused(
                 422,
-                f"This picture has too many pixels (at most "
-                f"{MAX_PIXELS // 1_000_000} million).",
+                _(
+                    "This picture has too many pixels (at most %(millions)s million).",
+                    millions=MAX_PIXELS // 1_000_000,
+                ),
             ) from None
         except (OSError, SyntaxError, ValueError, EOFError):
             raise Refused(
-                422, "This picture is damaged or incomplete: try exporting it again."
+                422,
+                _("This picture is damaged or incomplete: try exporting it again."),
             ) from None
     return image
 

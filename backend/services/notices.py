@@ -14,15 +14,18 @@ channel and the site's address come from services/reminders.py.
 
 import logging
 
+from flask_babel import lazy_gettext as _l
+
 from backend import mail
 from backend.extensions import db
+from backend.i18n import speaking
 from backend.models import User
 from backend.services import reminders
 
 log = logging.getLogger(__name__)
 
-FROM_PATIENT = "You have a new message from a patient"
-FROM_THERAPIST = "You have a new message from your therapist"
+FROM_PATIENT = _l("You have a new message from a patient")
+FROM_THERAPIST = _l("You have a new message from your therapist")
 PUSH_TTL = 24 * 3600  # seconds a push service may hold the notice
 NOTICE = reminders.Message(
     "Homeward", FROM_THERAPIST, url="/#/messages", tag="homeward-message"
@@ -47,12 +50,12 @@ def _tell_therapist(patient: User) -> str:
     if therapist is None or not therapist.active:
         return "none"
     sent = mail.send(
-        therapist.email,
+        therapist,
         FROM_PATIENT,
         "new_message",
         name=therapist.name,
         clinic_name=patient.clinic.name,
-        text=f"{FROM_PATIENT}.",
+        text=FROM_PATIENT,
         app_url=f"{reminders.site_url()}/#/patients",
     )
     return "email" if sent else "none"
@@ -61,7 +64,8 @@ def _tell_therapist(patient: User) -> str:
 def _tell_patient(patient: User) -> str:
     if not patient.active:
         return "none"
-    delivered, problem = reminders.push(patient.id, NOTICE, PUSH_TTL)
+    with speaking(patient):
+        delivered, problem = reminders.push(patient.id, NOTICE, PUSH_TTL)
     if problem:
         log.warning("message notice not pushed: %s", problem)
     if delivered:
@@ -69,12 +73,12 @@ def _tell_patient(patient: User) -> str:
     if reminders.settings_of(patient.id).channel != "email":
         return "none"
     sent = mail.send(
-        patient.email,
+        patient,
         FROM_THERAPIST,
         "new_message",
         name=patient.name,
         clinic_name=patient.clinic.name,
-        text=f"{FROM_THERAPIST}.",
+        text=FROM_THERAPIST,
         app_url=f"{reminders.site_url()}{NOTICE.url}",
     )
     return "email" if sent else "none"

@@ -8,6 +8,8 @@ sections answered; bands 0–20 minimal, 21–40 moderate, 41–60 severe,
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 SECTIONS = 10
 MIN_ANSWERED = 8
 BANDS = ((20, "minimal"), (40, "moderate"), (60, "severe"), (80, "crippling"))
@@ -38,7 +40,11 @@ def score(answers: list[int | None]) -> OdiScore:
     given = [answer for answer in answers if answer is not None]
     if len(given) < MIN_ANSWERED:
         raise TooFewAnswers(
-            f"At least {MIN_ANSWERED} of {SECTIONS} sections must be answered."
+            _(
+                "At least %(least)s of %(sections)s sections must be answered.",
+                least=MIN_ANSWERED,
+                sections=SECTIONS,
+            )
         )
     pct = round(sum(given) / (5 * len(given)) * 100, 1)
     return OdiScore(score_pct=pct, band=band_for(pct), answered=len(given))

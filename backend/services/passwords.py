@@ -3,6 +3,8 @@
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from zxcvbn import zxcvbn
 
 MIN_PASSWORD_LENGTH = 10
@@ -36,14 +38,18 @@ def weakness(password: str, *personal: str) -> str | None:
     """Why `password` will not do, in plain words, or None when it is fine.
     `personal` are words an attacker knows (the person's name and email)."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        return _("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
+        return _("Use at most %(count)s characters.", count=MAX_PASSWORD_LENGTH)
     words = [part for value in personal if value for part in value.split("@")]
     verdict = zxcvbn(password, user_inputs=words)
     if verdict["score"] >= MIN_STRENGTH:
         return None
+    too_easy = _("This password is too easy to guess.")
+    locale = get_locale()
+    if locale is not None and locale.language != "en":
+        return too_easy  # zxcvbn's own advice is in English only
     feedback = verdict["feedback"]
-    reason = feedback.get("warning") or "This password is too easy to guess."
+    reason = feedback.get("warning") or too_easy
     advice = " ".join(feedback.get("suggestions") or [])
     return f"{reason} {advice}".strip()

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from backend.extensions import db
 from backend.models import ExerciseLog, ProgrammeItem, ProgrammeVersion
+from backend.services.library import in_language
 
 DOSE = ("sets", "reps", "hold_seconds", "times_per_day", "days_of_week")
 
@@ -57,7 +58,7 @@ def week_of(patient_id: int, day: date, today: date) -> dict:
         for item in version.items if version else []:
             if not item.due_on(current):
                 continue
-            exercises.setdefault(item.exercise_id, item.exercise.name)
+            exercises.setdefault(item.exercise_id, in_language(item.exercise, "name"))
             done = ticks[(current, item.exercise_id)] if current <= today else 0
             items.append(
                 {
@@ -107,7 +108,10 @@ def change_to(patient_id: int, version: int) -> dict | None:
     after = {item.exercise_id: item for item in new.items}
 
     def named(item):
-        return {"exercise_id": item.exercise_id, "name": item.exercise.name}
+        return {
+            "exercise_id": item.exercise_id,
+            "name": in_language(item.exercise, "name"),
+        }
 
     return {
         "version": new.version,

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
@@ -72,14 +73,19 @@ def create_version(
     The caller commits.
     """
     if today is not None and starts_on < today:
-        raise ProgrammeError("starts_on", "A new programme cannot start in the past.")
+        raise ProgrammeError(
+            "starts_on", _("A new programme cannot start in the past.")
+        )
     previous = latest_version(patient_id)
     if previous is not None:
         if starts_on < previous.starts_on:
             raise ProgrammeError(
                 "starts_on",
-                f"Must not be before {previous.starts_on.isoformat()}, "
-                f"when version {previous.version} starts.",
+                _(
+                    "Must not be before %(day)s, when version %(version)s starts.",
+                    day=previous.starts_on.isoformat(),
+                    version=previous.version,
+                ),
             )
         previous.ends_on = starts_on - timedelta(days=1)
     version = ProgrammeVersion(

@@ -28,6 +28,9 @@ from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
 from flask import current_app, has_request_context, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
@@ -36,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend import mail
 from backend.extensions import db
+from backend.i18n import speaking
 from backend.models import (
     PatientProfile,
     PushSubscription,
@@ -53,7 +57,7 @@ EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
 MAX_ATTEMPTS = 4
 REMINDER_TTL = 30 * 60  # seconds a push service may hold a reminder
 NUDGE_TTL = 12 * 3600
-NUDGE_TEXT = (
+NUDGE_TEXT = _l(
     "Your therapist sent you a reminder: "
     "a few minutes of your exercises today will help."
 )
@@ -260,7 +264,9 @@ def exercises_left(patient_id: int, day: date) -> int:
 
 
 def left_words(count: int) -> str:
-    return f"{count} exercise{'s' if count != 1 else ''} left today"
+    return ngettext(
+        "%(num)d exercise left today", "%(num)d exercises left today", count
+    )
 
 
 def send_due(now: datetime | None = None) -> dict:
@@ -329,15 +335,17 @@ def deliver(row: ReminderSend, now: datetime) -> None:
         left = exercises_left(row.patient_id, row.local_date)
         if not left:
             return _finish(row, "skipped", "nothing left today")
-        message = Message("Homeward", left_words(left))
-    else:
-        message = Message("Homeward", NUDGE_TEXT, tag="homeward-nudge")
     row.channel = settings.channel
-    if settings.channel == "email":
-        sent = _email(patient, message)
-        problem = None if sent else "the mail server did not take it"
-    else:
-        sent, problem = _push(row, message)
+    with speaking(patient):
+        if row.kind == "reminder":
+            message = Message("Homeward", left_words(left))
+        else:
+            message = Message("Homeward", str(NUDGE_TEXT), tag="homeward-nudge")
+        if settings.channel == "email":
+            sent = _email(patient, message)
+            problem = None if sent else "the mail server did not take it"
+        else:
+            sent, problem = _push(row, message)
     if sent:
         row.sent_at = now
         return _finish(row, "sent")
@@ -382,7 +390,7 @@ def push(user_id: int, message: Message, ttl: int) -> tuple[bool, str | None]:
     key = private_key()
     if key is None:
         return False, "push is off on this server (no VAPID key)"
-    payload = json.dumps(message.__dict__)
+    payload = json.dumps({key: str(value) for key, value in vars(message).items()})
     delivered, problem, gone = False, None, []
     for subscription in _subscriptions(user_id):
         try:
@@ -427,8 +435,8 @@ def _email(patient: User, message: Message) -> bool:
     token = stop_token(patient.id)
     nudged = message.tag == "homeward-nudge"
     return mail.send(
-        patient.email,
-        "A reminder from your therapist" if nudged else message.body,
+        patient,
+        _("A reminder from your therapist") if nudged else message.body,
         "reminder",
         name=patient.name,
         clinic_name=patient.clinic.name,

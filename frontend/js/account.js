@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { setUp } from "./authenticator.js";
 import { clearErrors, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea } from "./dom.js";
+import { LANGUAGES, fromBrowser, setLanguage, t } from "./i18n.js";
 import { remindersCard } from "./reminders.js";
 
 export async function render(view, { user, navigate }) {
@@ -13,29 +14,65 @@ export async function render(view, { user, navigate }) {
   const twoStep = h("div");
   mount(
     view,
-    heading("Account"),
-    h("p", { class: "lead" }, `${user.name} · ${user.email}`),
+    heading(t("Account")),
+    h("p", { class: "lead", "data-l10n-skip": "" }, `${user.name} · ${user.email}`),
+    languageCard(user, navigate),
     user.role === "patient" ? remindersCard(user) : null,
     user.role === "patient" ? handoutCard(user) : null,
-    h("section", { class: "card", "aria-labelledby": "devices-title" }, h("h2", { id: "devices-title" }, "Signed-in devices"), devices, devicesMessage),
-    h("section", { class: "card", "aria-labelledby": "password-title" }, h("h2", { id: "password-title" }, "Change password"), passwordForm()),
-    h("section", { class: "card", "aria-labelledby": "two-step-title" }, h("h2", { id: "two-step-title" }, "Two-step sign-in"), twoStep),
+    h("section", { class: "card", "aria-labelledby": "devices-title" }, h("h2", { id: "devices-title" }, t("Signed-in devices")), devices, devicesMessage),
+    h("section", { class: "card", "aria-labelledby": "password-title" }, h("h2", { id: "password-title" }, t("Change password")), passwordForm()),
+    h("section", { class: "card", "aria-labelledby": "two-step-title" }, h("h2", { id: "two-step-title" }, t("Two-step sign-in")), twoStep),
   );
   showTwoStep(twoStep, user);
   await showDevices(devices, devicesMessage, navigate);
+}
+
+/** The language Homeward speaks to this person, stored on their account (so
+ * emails, reminders and the handout follow it); the app changes at once. */
+function languageCard(user, navigate) {
+  const select = h(
+    "select",
+    { name: "language" },
+    h("option", { value: "" }, t("Same as this device")),
+    Object.entries(LANGUAGES).map(([code, name]) => h("option", { value: code, lang: code, "data-l10n-skip": "" }, name)),
+  );
+  select.value = user.language ?? "";
+  const message = statusArea("alert");
+  say(message, "");
+  const save = h("button", { type: "submit" }, t("Save language"));
+  const form = h("form", { class: "stack narrow-form", novalidate: true }, field(t("Language"), select), message, h("div", { class: "actions" }, save));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!navigator.onLine) {
+      say(message, t("You are offline: the language can be changed once you are back online."), "error");
+      return;
+    }
+    const chosen = select.value || null;
+    save.disabled = true;
+    try {
+      const now = await api.chooseLanguage(chosen);
+      await setLanguage(now || chosen || fromBrowser());
+    } catch (error) {
+      save.disabled = false;
+      say(message, error.offline ? t("You are offline: the language can be changed once you are back online.") : error.message, "error");
+      return;
+    }
+    navigate(location.hash); // every screen and the menu, in the new language
+  });
+  return h("section", { class: "card", "aria-labelledby": "language-title" }, h("h2", { id: "language-title" }, t("Language")), form);
 }
 
 function handoutCard(user) {
   const area = h("div", {}, loading());
   api
     .get(`/api/patients/${user.id}/programme`)
-    .then(() => mount(area, h("a", { class: "button-link secondary", href: `/api/patients/${user.id}/programme.pdf`, target: "_blank", rel: "noopener" }, "Print handout")))
-    .catch((error) => mount(area, h("p", { class: "hint" }, error.status === 404 ? "Your therapist has not set your programme yet." : error.offline ? "You are offline: the handout needs the internet." : error.message)));
+    .then(() => mount(area, h("a", { class: "button-link secondary", href: `/api/patients/${user.id}/programme.pdf`, target: "_blank", rel: "noopener" }, t("Print handout"))))
+    .catch((error) => mount(area, h("p", { class: "hint" }, error.status === 404 ? t("Your therapist has not set your programme yet.") : error.offline ? t("You are offline: the handout needs the internet.") : error.message)));
   return h(
     "section",
     { class: "card", "aria-labelledby": "handout-title" },
-    h("h2", { id: "handout-title" }, "Your programme on paper"),
-    h("p", { class: "hint" }, "Your exercises with their pictures and doses, to print and keep by your mat."),
+    h("h2", { id: "handout-title" }, t("Your programme on paper")),
+    h("p", { class: "hint" }, t("Your exercises with their pictures and doses, to print and keep by your mat.")),
     area,
   );
 }
@@ -45,7 +82,7 @@ async function showDevices(area, message, navigate) {
   try {
     sessions = await api.get("/api/auth/sessions");
   } catch (error) {
-    mount(area, h("p", { role: "alert" }, error.offline ? "You are offline: the list needs the internet." : error.message));
+    mount(area, h("p", { role: "alert" }, error.offline ? t("You are offline: the list needs the internet.") : error.message));
     return;
   }
   const endOne = async (session) => {
@@ -58,7 +95,7 @@ async function showDevices(area, message, navigate) {
         return;
       }
       await showDevices(area, message, navigate);
-      say(message, `${session.device} is signed out.`, "success");
+      say(message, t("{device} is signed out.", { device: session.device }), "success");
       area.querySelector("h3, button")?.focus();
     } catch (error) {
       say(message, error.message, "error");
@@ -66,7 +103,7 @@ async function showDevices(area, message, navigate) {
   };
   mount(
     area,
-    h("p", { class: "hint" }, "Sign out a phone or computer you no longer use, or that is not yours."),
+    h("p", { class: "hint" }, t("Sign out a phone or computer you no longer use, or that is not yours.")),
     h(
       "ul",
       { class: "device-list" },
@@ -74,8 +111,8 @@ async function showDevices(area, message, navigate) {
         h(
           "li",
           { class: "device" },
-          h("div", {}, h("h3", {}, session.device, session.current ? h("span", { class: "status-pill on" }, "This device") : null), h("p", { class: "hint" }, `Last used ${formatDateTime(session.last_seen_at)} · signed in ${formatDateTime(session.created_at)}${session.address ? ` · ${session.address}` : ""}`)),
-          h("button", { type: "button", class: "secondary small", "aria-label": `Sign out ${session.device}${session.current ? " (this device)" : ""}`, onclick: () => endOne(session) }, "Sign out"),
+          h("div", {}, h("h3", {}, h("span", { "data-l10n-skip": "" }, session.device), session.current ? h("span", { class: "status-pill on" }, t("This device")) : null), h("p", { class: "hint", "data-l10n-skip": "" }, `${t("Last used {when} · signed in {since}", { when: formatDateTime(session.last_seen_at), since: formatDateTime(session.created_at) })}${session.address ? ` · ${session.address}` : ""}`)),
+          h("button", { type: "button", class: "secondary small", "aria-label": session.current ? t("Sign out {device} (this device)", { device: session.device }) : t("Sign out {device}", { device: session.device }), onclick: () => endOne(session) }, t("Sign out")),
         ),
       ),
     ),
@@ -98,7 +135,7 @@ async function showDevices(area, message, navigate) {
             }
           },
         },
-        "Sign out everywhere",
+        t("Sign out everywhere"),
       ),
     ),
   );
@@ -113,21 +150,21 @@ function passwordForm() {
   const form = h(
     "form",
     { class: "stack narrow-form", novalidate: true },
-    field("Current password", current),
-    field("New password", next, "At least 10 characters. A few unusual words are strong and easy to remember."),
-    field("Repeat the new password", repeat),
+    field(t("Current password"), current),
+    field(t("New password"), next, t("At least 10 characters. A few unusual words are strong and easy to remember.")),
+    field(t("Repeat the new password"), repeat),
     message,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Change password")),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, t("Change password"))),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
-    if (next.value.length < 10) return showErrors(form, { fieldErrors: { new_password: ["Use at least 10 characters."] } }, message);
-    if (next.value !== repeat.value) return showErrors(form, { fieldErrors: { repeat: ["The two passwords are not the same."] } }, message);
+    if (next.value.length < 10) return showErrors(form, { fieldErrors: { new_password: [t("Use at least 10 characters.")] } }, message);
+    if (next.value !== repeat.value) return showErrors(form, { fieldErrors: { repeat: [t("The two passwords are not the same.")] } }, message);
     try {
       await api.post("/api/auth/password", { current_password: current.value, new_password: next.value });
       form.reset();
-      say(message, "Password changed. Your other devices were signed out.", "success");
+      say(message, t("Password changed. Your other devices were signed out."), "success");
     } catch (error) {
       showErrors(form, error, message);
     }
@@ -139,13 +176,13 @@ function showTwoStep(area, user) {
   const staff = user.role !== "patient";
   const on = Boolean(user.second_factor);
   const explain = on
-    ? "On: you sign in with your password and a code from your authenticator app. If you get a new phone, set it up again here (your old codes stop working)."
+    ? t("On: you sign in with your password and a code from your authenticator app. If you get a new phone, set it up again here (your old codes stop working).")
     : staff
-      ? "You will set it up at your next sign-in."
-      : "Off. Optional: also ask for a code from an authenticator app when you sign in, so that a stolen password alone cannot open your account.";
+      ? t("You will set it up at your next sign-in.")
+      : t("Off. Optional: also ask for a code from an authenticator app when you sign in, so that a stolen password alone cannot open your account.");
   mount(
     area,
     h("p", {}, explain),
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => setUp(area, { done: () => showTwoStep(area, { ...user, second_factor: true }), intro: "Scan this with the authenticator app on your phone." }) }, on ? "Set up on a new phone" : "Set up two-step sign-in")),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => setUp(area, { done: () => showTwoStep(area, { ...user, second_factor: true }), intro: t("Scan this with the authenticator app on your phone.") }) }, on ? t("Set up on a new phone") : t("Set up two-step sign-in"))),
   );
 }

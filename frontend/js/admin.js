@@ -3,6 +3,7 @@
  * and the audit log. */
 import * as api from "./api.js";
 import { addDays, clearErrors, copyButton, deviceToday, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea, table } from "./dom.js";
+import { LANGUAGES, N_, t } from "./i18n.js";
 
 export function render(view, ctx) {
   const screens = { staff: staffScreen, tokens: tokensScreen, audit: auditScreen };
@@ -15,20 +16,20 @@ async function staffScreen(view, { user }) {
   const listArea = h("div", {}, loading());
   const listMessage = statusArea();
   say(listMessage, "");
-  mount(view, heading("Staff"), addStaffForm(load), h("section", { "aria-labelledby": "staff-list" }, h("h2", { id: "staff-list" }, "Clinic staff"), listMessage, listArea), paperSetting(), alertSettings());
+  mount(view, heading(t("Staff")), addStaffForm(load), h("section", { "aria-labelledby": "staff-list" }, h("h2", { id: "staff-list" }, t("Clinic staff")), listMessage, listArea), paperSetting(), alertSettings());
 
   async function load() {
     const staff = await api.get("/api/staff");
     mount(
       listArea,
       table(
-        "Clinic staff",
+        t("Clinic staff"),
         [
-          { label: "Name", value: (s) => s.name },
-          { label: "Email", value: (s) => s.email },
-          { label: "Role", value: (s) => (s.role === "admin" ? "Admin" : "Therapist") },
-          { label: "Status", value: (s) => statusPill(s) },
-          { label: "Actions", value: (s) => (s.id === user.id ? h("span", { class: "hint" }, "You") : h("div", { class: "row-actions" }, activeToggle(s), s.second_factor ? resetButton(s) : null)) },
+          { label: t("Name"), value: (s) => s.name },
+          { label: t("Email"), value: (s) => s.email },
+          { label: t("Role"), value: (s) => (s.role === "admin" ? t("Admin") : t("Therapist")) },
+          { label: t("Status"), value: (s) => statusPill(s) },
+          { label: t("Actions"), value: (s) => (s.id === user.id ? h("span", { class: "hint" }, t("You")) : h("div", { class: "row-actions" }, activeToggle(s), s.second_factor ? resetButton(s) : null)) },
         ],
         staff,
         { hideCaption: true },
@@ -37,9 +38,9 @@ async function staffScreen(view, { user }) {
   }
 
   function statusPill(member) {
-    if (member.active === false) return h("span", { class: "status-pill off" }, "Deactivated");
-    if (member.invite_pending) return h("span", { class: "status-pill" }, "Invited");
-    return h("span", { class: "status-pill on" }, "Active");
+    if (member.active === false) return h("span", { class: "status-pill off" }, t("Deactivated"));
+    if (member.invite_pending) return h("span", { class: "status-pill" }, t("Invited"));
+    return h("span", { class: "status-pill on" }, t("Active"));
   }
 
   function resetButton(member) {
@@ -48,24 +49,24 @@ async function staffScreen(view, { user }) {
       {
         type: "button",
         class: "secondary small",
-        "aria-label": `Reset two-step sign-in of ${member.name}`,
+        "aria-label": t("Reset two-step sign-in of {name}", { name: member.name }),
         onclick: async () => {
           try {
             await api.post(`/api/staff/${member.id}/reset-second-factor`);
-            say(listMessage, `${member.name} was signed out and will set up two-step sign-in again at their next sign-in.`, "success");
+            say(listMessage, t("{name} was signed out and will set up two-step sign-in again at their next sign-in.", { name: member.name }), "success");
             await load();
           } catch (error) {
             say(listMessage, error.message, "error");
           }
         },
       },
-      "Reset two-step",
+      t("Reset two-step"),
     );
   }
 
   function activeToggle(member) {
     const active = member.active !== false;
-    const label = active ? "Deactivate" : "Reactivate";
+    const label = active ? t("Deactivate") : t("Reactivate");
     return h(
       "button",
       {
@@ -75,7 +76,7 @@ async function staffScreen(view, { user }) {
         onclick: async () => {
           try {
             await api.patch(`/api/staff/${member.id}`, { active: !active });
-            say(listMessage, `${member.name} is now ${active ? "deactivated and cannot sign in" : "active again"}.`, "success");
+            say(listMessage, active ? t("{name} is now deactivated and cannot sign in.", { name: member.name }) : t("{name} is now active again.", { name: member.name }), "success");
             await load();
             listArea.querySelector("button")?.focus();
           } catch (error) {
@@ -93,18 +94,18 @@ async function staffScreen(view, { user }) {
 function addStaffForm(onAdded) {
   const name = h("input", { name: "name", required: true, autocomplete: "off" });
   const email = h("input", { type: "email", name: "email", required: true, autocomplete: "off" });
-  const role = h("select", { name: "role" }, h("option", { value: "therapist" }, "Therapist"), h("option", { value: "admin" }, "Admin"));
+  const role = h("select", { name: "role" }, h("option", { value: "therapist" }, t("Therapist")), h("option", { value: "admin" }, t("Admin")));
   const message = statusArea("alert");
   const invite = h("div");
   say(message, "");
   const form = h(
     "form",
     { class: "grid-form", novalidate: true },
-    field("Full name", name),
-    field("Email", email, "They get an email with a link to choose their own password, then set up two-step sign-in."),
-    field("Role", role),
+    field(t("Full name"), name),
+    field(t("Email"), email, t("They get an email with a link to choose their own password, then set up two-step sign-in.")),
+    field(t("Role"), role),
     message,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Send invitation")),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, t("Send invitation"))),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -112,22 +113,24 @@ function addStaffForm(onAdded) {
     try {
       const added = await api.post("/api/staff", { name: name.value.trim(), email: email.value.trim(), role: role.value });
       form.reset();
-      say(message, `Invitation sent to ${added.email}.`, "success");
+      say(message, t("Invitation sent to {email}.", { email: added.email }), "success");
       const link = h("input", { type: "text", readonly: true, value: added.invite_url, class: "mono", id: "staff-invite-link" });
       const copied = statusArea();
       say(copied, "");
-      mount(invite, h("label", { for: "staff-invite-link" }, "If the email does not arrive, give them this link (it works once, for 14 days):"), h("div", { class: "copy-row" }, link, copyButton(link, copied, "Copy link")), copied);
+      mount(invite, h("label", { for: "staff-invite-link" }, t("If the email does not arrive, give them this link (it works once, for 14 days):")), h("div", { class: "copy-row" }, link, copyButton(link, copied, t("Copy link"))), copied);
       await onAdded();
     } catch (error) {
       showErrors(form, error, message);
     }
   });
-  return h("details", { class: "card" }, h("summary", {}, "Invite a staff member"), form, invite);
+  return h("details", { class: "card" }, h("summary", {}, t("Invite a staff member")), form, invite);
 }
 
-/** The clinic's paper for printed programme handouts, saved as soon as it is chosen. */
+/** The clinic's paper for printed programme handouts and its default language,
+ * each saved as soon as it is chosen. */
 function paperSetting() {
-  const paper = h("select", { name: "paper_size", disabled: true }, h("option", { value: "A4" }, "A4"), h("option", { value: "Letter" }, "US Letter"));
+  const paper = h("select", { name: "paper_size", disabled: true }, h("option", { value: "A4" }, t("A4")), h("option", { value: "Letter" }, t("US Letter")));
+  const language = h("select", { name: "default_language", disabled: true }, Object.entries(LANGUAGES).map(([code, name]) => h("option", { value: code, lang: code }, name)));
   const message = statusArea();
   say(message, "");
   api
@@ -135,32 +138,55 @@ function paperSetting() {
     .then((clinic) => {
       paper.value = clinic.paper_size;
       paper.disabled = false;
+      if (clinic.default_language) {
+        language.value = clinic.default_language;
+        language.disabled = false;
+      }
     })
     .catch((error) => say(message, error.message, "error"));
   paper.addEventListener("change", async () => {
     try {
       const clinic = await api.patch("/api/clinic", { paper_size: paper.value });
-      say(message, `Handouts are now laid out for ${clinic.paper_size === "Letter" ? "US Letter" : "A4"} paper.`, "success");
+      say(message, clinic.paper_size === "Letter" ? t("Handouts are now laid out for US Letter paper.") : t("Handouts are now laid out for A4 paper."), "success");
     } catch (error) {
       say(message, error.message, "error");
     }
   });
-  return h("section", { class: "card", "aria-labelledby": "paper-title" }, h("h2", { id: "paper-title" }, "Printed handouts"), h("div", { class: "narrow-form" }, field("Paper size", paper, "The paper the patients' programme handouts are laid out for.")), message);
+  language.addEventListener("change", async () => {
+    try {
+      const clinic = await api.patch("/api/clinic", { default_language: language.value });
+      say(message, t("New patients now start in {language}.", { language: LANGUAGES[clinic.default_language] || clinic.default_language }), "success");
+    } catch (error) {
+      say(message, error.message, "error");
+    }
+  });
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "paper-title" },
+    h("h2", { id: "paper-title" }, t("Printed handouts")),
+    h(
+      "div",
+      { class: "narrow-form" },
+      field(t("Paper size"), paper, t("The paper the patients' programme handouts are laid out for.")),
+      field(t("Default language for new patients"), language, t("Used until a patient chooses a language, unless their phone asks for one Homeward speaks.")),
+    ),
+    message,
+  );
 }
 
 /* ---- alert rules ------------------------------------------------------------ */
 
 // Each rule in words, and what its numbers are called (backend/services/alerts.py RULES).
 const ALERT_RULES = {
-  pain_high: { title: "High pain", text: "Pain at or above a score on several check-ins in a row.", numbers: { points: "Pain score at least", in_a_row: "Check-ins in a row" } },
-  pain_rising: { title: "Pain rising", text: "The last 7 days' mean pain above the 7 days before by at least some points.", numbers: { points: "Rise of at least (points)" } },
-  flare_up: { title: "Severe flare-up", text: "A flare-up reported at or above a severity in the last days.", numbers: { points: "Severity at least", days: "Within the last (days)" } },
-  inactive: { title: "Inactive", text: "Nothing logged for some days while exercises were due.", numbers: { days: "Days without a log" } },
-  no_programme: { title: "No programme", text: "No programme some days after enrolment.", numbers: { days: "Days after enrolment" } },
-  odi_worse: { title: "Oswestry worse", text: "An Oswestry score higher than the one before by at least some points.", numbers: { points: "Worse by at least (points)" } },
-  psfs_worse: { title: "Daily activities worse", text: "A PSFS mean lower than the one before by at least some points.", numbers: { points: "Lower by at least (points)" } },
+  pain_high: { title: N_("High pain"), text: N_("Pain at or above a score on several check-ins in a row."), numbers: { points: N_("Pain score at least"), in_a_row: N_("Check-ins in a row") } },
+  pain_rising: { title: N_("Pain rising"), text: N_("The last 7 days' mean pain above the 7 days before by at least some points."), numbers: { points: N_("Rise of at least (points)") } },
+  flare_up: { title: N_("Severe flare-up"), text: N_("A flare-up reported at or above a severity in the last days."), numbers: { points: N_("Severity at least"), days: N_("Within the last (days)") } },
+  inactive: { title: N_("Inactive"), text: N_("Nothing logged for some days while exercises were due."), numbers: { days: N_("Days without a log") } },
+  no_programme: { title: N_("No programme"), text: N_("No programme some days after enrolment."), numbers: { days: N_("Days after enrolment") } },
+  odi_worse: { title: N_("Oswestry worse"), text: N_("An Oswestry score higher than the one before by at least some points."), numbers: { points: N_("Worse by at least (points)") } },
+  psfs_worse: { title: N_("Daily activities worse"), text: N_("A PSFS mean lower than the one before by at least some points."), numbers: { points: N_("Lower by at least (points)") } },
 };
-const SEVERITY_TEXT = { critical: "critical: the therapist is also emailed", warning: "warning" };
+const SEVERITY_TEXT = { critical: N_("critical: the therapist is also emailed"), warning: N_("warning") };
 // the bounds the server takes (backend/schemas/clinics.py RuleSchema); points may be halves
 const RULE_NUMBERS = { points: { min: 0.5, max: 100, step: "0.5", whole: false }, in_a_row: { min: 1, max: 10, step: "1", whole: true }, days: { min: 1, max: 90, step: "1", whole: true } };
 
@@ -169,12 +195,15 @@ function alertSettings() {
   const body = h("div", {}, loading());
   const message = statusArea("alert");
   say(message, "");
-  const section = h("section", { class: "card alert-settings", "aria-labelledby": "alert-settings-title" }, h("h2", { id: "alert-settings-title" }, "Alerts"), h("p", { class: "hint" }, "Which patients' data raises an alert for their therapist, and when."), body, message);
+  const section = h("section", { class: "card alert-settings", "aria-labelledby": "alert-settings-title" }, h("h2", { id: "alert-settings-title" }, t("Alerts")), h("p", { class: "hint" }, t("Which patients' data raises an alert for their therapist, and when.")), body, message);
 
   function draw(settings) {
     const inputs = {};
     const rules = Object.entries(settings).map(([rule, setting]) => {
-      const words = ALERT_RULES[rule] || { title: rule.replaceAll("_", " "), text: "", numbers: {} };
+      const known = ALERT_RULES[rule];
+      const words = known
+        ? { title: t(known.title), text: t(known.text), numbers: Object.fromEntries(Object.entries(known.numbers).map(([name, label]) => [name, t(label)])) }
+        : { title: rule.replaceAll("_", " "), text: "", numbers: {} };
       const on = h("input", { type: "checkbox", name: `${rule}.on`, id: `alert-${rule}-on`, checked: Boolean(setting.on) });
       const numbers = Object.keys(setting)
         .filter((name) => typeof setting[name] === "number")
@@ -190,13 +219,13 @@ function alertSettings() {
       return h(
         "fieldset",
         { class: "alert-rule" },
-        h("legend", {}, words.title, setting.severity ? h("span", { class: `tag severity-tag ${setting.severity}` }, SEVERITY_TEXT[setting.severity] || setting.severity) : null),
+        h("legend", {}, words.title, setting.severity ? h("span", { class: `tag severity-tag ${setting.severity}` }, SEVERITY_TEXT[setting.severity] ? t(SEVERITY_TEXT[setting.severity]) : setting.severity) : null),
         words.text ? h("p", { class: "hint" }, words.text) : null,
-        h("div", { class: "check" }, on, h("label", { for: on.id }, `On: ${words.title}`)),
+        h("div", { class: "check" }, on, h("label", { for: on.id }, t("On: {rule}", { rule: words.title }))),
         numbers.length ? h("div", { class: "rule-numbers" }, numbers.map(([name, input]) => field(words.numbers[name] || name.replaceAll("_", " "), input))) : null,
       );
     });
-    const form = h("form", { class: "alert-settings-form", novalidate: true }, h("div", { class: "alert-rules" }, rules), h("div", { class: "actions" }, h("button", { type: "submit" }, "Save alert settings")));
+    const form = h("form", { class: "alert-settings-form", novalidate: true }, h("div", { class: "alert-rules" }, rules), h("div", { class: "actions" }, h("button", { type: "submit" }, t("Save alert settings"))));
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       clearErrors(form);
@@ -208,7 +237,7 @@ function alertSettings() {
           const value = Number(input.value);
           const { min, max, whole } = RULE_NUMBERS[name] || RULE_NUMBERS.days;
           if (input.value === "" || !Number.isFinite(value) || (whole && !Number.isInteger(value)) || value < min || value > max) {
-            wrong[input.name] = [`Must be ${whole ? "a whole number " : ""}from ${min} to ${max}.`];
+            wrong[input.name] = [whole ? t("Must be a whole number from {min} to {max}.", { min, max }) : t("Must be from {min} to {max}.", { min, max })];
           } else changed[rule][name] = value;
         }
       }
@@ -218,7 +247,7 @@ function alertSettings() {
       }
       try {
         const clinic = await api.patch("/api/clinic", { alert_settings: changed });
-        say(message, "Alert settings saved.", "success");
+        say(message, t("Alert settings saved."), "success");
         if (clinic?.alert_settings) draw(clinic.alert_settings);
       } catch (error) {
         showErrors(form, { ...error, fieldErrors: flatten(error.fieldErrors), message: error.message }, message);
@@ -239,7 +268,7 @@ function alertSettings() {
 
   api
     .get("/api/clinic")
-    .then((clinic) => (clinic.alert_settings ? draw(clinic.alert_settings) : mount(body, h("p", { class: "empty" }, "Alert settings are not available yet."))))
+    .then((clinic) => (clinic.alert_settings ? draw(clinic.alert_settings) : mount(body, h("p", { class: "empty" }, t("Alert settings are not available yet.")))))
     .catch((error) => mount(body, h("p", { role: "alert" }, error.message)));
   return section;
 }
@@ -252,20 +281,20 @@ async function tokensScreen(view) {
   const name = h("input", { name: "name", required: true, maxlength: "200", autocomplete: "off" });
   const message = statusArea("alert");
   say(message, "");
-  const form = h("form", { class: "toolbar", novalidate: true }, field("Token name", name), h("div", { class: "actions" }, h("button", { type: "submit" }, "Create token")));
+  const form = h("form", { class: "toolbar", novalidate: true }, field(t("Token name"), name), h("div", { class: "actions" }, h("button", { type: "submit" }, t("Create token"))));
   mount(
     view,
-    heading("API tokens"),
-    h("p", { class: "lead" }, "Scripts use a token (Authorization: Bearer …) to pull reports without signing in. Revoke a token as soon as it is no longer needed."),
-    h("section", { class: "card", "aria-labelledby": "new-token" }, h("h2", { id: "new-token" }, "New token"), h("p", { class: "hint" }, "Name it after what will use it, e.g. “Monthly EHR export”."), form, message, secretArea),
-    h("section", { "aria-labelledby": "token-list" }, h("h2", { id: "token-list" }, "Tokens"), listArea),
+    heading(t("API tokens")),
+    h("p", { class: "lead" }, t("Scripts use a token (Authorization: Bearer …) to pull reports without signing in. Revoke a token as soon as it is no longer needed.")),
+    h("section", { class: "card", "aria-labelledby": "new-token" }, h("h2", { id: "new-token" }, t("New token")), h("p", { class: "hint" }, t("Name it after what will use it, e.g. “Monthly EHR export”.")), form, message, secretArea),
+    h("section", { "aria-labelledby": "token-list" }, h("h2", { id: "token-list" }, t("Tokens")), listArea),
   );
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     if (!name.value.trim()) {
-      showErrors(form, { fieldErrors: { name: ["Give the token a name."] } }, message);
+      showErrors(form, { fieldErrors: { name: [t("Give the token a name.")] } }, message);
       return;
     }
     try {
@@ -280,9 +309,9 @@ async function tokensScreen(view) {
         h(
           "div",
           { class: "card success" },
-          h("p", {}, h("strong", {}, `Token “${created.name}” created. Copy it now: it will not be shown again.`)),
-          h("label", { for: "token-secret" }, "Token secret"),
-          h("div", { class: "copy-row" }, secret, copyButton(secret, copied, "Copy token")),
+          h("p", {}, h("strong", {}, t("Token “{name}” created. Copy it now: it will not be shown again.", { name: created.name }))),
+          h("label", { for: "token-secret" }, t("Token secret")),
+          h("div", { class: "copy-row" }, secret, copyButton(secret, copied, t("Copy token"))),
           copied,
         ),
       );
@@ -299,33 +328,33 @@ async function tokensScreen(view) {
     mount(
       listArea,
       table(
-        "API tokens",
+        t("API tokens"),
         [
-          { label: "Name", value: (t) => t.name },
-          { label: "Created", value: (t) => formatDateTime(t.created_at) },
-          { label: "Last used", value: (t) => (t.last_used_at ? formatDateTime(t.last_used_at) : "Never") },
-          { label: "Status", value: (t) => (t.revoked_at ? h("span", { class: "status-pill off" }, `Revoked ${formatDateTime(t.revoked_at)}`) : h("span", { class: "status-pill on" }, "Active")) },
-          { label: "Actions", value: (t) => (t.revoked_at ? "" : revokeButton(t)) },
+          { label: t("Name"), value: (token) => token.name },
+          { label: t("Created"), value: (token) => formatDateTime(token.created_at) },
+          { label: t("Last used"), value: (token) => (token.last_used_at ? formatDateTime(token.last_used_at) : t("Never")) },
+          { label: t("Status"), value: (token) => (token.revoked_at ? h("span", { class: "status-pill off" }, t("Revoked {when}", { when: formatDateTime(token.revoked_at) })) : h("span", { class: "status-pill on" }, t("Active"))) },
+          { label: t("Actions"), value: (token) => (token.revoked_at ? "" : revokeButton(token)) },
         ],
         tokens,
-        { empty: "No tokens yet.", hideCaption: true },
+        { empty: t("No tokens yet."), hideCaption: true },
       ),
     );
   }
 
   function revokeButton(token) {
-    const button = h("button", { type: "button", class: "danger small", "aria-label": `Revoke ${token.name}` }, "Revoke");
+    const button = h("button", { type: "button", class: "danger small", "aria-label": t("Revoke {name}", { name: token.name }) }, t("Revoke"));
     let armed = false;
     button.addEventListener("click", async () => {
       if (!armed) {
         armed = true; // a second click confirms: revoking cannot be undone
-        button.textContent = "Confirm revoke";
-        button.setAttribute("aria-label", `Confirm revoke ${token.name}`);
+        button.textContent = t("Confirm revoke");
+        button.setAttribute("aria-label", t("Confirm revoke {name}", { name: token.name }));
         return;
       }
       try {
         await api.del(`/api/tokens/${token.id}`);
-        say(message, `Token “${token.name}” revoked.`, "success");
+        say(message, t("Token “{name}” revoked.", { name: token.name }), "success");
         await load();
       } catch (error) {
         say(message, error.message, "error");
@@ -333,8 +362,8 @@ async function tokensScreen(view) {
     });
     button.addEventListener("blur", () => {
       armed = false;
-      button.textContent = "Revoke";
-      button.setAttribute("aria-label", `Revoke ${token.name}`);
+      button.textContent = t("Revoke");
+      button.setAttribute("aria-label", t("Revoke {name}", { name: token.name }));
     });
     return button;
   }
@@ -346,14 +375,14 @@ async function tokensScreen(view) {
 
 // What the admin can ask for; each is a list of actions ("auth." = all of a kind).
 const AUDIT_KINDS = [
-  ["", "Everything"],
-  ["patient.read", "Views of patient records"],
-  ["access.refused", "Refused access"],
-  ["auth.", "Sign-ins, accounts"],
-  ["reports.,progress.fhir_export,audit.audit_trail_csv", "Exports"],
-  ["patients.,programmes.,progress.take_odi", "Patient, programme changes"],
-  ["logs.", "Ticks, pain check-ins"],
-  ["staff.,tokens.,exercises.", "Staff, tokens, library"],
+  ["", N_("Everything")],
+  ["patient.read", N_("Views of patient records")],
+  ["access.refused", N_("Refused access")],
+  ["auth.", N_("Sign-ins, accounts")],
+  ["reports.,progress.fhir_export,audit.audit_trail_csv", N_("Exports")],
+  ["patients.,programmes.,progress.take_odi", N_("Patient, programme changes")],
+  ["logs.", N_("Ticks, pain check-ins")],
+  ["staff.,tokens.,exercises.", N_("Staff, tokens, library")],
 ];
 const AUDIT_LIMIT = 500;
 
@@ -361,30 +390,30 @@ async function auditScreen(view) {
   const today = deviceToday();
   const from = h("input", { type: "date", name: "from", value: addDays(today, -6) });
   const to = h("input", { type: "date", name: "to", value: today });
-  const person = h("select", { name: "actor_id" }, h("option", { value: "" }, "Anyone"));
-  const patient = h("select", { name: "patient_id" }, h("option", { value: "" }, "Any patient"));
-  const kind = h("select", { name: "action" }, AUDIT_KINDS.map(([value, label]) => h("option", { value }, label)));
-  const download = h("a", { class: "button-link secondary", download: "audit.csv" }, "Download CSV");
+  const person = h("select", { name: "actor_id" }, h("option", { value: "" }, t("Anyone")));
+  const patient = h("select", { name: "patient_id" }, h("option", { value: "" }, t("Any patient")));
+  const kind = h("select", { name: "action" }, AUDIT_KINDS.map(([value, label]) => h("option", { value }, t(label))));
+  const download = h("a", { class: "button-link secondary", download: "audit.csv" }, t("Download CSV"));
   const message = statusArea("alert");
   say(message, "");
   const results = h("div");
   const form = h(
     "form",
     { class: "toolbar audit-filters", novalidate: true },
-    field("From", from),
-    field("To", to),
-    field("Person", person),
-    field("Patient", patient),
-    field("What", kind),
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Show entries"), download),
+    field(t("From"), from),
+    field(t("To"), to),
+    field(t("Person"), person),
+    field(t("Patient"), patient),
+    field(t("What"), kind),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, t("Show entries")), download),
   );
-  mount(view, heading("Audit log"), h("p", { class: "lead" }, "Every change, sign-in (also failed ones), export, refused access and view of a patient's record in this clinic."), form, message, results);
+  mount(view, heading(t("Audit log")), h("p", { class: "lead" }, t("Every change, sign-in (also failed ones), export, refused access and view of a patient's record in this clinic.")), form, message, results);
 
   const [staff, patients] = await Promise.all([api.get("/api/staff"), api.get("/api/patients")]).catch(() => [[], []]);
   const byName = (a, b) => a.name.localeCompare(b.name);
   person.append(
-    h("optgroup", { label: "Staff" }, [...staff].sort(byName).map((s) => h("option", { value: s.id }, s.name))),
-    h("optgroup", { label: "Patients" }, [...patients].sort(byName).map((p) => h("option", { value: p.id }, p.name))),
+    h("optgroup", { label: t("Staff") }, [...staff].sort(byName).map((s) => h("option", { value: s.id }, s.name))),
+    h("optgroup", { label: t("Patients") }, [...patients].sort(byName).map((p) => h("option", { value: p.id }, p.name))),
   );
   patient.append(...[...patients].sort(byName).map((p) => h("option", { value: p.id }, p.name)));
 
@@ -399,7 +428,7 @@ async function auditScreen(view) {
   async function show() {
     const mine = ++ticket; // only the latest query may fill the table
     if (!from.value || !to.value || from.value > to.value) {
-      say(message, "Choose a start date on or before the end date.", "error");
+      say(message, t("Choose a start date on or before the end date."), "error");
       return;
     }
     say(message, "");
@@ -413,18 +442,18 @@ async function auditScreen(view) {
       if (mine !== ticket) return;
       mount(
         results,
-        entries.length >= AUDIT_LIMIT ? h("p", { class: "hint" }, `Showing the latest ${AUDIT_LIMIT}. Narrow the filters, or download the CSV for all of them.`) : null,
+        entries.length >= AUDIT_LIMIT ? h("p", { class: "hint" }, t("Showing the latest {count}. Narrow the filters, or download the CSV for all of them.", { count: AUDIT_LIMIT })) : null,
         table(
-          "Audit entries, newest first",
+          t("Audit entries, newest first"),
           [
-            { label: "When", value: (e) => formatDateTime(e.at) },
-            { label: "What happened", value: (e) => e.sentence, rowHeader: false },
-            { label: "Result", value: (e) => h("span", { class: `status-pill ${e.status >= 400 ? "off" : "on"}` }, e.status >= 400 ? `Refused (${e.status})` : "Done"), numeric: true },
-            { label: "Address", value: (e) => e.ip || "–" },
-            { label: "Details", value: (e) => details(e) },
+            { label: t("When"), value: (e) => formatDateTime(e.at) },
+            { label: t("What happened"), value: (e) => e.sentence, rowHeader: false },
+            { label: t("Result"), value: (e) => h("span", { class: `status-pill ${e.status >= 400 ? "off" : "on"}` }, e.status >= 400 ? t("Refused ({status})", { status: String(e.status) }) : t("Done")), numeric: true },
+            { label: t("Address"), value: (e) => e.ip || "–" },
+            { label: t("Details"), value: (e) => details(e) },
           ],
           entries,
-          { empty: "No entries match.", className: "audit" },
+          { empty: t("No entries match."), className: "audit" },
         ),
       );
     } catch (error) {
@@ -444,5 +473,5 @@ async function auditScreen(view) {
 /** The technical record behind an audit sentence, folded away. */
 function details(event) {
   const lines = [`action: ${event.action}`, event.actor_email ? `account: ${event.actor_email}` : null, event.target_type ? `record: ${event.target_type} ${event.target_id ?? ""}` : null, event.detail ? JSON.stringify(event.detail) : null].filter(Boolean);
-  return h("details", {}, h("summary", {}, "Details"), h("code", {}, lines.join("\n")));
+  return h("details", {}, h("summary", {}, t("Details")), h("code", {}, lines.join("\n")));
 }

@@ -5,16 +5,17 @@
  * shows one patient's open alerts with the same cards (`alertList`). */
 import * as api from "./api.js";
 import * as badges from "./badges.js";
-import { formatDateTime, h, heading, loading, mount, plural, say, statusArea, uid } from "./dom.js";
+import { formatDateTime, h, heading, loading, mount, say, statusArea, uid } from "./dom.js";
+import { N_, language, t, tn } from "./i18n.js";
 
 const FILTERS = [
-  ["", "Open"],
-  ["new", "New"],
-  ["acknowledged", "Acknowledged"],
-  ["resolved", "Resolved"],
+  ["", N_("Open")],
+  ["new", N_("New")],
+  ["acknowledged", N_("Acknowledged")],
+  ["resolved", N_("Resolved")],
 ];
-const STATE_WORDS = { new: "New", acknowledged: "Acknowledged", resolved: "Resolved" };
-const SEVERITY_WORDS = { critical: "Critical", warning: "Warning" };
+const STATE_WORDS = { new: N_("New"), acknowledged: N_("Acknowledged"), resolved: N_("Resolved") };
+const SEVERITY_WORDS = { critical: N_("Critical"), warning: N_("Warning") };
 
 export async function render(view, { user }) {
   let filter = sessionStorage.getItem("alerts-filter") || "";
@@ -24,13 +25,13 @@ export async function render(view, { user }) {
   say(message, "");
   const picker = h(
     "div",
-    { class: "segmented filters", role: "group", "aria-label": "Show alerts" },
-    FILTERS.map(([value, label]) => h("button", { type: "button", "aria-pressed": String(value === filter), dataset: { filter: value }, onclick: () => choose(value) }, label)),
+    { class: "segmented filters", role: "group", "aria-label": t("Show alerts") },
+    FILTERS.map(([value, label]) => h("button", { type: "button", "aria-pressed": String(value === filter), dataset: { filter: value }, onclick: () => choose(value) }, t(label))),
   );
   mount(
     view,
-    heading("Alerts"),
-    h("p", { class: "lead" }, user.role === "admin" ? "Alerts for every patient of the clinic, the most urgent first." : "Alerts for your patients, the most urgent first."),
+    heading(t("Alerts")),
+    h("p", { class: "lead" }, user.role === "admin" ? t("Alerts for every patient of the clinic, the most urgent first.") : t("Alerts for your patients, the most urgent first.")),
     picker,
     message,
     count,
@@ -47,12 +48,11 @@ export async function render(view, { user }) {
   async function load() {
     try {
       const alerts = sortAlerts(await api.get("/api/alerts", filter ? { state: filter } : undefined));
-      const words = FILTERS.find(([value]) => value === filter)[1].toLowerCase();
-      count.textContent = `${plural(alerts.length, `${words} alert`)}`;
-      mount(listArea, alertList(alerts, { user, changed: load, area: message, empty: filter === "resolved" ? "No resolved alerts." : "No alerts: nothing needs your attention." }));
+      count.textContent = alertCount(filter, alerts.length);
+      mount(listArea, alertList(alerts, { user, changed: load, area: message, empty: filter === "resolved" ? t("No resolved alerts.") : t("No alerts: nothing needs your attention.") }));
     } catch (error) {
       count.textContent = "";
-      mount(listArea, h("p", { role: "alert" }, error.offline ? "You are offline. Alerts need a connection." : error.message));
+      mount(listArea, h("p", { role: "alert" }, error.offline ? t("You are offline. Alerts need a connection.") : error.message));
     }
   }
 
@@ -72,7 +72,7 @@ export function sortAlerts(alerts) {
 
 /** Alert cards with their actions. `changed()` is called after an action;
  * `area` says what happened; `showPatient` false on the patient's own page. */
-export function alertList(alerts, { user, changed, area, showPatient = true, empty = "No alerts." }) {
+export function alertList(alerts, { user, changed, area, showPatient = true, empty = t("No alerts.") }) {
   if (!alerts.length) return h("p", { class: "empty" }, empty);
   return h("ul", { class: "alert-list" }, alerts.map((alert) => alertCard(alert, { user, changed, area, showPatient })));
 }
@@ -87,7 +87,7 @@ function alertCard(alert, { user, changed, area, showPatient }) {
       await api.post(`/api/alerts/${alert.id}/${path}`, body);
       say(area, done, "success");
     } catch (error) {
-      say(area, error.status === 409 ? `Someone has resolved this alert already (${who}).` : error.offline ? "You are offline: try again when you are back online." : error.message, "error");
+      say(area, error.status === 409 ? t("Someone has resolved this alert already ({who}).", { who }) : error.offline ? t("You are offline: try again when you are back online.") : error.message, "error");
     }
     badges.refresh();
     await changed?.();
@@ -98,9 +98,9 @@ function alertCard(alert, { user, changed, area, showPatient }) {
     mount(
       actions,
       alert.state === "new"
-        ? h("button", { type: "button", class: "small", "aria-label": `Acknowledge: ${who}`, onclick: () => act("acknowledge", {}, `Acknowledged: ${who}.`) }, "Acknowledge")
+        ? h("button", { type: "button", class: "small", "aria-label": t("Acknowledge: {alert}", { alert: who }), onclick: () => act("acknowledge", {}, t("Acknowledged: {alert}.", { alert: who })) }, t("Acknowledge"))
         : null,
-      h("button", { type: "button", class: "secondary small", "aria-label": `Resolve: ${who}`, "aria-expanded": "false", onclick: openResolve }, "Resolve…"),
+      h("button", { type: "button", class: "secondary small", "aria-label": t("Resolve: {alert}", { alert: who }), "aria-expanded": "false", onclick: openResolve }, t("Resolve…")),
     );
   }
 
@@ -109,18 +109,18 @@ function alertCard(alert, { user, changed, area, showPatient }) {
     const form = h(
       "form",
       { class: "resolve-form", novalidate: true },
-      h("div", { class: "field" }, h("label", { for: note.id }, "What was done (optional note)"), note),
+      h("div", { class: "field" }, h("label", { for: note.id }, t("What was done (optional note)")), note),
       h(
         "div",
         { class: "actions" },
-        h("button", { type: "submit", class: "small" }, "Resolve alert"),
-        h("button", { type: "button", class: "secondary small", onclick: () => { drawActions(); actions.querySelector("button:last-child")?.focus(); } }, "Cancel"),
+        h("button", { type: "submit", class: "small" }, t("Resolve alert")),
+        h("button", { type: "button", class: "secondary small", onclick: () => { drawActions(); actions.querySelector("button:last-child")?.focus(); } }, t("Cancel")),
       ),
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       form.querySelector("button[type=submit]").disabled = true;
-      act("resolve", { note: note.value.trim() }, `Resolved: ${who}.`);
+      act("resolve", { note: note.value.trim() }, t("Resolved: {alert}.", { alert: who }));
     });
     mount(actions, form);
     note.focus();
@@ -133,9 +133,9 @@ function alertCard(alert, { user, changed, area, showPatient }) {
     h(
       "div",
       { class: "alert-head" },
-      h("span", { class: `tag severity-tag ${alert.severity}` }, SEVERITY_WORDS[alert.severity] || alert.severity),
-      h("span", { class: `status-pill state-${alert.state}` }, STATE_WORDS[alert.state] || alert.state),
-      alert.episode_open && alert.state !== "new" ? h("span", { class: "tag" }, "still going on") : null,
+      h("span", { class: `tag severity-tag ${alert.severity}` }, SEVERITY_WORDS[alert.severity] ? t(SEVERITY_WORDS[alert.severity]) : alert.severity),
+      h("span", { class: `status-pill state-${alert.state}` }, STATE_WORDS[alert.state] ? t(STATE_WORDS[alert.state]) : alert.state),
+      alert.episode_open && alert.state !== "new" ? h("span", { class: "tag" }, t("still going on")) : null,
     ),
     h(
       "h3",
@@ -146,13 +146,13 @@ function alertCard(alert, { user, changed, area, showPatient }) {
     h(
       "p",
       { class: "hint alert-meta" },
-      "Raised ",
+      `${t("Raised")} `,
       h("time", { datetime: alert.raised_at, title: formatDateTime(alert.raised_at) }, ago(alert.raised_at)),
-      alert.acknowledged_by ? ` · acknowledged by ${alert.acknowledged_by.name} ${ago(alert.acknowledged_at)}` : "",
-      alert.resolved_by ? ` · resolved by ${alert.resolved_by.name} ${ago(alert.resolved_at)}` : "",
+      alert.acknowledged_by ? ` · ${t("acknowledged by {name} {when}", { name: alert.acknowledged_by.name, when: ago(alert.acknowledged_at) })}` : "",
+      alert.resolved_by ? ` · ${t("resolved by {name} {when}", { name: alert.resolved_by.name, when: ago(alert.resolved_at) })}` : "",
     ),
     user.role === "admin" ? h("p", { class: "hint wait-time" }, waited(alert)) : null,
-    alert.note ? h("p", { class: "alert-note" }, h("strong", {}, "Note: "), alert.note) : null,
+    alert.note ? h("p", { class: "alert-note" }, h("strong", {}, `${t("Note:")} `), alert.note) : null,
     actions,
   );
 }
@@ -160,25 +160,32 @@ function alertCard(alert, { user, changed, area, showPatient }) {
 /** How long the alert waited for someone: the admin's measure of the team. */
 function waited(alert) {
   if (alert.minutes_to_acknowledge !== null && alert.minutes_to_acknowledge !== undefined) {
-    return `Acknowledged after ${duration(alert.minutes_to_acknowledge)}.`;
+    return t("Acknowledged after {time}.", { time: duration(alert.minutes_to_acknowledge) });
   }
-  return `Waiting for ${duration(Math.max(0, Math.round((Date.now() - Date.parse(alert.raised_at)) / 60000)))}.`;
+  return t("Waiting for {time}.", { time: duration(Math.max(0, Math.round((Date.now() - Date.parse(alert.raised_at)) / 60000))) });
 }
 
 function duration(minutes) {
-  if (minutes < 60) return plural(minutes, "minute");
-  if (minutes < 48 * 60) return plural(Math.round(minutes / 60), "hour");
-  return plural(Math.round(minutes / 1440), "day");
+  if (minutes < 60) return tn(minutes, "{count} minute", "{count} minutes");
+  if (minutes < 48 * 60) return tn(Math.round(minutes / 60), "{count} hour", "{count} hours");
+  return tn(Math.round(minutes / 1440), "{count} day", "{count} days");
 }
 
-const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+/** "3 open alerts", "1 resolved alert": the count under the filter chosen. */
+function alertCount(filter, count) {
+  if (filter === "new") return tn(count, "{count} new alert", "{count} new alerts");
+  if (filter === "acknowledged") return tn(count, "{count} acknowledged alert", "{count} acknowledged alerts");
+  if (filter === "resolved") return tn(count, "{count} resolved alert", "{count} resolved alerts");
+  return tn(count, "{count} open alert", "{count} open alerts");
+}
 
 /** "5 minutes ago", "yesterday". */
 export function ago(timestamp) {
   if (!timestamp) return "";
   const seconds = (Date.parse(timestamp) - Date.now()) / 1000;
   const minutes = Math.round(seconds / 60);
-  if (Math.abs(minutes) < 1) return "just now";
+  const RELATIVE = new Intl.RelativeTimeFormat(language(), { numeric: "auto" });
+  if (Math.abs(minutes) < 1) return t("just now");
   if (Math.abs(minutes) < 60) return RELATIVE.format(minutes, "minute");
   const hours = Math.round(minutes / 60);
   if (Math.abs(hours) < 48) return RELATIVE.format(hours, "hour");

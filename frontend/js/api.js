@@ -4,6 +4,7 @@ import * as offlineMedia from "./offline-media.js";
 import * as outbox from "./outbox.js";
 import * as push from "./push.js";
 import * as store from "./store.js";
+import { t } from "./i18n.js";
 
 /** Events: "session" (signed in/out), "outbox" (pending count changed),
  * "session-expired" (a 401 while we thought we were signed in). */
@@ -11,12 +12,13 @@ export const events = new EventTarget();
 
 let csrfToken = null;
 let user = null;
+let language = null;
 let flushing = null;
 let flushAgain = false;
 
 export class ApiError extends Error {
   constructor(status, payload = {}) {
-    super(payload.message || (status === 0 ? "You are offline." : `The server answered ${status}.`));
+    super(payload.message || (status === 0 ? t("You are offline.") : t("The server answered {status}.", { status: String(status) })));
     this.name = "ApiError";
     this.status = status;
     this.payload = payload;
@@ -39,8 +41,14 @@ export function currentUser() {
   return user;
 }
 
+/** The language the server says this session's user reads ("es"), if it says. */
+export function sessionLanguage() {
+  return language;
+}
+
 function setSession(session) {
   user = session?.user ?? null;
+  language = session?.language ?? session?.user?.language ?? null;
   if (session?.csrf_token) csrfToken = session.csrf_token;
   events.dispatchEvent(new Event("session"));
 }
@@ -127,6 +135,8 @@ export async function restoreSession() {
 }
 
 async function startSession(session) {
+  // the sign-in answer names the user; the language they read comes with "me"
+  if (session.language === undefined) session = await get("/api/auth/me").catch(() => session);
   setSession(session);
   await store.cache("session", session.user);
   flushOutbox();
@@ -163,6 +173,14 @@ export async function confirmAuthenticator(code) {
   if (!user) await startSession(answer);
   else csrfToken = answer.csrf_token;
   return answer.recovery_codes;
+}
+
+/** Stores the user's language ("es", "en", or null: this device's); the answer
+ * is the session again, with the language now in effect. */
+export async function chooseLanguage(code) {
+  setSession(await patch("/api/auth/me", { language: code }));
+  await store.cache("session", user);
+  return language;
 }
 
 /** Signs out: the server ends the session (its answer clears the cookie) and

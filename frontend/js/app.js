@@ -3,65 +3,66 @@
 import * as api from "./api.js";
 import * as badges from "./badges.js";
 import * as bounds from "./bounds.js";
-import { h, mount, plural } from "./dom.js";
+import { h, mount } from "./dom.js";
+import { N_, language, remembered, setLanguage, t, tn } from "./i18n.js";
 
 const STAFF = ["therapist", "admin"];
 const BADGE_POLL_MS = 60000;
 const HOME = { patient: "#/today", therapist: "#/patients", admin: "#/patients" };
 
 const ROUTES = [
-  { path: /^\/signin$/, public: true, title: "Sign in", load: () => import("./signin.js") },
-  { path: /^\/invite\/([\w.~-]+)$/, public: true, title: "Welcome", view: "invite", load: () => import("./signin.js") },
-  { path: /^\/forgot$/, public: true, title: "Forgot password", view: "forgot", load: () => import("./signin.js") },
-  { path: /^\/reset\/([\w.~-]+)$/, public: true, title: "New password", view: "reset", load: () => import("./signin.js") },
-  { path: /^\/reminders\/stop\/([\w.~-]+)$/, public: true, title: "Reminders", load: () => import("./reminders.js") },
-  { path: /^\/account$/, roles: ["patient", "therapist", "admin"], title: "Account", load: () => import("./account.js") },
-  { path: /^\/today$/, roles: ["patient"], title: "Today", load: () => import("./today.js") },
-  { path: /^\/week$/, roles: ["patient"], title: "This week", load: () => import("./week.js") },
-  { path: /^\/progress$/, roles: ["patient"], title: "Progress", load: () => import("./progress.js") },
-  { path: /^\/odi$/, roles: ["patient"], title: "Back-pain questionnaire", load: () => import("./odi.js") },
-  { path: /^\/psfs$/, roles: ["patient"], title: "Daily activities", load: () => import("./psfs.js") },
-  { path: /^\/messages$/, roles: ["patient"], title: "Messages", load: () => import("./messages.js") },
-  { path: /^\/patients$/, roles: STAFF, title: "Patients", load: () => import("./patients.js") },
-  { path: /^\/patients\/(\d+)$/, roles: STAFF, title: "Patient", load: () => import("./patient.js") },
-  { path: /^\/patients\/(\d+)\/programme$/, roles: STAFF, title: "Edit programme", load: () => import("./programme.js") },
-  { path: /^\/patients\/(\d+)\/odi$/, roles: STAFF, title: "Back-pain questionnaire", load: () => import("./odi.js") },
-  { path: /^\/patients\/(\d+)\/psfs$/, roles: STAFF, title: "Daily activities", load: () => import("./psfs.js") },
-  { path: /^\/alerts$/, roles: STAFF, title: "Alerts", load: () => import("./alerts.js") },
-  { path: /^\/reports$/, roles: STAFF, title: "Adherence report", load: () => import("./reports.js") },
-  { path: /^\/library$/, roles: STAFF, title: "Exercise library", load: () => import("./library.js") },
-  { path: /^\/library\/(\d+)$/, roles: STAFF, title: "Exercise", load: () => import("./library.js") },
-  { path: /^\/admin\/staff$/, roles: ["admin"], title: "Staff", view: "staff", load: () => import("./admin.js") },
-  { path: /^\/admin\/tokens$/, roles: ["admin"], title: "API tokens", view: "tokens", load: () => import("./admin.js") },
-  { path: /^\/admin\/audit$/, roles: ["admin"], title: "Audit log", view: "audit", load: () => import("./admin.js") },
+  { path: /^\/signin$/, public: true, title: N_("Sign in"), load: () => import("./signin.js") },
+  { path: /^\/invite\/([\w.~-]+)$/, public: true, title: N_("Welcome"), view: "invite", load: () => import("./signin.js") },
+  { path: /^\/forgot$/, public: true, title: N_("Forgot password"), view: "forgot", load: () => import("./signin.js") },
+  { path: /^\/reset\/([\w.~-]+)$/, public: true, title: N_("New password"), view: "reset", load: () => import("./signin.js") },
+  { path: /^\/reminders\/stop\/([\w.~-]+)$/, public: true, title: N_("Reminders"), load: () => import("./reminders.js") },
+  { path: /^\/account$/, roles: ["patient", "therapist", "admin"], title: N_("Account"), load: () => import("./account.js") },
+  { path: /^\/today$/, roles: ["patient"], title: N_("Today"), load: () => import("./today.js") },
+  { path: /^\/week$/, roles: ["patient"], title: N_("This week"), load: () => import("./week.js") },
+  { path: /^\/progress$/, roles: ["patient"], title: N_("Progress"), load: () => import("./progress.js") },
+  { path: /^\/odi$/, roles: ["patient"], title: N_("Back-pain questionnaire"), load: () => import("./odi.js") },
+  { path: /^\/psfs$/, roles: ["patient"], title: N_("Daily activities"), load: () => import("./psfs.js") },
+  { path: /^\/messages$/, roles: ["patient"], title: N_("Messages"), load: () => import("./messages.js") },
+  { path: /^\/patients$/, roles: STAFF, title: N_("Patients"), load: () => import("./patients.js") },
+  { path: /^\/patients\/(\d+)$/, roles: STAFF, title: N_("Patient"), load: () => import("./patient.js") },
+  { path: /^\/patients\/(\d+)\/programme$/, roles: STAFF, title: N_("Edit programme"), load: () => import("./programme.js") },
+  { path: /^\/patients\/(\d+)\/odi$/, roles: STAFF, title: N_("Back-pain questionnaire"), load: () => import("./odi.js") },
+  { path: /^\/patients\/(\d+)\/psfs$/, roles: STAFF, title: N_("Daily activities"), load: () => import("./psfs.js") },
+  { path: /^\/alerts$/, roles: STAFF, title: N_("Alerts"), load: () => import("./alerts.js") },
+  { path: /^\/reports$/, roles: STAFF, title: N_("Adherence report"), load: () => import("./reports.js") },
+  { path: /^\/library$/, roles: STAFF, title: N_("Exercise library"), load: () => import("./library.js") },
+  { path: /^\/library\/(\d+)$/, roles: STAFF, title: N_("Exercise"), load: () => import("./library.js") },
+  { path: /^\/admin\/staff$/, roles: ["admin"], title: N_("Staff"), view: "staff", load: () => import("./admin.js") },
+  { path: /^\/admin\/tokens$/, roles: ["admin"], title: N_("API tokens"), view: "tokens", load: () => import("./admin.js") },
+  { path: /^\/admin\/audit$/, roles: ["admin"], title: N_("Audit log"), view: "audit", load: () => import("./admin.js") },
 ];
 
 // [href, label, the badge count it shows (badges.js), if any]
 const NAV = {
   patient: [
-    ["#/today", "Today"],
-    ["#/week", "This week"],
-    ["#/progress", "Progress"],
-    ["#/odi", "Questionnaire"],
-    ["#/messages", "Messages", "messages"],
-    ["#/account", "Account"],
+    ["#/today", N_("Today")],
+    ["#/week", N_("This week")],
+    ["#/progress", N_("Progress")],
+    ["#/odi", N_("Questionnaire")],
+    ["#/messages", N_("Messages"), "messages"],
+    ["#/account", N_("Account")],
   ],
   therapist: [
-    ["#/patients", "Patients"],
-    ["#/alerts", "Alerts", "alerts"],
-    ["#/reports", "Reports"],
-    ["#/library", "Exercises"],
-    ["#/account", "Account"],
+    ["#/patients", N_("Patients")],
+    ["#/alerts", N_("Alerts"), "alerts"],
+    ["#/reports", N_("Reports")],
+    ["#/library", N_("Exercises")],
+    ["#/account", N_("Account")],
   ],
   admin: [
-    ["#/patients", "Patients"],
-    ["#/alerts", "Alerts", "alerts"],
-    ["#/reports", "Reports"],
-    ["#/library", "Exercises"],
-    ["#/admin/staff", "Staff"],
-    ["#/admin/tokens", "API tokens"],
-    ["#/admin/audit", "Audit log"],
-    ["#/account", "Account"],
+    ["#/patients", N_("Patients")],
+    ["#/alerts", N_("Alerts"), "alerts"],
+    ["#/reports", N_("Reports")],
+    ["#/library", N_("Exercises")],
+    ["#/admin/staff", N_("Staff")],
+    ["#/admin/tokens", N_("API tokens")],
+    ["#/admin/audit", N_("Audit log")],
+    ["#/account", N_("Account")],
   ],
 };
 
@@ -75,6 +76,13 @@ let cleanup = null;
 let renderTicket = 0;
 let signInNotice = "";
 let firstRoute = true;
+// the language's catalog, loaded before any screen draws (calls run in order)
+let languageReady = Promise.resolve();
+
+function useLanguage(code) {
+  languageReady = languageReady.then(() => (code === language() ? code : setLanguage(code)));
+  return languageReady;
+}
 
 function currentPath() {
   const hash = location.hash;
@@ -91,6 +99,8 @@ function match(path) {
 
 async function route() {
   const ticket = ++renderTicket;
+  await languageReady;
+  if (ticket !== renderTicket) return;
   const user = api.currentUser();
   const path = currentPath();
   let found = match(path);
@@ -104,6 +114,7 @@ async function route() {
 
   cleanup?.();
   cleanup = null;
+  translateShell();
   renderNav(user, path);
   if (user) badges.refresh();
   const view = h("div", { class: "view" });
@@ -112,7 +123,7 @@ async function route() {
   const moveFocus = !firstRoute;
   firstRoute = false;
   mount(main, view);
-  document.title = `${found.route.title} · Homeward`;
+  document.title = `${t(found.route.title)} · Homeward`;
   try {
     const screen = await found.route.load();
     if (ticket !== renderTicket) return;
@@ -126,9 +137,20 @@ async function route() {
     cleanup = done || null;
   } catch (error) {
     if (ticket !== renderTicket) return;
-    mount(view, h("h1", { class: "page-title", tabindex: "-1" }, "Something went wrong"), h("p", { role: "alert" }, error.message || String(error)));
+    mount(view, h("h1", { class: "page-title", tabindex: "-1" }, t("Something went wrong")), h("p", { role: "alert" }, error.message || String(error)));
   }
   if (ticket === renderTicket && moveFocus && !view.contains(document.activeElement)) view.querySelector("h1")?.focus();
+}
+
+let shellLanguage = "en";
+
+/** index.html's own words and the sync indicator, in the language in use. */
+function translateShell() {
+  document.querySelector(".skip-link").textContent = t("Skip to content");
+  signOutButton.textContent = t("Sign out");
+  nav.setAttribute("aria-label", t("Main"));
+  if (shellLanguage !== language()) refreshStatus();
+  shellLanguage = language();
 }
 
 export function navigate(hash) {
@@ -148,14 +170,17 @@ function renderNav(user, path) {
       { dataset: { items: String(links.length) } },
       links.map(([href, label, badge]) => {
         const active = path === href.slice(1) || ((href === "#/patients" || href === "#/library") && path.startsWith(`${href.slice(1)}/`));
-        return h("li", {}, h("a", { href, "aria-current": active ? "page" : null, dataset: badge ? { badge } : null }, label, badge ? h("span", { class: "nav-badge" }) : null));
+        return h("li", {}, h("a", { href, "aria-current": active ? "page" : null, dataset: badge ? { badge } : null }, t(label), badge ? h("span", { class: "nav-badge" }) : null));
       }),
     ),
   );
   drawBadges();
 }
 
-const BADGE_WORDS = { messages: "unread", alerts: "new" };
+const BADGE_WORDS = {
+  messages: (count) => tn(count, "({count} unread)", "({count} unread)"),
+  alerts: (count) => tn(count, "({count} new)", "({count} new)"),
+};
 
 /** The nav's counts: the number for the eye, its meaning for screen readers
  * ("Messages (2 unread)"). */
@@ -165,7 +190,7 @@ function drawBadges() {
     const count = counts[link.dataset.badge] || 0;
     const badge = link.querySelector(".nav-badge");
     badge.hidden = !count;
-    mount(badge, count ? [h("span", { "aria-hidden": "true" }, count > 99 ? "99+" : String(count)), h("span", { class: "visually-hidden" }, `(${count} ${BADGE_WORDS[link.dataset.badge]})`)] : null);
+    mount(badge, count ? [h("span", { "aria-hidden": "true" }, count > 99 ? "99+" : String(count)), h("span", { class: "visually-hidden" }, BADGE_WORDS[link.dataset.badge](count))] : null);
   }
 }
 
@@ -180,8 +205,8 @@ async function refreshStatus() {
   syncStatus.dataset.online = String(online);
   syncStatus.hidden = !user;
   let text;
-  if (pending) text = `${online ? "" : "Offline · "}${pending} not sent yet`;
-  else text = online ? "All changes saved" : "Offline";
+  if (pending) text = online ? tn(pending, "{count} not sent yet", "{count} not sent yet") : tn(pending, "Offline · {count} not sent yet", "Offline · {count} not sent yet");
+  else text = online ? t("All changes saved") : t("Offline");
   if (user?.role !== "patient" && online) text = "";
   syncStatus.textContent = text;
   syncStatus.hidden = !text;
@@ -231,10 +256,14 @@ async function signOut() {
   if (unsent) {
     const item = showBanner(
       "sign-out",
-      `${plural(unsent, "record")} not saved on the server yet. Signing out deletes ${unsent === 1 ? "it" : "them"} from this device, so that the next person to use it cannot see ${unsent === 1 ? "it" : "them"}.`,
+      tn(
+        unsent,
+        "{count} record not saved on the server yet. Signing out deletes it from this device, so that the next person to use it cannot see it.",
+        "{count} records not saved on the server yet. Signing out deletes them from this device, so that the next person to use it cannot see them.",
+      ),
       [
-        h("button", { type: "button", class: "danger", onclick: () => finishSignOut() }, `Sign out and delete ${unsent === 1 ? "it" : "them"}`),
-        h("button", { type: "button", class: "secondary", onclick: () => hideBanner("sign-out") }, "Stay signed in"),
+        h("button", { type: "button", class: "danger", onclick: () => finishSignOut() }, tn(unsent, "Sign out and delete it", "Sign out and delete them")),
+        h("button", { type: "button", class: "secondary", onclick: () => hideBanner("sign-out") }, t("Stay signed in")),
       ],
     );
     item.querySelector("button").focus();
@@ -284,7 +313,7 @@ function registerServiceWorker() {
 let updateRequested = false;
 
 function offerUpdate(worker) {
-  showBanner("update", "A new version of Homeward is ready.", [
+  showBanner("update", t("A new version of Homeward is ready."), [
     h(
       "button",
       {
@@ -294,7 +323,7 @@ function offerUpdate(worker) {
           worker.postMessage({ type: "skip-waiting" });
         },
       },
-      "Reload now",
+      t("Reload now"),
     ),
   ]);
 }
@@ -322,6 +351,11 @@ async function boot() {
   api.events.addEventListener("session", refreshStatus);
   badges.events.addEventListener("change", drawBadges);
   api.events.addEventListener("session", () => badges.refresh());
+  // the account's language (its own choice, else the browser's, else the clinic's)
+  api.events.addEventListener("session", () => {
+    const wanted = api.sessionLanguage();
+    if (wanted) useLanguage(wanted);
+  });
   // new messages and alerts arrive while the app is open: look now and then
   setInterval(() => {
     if (document.visibilityState === "visible" && api.currentUser()) badges.refresh();
@@ -330,12 +364,14 @@ async function boot() {
     if (!api.currentUser()) return;
     const pending = await api.pendingCount();
     api.sessionExpired();
-    signInNotice = `Your session has ended. Please sign in again.${
-      pending ? ` ${plural(pending, "record")} on this device will be sent then.` : ""
-    }`;
+    signInNotice = [
+      t("Your session has ended. Please sign in again."),
+      pending ? tn(pending, "{count} record on this device will be sent then.", "{count} records on this device will be sent then.") : "",
+    ].join(" ").trim();
     route();
   });
 
+  useLanguage(remembered());
   await Promise.all([api.restoreSession(), bounds.load()]);
   await route();
   refreshStatus();

@@ -3,6 +3,7 @@
  * Used during sign-in (staff enrol at their first sign-in) and from Account. */
 import * as api from "./api.js";
 import { clearErrors, copyButton, field, h, heading, mount, say, showErrors, statusArea } from "./dom.js";
+import { t } from "./i18n.js";
 
 /** A one-time code input: digits on phones, the OS's code autofill. */
 export function codeInput(name = "code") {
@@ -22,40 +23,40 @@ export function codeInput(name = "code") {
  * has seen their recovery codes. */
 export async function setUp(container, { done, intro }) {
   const message = statusArea("alert");
-  say(message, "Preparing…", "info");
+  say(message, t("Preparing…"), "info");
   mount(container, message);
   let enrolment;
   try {
     enrolment = await api.post("/api/auth/totp/enrol");
   } catch (error) {
-    say(message, error.offline ? "You are offline. Connect to set up two-step sign-in." : error.message, "error");
+    say(message, error.offline ? t("You are offline. Connect to set up two-step sign-in.") : error.message, "error");
     return;
   }
   const qr = h("img", {
     class: "qr",
     width: "200",
     height: "200",
-    alt: "QR code to scan with your authenticator app",
+    alt: t("QR code to scan with your authenticator app"),
     src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qr_svg)}`,
   });
   const secret = h("input", { type: "text", readonly: true, class: "mono", value: grouped(enrolment.secret), id: "totp-secret" });
   const copied = statusArea();
   say(copied, "");
   const code = codeInput();
-  const submit = h("button", { type: "submit" }, "Confirm");
-  const form = h("form", { class: "stack", novalidate: true }, field("6-digit code from the app", code), message, submit);
+  const submit = h("button", { type: "submit" }, t("Confirm"));
+  const form = h("form", { class: "stack", novalidate: true }, field(t("6-digit code from the app"), code), message, submit);
   say(message, "");
   mount(
     container,
     h(
       "div",
       { class: "card narrow enrol" },
-      heading("Set up two-step sign-in", 2),
-      h("p", {}, intro || "Homeward asks for a code from an authenticator app (for example Google Authenticator, Microsoft Authenticator or 1Password) each time you sign in."),
-      h("ol", { class: "steps" }, h("li", {}, "Open the app and add an account."), h("li", {}, "Scan this QR code, or type the key below."), h("li", {}, "Enter the 6-digit code the app shows.")),
+      heading(t("Set up two-step sign-in"), 2),
+      h("p", {}, intro || t("Homeward asks for a code from an authenticator app (for example Google Authenticator, Microsoft Authenticator or 1Password) each time you sign in.")),
+      h("ol", { class: "steps" }, h("li", {}, t("Open the app and add an account.")), h("li", {}, t("Scan this QR code, or type the key below.")), h("li", {}, t("Enter the 6-digit code the app shows."))),
       h("div", { class: "qr-wrap" }, qr),
-      h("label", { for: "totp-secret" }, "Key, if you cannot scan"),
-      h("div", { class: "copy-row" }, secret, copyButton(secret, copied, "Copy key")),
+      h("label", { for: "totp-secret" }, t("Key, if you cannot scan")),
+      h("div", { class: "copy-row" }, secret, copyButton(secret, copied, t("Copy key"))),
       copied,
       form,
     ),
@@ -65,7 +66,7 @@ export async function setUp(container, { done, intro }) {
     event.preventDefault();
     clearErrors(form);
     if (!code.value.trim()) {
-      showErrors(form, { fieldErrors: { code: ["Enter the code the app shows."] } }, message);
+      showErrors(form, { fieldErrors: { code: [t("Enter the code the app shows.")] } }, message);
       return;
     }
     submit.disabled = true;
@@ -75,8 +76,8 @@ export async function setUp(container, { done, intro }) {
     } catch (error) {
       submit.disabled = false;
       code.value = "";
-      if (error.status === 401) say(message, "That code does not match. Check the app's code for Homeward and try again.", "error");
-      else if (error.status === 429) say(message, "Too many attempts. Wait a few minutes and try again.", "error");
+      if (error.status === 401) say(message, t("That code does not match. Check the app's code for Homeward and try again."), "error");
+      else if (error.status === 429) say(message, t("Too many attempts. Wait a few minutes and try again."), "error");
       else showErrors(form, error, message);
       code.focus();
     }
@@ -94,7 +95,7 @@ function showRecoveryCodes(container, codes, done) {
   const copied = statusArea();
   say(copied, "");
   const saved = h("input", { type: "checkbox", id: "codes-saved" });
-  const next = h("button", { type: "button", disabled: true, onclick: () => done() }, "Continue");
+  const next = h("button", { type: "button", disabled: true, onclick: () => done() }, t("Continue"));
   saved.addEventListener("change", () => {
     next.disabled = !saved.checked;
   });
@@ -103,13 +104,13 @@ function showRecoveryCodes(container, codes, done) {
     h(
       "div",
       { class: "card narrow" },
-      heading("Save your recovery codes", 2),
-      h("p", {}, "If you lose your phone, each of these codes signs you in once instead of the app's code. Keep them somewhere safe: they are shown only now."),
+      heading(t("Save your recovery codes"), 2),
+      h("p", {}, t("If you lose your phone, each of these codes signs you in once instead of the app's code. Keep them somewhere safe: they are shown only now.")),
       list,
       all,
-      h("div", { class: "actions" }, copyButton(all, copied, "Copy codes")),
+      h("div", { class: "actions" }, copyButton(all, copied, t("Copy codes"))),
       copied,
-      h("div", { class: "check" }, saved, h("label", { for: "codes-saved" }, "I have saved my recovery codes")),
+      h("div", { class: "check" }, saved, h("label", { for: "codes-saved" }, t("I have saved my recovery codes"))),
       h("div", { class: "actions" }, next),
     ),
   );

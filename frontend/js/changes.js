@@ -4,9 +4,9 @@
  * and sent at the next chance). */
 import * as api from "./api.js";
 import * as store from "./store.js";
-import { formatDay, h, holdText, plural } from "./dom.js";
+import { formatDay, h, holdText, weekdayName } from "./dom.js";
+import { N_, t, tn } from "./i18n.js";
 
-const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const seenKey = (userId) => `programme-seen:${userId}`;
 
 /** The notice for `change` (from the routine), or null when there is none or
@@ -26,17 +26,17 @@ export async function notice(user, change, onSeen) {
   return h(
     "section",
     { class: "card programme-change", "aria-labelledby": "change-title" },
-    h("h2", { id: "change-title" }, "Your programme changed"),
-    h("p", { class: "hint" }, `From ${formatDay(change.starts_on, "long")}. This is what is different:`),
-    change.note ? h("blockquote", { class: "therapist-note" }, h("strong", {}, "From your therapist: "), change.note) : null,
+    h("h2", { id: "change-title" }, t("Your programme changed")),
+    h("p", { class: "hint" }, t("From {day}. This is what is different:", { day: formatDay(change.starts_on, "long") })),
+    change.note ? h("blockquote", { class: "therapist-note" }, h("strong", {}, `${t("From your therapist:")} `), h("span", { "data-l10n-skip": "" }, change.note)) : null,
     h(
       "ul",
       { class: "change-list" },
-      change.added.map((item) => h("li", { class: "added" }, h("strong", {}, "New: "), item.name)),
-      change.changed.map((item) => h("li", { class: "changed" }, h("strong", {}, `${item.name}: `), difference(item))),
-      change.removed.map((item) => h("li", { class: "removed" }, h("strong", {}, "No longer: "), item.name)),
+      change.added.map((item) => h("li", { class: "added" }, h("strong", {}, `${t("New:")} `), h("span", { "data-l10n-skip": "" }, item.name))),
+      change.changed.map((item) => h("li", { class: "changed" }, h("strong", { "data-l10n-skip": "" }, `${item.name}: `), difference(item))),
+      change.removed.map((item) => h("li", { class: "removed" }, h("strong", {}, `${t("No longer:")} `), h("span", { "data-l10n-skip": "" }, item.name))),
     ),
-    h("button", { type: "button", onclick: dismiss }, "Got it"),
+    h("button", { type: "button", onclick: dismiss }, t("Got it")),
   );
 }
 
@@ -53,19 +53,20 @@ async function tell(user, version) {
 /** "now twice a day (was once a day); Mon, Wed, Fri (was every day)". */
 function difference({ before, after, notes }) {
   const parts = [];
-  const say = (label, now, was) => now !== was && parts.push(`${label}${now} (was ${was})`);
-  say("now ", times(after.times_per_day), times(before.times_per_day));
-  say("", `${plural(after.sets, "set")} of ${after.reps}`, `${plural(before.sets, "set")} of ${before.reps}`);
-  say("hold ", holdText(after.hold_seconds), holdText(before.hold_seconds));
-  say("", days(after.days_of_week), days(before.days_of_week));
-  if (notes !== undefined) parts.push(notes ? `new advice: “${notes}”` : "the advice was removed");
+  const say = (text, now, was) => now !== was && parts.push(t(text, { now, was }));
+  say(N_("now {now} (was {was})"), times(after.times_per_day), times(before.times_per_day));
+  const dose = (item) => tn(item.sets, "{count} set of {reps}", "{count} sets of {reps}", { reps: item.reps });
+  say(N_("{now} (was {was})"), dose(after), dose(before));
+  say(N_("hold {now} (was {was})"), holdText(after.hold_seconds), holdText(before.hold_seconds));
+  say(N_("{now} (was {was})"), days(after.days_of_week), days(before.days_of_week));
+  if (notes !== undefined) parts.push(notes ? t("new advice: “{notes}”", { notes }) : t("the advice was removed"));
   return parts.join("; ");
 }
 
 function times(count) {
-  return count === 1 ? "once a day" : count === 2 ? "twice a day" : `${count} times a day`;
+  return count === 1 ? t("once a day") : count === 2 ? t("twice a day") : t("{count} times a day", { count });
 }
 
 function days(list) {
-  return list.length === 7 ? "every day" : list.map((day) => WEEKDAYS[day]).join(", ");
+  return list.length === 7 ? t("every day") : list.map((day) => weekdayName(day)).join(", ");
 }

@@ -1,7 +1,8 @@
 /** Daily charts with uPlot, loaded only by the screens that draw them (it is
  * most of the app's weight). Each chart is decoration for sighted users: the
  * screens put the same numbers in a <table>. */
-import { h } from "./dom.js";
+import { h, percent } from "./dom.js";
+import { N_, language, t } from "./i18n.js";
 
 let uPlotPromise = null;
 
@@ -13,13 +14,11 @@ function loadUPlot() {
   return uPlotPromise;
 }
 
-const DAY_LABEL = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", timeZone: "UTC" });
-
 const SCALES = {
-  pain: { range: [0, 10], label: "Pain (0–10)", values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")) },
-  pct: { range: [0, 100], label: "Adherence", values: (u, ticks) => ticks.map((v) => `${v}%`) },
-  score: { range: [0, 100], label: "ODI score", values: (u, ticks) => ticks.map((v) => `${v}%`) },
-  psfs: { range: [0, 10], label: "PSFS mean (0–10)", values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")) },
+  pain: { range: [0, 10], label: N_("Pain (0–10)"), values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")) },
+  pct: { range: [0, 100], label: N_("Adherence"), values: (u, ticks) => ticks.map((v) => percent(v / 100)) },
+  score: { range: [0, 100], label: N_("ODI score"), values: (u, ticks) => ticks.map((v) => percent(v / 100)) },
+  psfs: { range: [0, 10], label: N_("PSFS mean (0–10)"), values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")) },
 };
 
 function color(name) {
@@ -86,10 +85,11 @@ export async function dailyChart(container, dates, series, { height = 220, marke
   const uPlot = await loadUPlot();
   const marked = markers.length && series.some((s) => s.scale === "pain") ? markerValues(dates, markers) : null;
   const texts = new Map();
-  for (const marker of markers) texts.set(marker.date, [...(texts.get(marker.date) || []), marker.text || `Flare-up: ${marker.severity}/10`]);
+  for (const marker of markers) texts.set(marker.date, [...(texts.get(marker.date) || []), marker.text || t("Flare-up: {severity}/10", { severity: marker.severity })]);
   const scales = [...new Set(series.map((s) => s.scale))];
   const text = color("--text-muted");
   const grid = color("--chart-grid");
+  const dayLabel = new Intl.DateTimeFormat(language(), { day: "numeric", month: "short", timeZone: "UTC" });
   const options = () => ({
     width: Math.max(280, container.clientWidth),
     height,
@@ -103,13 +103,13 @@ export async function dailyChart(container, dates, series, { height = 220, marke
         grid: { stroke: grid, width: 1 },
         ticks: { stroke: grid, width: 1 },
         space: 60,
-        values: (u, ticks) => ticks.map((ts) => DAY_LABEL.format(new Date(ts * 1000))),
+        values: (u, ticks) => ticks.map((ts) => dayLabel.format(new Date(ts * 1000))),
       },
       ...scales.map((name, index) => ({
         scale: name,
         side: index === 0 ? 3 : 1,
         stroke: text,
-        label: scales.length > 1 ? SCALES[name].label : undefined,
+        label: scales.length > 1 ? t(SCALES[name].label) : undefined,
         labelSize: 20,
         size: 52,
         values: SCALES[name].values,
@@ -118,10 +118,10 @@ export async function dailyChart(container, dates, series, { height = 220, marke
       })),
     ],
     series: [
-      { label: "Date", value: (u, ts) => (ts == null ? "–" : new Date(ts * 1000).toISOString().slice(0, 10)) },
+      { label: t("Date"), value: (u, ts) => (ts == null ? "–" : new Date(ts * 1000).toISOString().slice(0, 10)) },
       ...series.map((s) => {
         const stroke = color(s.color);
-        const base = { label: s.label, scale: s.scale, stroke, width: 2, spanGaps: false, value: (u, v) => (v == null ? "–" : s.scale === "pain" ? String(Math.round(v * 10) / 10) : `${Math.round(v)}%`) };
+        const base = { label: s.label, scale: s.scale, stroke, width: 2, spanGaps: false, value: (u, v) => (v == null ? "–" : s.scale === "pain" ? String(Math.round(v * 10) / 10) : percent(Math.round(v) / 100)) };
         return s.kind === "bars"
           ? { ...base, width: 0, fill: `${stroke}bb`, paths: uPlot.paths.bars({ size: [0.7, 24], gap: 1 }), points: { show: false } }
           : { ...base, dash: s.dashed ? [5, 4] : undefined, width: s.dashed ? 1.5 : 2.5, points: { show: !s.dashed, size: 5, fill: stroke } };
@@ -132,7 +132,7 @@ export async function dailyChart(container, dates, series, { height = 220, marke
   });
   const flareSeries = () => {
     const stroke = color("--chart-flare");
-    return { label: "Flare-up", scale: "pain", stroke, width: 0, paths: () => null, points: { show: true, size: 12, width: 2, stroke, fill: color("--surface") }, value: (u, v) => (v == null ? "–" : `${v}/10`) };
+    return { label: t("Flare-up"), scale: "pain", stroke, width: 0, paths: () => null, points: { show: true, size: 12, width: 2, stroke, fill: color("--surface") }, value: (u, v) => (v == null ? "–" : `${v}/10`) };
   };
   const flareHooks = () => {
     const tooltip = markerTooltip(marked, (seconds) => texts.get(new Date(seconds * 1000).toISOString().slice(0, 10)).join("; "));
@@ -172,7 +172,7 @@ export function chartFigure(caption, tableNode) {
     { class: "chart-figure" },
     h("figcaption", {}, caption),
     area,
-    h("details", { class: "chart-data" }, h("summary", {}, `Table: ${caption}`), tableNode),
+    h("details", { class: "chart-data" }, h("summary", {}, t("Table: {caption}", { caption })), tableNode),
   );
   return { figure, area };
 }

@@ -1,5 +1,6 @@
 /** Small shared helpers: build elements without innerHTML (so no markup from
  * data ever reaches the page), show form errors, format dates and numbers. */
+import { N_, language, t } from "./i18n.js";
 
 const PROPERTIES = new Set(["value", "checked", "selected", "indeterminate"]);
 
@@ -75,7 +76,7 @@ export function showErrors(form, error, area) {
     input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), note.id].filter(Boolean).join(" "));
     (input.closest(".field") || input.parentElement).append(note);
   }
-  const summary = unplaced.length ? unplaced.join(" ") : Object.keys(fieldErrors).length ? "Please check the highlighted fields." : error.message;
+  const summary = unplaced.length ? unplaced.join(" ") : Object.keys(fieldErrors).length ? t("Please check the highlighted fields.") : error.message;
   if (area) say(area, summary, "error");
   form.querySelector("[aria-invalid=true]")?.focus();
 }
@@ -139,35 +140,44 @@ export function formatDay(iso, style = "medium") {
       : style === "short"
         ? { day: "numeric", month: "short" }
         : { day: "numeric", month: "short", year: "numeric" };
-  return new Intl.DateTimeFormat(undefined, { ...options, timeZone: "UTC" }).format(utcDate(iso));
+  return new Intl.DateTimeFormat(language(), { ...options, timeZone: "UTC" }).format(utcDate(iso));
 }
 
 export function formatTime(timestamp) {
   if (!timestamp) return "";
-  return new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" }).format(new Date(timestamp));
+  return new Intl.DateTimeFormat(language(), { hour: "2-digit", minute: "2-digit" }).format(new Date(timestamp));
 }
 
 export function formatDateTime(timestamp) {
   if (!timestamp) return "–";
-  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(new Date(timestamp));
+  return new Intl.DateTimeFormat(language(), { dateStyle: "medium", timeStyle: "short" }).format(new Date(timestamp));
 }
 
 export function percent(fraction) {
-  return fraction === null || fraction === undefined ? "–" : `${Math.round(fraction * 100)}%`;
+  if (fraction === null || fraction === undefined) return "–";
+  return new Intl.NumberFormat(language(), { style: "percent", maximumFractionDigits: 0 }).format(fraction);
 }
 
 export function number(value, digits = 1) {
-  return value === null || value === undefined ? "–" : Number(value).toFixed(digits).replace(/\.0+$/, "");
+  if (value === null || value === undefined) return "–";
+  return new Intl.NumberFormat(language(), { maximumFractionDigits: digits, useGrouping: false }).format(Number(value));
+}
+
+/** A weekday's name (0 = Monday) in the language in use: "Mon", or "Monday" when long. */
+export function weekdayName(day, style = "short") {
+  return new Intl.DateTimeFormat(language(), { weekday: style, timeZone: "UTC" }).format(new Date(Date.UTC(2024, 0, 1 + day)));
 }
 
 /** A hold time as a person says it: "30 s", "15 min". */
 export function holdText(seconds) {
-  if (seconds >= 60 && seconds % 60 === 0) return `${seconds / 60} min`;
-  return `${seconds} s`;
+  if (seconds >= 60 && seconds % 60 === 0) return t("{minutes} min", { minutes: seconds / 60 });
+  return t("{seconds} s", { seconds });
 }
 
-export function plural(count, one, many = `${one}s`) {
-  return `${count} ${count === 1 ? one : many}`;
+/** The start of a long text for a list line (the whole stays stored): a note of
+ * a megabyte would otherwise take the page seconds to lay out. */
+export function excerpt(text, max = 280) {
+  return text.length > max ? `${text.slice(0, max).trimEnd()}…` : text;
 }
 
 /** A screen's heading, focusable so the router can move focus to it. */
@@ -176,12 +186,12 @@ export function heading(text, level = 1) {
 }
 
 /** "Loading…" placeholder, announced politely. */
-export function loading(text = "Loading…") {
+export function loading(text = t("Loading…")) {
   return h("p", { class: "loading", role: "status" }, text);
 }
 
 /** A labelled table; `columns` = [{label, value(row) → text/Node, numeric?}]. */
-export function table(caption, columns, rows, { empty = "Nothing yet.", className = "", hideCaption = false } = {}) {
+export function table(caption, columns, rows, { empty = t("Nothing yet."), className = "", hideCaption = false } = {}) {
   if (!rows.length) return h("p", { class: "empty" }, empty);
   return h(
     "div",
@@ -216,13 +226,20 @@ export function copyButton(input, area, label) {
       onclick: async () => {
         try {
           await navigator.clipboard.writeText(input.value);
-          say(area, "Copied.", "success");
+          say(area, t("Copied."), "success");
         } catch {
           input.select();
-          say(area, "Select the text and copy it.", "info");
+          say(area, t("Select the text and copy it."), "info");
         }
       },
     },
     label,
   );
+}
+
+const CATEGORIES = { stretch: N_("stretch"), core: N_("core"), mobility: N_("mobility"), strength: N_("strength"), modality: N_("modality") };
+
+/** An exercise category ("stretch", "core", ...) in the language in use. */
+export function categoryName(category) {
+  return category in CATEGORIES ? t(CATEGORIES[category]) : category;
 }

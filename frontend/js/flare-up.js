@@ -4,38 +4,48 @@
 import * as api from "./api.js";
 import * as bounds from "./bounds.js";
 import { field, formatDay, h, mount, number, say, statusArea, table, uid } from "./dom.js";
+import { N_, t, tn } from "./i18n.js";
 
 // the server's names (backend/models/clinical.py) and how the patient reads them
 export const TRIGGERS = {
-  lifting: "Lifting or bending",
-  impact: "A fall or impact",
-  sitting: "Long sitting or standing",
-  dehydration: "Not drinking enough",
-  stress: "Stress",
-  other: "Something else",
+  lifting: N_("Lifting or bending"),
+  impact: N_("A fall or impact"),
+  sitting: N_("Long sitting or standing"),
+  dehydration: N_("Not drinking enough"),
+  stress: N_("Stress"),
+  other: N_("Something else"),
 };
 export const HELPED = {
-  heat: "Heat",
-  cold: "Cold",
-  rest: "Rest",
-  stretching: "Gentle stretching",
-  medication: "Medication",
-  nothing: "Nothing yet",
+  heat: N_("Heat"),
+  cold: N_("Cold"),
+  rest: N_("Rest"),
+  stretching: N_("Gentle stretching"),
+  medication: N_("Medication"),
+  nothing: N_("Nothing yet"),
 };
 
 /** A 0–10 severity in words, for screen readers and the legend. */
 export function severityWords(score) {
-  if (score === 0) return "no pain";
-  if (score <= 3) return "mild";
-  if (score <= 6) return "moderate";
-  if (score <= 9) return "severe";
-  return "the worst imaginable";
+  if (score === 0) return t("no pain");
+  if (score <= 3) return t("mild");
+  if (score <= 6) return t("moderate");
+  if (score <= 9) return t("severe");
+  return t("the worst imaginable");
+}
+
+/** A pain score as a slider says it to a screen reader: "5 — moderate pain". */
+export function painValueText(score) {
+  if (score === 0) return t("{score} — no pain", { score });
+  if (score <= 3) return t("{score} — mild pain", { score });
+  if (score <= 6) return t("{score} — moderate pain", { score });
+  if (score <= 9) return t("{score} — severe pain", { score });
+  return t("{score} — worst pain imaginable", { score });
 }
 
 export const RED_FLAGS = [
-  "you cannot control your bladder or bowels, or cannot pass urine",
-  "you feel numb in the groin, between the legs or around the bottom",
-  "your legs feel weak, or the weakness is getting worse",
+  N_("you cannot control your bladder or bowels, or cannot pass urine"),
+  N_("you feel numb in the groin, between the legs or around the bottom"),
+  N_("your legs feel weak, or the weakness is getting worse"),
 ];
 
 /** The clinic's advice about red flags, in plain words. */
@@ -43,9 +53,9 @@ export function redFlagAdvice() {
   return h(
     "div",
     { class: "red-flags" },
-    h("p", {}, h("strong", {}, "Get urgent medical help now"), " (call your emergency number or go to the emergency department) if:"),
-    h("ul", {}, RED_FLAGS.map((flag) => h("li", {}, flag))),
-    h("p", {}, "Do not wait for your therapist to read your report."),
+    h("p", {}, h("strong", {}, t("Get urgent medical help now")), ` ${t("(call your emergency number or go to the emergency department) if:")}`),
+    h("ul", {}, RED_FLAGS.map((flag) => h("li", {}, t(flag)))),
+    h("p", {}, t("Do not wait for your therapist to read your report.")),
   );
 }
 
@@ -55,7 +65,7 @@ export function redFlagAdvice() {
  */
 export function flareUpReport({ today, saved }) {
   const panel = h("div", { class: "flare-up-panel", id: uid("flare-up"), hidden: true });
-  const open = h("button", { type: "button", class: "flare-up-button", "aria-expanded": "false", "aria-controls": panel.id }, "I'm having a flare-up");
+  const open = h("button", { type: "button", class: "flare-up-button", "aria-expanded": "false", "aria-controls": panel.id }, t("I'm having a flare-up"));
   open.addEventListener("click", () => (panel.hidden ? show() : hide()));
 
   function show() {
@@ -80,7 +90,7 @@ export function flareUpReport({ today, saved }) {
       const value = Number(severity.value);
       shown.textContent = String(value);
       words.textContent = severityWords(value);
-      severity.setAttribute("aria-valuetext", `${value} out of 10, ${severityWords(value)}`);
+      severity.setAttribute("aria-valuetext", t("{value} out of 10, {words}", { value, words: severityWords(value) }));
     };
     severity.addEventListener("input", describe);
     describe();
@@ -88,16 +98,16 @@ export function flareUpReport({ today, saved }) {
     const started = h("input", { type: "date", name: "started_on", value: day, max: day, required: true });
     const noteRule = bounds.rule("flare_up", "note");
     const note = h("textarea", { name: "note", rows: "2", maxlength: noteRule?.maxLength, id: uid("flare-note") });
-    const noteLabel = h("label", { for: note.id }, "Note (optional)");
-    const triggers = choices("What may have set it off?", "triggers", TRIGGERS);
-    const helped = choices("What has helped so far?", "helped", HELPED);
+    const noteLabel = h("label", { for: note.id }, t("Note (optional)"));
+    const triggers = choices(t("What may have set it off?"), "triggers", TRIGGERS);
+    const helped = choices(t("What has helped so far?"), "helped", HELPED);
     const message = statusArea("alert");
     say(message, "");
 
     // "Something else" needs a word on what it was
     const otherChosen = () => triggers.checked().includes("other");
     const needNote = () => {
-      noteLabel.textContent = otherChosen() ? "What else may have set it off? (needed)" : "Note (optional)";
+      noteLabel.textContent = otherChosen() ? t("What else may have set it off? (needed)") : t("Note (optional)");
       note.required = otherChosen();
       note.setAttribute("aria-required", String(otherChosen()));
       if (!otherChosen() && note.getAttribute("aria-invalid")) {
@@ -119,21 +129,21 @@ export function flareUpReport({ today, saved }) {
     const element = h(
       "form",
       { class: "flare-up-form card", novalidate: true, "aria-labelledby": `${panel.id}-title` },
-      h("h2", { id: `${panel.id}-title` }, "Report a flare-up"),
-      h("p", { class: "hint" }, "Your therapist sees this report. It takes a minute."),
+      h("h2", { id: `${panel.id}-title` }, t("Report a flare-up")),
+      h("p", { class: "hint" }, t("Your therapist sees this report. It takes a minute.")),
       h(
         "div",
         { class: "field" },
-        h("label", { for: severity.id }, "How bad is it? (0–10)"),
+        h("label", { for: severity.id }, t("How bad is it? (0–10)")),
         h("div", { class: "range-row" }, severity, h("span", { class: "severity-readout" }, shown, words)),
-        h("p", { class: "hint scale", id: `${severity.id}-scale` }, h("span", {}, "0 = no pain"), h("span", {}, "10 = worst imaginable")),
+        h("p", { class: "hint scale", id: `${severity.id}-scale` }, h("span", {}, t("0 = no pain")), h("span", {}, t("10 = worst imaginable"))),
       ),
-      field("When did it start?", started),
+      field(t("When did it start?"), started),
       triggers.set,
       h("div", { class: "field" }, noteLabel, note),
       helped.set,
       message,
-      h("div", { class: "actions" }, h("button", { type: "submit" }, "Save flare-up"), h("button", { type: "button", class: "secondary", onclick: hide }, "Cancel")),
+      h("div", { class: "actions" }, h("button", { type: "submit" }, t("Save flare-up")), h("button", { type: "button", class: "secondary", onclick: hide }, t("Cancel"))),
     );
     severity.setAttribute("aria-describedby", `${severity.id}-scale`);
 
@@ -149,12 +159,12 @@ export function flareUpReport({ today, saved }) {
         note: note.value.trim() || null,
       };
       const found = bounds.problems("flare_up", body, day);
-      if (!body.started_on) found.started_on = "is needed.";
-      if (otherChosen() && !body.note) found.note = "is needed when you choose “Something else”: say what it was.";
-      if (body.helped.includes("nothing") && body.helped.length > 1) found.helped = "“Nothing yet” cannot go with something that helped.";
+      if (!body.started_on) found.started_on = t("is needed.");
+      if (otherChosen() && !body.note) found.note = t("is needed when you choose “Something else”: say what it was.");
+      if (body.helped.includes("nothing") && body.helped.length > 1) found.helped = t("“Nothing yet” cannot go with something that helped.");
       const invalid = Object.keys(found);
       if (invalid.length) {
-        say(message, `Not saved: ${bounds.describe(found)}`, "error");
+        say(message, t("Not saved: {problems}", { problems: bounds.describe(found) }), "error");
         for (const name of invalid) inputs[name]?.setAttribute("aria-invalid", "true");
         inputs[invalid[0]]?.focus();
         return;
@@ -164,7 +174,7 @@ export function flareUpReport({ today, saved }) {
         await api.record("flare_up", body);
       } catch (error) {
         element.querySelector("button[type=submit]").disabled = false;
-        say(message, `Could not save this on the phone: ${error.message}`, "error");
+        say(message, t("Could not save this on the phone: {problem}", { problem: error.message }), "error");
         return;
       }
       mount(panel, confirmation(body));
@@ -178,20 +188,20 @@ export function flareUpReport({ today, saved }) {
     return h(
       "section",
       { class: "flare-up-saved card", tabindex: "-1", role: "status", "aria-labelledby": `${panel.id}-saved` },
-      h("h2", { id: `${panel.id}-saved` }, "Flare-up saved"),
+      h("h2", { id: `${panel.id}-saved` }, t("Flare-up saved")),
       h(
         "p",
         {},
-        `Severity ${body.severity} out of 10, since ${formatDay(body.started_on)}. `,
-        navigator.onLine ? "Your therapist will see it." : "It is saved on this phone, and your therapist will see it once you are back online.",
+        `${t("Severity {severity} out of 10, since {day}.", { severity: body.severity, day: formatDay(body.started_on) })} `,
+        navigator.onLine ? t("Your therapist will see it.") : t("It is saved on this phone, and your therapist will see it once you are back online."),
       ),
-      h("p", {}, "Keep moving gently if you can: short walks and the stretches your therapist gave you usually help more than bed rest."),
+      h("p", {}, t("Keep moving gently if you can: short walks and the stretches your therapist gave you usually help more than bed rest.")),
       redFlagAdvice(),
-      h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: hide }, "Close")),
+      h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: hide }, t("Close"))),
     );
   }
 
-  return { element: h("section", { class: "flare-up", "aria-label": "Flare-up" }, open, panel) };
+  return { element: h("section", { class: "flare-up", "aria-label": t("Flare-up") }, open, panel) };
 }
 
 /** A fieldset of checkboxes: {set, boxes, checked() → the chosen names}. */
@@ -201,36 +211,36 @@ function choices(legend, name, options) {
     "fieldset",
     { class: "choices" },
     h("legend", {}, legend),
-    h("div", { class: "choice-grid" }, boxes.map((box) => h("div", { class: "check" }, box, h("label", { for: box.id }, options[box.value])))),
+    h("div", { class: "choice-grid" }, boxes.map((box) => h("div", { class: "check" }, box, h("label", { for: box.id }, t(options[box.value]))))),
   );
   return { set, boxes, checked: () => boxes.filter((box) => box.checked).map((box) => box.value) };
 }
 
 /** The patient's flare-ups as a table, newest first (queued ones marked). */
-export function flareUpTable(reports, caption = "Flare-ups") {
+export function flareUpTable(reports, caption = t("Flare-ups")) {
   const rows = [...reports].sort((a, b) => (a.started_on < b.started_on ? 1 : -1));
   return table(
     caption,
     [
-      { label: "Started", value: (r) => formatDay(r.started_on) },
-      { label: "How bad", value: (r) => `${r.severity}/10`, numeric: true },
-      { label: "Set off by", value: (r) => words(r.triggers, TRIGGERS) },
-      { label: "Helped", value: (r) => words(r.helped, HELPED) },
-      { label: "Note", value: (r) => [r.note || "", r.queued ? h("span", { class: "queued" }, " · not sent yet") : ""] },
+      { label: t("Started"), value: (r) => h("span", { "data-l10n-skip": "" }, formatDay(r.started_on)) },
+      { label: t("How bad"), value: (r) => `${r.severity}/10`, numeric: true },
+      { label: t("Set off by"), value: (r) => words(r.triggers, TRIGGERS) },
+      { label: t("Helped"), value: (r) => words(r.helped, HELPED) },
+      { label: t("Note"), value: (r) => [h("span", { "data-l10n-skip": "" }, r.note || ""), r.queued ? h("span", { class: "queued" }, ` · ${t("not sent yet")}`) : ""] },
     ],
     rows,
-    { empty: "No flare-ups reported in this period." },
+    { empty: t("No flare-ups reported in this period.") },
   );
 }
 
 function words(names, labels) {
-  return names?.length ? names.map((name) => labels[name] || name).join(", ") : "–";
+  return names?.length ? names.map((name) => (labels[name] ? t(labels[name]) : name)).join(", ") : "–";
 }
 
 /** GET .../flare-ups/summary as two small tables: what set them off, and what
  * helped with the mean pain of the check-ins in the two days after. */
 export function flareUpSummary(summary) {
-  if (!summary.reports) return h("p", { class: "empty" }, "No flare-ups reported.");
+  if (!summary.reports) return h("p", { class: "empty" }, t("No flare-ups reported."));
   const triggers = Object.entries(summary.triggers)
     .filter(([, count]) => count > 0)
     .sort((a, b) => b[1] - a[1]);
@@ -240,25 +250,25 @@ export function flareUpSummary(summary) {
   return h(
     "div",
     { class: "flare-summary" },
-    h("p", {}, `${summary.reports} flare-up${summary.reports === 1 ? "" : "s"} reported in all.`),
+    h("p", {}, tn(summary.reports, "{count} flare-up reported in all.", "{count} flare-ups reported in all.")),
     table(
-      "What set them off",
+      t("What set them off"),
       [
-        { label: "Trigger", value: ([name]) => TRIGGERS[name] || name },
-        { label: "Reports", value: ([, count]) => count, numeric: true },
+        { label: t("Trigger"), value: ([name]) => words([name], TRIGGERS) },
+        { label: t("Reports"), value: ([, count]) => count, numeric: true },
       ],
       triggers,
-      { empty: "No trigger named." },
+      { empty: t("No trigger named.") },
     ),
     table(
-      "What helped, and the pain after",
+      t("What helped, and the pain after"),
       [
-        { label: "Helped", value: ([name]) => HELPED[name] || name },
-        { label: "Reports", value: ([, row]) => row.reports, numeric: true },
-        { label: "Mean pain, 2 days after", value: ([, row]) => (row.pain_mean_48h === null ? "–" : `${number(row.pain_mean_48h)} (${row.pain_logs_48h} check-in${row.pain_logs_48h === 1 ? "" : "s"})`), numeric: true },
+        { label: t("Helped"), value: ([name]) => words([name], HELPED) },
+        { label: t("Reports"), value: ([, row]) => row.reports, numeric: true },
+        { label: t("Mean pain, 2 days after"), value: ([, row]) => (row.pain_mean_48h === null ? "–" : `${number(row.pain_mean_48h)} (${tn(row.pain_logs_48h, "{count} check-in", "{count} check-ins")})`), numeric: true },
       ],
       helped,
-      { empty: "Nothing named as helping." },
+      { empty: t("Nothing named as helping.") },
     ),
   );
 }

@@ -3,7 +3,8 @@
  * at the end of each hold, and the screen kept on. Loaded by today.js on first
  * use. It records nothing itself: finishing the last set calls `finish()`,
  * which ticks the exercise; Stop, Escape or leaving the screen record nothing. */
-import { h, plural, say, uid } from "./dom.js";
+import { h, say, uid } from "./dom.js";
+import { N_, t, tn } from "./i18n.js";
 
 const READY_MS = 5000; // time to get down on the mat before the first hold
 const RELAX_MS = 3000; // between reps
@@ -14,6 +15,7 @@ const HALFWAY_FROM_S = 20; // shorter holds are not told "Halfway"
 const RING_RADIUS = 45;
 const RING_LENGTH = 2 * Math.PI * RING_RADIUS;
 const SVG = "http://www.w3.org/2000/svg";
+const PHASES = { ready: N_("Get ready"), hold: N_("Hold"), relax: N_("Relax"), rest: N_("Rest"), set: N_("Do") };
 
 /** The steps of a programme item's dose, in order. `ms` marks a timed step;
  * an untimed "set" waits for the patient's "Set done". */
@@ -86,7 +88,7 @@ export function openGuide(host, dose, { audio, finish, close }) {
       state.pausedAt = null; // "Skip rest" while paused goes on
       audio?.resume?.().catch(() => {});
     }
-    const released = ending.kind === "hold" ? "Release. " : "";
+    const released = ending.kind === "hold" ? `${t("Release.")} ` : "";
     if (ending.kind === "hold" && !late) endOfHold(audio);
     state.index += 1;
     if (state.index >= steps.length) {
@@ -105,14 +107,14 @@ export function openGuide(host, dose, { audio, finish, close }) {
   function enter(step, before = "") {
     state.halfwaySaid = false;
     const newSet = step.rep === 1 && step.set > 1; // set 1 was said with "Get ready"
-    const setText = `Set ${step.set} of ${dose.sets}. `;
+    const setText = t("Set {set} of {sets}.", { set: step.set, sets: dose.sets });
     const text = {
-      ready: `${dose.name}. ${setText}Get ready.`,
-      hold: `${newSet ? setText : ""}Rep ${step.rep} of ${dose.reps}. Hold ${dose.holdSeconds} seconds.`,
-      relax: "Relax.",
-      rest: `Rest ${REST_MS / 1000} seconds.`,
-      set: `${setText}${plural(dose.reps, "rep")}, then Set done.`,
-    }[step.kind];
+      ready: () => `${dose.name}. ${setText} ${t("Get ready.")}`,
+      hold: () => [newSet ? setText : "", t("Rep {rep} of {reps}.", { rep: step.rep, reps: dose.reps }), tn(dose.holdSeconds, "Hold {count} second.", "Hold {count} seconds.")].filter(Boolean).join(" "),
+      relax: () => t("Relax."),
+      rest: () => t("Rest {seconds} seconds.", { seconds: REST_MS / 1000 }),
+      set: () => `${setText} ${tn(dose.reps, "{count} rep, then Set done.", "{count} reps, then Set done.")}`,
+    }[step.kind]();
     announce(before + text);
   }
 
@@ -120,7 +122,7 @@ export function openGuide(host, dose, { audio, finish, close }) {
     const left = step.ms - (performance.now() - state.startedAt);
     if (!state.halfwaySaid && dose.holdSeconds >= HALFWAY_FROM_S && left <= step.ms / 2) {
       state.halfwaySaid = true;
-      announce("Halfway.");
+      announce(t("Halfway."));
     }
   }
 
@@ -128,11 +130,11 @@ export function openGuide(host, dose, { audio, finish, close }) {
     audio?.resume?.().catch(() => {});
     if (state.pausedAt === null) {
       state.pausedAt = performance.now();
-      announce("Paused.");
+      announce(t("Paused."));
     } else {
       state.startedAt += performance.now() - state.pausedAt;
       state.pausedAt = null;
-      announce("Resumed.");
+      announce(t("Resumed."));
     }
     draw();
     flushMessage();
@@ -143,13 +145,13 @@ export function openGuide(host, dose, { audio, finish, close }) {
     state.ended = true;
     clearInterval(timer);
     screen.release();
-    ui.showDone("Saving…");
+    ui.showDone(t("Saving…"));
     ui.back.focus();
     const problem = await finish();
     state.saved = !problem;
     if (!ui.section.isConnected) return;
-    ui.showDone(problem ? "Finished, but not saved" : "Done — well done", problem);
-    announce(`${released}${problem ? `Finished, but not saved. ${problem}` : "Done — well done."}`);
+    ui.showDone(problem ? t("Finished, but not saved") : t("Done — well done"), problem);
+    announce(`${released}${problem ? `${t("Finished, but not saved.")} ${problem}` : t("Done — well done.")}`);
     flushMessage();
     if (!problem) setTimeout(leave, DONE_MS);
   }
@@ -217,17 +219,17 @@ function guideView(dose) {
   const problem = h("p", { class: "guide-problem", role: "alert", hidden: true });
   const live = h("div", { class: "visually-hidden", role: "status", "aria-live": "polite" });
   const button = (text, className) => h("button", { type: "button", class: className }, text);
-  const pause = button("Pause", "secondary");
-  const skipRest = button("Skip rest", "");
-  const setDone = button("Set done", "");
-  const stop = button("Stop", "danger");
-  const back = button("Back to Today", "");
+  const pause = button(t("Pause"), "secondary");
+  const skipRest = button(t("Skip rest"), "");
+  const setDone = button(t("Set done"), "");
+  const stop = button(t("Stop"), "danger");
+  const back = button(t("Back to Today"), "");
   back.hidden = true;
   const dial = h("div", { class: "guide-dial" }, ring, readout);
   const section = h(
     "section",
     { class: "guide", "aria-labelledby": titleId },
-    h("h1", { id: titleId, class: "page-title", tabindex: "-1" }, dose.name),
+    h("h1", { id: titleId, class: "page-title", tabindex: "-1", "data-l10n-skip": "" }, dose.name),
     setLine,
     dial,
     repLine,
@@ -242,17 +244,17 @@ function guideView(dose) {
     const clock = seconds >= 100; // long holds read as minutes: "2:30"
     section.dataset.phase = step.kind;
     section.toggleAttribute("data-paused", paused);
-    setLine.textContent = step.kind === "rest" ? `Set ${step.set - 1} of ${dose.sets} done` : `Set ${step.set} of ${dose.sets}`;
-    label.textContent = paused ? "Paused" : { ready: "Get ready", hold: "Hold", relax: "Relax", rest: "Rest", set: "Do" }[step.kind];
+    setLine.textContent = step.kind === "rest" ? t("Set {set} of {sets} done", { set: step.set - 1, sets: dose.sets }) : t("Set {set} of {sets}", { set: step.set, sets: dose.sets });
+    label.textContent = paused ? t("Paused") : t(PHASES[step.kind]);
     digits.textContent = !step.ms ? String(dose.reps) : clock ? `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}` : String(seconds);
     digits.toggleAttribute("data-long", Boolean(step.ms) && clock);
-    unit.textContent = !step.ms ? (dose.reps === 1 ? "rep" : "reps") : clock ? "minutes" : seconds === 1 ? "second" : "seconds";
+    unit.textContent = !step.ms ? tn(dose.reps, "rep", "reps") : clock ? t("minutes") : tn(seconds, "second", "seconds");
     if (step.ms) readout.setAttribute("role", "timer");
     else readout.removeAttribute("role");
     const spent = step.ms ? 1 - left / step.ms : 0;
     progress.setAttribute("stroke-dashoffset", (RING_LENGTH * spent).toFixed(2));
     repLine.textContent = repText(step, dose);
-    pause.textContent = paused ? "Resume" : "Pause";
+    pause.textContent = paused ? t("Resume") : t("Pause");
     pause.hidden = !step.ms;
     skipRest.hidden = step.kind !== "rest";
     setDone.hidden = step.kind !== "set";
@@ -262,7 +264,7 @@ function guideView(dose) {
   function showDone(text, why) {
     section.dataset.phase = "done";
     section.removeAttribute("data-paused");
-    setLine.textContent = `${plural(dose.sets, "set")} finished`;
+    setLine.textContent = tn(dose.sets, "{count} set finished", "{count} sets finished");
     label.textContent = "";
     digits.textContent = "✓";
     digits.removeAttribute("data-long");
@@ -280,10 +282,10 @@ function guideView(dose) {
 }
 
 function repText(step, dose) {
-  if (step.kind === "set") return `${plural(dose.reps, "rep")}, then tap Set done`;
-  if (step.kind === "rest") return `Next: set ${step.set} of ${dose.sets}`;
-  if (step.kind === "hold") return `Rep ${step.rep} of ${dose.reps}`;
-  return `Next: rep ${step.rep} of ${dose.reps}`;
+  if (step.kind === "set") return tn(dose.reps, "{count} rep, then tap Set done", "{count} reps, then tap Set done");
+  if (step.kind === "rest") return t("Next: set {set} of {sets}", { set: step.set, sets: dose.sets });
+  if (step.kind === "hold") return t("Rep {rep} of {reps}", { rep: step.rep, reps: dose.reps });
+  return t("Next: rep {rep} of {reps}", { rep: step.rep, reps: dose.reps });
 }
 
 function svg(tag, attributes) {

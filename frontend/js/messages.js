@@ -9,6 +9,7 @@ import * as badges from "./badges.js";
 import * as bounds from "./bounds.js";
 import * as store from "./store.js";
 import { formatDateTime, formatTime, h, heading, isoDay, mount, say, statusArea, uid } from "./dom.js";
+import { t } from "./i18n.js";
 
 const POLL_MS = 30000;
 const FALLBACK_LENGTH = 2000;
@@ -17,9 +18,9 @@ export async function render(view, { user }) {
   const thread = messageThread({ patientId: user.id, user });
   mount(
     view,
-    heading("Messages"),
-    h("p", { class: "lead" }, "Write to your care team about your exercises or your back. They read messages during clinic hours."),
-    h("p", { class: "notice urgent-note" }, "Not for emergencies: if you lose control of your bladder or bowels, feel numb around the groin, or your legs become weak, get urgent medical help now."),
+    heading(t("Messages")),
+    h("p", { class: "lead" }, t("Write to your care team about your exercises or your back. They read messages during clinic hours.")),
+    h("p", { class: "notice urgent-note" }, t("Not for emergencies: if you lose control of your bladder or bowels, feel numb around the groin, or your legs become weak, get urgent medical help now.")),
     thread.element,
   );
   await thread.start();
@@ -28,18 +29,18 @@ export async function render(view, { user }) {
 
 /** Today's messages by their time, older ones with their day too. */
 function when(timestamp) {
-  return isoDay(new Date(timestamp)) === isoDay(new Date()) ? `today ${formatTime(timestamp)}` : formatDateTime(timestamp);
+  return isoDay(new Date(timestamp)) === isoDay(new Date()) ? t("today {time}", { time: formatTime(timestamp) }) : formatDateTime(timestamp);
 }
 
 /** The thread of patient `patientId` as `user` sees it: {element, start(),
  * stop()}. `patientName` names the patient for staff. */
-export function messageThread({ patientId, user, patientName = "the patient" }) {
+export function messageThread({ patientId, user, patientName = t("the patient") }) {
   const isPatient = user.role === "patient";
   const canWrite = user.role !== "admin";
   const cacheKey = `messages:${user.id}`;
   const state = { server: null, queued: [], failed: false, left: false };
   const list = h("ol", { class: "thread-list" });
-  const box = h("div", { class: "thread", role: "region", "aria-label": "Messages, oldest first", tabindex: "0" }, list);
+  const box = h("div", { class: "thread", role: "region", "aria-label": t("Messages, oldest first"), tabindex: "0" }, list);
   const offlineNote = h("p", { class: "notice", hidden: true });
   const composer = canWrite ? composeForm() : null;
   const element = h(
@@ -47,7 +48,7 @@ export function messageThread({ patientId, user, patientName = "the patient" }) 
     { class: "messages" },
     offlineNote,
     box,
-    composer?.form ?? h("p", { class: "hint" }, "Admins read this thread for oversight: only the patient and their therapist write in it, and reading it here marks nothing as read."),
+    composer?.form ?? h("p", { class: "hint" }, t("Admins read this thread for oversight: only the patient and their therapist write in it, and reading it here marks nothing as read.")),
   );
 
   /** The other side's messages: the staff's for the patient, the patient's for staff. */
@@ -62,31 +63,31 @@ export function messageThread({ patientId, user, patientName = "the patient" }) 
       if (!known.has(record.id)) shown.push({ id: record.id, author: user, body: record.body.body, sent_at: record.queued_at, read_at: null, queued: true });
     }
     offlineNote.hidden = !state.failed;
-    offlineNote.textContent = state.server ? "You are offline: these are the messages saved on this phone." : "Connect to the internet to load the messages.";
+    offlineNote.textContent = state.server ? t("You are offline: these are the messages saved on this phone.") : t("Connect to the internet to load the messages.");
     if (!state.server && !shown.length) {
       mount(list);
       return;
     }
-    mount(list, shown.length ? shown.map((message) => bubble(message)) : h("li", { class: "empty" }, isPatient ? "No messages yet. Write the first one below." : "No messages yet."));
+    mount(list, shown.length ? shown.map((message) => bubble(message)) : h("li", { class: "empty" }, isPatient ? t("No messages yet. Write the first one below.") : t("No messages yet.")));
     if (atBottom || !box.dataset.drawn) box.scrollTop = box.scrollHeight;
     box.dataset.drawn = "true";
   }
 
   function bubble(message) {
     const mine = ourSide(message);
-    const who = message.author.id === user.id ? "You" : isPatient ? `${message.author.name} (care team)` : message.author.name;
+    const who = message.author.id === user.id ? t("You") : isPatient ? t("{name} (care team)", { name: message.author.name }) : message.author.name;
     return h(
       "li",
       { class: `message-bubble ${mine ? "ours" : "theirs"}`, dataset: { id: message.id } },
-      h("p", { class: "message-meta" }, h("strong", {}, who), " · ", h("time", { datetime: message.sent_at }, when(message.sent_at))),
-      h("p", { class: "message-body" }, message.body),
+      h("p", { class: "message-meta" }, h("strong", { "data-l10n-skip": message.author.id === user.id ? null : "" }, who), " · ", h("time", { datetime: message.sent_at, "data-l10n-skip": "" }, when(message.sent_at))),
+      h("p", { class: "message-body", "data-l10n-skip": "" }, message.body),
       mine ? h("p", { class: `message-state${message.queued ? " queued" : ""}` }, deliveryText(message)) : null,
     );
   }
 
   function deliveryText(message) {
-    if (message.queued) return navigator.onLine ? "Sending…" : "Saved on this phone: it is sent when you are back online.";
-    return message.read_at ? "Read" : "Sent";
+    if (message.queued) return navigator.onLine ? t("Sending…") : t("Saved on this phone: it is sent when you are back online.");
+    return message.read_at ? t("Read") : t("Sent");
   }
 
   /** This phone's copy (the patient's, for offline use), then the server's. */
@@ -147,11 +148,11 @@ export function messageThread({ patientId, user, patientName = "the patient" }) 
     textarea.setAttribute("aria-describedby", counter.id);
     const message = statusArea();
     say(message, "");
-    const send = h("button", { type: "submit" }, "Send");
+    const send = h("button", { type: "submit" }, t("Send"));
     const form = h(
       "form",
       { class: "message-form", novalidate: true },
-      h("div", { class: "field" }, h("label", { for: textarea.id }, isPatient ? "Message to your care team" : `Message to ${patientName}`), textarea, counter),
+      h("div", { class: "field" }, h("label", { for: textarea.id }, isPatient ? t("Message to your care team") : t("Message to {name}", { name: patientName })), textarea, counter),
       message,
       h("div", { class: "actions" }, send),
     );
@@ -159,7 +160,7 @@ export function messageThread({ patientId, user, patientName = "the patient" }) 
     let pending = null;
     const count = () => {
       const used = [...textarea.value].length;
-      counter.textContent = `${used} of ${maxLength} characters`;
+      counter.textContent = t("{used} of {max} characters", { used, max: maxLength });
       counter.dataset.near = String(used > maxLength * 0.9);
     };
     textarea.addEventListener("input", count);
@@ -173,7 +174,7 @@ export function messageThread({ patientId, user, patientName = "the patient" }) 
       const text = textarea.value;
       textarea.removeAttribute("aria-invalid");
       if (!text.trim()) {
-        say(message, "Write a message first.", "error");
+        say(message, t("Write a message first."), "error");
         textarea.setAttribute("aria-invalid", "true");
         textarea.focus();
         return;
@@ -181,7 +182,7 @@ export function messageThread({ patientId, user, patientName = "the patient" }) 
       if (pending?.body !== text) pending = { id: api.uuid(), body: text };
       const found = bounds.problems("message", pending);
       if (Object.keys(found).length) {
-        say(message, `Not sent: ${bounds.describe(found)}`, "error");
+        say(message, t("Not sent: {problems}", { problems: bounds.describe(found) }), "error");
         textarea.setAttribute("aria-invalid", "true");
         textarea.focus();
         return;
@@ -190,17 +191,17 @@ export function messageThread({ patientId, user, patientName = "the patient" }) 
       try {
         if (isPatient) {
           await api.record("message", pending);
-          say(message, navigator.onLine ? "" : "Saved on this phone. It is sent when you are back online.", "info");
+          say(message, navigator.onLine ? "" : t("Saved on this phone. It is sent when you are back online."), "info");
         } else {
           await api.post(`/api/patients/${patientId}/messages`, pending);
-          say(message, "Sent.", "success");
+          say(message, t("Sent."), "success");
         }
         pending = null;
         textarea.value = "";
         count();
         await load();
       } catch (error) {
-        say(message, error.offline ? "You are offline. Your message is still here: send it again when you are back online." : error.message, "error");
+        say(message, error.offline ? t("You are offline. Your message is still here: send it again when you are back online.") : error.message, "error");
       } finally {
         send.disabled = false;
       }

@@ -2,148 +2,156 @@
  * each answered 0..5 or left blank; the server scores it. Patients fill it in
  * for themselves; staff can enter it for a patient (#/patients/<id>/odi). */
 import * as api from "./api.js";
-import { formatDay, h, heading, mount, say, showErrors, statusArea, table } from "./dom.js";
+import { formatDay, h, heading, mount, percent, say, showErrors, statusArea, table } from "./dom.js";
+import { N_, t } from "./i18n.js";
 
 const MIN_ANSWERED = 8;
 
 export const SECTIONS = [
   {
-    title: "Pain right now",
-    question: "How strong is your pain at the moment?",
-    options: ["I have no pain right now.", "The pain is very mild.", "The pain is moderate.", "The pain is fairly strong.", "The pain is very strong.", "The pain is the worst I can imagine."],
+    title: N_("Pain right now"),
+    question: N_("How strong is your pain at the moment?"),
+    options: [N_("I have no pain right now."), N_("The pain is very mild."), N_("The pain is moderate."), N_("The pain is fairly strong."), N_("The pain is very strong."), N_("The pain is the worst I can imagine.")],
   },
   {
-    title: "Looking after yourself",
-    question: "Washing, dressing and other personal care:",
+    title: N_("Looking after yourself"),
+    question: N_("Washing, dressing and other personal care:"),
     options: [
-      "I manage normally and it does not make the pain worse.",
-      "I manage normally, but it makes the pain worse.",
-      "It hurts, so I go slowly and carefully.",
-      "I need some help, but I do most of it myself.",
-      "I need help every day with most of it.",
-      "I cannot get dressed; washing is hard and I stay in bed.",
+      N_("I manage normally and it does not make the pain worse."),
+      N_("I manage normally, but it makes the pain worse."),
+      N_("It hurts, so I go slowly and carefully."),
+      N_("I need some help, but I do most of it myself."),
+      N_("I need help every day with most of it."),
+      N_("I cannot get dressed; washing is hard and I stay in bed."),
     ],
   },
   {
-    title: "Lifting",
-    question: "Lifting and carrying things:",
+    title: N_("Lifting"),
+    question: N_("Lifting and carrying things:"),
     options: [
-      "I can lift heavy things and it does not make the pain worse.",
-      "I can lift heavy things, but it makes the pain worse.",
-      "Pain stops me lifting heavy things off the floor, but I can if they are at a handy height, such as on a table.",
-      "Pain stops me lifting heavy things, but I can manage light or medium things at a handy height.",
-      "I can lift only very light things.",
-      "I cannot lift or carry anything.",
+      N_("I can lift heavy things and it does not make the pain worse."),
+      N_("I can lift heavy things, but it makes the pain worse."),
+      N_("Pain stops me lifting heavy things off the floor, but I can if they are at a handy height, such as on a table."),
+      N_("Pain stops me lifting heavy things, but I can manage light or medium things at a handy height."),
+      N_("I can lift only very light things."),
+      N_("I cannot lift or carry anything."),
     ],
   },
   {
-    title: "Walking",
-    question: "How far can you walk?",
+    title: N_("Walking"),
+    question: N_("How far can you walk?"),
     options: [
-      "Pain does not stop me walking any distance.",
-      "Pain stops me walking more than about 1.5 km (1 mile).",
-      "Pain stops me walking more than about 800 m (half a mile).",
-      "Pain stops me walking more than about 400 m (a quarter of a mile).",
-      "I can only walk with a stick or crutches.",
-      "I am in bed most of the time.",
+      N_("Pain does not stop me walking any distance."),
+      N_("Pain stops me walking more than about 1.5 km (1 mile)."),
+      N_("Pain stops me walking more than about 800 m (half a mile)."),
+      N_("Pain stops me walking more than about 400 m (a quarter of a mile)."),
+      N_("I can only walk with a stick or crutches."),
+      N_("I am in bed most of the time."),
     ],
   },
   {
-    title: "Sitting",
-    question: "How long can you sit?",
+    title: N_("Sitting"),
+    question: N_("How long can you sit?"),
     options: [
-      "I can sit in any chair for as long as I like.",
-      "I can sit for as long as I like, but only in my favourite chair.",
-      "Pain stops me sitting for more than an hour.",
-      "Pain stops me sitting for more than half an hour.",
-      "Pain stops me sitting for more than 10 minutes.",
-      "Pain stops me sitting at all.",
+      N_("I can sit in any chair for as long as I like."),
+      N_("I can sit for as long as I like, but only in my favourite chair."),
+      N_("Pain stops me sitting for more than an hour."),
+      N_("Pain stops me sitting for more than half an hour."),
+      N_("Pain stops me sitting for more than 10 minutes."),
+      N_("Pain stops me sitting at all."),
     ],
   },
   {
-    title: "Standing",
-    question: "How long can you stand?",
+    title: N_("Standing"),
+    question: N_("How long can you stand?"),
     options: [
-      "I can stand for as long as I like and it does not make the pain worse.",
-      "I can stand for as long as I like, but it makes the pain worse.",
-      "Pain stops me standing for more than an hour.",
-      "Pain stops me standing for more than half an hour.",
-      "Pain stops me standing for more than 10 minutes.",
-      "Pain stops me standing at all.",
+      N_("I can stand for as long as I like and it does not make the pain worse."),
+      N_("I can stand for as long as I like, but it makes the pain worse."),
+      N_("Pain stops me standing for more than an hour."),
+      N_("Pain stops me standing for more than half an hour."),
+      N_("Pain stops me standing for more than 10 minutes."),
+      N_("Pain stops me standing at all."),
     ],
   },
   {
-    title: "Sleeping",
-    question: "How does pain affect your sleep?",
+    title: N_("Sleeping"),
+    question: N_("How does pain affect your sleep?"),
     options: [
-      "Pain never wakes me or keeps me awake.",
-      "Pain sometimes disturbs my sleep.",
-      "Because of pain I sleep less than 6 hours.",
-      "Because of pain I sleep less than 4 hours.",
-      "Because of pain I sleep less than 2 hours.",
-      "Pain stops me sleeping at all.",
+      N_("Pain never wakes me or keeps me awake."),
+      N_("Pain sometimes disturbs my sleep."),
+      N_("Because of pain I sleep less than 6 hours."),
+      N_("Because of pain I sleep less than 4 hours."),
+      N_("Because of pain I sleep less than 2 hours."),
+      N_("Pain stops me sleeping at all."),
     ],
   },
   {
-    title: "Sex life",
-    question: "If this applies to you (you may skip it):",
+    title: N_("Sex life"),
+    question: N_("If this applies to you (you may skip it):"),
     optional: true,
     options: [
-      "My sex life is normal and does not make the pain worse.",
-      "My sex life is normal, but makes the pain somewhat worse.",
-      "My sex life is nearly normal, but very painful.",
-      "My sex life is severely limited by pain.",
-      "My sex life is nearly absent because of pain.",
-      "Pain prevents any sex life at all.",
+      N_("My sex life is normal and does not make the pain worse."),
+      N_("My sex life is normal, but makes the pain somewhat worse."),
+      N_("My sex life is nearly normal, but very painful."),
+      N_("My sex life is severely limited by pain."),
+      N_("My sex life is nearly absent because of pain."),
+      N_("Pain prevents any sex life at all."),
     ],
   },
   {
-    title: "Social life",
-    question: "Seeing people, going out, hobbies:",
+    title: N_("Social life"),
+    question: N_("Seeing people, going out, hobbies:"),
     options: [
-      "My social life is normal and does not make the pain worse.",
-      "My social life is normal, but it makes the pain worse.",
-      "Pain only stops my more energetic interests, such as sport.",
-      "Pain has limited my social life and I go out less often.",
-      "Pain has limited my social life to my home.",
-      "I have no social life because of pain.",
+      N_("My social life is normal and does not make the pain worse."),
+      N_("My social life is normal, but it makes the pain worse."),
+      N_("Pain only stops my more energetic interests, such as sport."),
+      N_("Pain has limited my social life and I go out less often."),
+      N_("Pain has limited my social life to my home."),
+      N_("I have no social life because of pain."),
     ],
   },
   {
-    title: "Travelling",
-    question: "Journeys by car, bus or train:",
+    title: N_("Travelling"),
+    question: N_("Journeys by car, bus or train:"),
     options: [
-      "I can travel anywhere without pain.",
-      "I can travel anywhere, but it makes the pain worse.",
-      "Pain is bad, but I manage journeys of over 2 hours.",
-      "Pain limits me to journeys of under an hour.",
-      "Pain limits me to short, necessary journeys of under 30 minutes.",
-      "Pain stops me travelling, except to get treatment.",
+      N_("I can travel anywhere without pain."),
+      N_("I can travel anywhere, but it makes the pain worse."),
+      N_("Pain is bad, but I manage journeys of over 2 hours."),
+      N_("Pain limits me to journeys of under an hour."),
+      N_("Pain limits me to short, necessary journeys of under 30 minutes."),
+      N_("Pain stops me travelling, except to get treatment."),
     ],
   },
 ];
 
 const BANDS = {
-  minimal: "Minimal disability: most daily activities are possible.",
-  moderate: "Moderate disability: sitting, lifting and standing may be harder.",
-  severe: "Severe disability: pain is a main problem in daily life.",
-  crippling: "Pain affects every part of daily life.",
-  "bed-bound": "Mostly confined to bed.",
+  minimal: N_("Minimal disability: most daily activities are possible."),
+  moderate: N_("Moderate disability: sitting, lifting and standing may be harder."),
+  severe: N_("Severe disability: pain is a main problem in daily life."),
+  crippling: N_("Pain affects every part of daily life."),
+  "bed-bound": N_("Mostly confined to bed."),
 };
 
+const BAND_NAMES = { minimal: N_("minimal"), moderate: N_("moderate"), severe: N_("severe"), crippling: N_("crippling"), "bed-bound": N_("bed-bound") };
+
+/** A score band's name ("minimal", ...) in the language in use. */
+export function bandName(band) {
+  return band in BAND_NAMES ? t(BAND_NAMES[band]) : band;
+}
+
 /** The questionnaire history as a table (also used by the progress screens). */
-export function odiTable(history, caption = "Questionnaire results") {
+export function odiTable(history, caption = t("Questionnaire results")) {
   const rows = [...history].sort((a, b) => (a.taken_on < b.taken_on ? 1 : -1));
   return table(
     caption,
     [
-      { label: "Date", value: (r) => formatDay(r.taken_on) },
-      { label: "Score", value: (r) => `${Math.round(r.score_pct)}%`, numeric: true },
-      { label: "Band", value: (r) => r.band },
-      { label: "Sections answered", value: (r) => `${r.answered} of 10`, numeric: true },
+      { label: t("Date"), value: (r) => h("span", { "data-l10n-skip": "" }, formatDay(r.taken_on)) },
+      { label: t("Score"), value: (r) => percent(Math.round(r.score_pct) / 100), numeric: true },
+      { label: t("Band"), value: (r) => bandName(r.band) },
+      { label: t("Sections answered"), value: (r) => t("{answered} of 10", { answered: r.answered }), numeric: true },
     ],
     rows,
-    { empty: "No questionnaires yet." },
+    { empty: t("No questionnaires yet.") },
   );
 }
 
@@ -157,7 +165,7 @@ export async function render(view, { user, params }) {
   say(message, "");
   const result = h("div", { class: "odi-result", tabindex: "-1" });
   const sections = SECTIONS.map((section, index) => sectionFieldset(section, index));
-  const submit = h("button", { type: "submit" }, "Submit questionnaire");
+  const submit = h("button", { type: "submit" }, t("Submit questionnaire"));
   const form = h("form", { class: "odi-form", novalidate: true }, sections, message, submit);
 
   form.addEventListener("submit", async (event) => {
@@ -168,7 +176,7 @@ export async function render(view, { user, params }) {
     });
     const answered = answers.filter((a) => a !== null).length;
     if (answered < MIN_ANSWERED) {
-      say(message, `Please answer at least ${MIN_ANSWERED} of the 10 sections (you have answered ${answered}).`, "error");
+      say(message, t("Please answer at least {needed} of the 10 sections (you have answered {answered}).", { needed: MIN_ANSWERED, answered }), "error");
       form.querySelector("fieldset:not(.answered) input")?.focus();
       return;
     }
@@ -179,7 +187,7 @@ export async function render(view, { user, params }) {
       form.hidden = true; // answered for today; the result replaces it
       showResult(saved);
     } catch (error) {
-      if (error.offline) say(message, "You are offline. Your answers are still here; submit again when you are back online.", "error");
+      if (error.offline) say(message, t("You are offline. Your answers are still here; submit again when you are back online."), "error");
       else showErrors(form, error, message);
     } finally {
       submit.disabled = false;
@@ -189,11 +197,11 @@ export async function render(view, { user, params }) {
   function showResult(saved) {
     mount(
       result,
-      h("h2", {}, "Result"),
-      h("p", { class: "odi-score" }, h("strong", {}, `${Math.round(saved.score_pct)}%`), ` — ${saved.band}`),
-      h("p", {}, BANDS[saved.band] || ""),
-      h("p", { class: "hint" }, `Based on ${saved.answered} of 10 sections, ${formatDay(saved.taken_on)}.`),
-      forSelf ? h("p", {}, h("a", { href: "#/progress" }, "See your progress")) : h("p", {}, h("a", { href: `#/patients/${patientId}` }, `Back to ${patientName}`)),
+      h("h2", {}, t("Result")),
+      h("p", { class: "odi-score" }, h("strong", {}, percent(Math.round(saved.score_pct) / 100)), ` — ${bandName(saved.band)}`),
+      h("p", {}, BANDS[saved.band] ? t(BANDS[saved.band]) : ""),
+      h("p", { class: "hint" }, t("Based on {answered} of 10 sections, {day}.", { answered: saved.answered, day: formatDay(saved.taken_on) })),
+      forSelf ? h("p", {}, h("a", { href: "#/progress" }, t("See your progress"))) : h("p", {}, h("a", { href: `#/patients/${patientId}` }, t("Back to {name}", { name: patientName }))),
     );
     result.classList.add("card");
     result.focus();
@@ -201,20 +209,20 @@ export async function render(view, { user, params }) {
 
   mount(
     view,
-    heading(forSelf ? "Back-pain questionnaire" : `Back-pain questionnaire for ${patientName}`),
+    heading(forSelf ? t("Back-pain questionnaire") : t("Back-pain questionnaire for {name}", { name: patientName })),
     h(
       "p",
       { class: "lead" },
       forSelf
-        ? "Ten short sections about how your back affects daily life. In each, pick the one sentence that fits you best today. You can leave a section blank if it does not apply."
-        : "Enter the patient's answers. Sections may be left blank; at least 8 are needed for a score.",
+        ? t("Ten short sections about how your back affects daily life. In each, pick the one sentence that fits you best today. You can leave a section blank if it does not apply.")
+        : t("Enter the patient's answers. Sections may be left blank; at least 8 are needed for a score."),
     ),
     h(
       "p",
       { class: "other-questionnaire" },
-      "Another short one: ",
-      h("a", { href: forSelf ? "#/psfs" : `#/patients/${patientId}/psfs` }, "Daily activities (PSFS)"),
-      forSelf ? " — rate up to three activities your back makes hard." : ".",
+      `${t("Another short one:")} `,
+      h("a", { href: forSelf ? "#/psfs" : `#/patients/${patientId}/psfs` }, t("Daily activities (PSFS)")),
+      forSelf ? ` — ${t("rate up to three activities your back makes hard.")}` : ".",
     ),
     result,
     form,
@@ -227,18 +235,18 @@ function sectionFieldset(section, index) {
   const fieldset = h(
     "fieldset",
     { class: "odi-section card" },
-    h("legend", { id: legendId }, `${index + 1}. ${section.title}${section.optional ? " (optional)" : ""}`),
-    h("p", { class: "hint" }, section.question),
+    h("legend", { id: legendId }, `${index + 1}. ${t(section.title)}${section.optional ? ` ${t("(optional)")}` : ""}`),
+    h("p", { class: "hint" }, t(section.question)),
     section.options.map((text, score) => {
       const id = `${name}-${score}`;
-      return h("div", { class: "choice" }, h("input", { type: "radio", name, id, value: String(score) }), h("label", { for: id }, text));
+      return h("div", { class: "choice" }, h("input", { type: "radio", name, id, value: String(score) }), h("label", { for: id }, t(text)));
     }),
     h(
       "button",
       {
         type: "button",
         class: "link-button clear-answer",
-        "aria-label": `Clear answer: ${section.title}`,
+        "aria-label": t("Clear answer: {section}", { section: t(section.title) }),
         onclick: (event) => {
           const set = event.currentTarget.closest("fieldset");
           set.querySelectorAll("input").forEach((input) => (input.checked = false));
@@ -246,7 +254,7 @@ function sectionFieldset(section, index) {
           set.querySelector("input").focus();
         },
       },
-      "Clear answer",
+      t("Clear answer"),
     ),
   );
   fieldset.addEventListener("change", () => fieldset.classList.add("answered"));

@@ -3,6 +3,7 @@
  * offline"). Kept in one Cache Storage cache that the service worker answers
  * from (sw.js, with byte ranges for video); what the programme no longer holds
  * is evicted, and sign-out deletes it all. */
+import { language, t } from "./i18n.js";
 
 export const MEDIA_CACHE = "homeward-media";
 
@@ -51,7 +52,7 @@ export async function isSaved(url) {
  * player's byte ranges from it). Resolves to true when it is kept. */
 export async function saveVideo(url) {
   const response = await fetch(url, { credentials: "same-origin" });
-  if (!response.ok) throw new Error(`The video could not be fetched (${response.status}).`);
+  if (!response.ok) throw new Error(t("The video could not be fetched ({status}).", { status: String(response.status) }));
   await (await caches.open(MEDIA_CACHE)).put(url, response);
   return true;
 }
@@ -66,5 +67,6 @@ export async function forgetAll() {
 }
 
 export function megabytes(bytes) {
-  return `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MB`;
+  const digits = bytes < 10 * 1024 * 1024 ? 1 : 0;
+  return t("{size} MB", { size: new Intl.NumberFormat(language(), { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(bytes / 1024 / 1024) });
 }

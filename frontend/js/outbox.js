@@ -9,6 +9,7 @@
  * Nothing here touches the DOM: the service worker has none.
  */
 import { openDB } from "../vendor/idb.js";
+import { t } from "./i18n.js";
 
 export const DB_NAME = "homeward";
 export const DB_VERSION = 1;
@@ -235,15 +236,15 @@ function batchFrom(records, count, budget) {
 /** A record too large for any sync, refused on the phone: it goes to the
  * patient's refused records (to fix or discard) instead of being sent. */
 function refusedTooLarge({ record, bytes }, budget) {
-  const size = (n) => `${Math.ceil(n / 1000)} KB`;
-  const why = `is too large to send (${size(bytes)}; at most ${size(budget)} go at once).`;
+  const size = (n) => Math.ceil(n / 1000);
+  const why = t("is too large to send ({size} KB; at most {budget} KB go at once).", { size: size(bytes), budget: size(budget) });
   return { settled: [], rejected: [{ ...record, status: "invalid", errors: { _schema: [why] } }] };
 }
 
 /** A whole batch refused with a 4xx: the records it held are judged one by one
  * by sending fewer; a single record refused so is the user's to fix. */
 async function refusedAlone(record, response) {
-  let why = `The server answered ${response.status}.`;
+  let why = t("The server answered {status}.", { status: String(response.status) });
   try {
     const body = await response.json();
     why = body.message || why;

@@ -6,7 +6,8 @@
 import * as api from "./api.js";
 import { alertList, sortAlerts } from "./alerts.js";
 import { chartFigure, dailyChart } from "./charts.js";
-import { addDays, formatDay, h, holdText, heading, loading, mount, number, percent, say, statusArea, table, todayIn } from "./dom.js";
+import { addDays, formatDay, h, holdText, heading, loading, mount, number, percent, say, statusArea, table, todayIn, weekdayName } from "./dom.js";
+import { t, tn } from "./i18n.js";
 import { flareUpSummary, severityWords } from "./flare-up.js";
 import { messageThread } from "./messages.js";
 import { odiTable } from "./odi.js";
@@ -15,17 +16,16 @@ import { showInvite } from "./patients.js";
 import { remindersSection } from "./reminders.js";
 
 const PERIODS = [14, 30, 90];
-const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 export async function render(view, { params, user }) {
   const patientId = Number(params[0]);
   let chart = null;
-  mount(view, heading("Patient"), loading());
+  mount(view, heading(t("Patient")), loading());
   let patient;
   try {
     patient = await api.get(`/api/patients/${patientId}`);
   } catch (error) {
-    mount(view, heading("Patient"), h("p", { role: "alert" }, error.status === 404 ? "No such patient." : error.message));
+    mount(view, heading(t("Patient")), h("p", { role: "alert" }, error.status === 404 ? t("No such patient.") : error.message));
     return;
   }
   document.title = `${patient.name} · Homeward`;
@@ -35,8 +35,8 @@ export async function render(view, { params, user }) {
   const trend = h("div", {}, loading());
   const picker = h(
     "div",
-    { class: "segmented", role: "group", "aria-label": "Period" },
-    PERIODS.map((days) => h("button", { type: "button", "aria-pressed": String(days === period), onclick: () => showTrend(days) }, `${days} days`)),
+    { class: "segmented", role: "group", "aria-label": t("Period") },
+    PERIODS.map((days) => h("button", { type: "button", "aria-pressed": String(days === period), dataset: { days: String(days) }, onclick: () => showTrend(days) }, t("{days} days", { days }))),
   );
   const logsArea = h("div", {}, loading());
   const odiArea = h("div", {}, loading());
@@ -45,11 +45,11 @@ export async function render(view, { params, user }) {
   const alertsMessage = statusArea();
   say(alertsMessage, "");
   const alertsArea = h("div");
-  const alertsSection = h("section", { class: "card open-alerts", "aria-labelledby": "alerts-title", hidden: true }, h("h2", { id: "alerts-title" }, "Open alerts"), alertsMessage, alertsArea);
+  const alertsSection = h("section", { class: "card open-alerts", "aria-labelledby": "alerts-title", hidden: true }, h("h2", { id: "alerts-title" }, t("Open alerts")), alertsMessage, alertsArea);
   const thread = messageThread({ patientId, user, patientName: patient.name });
   const historyArea = h("div", {}, loading());
   // shown once the history says a programme is in force (the PDF is a 404 before)
-  const handout = h("a", { class: "button-link secondary", href: `/api/patients/${patientId}/programme.pdf`, target: "_blank", rel: "noopener", hidden: true }, "Print handout");
+  const handout = h("a", { class: "button-link secondary", href: `/api/patients/${patientId}/programme.pdf`, target: "_blank", rel: "noopener", hidden: true }, t("Print handout"));
 
   mount(
     view,
@@ -60,9 +60,9 @@ export async function render(view, { params, user }) {
       h(
         "div",
         { class: "actions" },
-        h("a", { class: "button-link", href: `#/patients/${patientId}/programme` }, "Edit programme"),
-        h("a", { class: "button-link secondary", href: `#/patients/${patientId}/odi` }, "Enter questionnaire"),
-        h("a", { class: "button-link secondary", href: `#/patients/${patientId}/psfs` }, "Enter daily activities"),
+        h("a", { class: "button-link", href: `#/patients/${patientId}/programme` }, t("Edit programme")),
+        h("a", { class: "button-link secondary", href: `#/patients/${patientId}/odi` }, t("Enter questionnaire")),
+        h("a", { class: "button-link secondary", href: `#/patients/${patientId}/psfs` }, t("Enter daily activities")),
         handout,
       ),
     ),
@@ -70,23 +70,23 @@ export async function render(view, { params, user }) {
     facts(patient),
     patient.invite_pending ? invitePanel(patient) : null,
     remindersSection(patient),
-    h("section", { "aria-labelledby": "trend-title", class: "card" }, h("div", { class: "section-head" }, h("h2", { id: "trend-title" }, "Pain and adherence"), picker), trend),
-    h("section", { "aria-labelledby": "messages-title", class: "card" }, h("h2", { id: "messages-title" }, "Messages"), thread.element),
+    h("section", { "aria-labelledby": "trend-title", class: "card" }, h("div", { class: "section-head" }, h("h2", { id: "trend-title" }, t("Pain and adherence")), picker), trend),
+    h("section", { "aria-labelledby": "messages-title", class: "card" }, h("h2", { id: "messages-title" }, t("Messages")), thread.element),
     h(
       "div",
       { class: "two-col" },
       h(
         "div",
         {},
-        h("section", { "aria-labelledby": "logs-title" }, h("h2", { id: "logs-title" }, "Recent activity"), logsArea),
-        h("section", { "aria-labelledby": "flare-title" }, h("h2", { id: "flare-title" }, "Flare-ups: triggers and what helped"), flareArea),
+        h("section", { "aria-labelledby": "logs-title" }, h("h2", { id: "logs-title" }, t("Recent activity")), logsArea),
+        h("section", { "aria-labelledby": "flare-title" }, h("h2", { id: "flare-title" }, t("Flare-ups: triggers and what helped")), flareArea),
       ),
       h(
         "div",
         {},
-        h("section", { "aria-labelledby": "odi-title" }, h("h2", { id: "odi-title" }, "Questionnaire (ODI)"), odiArea),
-        h("section", { "aria-labelledby": "psfs-title" }, h("h2", { id: "psfs-title" }, "Daily activities (PSFS)"), psfsArea),
-        h("section", { "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, "Programme history"), historyArea),
+        h("section", { "aria-labelledby": "odi-title" }, h("h2", { id: "odi-title" }, t("Questionnaire (ODI)")), odiArea),
+        h("section", { "aria-labelledby": "psfs-title" }, h("h2", { id: "psfs-title" }, t("Daily activities (PSFS)")), psfsArea),
+        h("section", { "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, t("Programme history")), historyArea),
       ),
     ),
   );
@@ -95,7 +95,7 @@ export async function render(view, { params, user }) {
     try {
       const alerts = sortAlerts(await api.get("/api/alerts", { patient_id: patientId }));
       alertsSection.hidden = !alerts.length && !alertsMessage.textContent;
-      mount(alertsArea, alertList(alerts, { user, changed: showAlerts, area: alertsMessage, showPatient: false, empty: "No open alerts." }));
+      mount(alertsArea, alertList(alerts, { user, changed: showAlerts, area: alertsMessage, showPatient: false, empty: t("No open alerts.") }));
     } catch {
       alertsSection.hidden = true; // the rest of the page stands without them
     }
@@ -111,7 +111,7 @@ export async function render(view, { params, user }) {
 
   async function showPsfs() {
     try {
-      mount(psfsArea, psfsTable(await api.get(`/api/patients/${patientId}/questionnaires/psfs`), "Daily activities (PSFS) results"));
+      mount(psfsArea, psfsTable(await api.get(`/api/patients/${patientId}/questionnaires/psfs`), t("Daily activities (PSFS) results")));
     } catch (error) {
       mount(psfsArea, h("p", { role: "alert" }, error.message));
     }
@@ -119,7 +119,7 @@ export async function render(view, { params, user }) {
 
   async function showTrend(days) {
     period = days;
-    for (const button of picker.querySelectorAll("button")) button.setAttribute("aria-pressed", String(button.textContent === `${days} days`));
+    for (const button of picker.querySelectorAll("button")) button.setAttribute("aria-pressed", String(button.dataset.days === String(days)));
     chart?.destroy();
     chart = null;
     let progress;
@@ -131,20 +131,20 @@ export async function render(view, { params, user }) {
       return;
     }
     const { days: rows, summary } = progress;
-    const markers = (progress.flare_ups || []).map((f) => ({ date: f.started_on, severity: f.severity, text: `Flare-up: ${f.severity}/10, ${severityWords(f.severity)}` }));
+    const markers = (progress.flare_ups || []).map((f) => ({ date: f.started_on, severity: f.severity, text: t("Flare-up: {severity}/10, {words}", { severity: f.severity, words: severityWords(f.severity) }) }));
     const flareOn = (date) => markers.filter((m) => m.date === date).map((m) => `${m.severity}/10`).join(", ") || "–";
     const figure = chartFigure(
-      `Daily adherence (bars) and average pain (line), last ${days} days${markers.length ? `, ${markers.length} flare-up${markers.length === 1 ? "" : "s"} marked` : ""}`,
+      `${t("Daily adherence (bars) and average pain (line), last {days} days", { days })}${markers.length ? `, ${tn(markers.length, "{count} flare-up marked", "{count} flare-ups marked")}` : ""}`,
       table(
-        "Daily adherence and pain",
+        t("Daily adherence and pain"),
         [
-          { label: "Date", value: (d) => formatDay(d.date) },
-          { label: "Sessions done", value: (d) => (d.sessions_due ? `${d.sessions_done} of ${d.sessions_due}` : "–"), numeric: true },
-          { label: "Adherence", value: (d) => percent(d.adherence), numeric: true },
-          { label: "Pain (avg)", value: (d) => number(d.pain_mean), numeric: true },
-          { label: "Pain (worst)", value: (d) => number(d.pain_max, 0), numeric: true },
-          { label: "Spasms", value: (d) => d.spasms ?? "–", numeric: true },
-          { label: "Flare-up", value: (d) => flareOn(d.date), numeric: true },
+          { label: t("Date"), value: (d) => formatDay(d.date) },
+          { label: t("Sessions done"), value: (d) => (d.sessions_due ? t("{done} of {due}", { done: d.sessions_done, due: d.sessions_due }) : "–"), numeric: true },
+          { label: t("Adherence"), value: (d) => percent(d.adherence), numeric: true },
+          { label: t("Pain (avg)"), value: (d) => number(d.pain_mean), numeric: true },
+          { label: t("Pain (worst)"), value: (d) => number(d.pain_max, 0), numeric: true },
+          { label: t("Spasms"), value: (d) => d.spasms ?? "–", numeric: true },
+          { label: t("Flare-up"), value: (d) => flareOn(d.date), numeric: true },
         ],
         [...rows].reverse(),
       ),
@@ -154,9 +154,9 @@ export async function render(view, { params, user }) {
       h(
         "dl",
         { class: "stats" },
-        h("div", {}, h("dt", {}, `Adherence (${days} d)`), h("dd", {}, percent(summary.adherence))),
-        h("div", {}, h("dt", {}, "Pain, first 7 days"), h("dd", {}, number(summary.pain_first_7d_mean))),
-        h("div", {}, h("dt", {}, "Pain, last 7 days"), h("dd", {}, number(summary.pain_last_7d_mean))),
+        h("div", {}, h("dt", {}, t("Adherence ({days} d)", { days })), h("dd", {}, percent(summary.adherence))),
+        h("div", {}, h("dt", {}, t("Pain, first 7 days")), h("dd", {}, number(summary.pain_first_7d_mean))),
+        h("div", {}, h("dt", {}, t("Pain, last 7 days")), h("dd", {}, number(summary.pain_last_7d_mean))),
       ),
       figure.figure,
     );
@@ -165,8 +165,8 @@ export async function render(view, { params, user }) {
       figure.area,
       rows.map((d) => d.date),
       [
-        { label: "Adherence", values: rows.map((d) => (d.adherence === null ? null : d.adherence * 100)), scale: "pct", kind: "bars", color: "--chart-adherence" },
-        { label: "Average pain", values: rows.map((d) => d.pain_mean), scale: "pain", kind: "line", color: "--chart-pain" },
+        { label: t("Adherence"), values: rows.map((d) => (d.adherence === null ? null : d.adherence * 100)), scale: "pct", kind: "bars", color: "--chart-adherence" },
+        { label: t("Average pain"), values: rows.map((d) => d.pain_mean), scale: "pain", kind: "line", color: "--chart-pain" },
       ],
       { markers },
     );
@@ -187,25 +187,25 @@ export async function render(view, { params, user }) {
       mount(
         logsArea,
         table(
-          "Pain check-ins, last 14 days",
+          t("Pain check-ins, last 14 days"),
           [
-            { label: "Date", value: (p) => `${formatDay(p.logged_on, "short")}` },
-            { label: "Pain", value: (p) => `${p.score}/10`, numeric: true },
-            { label: "Spasms", value: (p) => p.spasms ?? "–", numeric: true },
-            { label: "Note", value: (p) => p.note || "" },
+            { label: t("Date"), value: (p) => `${formatDay(p.logged_on, "short")}` },
+            { label: t("Pain"), value: (p) => `${p.score}/10`, numeric: true },
+            { label: t("Spasms"), value: (p) => p.spasms ?? "–", numeric: true },
+            { label: t("Note"), value: (p) => p.note || "" },
           ],
           pain.sort(sortNewest("created_at")),
-          { empty: "No pain check-ins in the last 14 days." },
+          { empty: t("No pain check-ins in the last 14 days.") },
         ),
         table(
-          "Exercise sessions, last 14 days",
+          t("Exercise sessions, last 14 days"),
           [
-            { label: "Date", value: (day) => formatDay(day.date, "short") },
-            { label: "Sessions", value: (day) => day.count, numeric: true },
-            { label: "Exercises", value: (day) => day.exercises },
+            { label: t("Date"), value: (day) => formatDay(day.date, "short") },
+            { label: t("Sessions"), value: (day) => day.count, numeric: true },
+            { label: t("Exercises"), value: (day) => day.exercises },
           ],
           sessionsByDay(ticks, names),
-          { empty: "No exercise sessions in the last 14 days." },
+          { empty: t("No exercise sessions in the last 14 days.") },
         ),
       );
     } catch (error) {
@@ -241,7 +241,7 @@ function sessionsByDay(ticks, names) {
     .map(([date, counts]) => ({
       date,
       count: [...counts.values()].reduce((sum, n) => sum + n, 0),
-      exercises: [...counts.entries()].map(([id, n]) => `${names.get(id) || `Exercise ${id}`}${n > 1 ? ` ×${n}` : ""}`).join(", "),
+      exercises: [...counts.entries()].map(([id, n]) => `${names.get(id) || t("Exercise {id}", { id: String(id) })}${n > 1 ? ` ×${n}` : ""}`).join(", "),
     }));
 }
 
@@ -249,11 +249,11 @@ function facts(patient) {
   return h(
     "dl",
     { class: "facts" },
-    h("div", {}, h("dt", {}, "Condition"), h("dd", {}, patient.condition || "–")),
-    h("div", {}, h("dt", {}, "Therapist"), h("dd", {}, patient.therapist_name || "–")),
-    h("div", {}, h("dt", {}, "Email"), h("dd", {}, patient.email)),
-    h("div", {}, h("dt", {}, "Timezone"), h("dd", {}, patient.timezone)),
-    "last_activity" in patient ? h("div", {}, h("dt", {}, "Last activity"), h("dd", {}, patient.last_activity ? formatDay(patient.last_activity) : "–")) : null,
+    h("div", {}, h("dt", {}, t("Condition")), h("dd", {}, patient.condition || "–")),
+    h("div", {}, h("dt", {}, t("Therapist")), h("dd", {}, patient.therapist_name || "–")),
+    h("div", {}, h("dt", {}, t("Email")), h("dd", {}, patient.email)),
+    h("div", {}, h("dt", {}, t("Timezone")), h("dd", {}, patient.timezone)),
+    "last_activity" in patient ? h("div", {}, h("dt", {}, t("Last activity")), h("dd", {}, patient.last_activity ? formatDay(patient.last_activity) : "–")) : null,
   );
 }
 
@@ -263,8 +263,8 @@ function invitePanel(patient) {
   say(message, "");
   return h(
     "section",
-    { class: "card notice-card", "aria-label": "Invitation" },
-    h("p", {}, `${patient.name} has not set a password yet.`),
+    { class: "card notice-card", "aria-label": t("Invitation") },
+    h("p", {}, t("{name} has not set a password yet.", { name: patient.name })),
     h(
       "button",
       {
@@ -278,7 +278,7 @@ function invitePanel(patient) {
           }
         },
       },
-      "New invitation link",
+      t("New invitation link"),
     ),
     message,
     area,
@@ -286,7 +286,7 @@ function invitePanel(patient) {
 }
 
 export function programmeHistory(history, today) {
-  if (!history.length) return h("p", { class: "empty" }, "No programme yet.");
+  if (!history.length) return h("p", { class: "empty" }, t("No programme yet."));
   return h(
     "ol",
     { class: "versions" },
@@ -299,11 +299,11 @@ export function programmeHistory(history, today) {
         h(
           "h3",
           {},
-          `Version ${version.version}`,
-          current ? h("span", { class: "tag tag-current" }, "in force") : null,
-          empty ? h("span", { class: "tag" }, "replaced the same day") : null,
+          t("Version {version}", { version: version.version }),
+          current ? h("span", { class: "tag tag-current" }, t("in force")) : null,
+          empty ? h("span", { class: "tag" }, t("replaced the same day")) : null,
         ),
-        h("p", { class: "hint" }, `From ${formatDay(version.starts_on)}${version.ends_on ? ` to ${formatDay(version.ends_on)}` : ""}`),
+        h("p", { class: "hint" }, version.ends_on ? t("From {start} to {end}", { start: formatDay(version.starts_on), end: formatDay(version.ends_on) }) : t("From {start}", { start: formatDay(version.starts_on) })),
         version.note ? h("p", {}, version.note) : null,
         h(
           "ul",
@@ -313,7 +313,7 @@ export function programmeHistory(history, today) {
               "li",
               {},
               h("strong", {}, item.exercise.name),
-              ` — ${item.sets} × ${item.reps}${item.hold_seconds ? `, hold ${holdText(item.hold_seconds)}` : ""}, ${item.times_per_day}× a day, ${days(item.days_of_week)}`,
+              ` — ${item.sets} × ${item.reps}${item.hold_seconds ? `, ${t("hold {time}", { time: holdText(item.hold_seconds) })}` : ""}, ${t("{count}× a day", { count: item.times_per_day })}, ${days(item.days_of_week)}`,
               item.notes ? h("span", { class: "sub" }, item.notes) : null,
             ),
           ),
@@ -328,6 +328,6 @@ function inForce(version, today) {
 }
 
 function days(list) {
-  if (list.length === 7) return "every day";
-  return [...list].sort().map((d) => WEEKDAYS[d]).join(", ");
+  if (list.length === 7) return t("every day");
+  return [...list].sort().map((d) => weekdayName(d)).join(", ");
 }

@@ -3,27 +3,28 @@
  * summary, unread messages and open alerts) and the form that enrols a patient
  * and shows their invitation link. */
 import * as api from "./api.js";
-import { clearErrors, copyButton, field, formatDateTime, formatDay, h, heading, loading, mount, percent, plural, say, showErrors, statusArea } from "./dom.js";
+import { clearErrors, copyButton, field, formatDateTime, formatDay, h, heading, loading, mount, percent, say, showErrors, statusArea } from "./dom.js";
+import { N_, t, tn } from "./i18n.js";
 
 const PAGE_SIZE = 100;
 const SEARCH_DELAY_MS = 300;
 
 const COLUMNS = [
-  { key: "name", label: "Name", sort: (p) => p.name.toLowerCase() },
+  { key: "name", label: N_("Name"), sort: (p) => p.name.toLowerCase() },
   // open alerts weigh more than unread messages; nothing waiting sorts last
-  { key: "waiting", label: "Inbox", sort: (p) => (p.open_alerts || 0) * 10000 + (p.unread_messages || 0) || null, numeric: true },
-  { key: "therapist_name", label: "Therapist", sort: (p) => (p.therapist_name || "").toLowerCase() || null },
-  { key: "adherence_7d", label: "Adherence (7 d)", sort: (p) => p.adherence_7d, numeric: true },
-  { key: "pain_latest", label: "Latest pain", sort: (p) => p.pain_latest, numeric: true },
-  { key: "last_activity", label: "Last activity", sort: (p) => p.last_activity },
-  { key: "flags", label: "Flags", sort: (p) => flagsOf(p).length || null },
+  { key: "waiting", label: N_("Inbox"), sort: (p) => (p.open_alerts || 0) * 10000 + (p.unread_messages || 0) || null, numeric: true },
+  { key: "therapist_name", label: N_("Therapist"), sort: (p) => (p.therapist_name || "").toLowerCase() || null },
+  { key: "adherence_7d", label: N_("Adherence (7 d)"), sort: (p) => p.adherence_7d, numeric: true },
+  { key: "pain_latest", label: N_("Latest pain"), sort: (p) => p.pain_latest, numeric: true },
+  { key: "last_activity", label: N_("Last activity"), sort: (p) => p.last_activity },
+  { key: "flags", label: N_("Flags"), sort: (p) => flagsOf(p).length || null },
 ];
 
 const FLAG_TEXT = {
-  pain_rising: "Pain rising",
-  low_adherence: "Low adherence",
-  inactive: "Inactive",
-  invite_pending: "Invitation not accepted",
+  pain_rising: N_("Pain rising"),
+  low_adherence: N_("Low adherence"),
+  inactive: N_("Inactive"),
+  invite_pending: N_("Invitation not accepted"),
 };
 
 function flagsOf(patient) {
@@ -47,32 +48,46 @@ export async function render(view, { user }) {
   const flag = h(
     "select",
     { name: "flag" },
-    h("option", { value: "" }, "Any"),
-    Object.entries(FLAG_TEXT).map(([value, text]) => h("option", { value }, text)),
+    h("option", { value: "" }, t("Any")),
+    Object.entries(FLAG_TEXT).map(([value, text]) => h("option", { value }, t(text))),
   );
   const alertsOnly = h("input", { type: "checkbox", name: "alert" });
   const tableArea = h("div", {}, loading());
   const count = h("p", { class: "hint", role: "status" });
-  const more = h("button", { type: "button", class: "secondary load-more", hidden: true }, "Load more patients");
+  const more = h("button", { type: "button", class: "secondary load-more", hidden: true }, t("Load more patients"));
+  // on a phone the patients are cards (CSS), sorted by these two in place of the table's column buttons
+  const sortChoice = h("select", { name: "sort" }, COLUMNS.map((c) => h("option", { value: c.key }, t(c.label))));
+  const order = h("select", { name: "order" }, h("option", { value: "ascending" }, t("Ascending")), h("option", { value: "descending" }, t("Descending")));
+  const sortOnPhone = h("div", { class: "toolbar card-sort" }, field(t("Sort by"), sortChoice), field(t("Order"), order));
   const enrol = enrolSection(user, (created) => {
     patients = [created, ...patients.filter((p) => p.id !== created.id)];
     draw();
   });
   mount(
     view,
-    h("div", { class: "page-head" }, heading("Patients")),
+    h("div", { class: "page-head" }, heading(t("Patients"))),
     enrol,
     h(
       "div",
       { class: "toolbar" },
-      field("Search patients", search, "Part of a name or an email."),
-      field("Flag", flag),
-      h("label", { class: "check" }, alertsOnly, " Only with open alerts"),
+      field(t("Search patients"), search, t("Part of a name or an email.")),
+      field(t("Flag"), flag),
+      h("label", { class: "check" }, alertsOnly, ` ${t("Only with open alerts")}`),
     ),
     count,
+    sortOnPhone,
     tableArea,
     more,
   );
+  const chooseSort = () => {
+    sort.key = sortChoice.value;
+    sort.direction = order.value;
+    sessionStorage.setItem("patients-sort", sort.key);
+    sessionStorage.setItem("patients-dir", sort.direction);
+    draw();
+  };
+  sortChoice.addEventListener("change", chooseSort);
+  order.addEventListener("change", chooseSort);
 
   let typing = null;
   search.addEventListener("input", () => {
@@ -116,7 +131,7 @@ export async function render(view, { user }) {
       draw();
     } catch (error) {
       if (mine !== generation) return;
-      const text = error.offline ? "You are offline. The patient list needs a connection." : error.message;
+      const text = error.offline ? t("You are offline. The patient list needs a connection.") : error.message;
       if (patients.length) say(count, text);
       else mount(tableArea, h("p", { role: "alert" }, text));
     } finally {
@@ -143,22 +158,22 @@ export async function render(view, { user }) {
       if (y === null || y === undefined) return -1;
       return x < y ? -factor : factor;
     });
-    count.textContent = next ? `${plural(patients.length, "patient")} shown, more below` : plural(patients.length, "patient");
+    count.textContent = next ? tn(patients.length, "{count} patient shown, more below", "{count} patients shown, more below") : tn(patients.length, "{count} patient", "{count} patients");
     more.hidden = !next;
     if (!patients.length) {
       const filtered = search.value.trim() || flag.value || alertsOnly.checked;
-      mount(tableArea, h("p", { class: "empty" }, next ? "None of the patients read so far match." : filtered ? "No patients match." : "No patients yet. Enrol your first patient above."));
+      mount(tableArea, h("p", { class: "empty" }, next ? t("None of the patients read so far match.") : filtered ? t("No patients match.") : t("No patients yet. Enrol your first patient above.")));
       return;
     }
     mount(
       tableArea,
       h(
         "div",
-        { class: "table-wrap", role: "region", "aria-label": "Patients", tabindex: "0" },
+        { class: "table-wrap patients-table", role: "region", "aria-label": t("Patients"), tabindex: "0" },
         h(
           "table",
           { class: "patients" },
-          h("caption", { class: "visually-hidden" }, "Patients, sortable by each column"),
+          h("caption", { class: "visually-hidden" }, t("Patients, sortable by each column")),
           h(
             "thead",
             {},
@@ -172,7 +187,7 @@ export async function render(view, { user }) {
                   h(
                     "button",
                     { type: "button", class: "sort", onclick: () => sortBy(c.key) },
-                    c.label,
+                    t(c.label),
                     h("span", { class: "sort-mark", "aria-hidden": "true" }, c.key === sort.key ? (sort.direction === "ascending" ? " ▲" : " ▼") : " ↕"),
                   ),
                 ),
@@ -182,7 +197,10 @@ export async function render(view, { user }) {
           h("tbody", {}, shown.map(row)),
         ),
       ),
+      h("ul", { class: "patient-cards", "aria-label": t("Patients") }, shown.map(patientCard)),
     );
+    sortChoice.value = sort.key;
+    order.value = sort.direction;
   }
 
   function sortBy(key) {
@@ -208,20 +226,46 @@ function row(patient) {
     h("td", { class: "num" }, adherenceCell(patient.adherence_7d)),
     h("td", { class: "num" }, patient.pain_latest ?? "–"),
     h("td", {}, patient.last_activity ? formatDay(patient.last_activity) : "–"),
-    h("td", {}, flags.length ? h("ul", { class: "flags" }, flags.map((flag) => h("li", { class: `flag flag-${flag}` }, FLAG_TEXT[flag] || flag.replaceAll("_", " ")))) : "–"),
+    h("td", {}, flags.length ? flagList(flags) : "–"),
   );
+}
+
+/** A patient as a card, for a phone: the table's row without its columns. */
+function patientCard(patient) {
+  const flags = flagsOf(patient);
+  const fact = (key, value) => h("div", {}, h("dt", {}, t(COLUMNS.find((c) => c.key === key).label)), h("dd", {}, value));
+  return h(
+    "li",
+    { class: "patient-card" },
+    h("h2", {}, h("a", { href: `#/patients/${patient.id}` }, patient.name)),
+    h("p", { class: "sub" }, patient.email),
+    flags.length ? flagList(flags) : null,
+    h(
+      "dl",
+      { class: "patient-facts" },
+      fact("adherence_7d", adherenceCell(patient.adherence_7d)),
+      fact("pain_latest", patient.pain_latest ?? "–"),
+      fact("waiting", inboxCell(patient)),
+      fact("last_activity", patient.last_activity ? formatDay(patient.last_activity) : "–"),
+      fact("therapist_name", patient.therapist_name || "–"),
+    ),
+  );
+}
+
+function flagList(flags) {
+  return h("ul", { class: "flags" }, flags.map((flag) => h("li", { class: `flag flag-${flag}` }, FLAG_TEXT[flag] ? t(FLAG_TEXT[flag]) : flag.replaceAll("_", " "))));
 }
 
 /** Unread messages and open alerts as two small counts, read out in words. */
 function inboxCell(patient) {
   const unread = patient.unread_messages || 0;
   const alerts = patient.open_alerts || 0;
-  if (!unread && !alerts) return h("span", { class: "hint" }, "–", h("span", { class: "visually-hidden" }, "nothing waiting"));
+  if (!unread && !alerts) return h("span", { class: "hint" }, "–", h("span", { class: "visually-hidden" }, t("nothing waiting")));
   return h(
     "span",
     { class: "counts" },
-    unread ? h("span", { class: "count-badge messages" }, h("span", { "aria-hidden": "true" }, `✉ ${unread}`), h("span", { class: "visually-hidden" }, plural(unread, "unread message"))) : null,
-    alerts ? h("span", { class: "count-badge alerts" }, h("span", { "aria-hidden": "true" }, `⚠ ${alerts}`), h("span", { class: "visually-hidden" }, `${unread ? ", " : ""}${plural(alerts, "open alert")}`)) : null,
+    unread ? h("span", { class: "count-badge messages" }, h("span", { "aria-hidden": "true" }, `✉ ${unread}`), h("span", { class: "visually-hidden" }, tn(unread, "{count} unread message", "{count} unread messages"))) : null,
+    alerts ? h("span", { class: "count-badge alerts" }, h("span", { "aria-hidden": "true" }, `⚠ ${alerts}`), h("span", { class: "visually-hidden" }, `${unread ? ", " : ""}${tn(alerts, "{count} open alert", "{count} open alerts")}`)) : null,
   );
 }
 
@@ -236,20 +280,20 @@ function enrolSection(user, onCreated) {
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
   const timezone = h("input", { name: "timezone", required: true, list: "timezones", value: Intl.DateTimeFormat().resolvedOptions().timeZone || "Europe/London", autocomplete: "off" });
   const condition = h("textarea", { name: "condition", rows: "2" });
-  const therapist = h("select", { name: "therapist_id" }, h("option", { value: "" }, "No therapist yet"));
+  const therapist = h("select", { name: "therapist_id" }, h("option", { value: "" }, t("No therapist yet")));
   const message = statusArea("alert");
   say(message, "");
   const result = h("div", { class: "invite-result" });
-  const submit = h("button", { type: "submit" }, "Enrol patient");
+  const submit = h("button", { type: "submit" }, t("Enrol patient"));
   const form = h(
     "form",
     { class: "grid-form", novalidate: true },
-    field("Full name", name),
-    field("Email", email),
-    field("Timezone", timezone, "The patient's own timezone decides what “today” is for them."),
+    field(t("Full name"), name),
+    field(t("Email"), email),
+    field(t("Timezone"), timezone, t("The patient's own timezone decides what “today” is for them.")),
     h("datalist", { id: "timezones" }, zones.map((zone) => h("option", { value: zone }))),
-    user.role === "admin" ? field("Therapist", therapist) : null,
-    field("Condition (optional)", condition),
+    user.role === "admin" ? field(t("Therapist"), therapist) : null,
+    field(t("Condition (optional)"), condition),
     message,
     h("div", { class: "actions" }, submit),
   );
@@ -277,7 +321,7 @@ function enrolSection(user, onCreated) {
       submit.disabled = false;
     }
   });
-  return h("details", { class: "card enrol" }, h("summary", {}, "Enrol a patient"), form, result);
+  return h("details", { class: "card enrol" }, h("summary", {}, t("Enrol a patient")), form, result);
 }
 
 /** The invitation link, shown once, with a copy button. */
@@ -290,10 +334,10 @@ export function showInvite(area, enrolled) {
     h(
       "div",
       { class: "card success", role: "status" },
-      h("h3", {}, `Invitation for ${enrolled.name}`),
-      h("p", {}, `Send this link to the patient. It works once and expires ${formatDateTime(enrolled.invite_expires_at)}.`),
-      h("label", { for: link.id }, "Invitation link"),
-      h("div", { class: "copy-row" }, link, copyButton(link, copied, "Copy link")),
+      h("h3", {}, t("Invitation for {name}", { name: enrolled.name })),
+      h("p", {}, t("Send this link to the patient. It works once and expires {when}.", { when: formatDateTime(enrolled.invite_expires_at) })),
+      h("label", { for: link.id }, t("Invitation link")),
+      h("div", { class: "copy-row" }, link, copyButton(link, copied, t("Copy link"))),
       copied,
     ),
   );

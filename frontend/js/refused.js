@@ -5,9 +5,10 @@
 import * as api from "./api.js";
 import * as bounds from "./bounds.js";
 import * as store from "./store.js";
-import { field, formatDay, h, mount, plural, say, statusArea } from "./dom.js";
+import { excerpt, field, formatDay, h, mount, say, statusArea } from "./dom.js";
+import { N_, t, tn } from "./i18n.js";
 
-const KINDS = { exercise_log: "Exercise", pain_log: "Pain check-in", deleted_exercise_log: "Undo of an exercise", message: "Message", flare_up: "Flare-up report" };
+const KINDS = { exercise_log: N_("Exercise"), pain_log: N_("Pain check-in"), deleted_exercise_log: N_("Undo of an exercise"), message: N_("Message"), flare_up: N_("Flare-up report") };
 
 /** The panel for `records` (oldest first), or null when there are none. */
 export function panel(records) {
@@ -15,8 +16,8 @@ export function panel(records) {
   return h(
     "section",
     { class: "banner-item refused", "data-banner": "refused", "aria-labelledby": "refused-title" },
-    h("h2", { id: "refused-title" }, `${plural(records.length, "record")} could not be saved`),
-    h("p", { class: "hint" }, records.length === 1 ? "Homeward's server did not accept it. Correct it and send it again, or discard it." : "Homeward's server did not accept them. Correct each and send it again, or discard it."),
+    h("h2", { id: "refused-title" }, tn(records.length, "{count} record could not be saved", "{count} records could not be saved")),
+    h("p", { class: "hint" }, records.length === 1 ? t("Homeward's server did not accept it. Correct it and send it again, or discard it.") : t("Homeward's server did not accept them. Correct each and send it again, or discard it.")),
     h("ul", { class: "refused-list" }, records.map((record) => h("li", {}, entry(record)))),
   );
 }
@@ -29,16 +30,16 @@ function entry(record) {
     mount(
       box,
       h("p", { class: "what" }, h("strong", {}, title(record)), " ", summary(record)),
-      h("p", { class: "why" }, "Why: ", reason(record)),
+      h("p", { class: "why" }, `${t("Why:")} `, reason(record)),
       h(
         "div",
         { class: "actions" },
         record.kind === "pain_log"
-          ? h("button", { type: "button", onclick: () => edit() }, "Fix")
+          ? h("button", { type: "button", onclick: () => edit() }, t("Fix"))
           : record.kind === "exercise_log"
-            ? h("button", { type: "button", onclick: () => resend(null) }, "Send again")
+            ? h("button", { type: "button", onclick: () => resend(null) }, t("Send again"))
             : null,
-        h("button", { type: "button", class: "secondary", "aria-label": `Discard: ${title(record)}`, onclick: discard }, "Discard"),
+        h("button", { type: "button", class: "secondary", "aria-label": t("Discard: {record}", { record: title(record) }), onclick: discard }, t("Discard")),
       ),
       message,
     );
@@ -67,26 +68,26 @@ function entry(record) {
 
 function title(record) {
   const day = record.body?.performed_on || record.body?.logged_on || record.body?.started_on;
-  return `${KINDS[record.kind] || "Record"}${day ? `, ${formatDay(day)}` : ""}:`;
+  return `${t(KINDS[record.kind] || N_("Record"))}${day ? `, ${formatDay(day)}` : ""}:`;
 }
 
 function summary(record) {
   const body = record.body || {};
   if (record.kind === "pain_log") {
-    return [`pain ${body.score} out of 10`, body.spasms != null ? plural(body.spasms, "spasm") : null, body.note ? `“${body.note}”` : null].filter(Boolean).join(" · ");
+    return [t("pain {score} out of 10", { score: body.score }), body.spasms != null ? tn(body.spasms, "{count} spasm", "{count} spasms") : null, body.note ? `“${excerpt(body.note)}”` : null].filter(Boolean).join(" · ");
   }
-  if (record.kind === "exercise_log") return "one session ticked";
+  if (record.kind === "exercise_log") return t("one session ticked");
   if (record.kind === "message") return `“${body.body}”`;
-  if (record.kind === "flare_up") return `how bad: ${body.severity} out of 10`;
-  return "a tick taken back";
+  if (record.kind === "flare_up") return t("how bad: {severity} out of 10", { severity: body.severity });
+  return t("a tick taken back");
 }
 
 /** Why, in plain words: the bounds' own words when they explain it, else the server's. */
 function reason(record) {
   const found = record.body ? bounds.problems(record.kind, record.body) : {};
   if (Object.keys(found).length) return bounds.describe(found);
-  if (record.status === "conflict") return "A different record with the same id was already saved. Sending it again saves it as a new one.";
-  return bounds.describe(record.errors || { _schema: "it was refused." });
+  if (record.status === "conflict") return t("A different record with the same id was already saved. Sending it again saves it as a new one.");
+  return bounds.describe(record.errors || { _schema: t("it was refused.") });
 }
 
 /** The pain check-in's fields, filled in as they were, checked against the
@@ -104,11 +105,11 @@ function painEditor(record, send, cancel) {
   const form = h(
     "form",
     { class: "refused-fix", novalidate: true },
-    field("Pain (0-10)", inputs.score),
-    field("Spasms (optional)", inputs.spasms),
-    field("Note (optional)", inputs.note),
+    field(t("Pain (0-10)"), inputs.score),
+    field(t("Spasms (optional)"), inputs.spasms),
+    field(t("Note (optional)"), inputs.note),
     message,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Send again"), h("button", { type: "button", class: "secondary", onclick: cancel }, "Cancel")),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, t("Send again")), h("button", { type: "button", class: "secondary", onclick: cancel }, t("Cancel"))),
   );
   const problems = bounds.problems("pain_log", body);
   for (const name of Object.keys(problems)) inputs[name]?.setAttribute("aria-invalid", "true");
@@ -118,13 +119,13 @@ function painEditor(record, send, cancel) {
     const fixed = { ...body, score: number(inputs.score), spasms: number(inputs.spasms), note: inputs.note.value.trim() || null };
     const found = bounds.problems("pain_log", fixed, await store.patientToday(record.user_id));
     for (const [name, input] of Object.entries(inputs)) {
-      if (input.validity?.badInput) found[name] = "must be a whole number.";
+      if (input.validity?.badInput) found[name] = t("must be a whole number.");
       if (name in found) input.setAttribute("aria-invalid", "true");
       else input.removeAttribute("aria-invalid");
     }
     const invalid = Object.keys(found);
     if (invalid.length) {
-      say(message, `Not sent: ${bounds.describe(found)}`, "error");
+      say(message, t("Not sent: {problems}", { problems: bounds.describe(found) }), "error");
       inputs[invalid[0]]?.focus();
       return;
     }

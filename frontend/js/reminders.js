@@ -2,32 +2,31 @@
  * phone or one email a day, pause, stop), the page an email's stop link opens,
  * and the staff's view of them on a patient's page with "Send a reminder". */
 import * as api from "./api.js";
-import { addDays, clearErrors, formatDateTime, formatDay, h, heading, loading, mount, plural, say, showErrors, statusArea, todayIn, uid } from "./dom.js";
+import { addDays, clearErrors, formatDateTime, formatDay, h, heading, loading, mount, say, showErrors, statusArea, todayIn, uid, weekdayName } from "./dom.js";
+import { N_, t, tn } from "./i18n.js";
 import * as push from "./push.js";
 
 const MAX_TIMES = 3;
-const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const WEEKDAY_NAMES = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 const CHANNELS = [
-  ["push", "Notifications on this phone"],
-  ["email", "One email a day"],
-  ["off", "Off"],
+  ["push", N_("Notifications on this phone")],
+  ["email", N_("One email a day")],
+  ["off", N_("Off")],
 ];
 const READY_TIMEOUT_MS = 10000;
 
 /** The stop link of a reminder email: #/reminders/stop/<token>, signed in or not. */
 export async function render(view, { params: [token], user }) {
-  const answer = h("div", {}, loading("Stopping your reminders…"));
-  mount(view, h("section", { class: "signin narrow" }, heading("Reminders"), answer));
-  const onward = user ? h("a", { class: "button-link secondary", href: "#/account" }, "Go to Account") : h("a", { class: "button-link secondary", href: "#/signin" }, "Sign in");
+  const answer = h("div", {}, loading(t("Stopping your reminders…")));
+  mount(view, h("section", { class: "signin narrow" }, heading(t("Reminders")), answer));
+  const onward = user ? h("a", { class: "button-link secondary", href: "#/account" }, t("Go to Account")) : h("a", { class: "button-link secondary", href: "#/signin" }, t("Sign in"));
   try {
     await api.post("/api/reminders/stop", { token });
-    mount(answer, h("p", { class: "message", role: "status", "data-tone": "success" }, "Reminders are stopped. You can turn them on again under Account."), onward);
+    mount(answer, h("p", { class: "message", role: "status", "data-tone": "success" }, t("Reminders are stopped. You can turn them on again under Account.")), onward);
   } catch (error) {
     const text = error.offline
-      ? "You are offline. Open the link again when you have the internet."
+      ? t("You are offline. Open the link again when you have the internet.")
       : error.status === 404
-        ? "This link does not work: it may be cut short or out of date. Sign in and turn reminders off under Account."
+        ? t("This link does not work: it may be cut short or out of date. Sign in and turn reminders off under Account.")
         : error.message;
     mount(answer, h("p", { class: "message", role: "alert", "data-tone": "error" }, text), onward);
   }
@@ -37,16 +36,16 @@ export async function render(view, { params: [token], user }) {
 
 function listWords(items) {
   if (items.length <= 1) return items.join("");
-  return `${items.slice(0, -1).join(", ")} and ${items.at(-1)}`;
+  return t("{list} and {last}", { list: items.slice(0, -1).join(", "), last: items.at(-1) });
 }
 
 function daysWords(days) {
   const sorted = [...days].sort((a, b) => a - b);
   const key = sorted.join("");
-  if (key === "0123456") return "every day";
-  if (key === "01234") return "on weekdays";
-  if (key === "56") return "at weekends";
-  return `on ${listWords(sorted.map((day) => WEEKDAY_NAMES[day]))}`;
+  if (key === "0123456") return t("every day");
+  if (key === "01234") return t("on weekdays");
+  if (key === "56") return t("at weekends");
+  return t("on {days}", { days: listWords(sorted.map((day) => weekdayName(day, "long"))) });
 }
 
 function whenWords(settings) {
@@ -59,7 +58,7 @@ function paused(settings) {
 }
 
 function quietWords(settings) {
-  return `${settings.quiet_hours.start} to ${settings.quiet_hours.end}`;
+  return t("{start} to {end}", { start: settings.quiet_hours.start, end: settings.quiet_hours.end });
 }
 
 /** "08:00" in the patient's timezone (a nudge held for quiet hours). */
@@ -73,15 +72,15 @@ function clock(iso, timeZone) {
 }
 
 const OUTCOMES = {
-  sent: (channel) => `sent by ${channel === "push" ? "push" : "email"}`,
-  failed: () => "could not be delivered",
-  "no-device": () => "not sent: no phone set up",
-  skipped: () => "skipped",
+  sent: (channel) => (channel === "push" ? t("sent by push") : t("sent by email")),
+  failed: () => t("could not be delivered"),
+  "no-device": () => t("not sent: no phone set up"),
+  skipped: () => t("skipped"),
 };
 
 function lastSentWords(last) {
-  if (!last) return "Nothing sent yet";
-  const what = last.kind === "nudge" ? "Reminder from the clinic" : "Daily reminder";
+  if (!last) return t("Nothing sent yet");
+  const what = last.kind === "nudge" ? t("Reminder from the clinic") : t("Daily reminder");
   const outcome = (OUTCOMES[last.outcome] || (() => last.outcome))(last.channel);
   return `${what} ${outcome} · ${formatDateTime(last.at)}`;
 }
@@ -94,26 +93,26 @@ class PushProblem extends Error {}
 /** The "Reminders" card: loads the settings, then shows them as a form. */
 export function remindersCard(user) {
   const body = h("div", {}, loading());
-  const card = h("section", { class: "card reminders", "aria-labelledby": "reminders-title" }, h("h2", { id: "reminders-title" }, "Reminders"), body);
+  const card = h("section", { class: "card reminders", "aria-labelledby": "reminders-title" }, h("h2", { id: "reminders-title" }, t("Reminders")), body);
   Promise.all([api.get(`/api/patients/${user.id}/reminders`), push.currentSubscription().catch(() => null)])
     .then(([settings, here]) => settingsForm(body, user, settings, Boolean(here)))
-    .catch((error) => mount(body, h("p", { class: "hint" }, error.offline ? "You are offline: your reminders need the internet." : error.message)));
+    .catch((error) => mount(body, h("p", { class: "hint" }, error.offline ? t("You are offline: your reminders need the internet.") : error.message)));
   return card;
 }
 
 function statusWords(settings, pushHere) {
-  if (settings.channel === "off") return "Reminders are off.";
+  if (settings.channel === "off") return t("Reminders are off.");
   const where =
     settings.channel === "email"
-      ? "by email"
+      ? t("by email")
       : pushHere
-        ? "on this phone"
+        ? t("on this phone")
         : settings.push_devices
-          ? `as notifications on ${plural(settings.push_devices, "other device")}`
-          : "as notifications, but no phone is set up for them: choose Notifications on this phone and save";
+          ? tn(settings.push_devices, "as notifications on {count} other device", "as notifications on {count} other devices")
+          : t("as notifications, but no phone is set up for them: choose Notifications on this phone and save");
   const when = `${whenWords(settings)}, ${where}.`;
-  if (paused(settings)) return `Reminders paused. They start again on ${formatDay(addDays(settings.paused_until, 1), "long")}: ${when}`;
-  return `Reminders on: ${when}`;
+  if (paused(settings)) return t("Reminders paused. They start again on {day}: {when}", { day: formatDay(addDays(settings.paused_until, 1), "long"), when });
+  return t("Reminders on: {when}", { when });
 }
 
 function settingsForm(area, user, settings, pushHere) {
@@ -123,40 +122,40 @@ function settingsForm(area, user, settings, pushHere) {
   say(message, "");
   const offer = h("div", { class: "notice reminder-offer", role: "alert", hidden: true });
   const times = h("div", { class: "time-list" });
-  const addTime = h("button", { type: "button", class: "secondary small", onclick: () => addRow("") }, "Add a time");
-  const saveButton = h("button", { type: "submit" }, "Save reminders");
+  const addTime = h("button", { type: "button", class: "secondary small", onclick: () => addRow("") }, t("Add a time"));
+  const saveButton = h("button", { type: "submit" }, t("Save reminders"));
   const quick = h("div", { class: "actions" });
 
   const timesGroup = h(
     "fieldset",
     { class: "field", name: "times", id: uid("times"), tabindex: "-1" },
-    h("legend", {}, "Times"),
-    h("p", { class: "hint" }, `Up to three a day. Nothing is sent during quiet hours, ${quietWords(settings)} (${settings.timezone}).`),
+    h("legend", {}, t("Times")),
+    h("p", { class: "hint" }, t("Up to three a day. Nothing is sent during quiet hours, {hours} ({timezone}).", { hours: quietWords(settings), timezone: settings.timezone })),
     times,
     h("div", { class: "actions" }, addTime),
   );
   const daysGroup = h(
     "fieldset",
     { class: "field weekdays" },
-    h("legend", {}, "Days"),
-    WEEKDAYS.map((label, day) => {
+    h("legend", {}, t("Days")),
+    [0, 1, 2, 3, 4, 5, 6].map((day) => {
       const id = uid("reminder-day");
-      return h("span", { class: "weekday" }, h("input", { type: "checkbox", id, name: "days_of_week", value: String(day), "aria-label": WEEKDAY_NAMES[day] }), h("label", { for: id, "aria-hidden": "true" }, label));
+      return h("span", { class: "weekday" }, h("input", { type: "checkbox", id, name: "days_of_week", value: String(day), "aria-label": weekdayName(day, "long") }), h("label", { for: id, "aria-hidden": "true" }, weekdayName(day)));
     }),
   );
   const channelGroup = h(
     "fieldset",
     { class: "field channel-choice" },
-    h("legend", {}, "How to remind you"),
+    h("legend", {}, t("How to remind you")),
     CHANNELS.map(([value, label]) => {
       const id = uid("channel");
       const unavailable = (value === "push" && !settings.push_available) || (value === "email" && !settings.email_available);
-      const why = value === "push" ? "Not available on this server." : "Not set up on this server.";
+      const why = value === "push" ? t("Not available on this server.") : t("Not set up on this server.");
       return h(
         "div",
         { class: "check" },
         h("input", { type: "radio", id, name: "channel", value, disabled: unavailable && settings.channel !== value }),
-        h("label", { for: id }, label, unavailable ? h("span", { class: "sub" }, why) : null),
+        h("label", { for: id }, t(label), unavailable ? h("span", { class: "sub" }, why) : null),
       );
     }),
   );
@@ -181,11 +180,11 @@ function settingsForm(area, user, settings, pushHere) {
   /** Labels "Time 1…3", names times.0… (where the server's errors go). */
   function renumber() {
     [...times.children].forEach((row, i) => {
-      row.querySelector("label").textContent = `Time ${i + 1}`;
+      row.querySelector("label").textContent = t("Time {number}", { number: i + 1 });
       row.querySelector("input").name = `times.${i}`;
       const remove = row.querySelector("button");
-      remove.textContent = "Remove";
-      remove.setAttribute("aria-label", `Remove time ${i + 1}`);
+      remove.textContent = t("Remove");
+      remove.setAttribute("aria-label", t("Remove time {number}", { number: i + 1 }));
       remove.hidden = times.children.length === 1;
     });
     addTime.disabled = times.children.length >= MAX_TIMES;
@@ -206,9 +205,9 @@ function settingsForm(area, user, settings, pushHere) {
     const resting = paused(settings);
     mount(
       quick,
-      on && !resting ? h("button", { type: "button", class: "secondary", onclick: () => quickSave({ paused_until: addDays(todayIn(settings.timezone), 6) }, "Paused for a week.") }, "Pause for a week") : null,
-      resting ? h("button", { type: "button", class: "secondary", onclick: () => quickSave({ paused_until: null }, "Reminders are back on.") }, "Resume now") : null,
-      on ? h("button", { type: "button", class: "danger", onclick: () => quickSave({ channel: "off", paused_until: null }, "All reminders are stopped.") }, "Stop all reminders") : null,
+      on && !resting ? h("button", { type: "button", class: "secondary", onclick: () => quickSave({ paused_until: addDays(todayIn(settings.timezone), 6) }, t("Paused for a week.")) }, t("Pause for a week")) : null,
+      resting ? h("button", { type: "button", class: "secondary", onclick: () => quickSave({ paused_until: null }, t("Reminders are back on.")) }, t("Resume now")) : null,
+      on ? h("button", { type: "button", class: "danger", onclick: () => quickSave({ channel: "off", paused_until: null }, t("All reminders are stopped.")) }, t("Stop all reminders")) : null,
     );
     quick.hidden = !on;
   }
@@ -245,7 +244,7 @@ function settingsForm(area, user, settings, pushHere) {
     clearErrors(form);
     offer.hidden = true;
     saveButton.disabled = true;
-    say(message, body.channel === "push" ? "Setting up notifications…" : "Saving…", "info");
+    say(message, body.channel === "push" ? t("Setting up notifications…") : t("Saving…"), "info");
     let fresh = null; // this phone's subscription, made by this save: undone if the save fails
     try {
       if (body.channel === "push") {
@@ -254,7 +253,7 @@ function settingsForm(area, user, settings, pushHere) {
       }
       const answer = await api.put(path, body);
       if (body.channel === "push") pushHere = true;
-      saved(answer, "Saved.");
+      saved(answer, t("Saved."));
     } catch (error) {
       if (fresh) await undoSubscription(fresh);
       if (error instanceof PushProblem) offerEmail(error.message);
@@ -273,10 +272,10 @@ function settingsForm(area, user, settings, pushHere) {
     };
     mount(
       offer,
-      h("p", {}, `${problem} Your reminders are as they were.`),
+      h("p", {}, `${problem} ${t("Your reminders are as they were.")}`),
       settings.email_available
-        ? h("div", { class: "actions" }, h("button", { type: "button", onclick: useEmail }, "Send me an email instead"))
-        : h("p", {}, "Email reminders are not set up on this server either: ask your clinic."),
+        ? h("div", { class: "actions" }, h("button", { type: "button", onclick: useEmail }, t("Send me an email instead")))
+        : h("p", {}, t("Email reminders are not set up on this server either: ask your clinic.")),
     );
     offer.hidden = false;
   }
@@ -309,32 +308,32 @@ function placed(error) {
  * Any refusal is a PushProblem, and nothing new is kept. */
 async function turnPushOn() {
   if (!("serviceWorker" in navigator) || typeof PushManager === "undefined" || typeof Notification === "undefined") {
-    throw new PushProblem("This browser cannot show notifications from Homeward.");
+    throw new PushProblem(t("This browser cannot show notifications from Homeward."));
   }
   const permission = await Notification.requestPermission();
-  if (permission === "denied") throw new PushProblem("Notifications are blocked for Homeward on this phone (you can allow them in the browser's settings for this site).");
-  if (permission !== "granted") throw new PushProblem("Notifications were not allowed.");
+  if (permission === "denied") throw new PushProblem(t("Notifications are blocked for Homeward on this phone (you can allow them in the browser's settings for this site)."));
+  if (permission !== "granted") throw new PushProblem(t("Notifications were not allowed."));
   let key;
   try {
     key = (await api.get(push.PUBLIC_KEY)).public_key;
   } catch (error) {
-    throw new PushProblem(error.offline ? "You are offline: notifications need the internet to be set up." : error.message);
+    throw new PushProblem(error.offline ? t("You are offline: notifications need the internet to be set up.") : error.message);
   }
   const registration = await Promise.race([navigator.serviceWorker.ready, new Promise((resolve) => setTimeout(resolve, READY_TIMEOUT_MS))]);
-  if (!registration) throw new PushProblem("This phone could not set up notifications: Homeward is not installed for offline use yet. Reload and try again.");
+  if (!registration) throw new PushProblem(t("This phone could not set up notifications: Homeward is not installed for offline use yet. Reload and try again."));
   let subscription, isNew;
   try {
     const before = await registration.pushManager.getSubscription();
     subscription = await push.subscribe(registration.pushManager, key);
     isNew = subscription.endpoint !== before?.endpoint;
   } catch {
-    throw new PushProblem("This phone could not sign up for notifications.");
+    throw new PushProblem(t("This phone could not sign up for notifications."));
   }
   try {
     await api.post(push.SUBSCRIPTIONS, push.subscriptionBody(subscription));
   } catch (error) {
     if (isNew) await subscription.unsubscribe().catch(() => {});
-    throw new PushProblem(error.offline ? "You are offline: notifications need the internet to be set up." : `Notifications could not be set up: ${error.message}`);
+    throw new PushProblem(error.offline ? t("You are offline: notifications need the internet to be set up.") : t("Notifications could not be set up: {problem}", { problem: error.message }));
   }
   return { subscription, isNew };
 }
@@ -346,18 +345,18 @@ async function undoSubscription(subscription) {
 
 /* ---- the staff's view on a patient's page --------------------------------------- */
 
-const CHANNEL_NAMES = { push: "Notifications", email: "Email", off: "Off" };
+const CHANNEL_NAMES = { push: N_("Notifications"), email: N_("Email"), off: N_("Off") };
 
 /** A patient's reminders for their therapist or the clinic admin, and the nudge. */
 export function remindersSection(patient) {
   const facts = h("div", {}, loading());
   const message = statusArea();
   say(message, "");
-  const send = h("button", { type: "button", class: "secondary", disabled: true, onclick: nudge }, "Send a reminder");
+  const send = h("button", { type: "button", class: "secondary", disabled: true, onclick: nudge }, t("Send a reminder"));
   const section = h(
     "section",
     { class: "card reminders-staff", "aria-labelledby": "reminders-title" },
-    h("div", { class: "section-head" }, h("h2", { id: "reminders-title" }, "Reminders"), send),
+    h("div", { class: "section-head" }, h("h2", { id: "reminders-title" }, t("Reminders")), send),
     facts,
     message,
   );
@@ -375,25 +374,25 @@ export function remindersSection(patient) {
       h(
         "dl",
         { class: "facts" },
-        h("div", {}, h("dt", {}, "Channel"), h("dd", {}, CHANNEL_NAMES[settings.channel] || settings.channel, paused(settings) ? ` (paused, back on ${formatDay(addDays(settings.paused_until, 1), "short")})` : "")),
-        h("div", {}, h("dt", {}, "Times"), h("dd", {}, settings.channel === "off" ? "–" : whenWords(settings))),
-        h("div", {}, h("dt", {}, "Devices"), h("dd", {}, settings.push_devices ? plural(settings.push_devices, "phone") : "None")),
-        h("div", {}, h("dt", {}, "Last sent"), h("dd", {}, lastSentWords(settings.last_sent))),
+        h("div", {}, h("dt", {}, t("Channel")), h("dd", {}, CHANNEL_NAMES[settings.channel] ? t(CHANNEL_NAMES[settings.channel]) : settings.channel, paused(settings) ? ` ${t("(paused, back on {day})", { day: formatDay(addDays(settings.paused_until, 1), "short") })}` : "")),
+        h("div", {}, h("dt", {}, t("Times")), h("dd", {}, settings.channel === "off" ? "–" : whenWords(settings))),
+        h("div", {}, h("dt", {}, t("Devices")), h("dd", {}, settings.push_devices ? tn(settings.push_devices, "{count} phone", "{count} phones") : t("None"))),
+        h("div", {}, h("dt", {}, t("Last sent")), h("dd", {}, lastSentWords(settings.last_sent))),
       ),
-      settings.channel === "off" ? h("p", { class: "hint" }, `${patient.name} has reminders off, so none can be sent.`) : null,
+      settings.channel === "off" ? h("p", { class: "hint" }, t("{name} has reminders off, so none can be sent.", { name: patient.name })) : null,
     );
     send.disabled = settings.channel === "off";
   }
 
   async function nudge() {
     send.disabled = true;
-    say(message, "Sending…", "info");
+    say(message, t("Sending…"), "info");
     try {
       const answer = await api.post(`/api/patients/${patient.id}/nudge`);
       const how = answer.channel === "push" ? "push" : "email";
-      say(message, answer.held_for_quiet_hours ? `Held until ${clock(answer.deliver_at, settings?.timezone)} (quiet hours).` : `Sent by ${how}.`, "success");
+      say(message, answer.held_for_quiet_hours ? t("Held until {time} (quiet hours).", { time: clock(answer.deliver_at, settings?.timezone) }) : how === "push" ? t("Sent by push.") : t("Sent by email."), "success");
     } catch (error) {
-      say(message, error.offline ? "You are offline." : error.message, "error");
+      say(message, error.offline ? t("You are offline.") : error.message, "error");
     }
     await load();
   }

@@ -3,7 +3,8 @@
  * too big to answer at once (the server says 202 with an export job) becomes a
  * file: a progress bar, then a Download link. */
 import * as api from "./api.js";
-import { addDays, deviceToday, field, formatDay, h, heading, mount, number, say, statusArea, table } from "./dom.js";
+import { addDays, deviceToday, field, formatDay, h, heading, mount, number, percent, say, statusArea, table } from "./dom.js";
+import { t } from "./i18n.js";
 
 function mondayOf(iso) {
   const weekday = (new Date(`${iso}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday = 0
@@ -14,8 +15,8 @@ export async function render(view, { user }) {
   const today = deviceToday();
   const from = h("input", { type: "date", name: "from", value: addDays(mondayOf(today), -21), required: true });
   const to = h("input", { type: "date", name: "to", value: today, required: true });
-  const therapist = h("select", { name: "therapist_id" }, h("option", { value: "" }, "All therapists"));
-  const download = h("a", { class: "button-link secondary", download: "adherence.csv" }, "Download CSV");
+  const therapist = h("select", { name: "therapist_id" }, h("option", { value: "" }, t("All therapists")));
+  const download = h("a", { class: "button-link secondary", download: "adherence.csv" }, t("Download CSV"));
   const message = statusArea("alert");
   say(message, "");
   const results = h("div", { class: "report-results" });
@@ -25,10 +26,10 @@ export async function render(view, { user }) {
   const form = h(
     "form",
     { class: "toolbar report-form", novalidate: true },
-    field("From", from),
-    field("To", to),
-    user.role === "admin" ? field("Therapist", therapist) : null,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Show report"), download),
+    field(t("From"), from),
+    field(t("To"), to),
+    user.role === "admin" ? field(t("Therapist"), therapist) : null,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, t("Show report")), download),
   );
 
   function query() {
@@ -40,10 +41,10 @@ export async function render(view, { user }) {
   /** A progress bar for the export job, polled every 2 s, then its file. */
   function follow(job) {
     const mine = ++following;
-    const bar = h("progress", { max: "1", value: String(job.progress || 0), "aria-label": "Preparing the report" });
+    const bar = h("progress", { max: "1", value: String(job.progress || 0), "aria-label": t("Preparing the report") });
     const status = statusArea();
     const kind = job.kind === "json" ? "JSON" : "CSV";
-    const intro = `This report is large, so Homeward prepares it as a ${kind} file.${job.mail ? " An email will also tell you when it is ready." : ""}`;
+    const intro = `${t("This report is large, so Homeward prepares it as a {kind} file.", { kind })}${job.mail ? ` ${t("An email will also tell you when it is ready.")}` : ""}`;
     mount(jobArea, h("p", {}, intro), bar, status);
     const poll = async () => {
       if (mine !== following || !jobArea.isConnected) return;
@@ -60,14 +61,14 @@ export async function render(view, { user }) {
       bar.value = current.progress;
       if (current.state === "done") {
         const name = `adherence-${current.params.from}-to-${current.params.to}.${current.kind}`;
-        mount(jobArea, h("p", { role: "status" }, `Your ${kind} file is ready.`), h("a", { class: "button-link", href: current.file_url, download: name }, `Download the report (${kind})`));
+        mount(jobArea, h("p", { role: "status" }, t("Your {kind} file is ready.", { kind })), h("a", { class: "button-link", href: current.file_url, download: name }, t("Download the report ({kind})", { kind })));
         return;
       }
       if (current.state === "failed") {
-        say(status, `The report could not be prepared${current.error ? `: ${current.error}` : "."}`, "error");
+        say(status, current.error ? t("The report could not be prepared: {problem}", { problem: current.error }) : t("The report could not be prepared."), "error");
         return;
       }
-      say(status, current.state === "queued" ? "Waiting for its turn…" : `Preparing… ${Math.round(current.progress * 100)}%`);
+      say(status, current.state === "queued" ? t("Waiting for its turn…") : t("Preparing… {percent}", { percent: percent(current.progress) }));
       setTimeout(poll, 2000);
     };
     update(job);
@@ -81,7 +82,7 @@ export async function render(view, { user }) {
     try {
       follow(await api.post("/api/reports/adherence/jobs", body));
     } catch (error) {
-      say(message, error.offline ? "You are offline." : error.message, "error");
+      say(message, error.offline ? t("You are offline.") : error.message, "error");
     }
   });
 
@@ -96,11 +97,11 @@ export async function render(view, { user }) {
   async function show() {
     const mine = ++ticket; // only the latest query may fill the table
     if (!from.value || !to.value || from.value > to.value) {
-      say(message, "Choose a start date on or before the end date.", "error");
+      say(message, t("Choose a start date on or before the end date."), "error");
       return;
     }
     say(message, "");
-    mount(results, h("p", { class: "loading", role: "status" }, "Loading…"));
+    mount(results, h("p", { class: "loading", role: "status" }, t("Loading…")));
     try {
       const rows = await api.get("/api/reports/adherence", query());
       if (mine !== ticket) return;
@@ -113,25 +114,25 @@ export async function render(view, { user }) {
       mount(
         results,
         table(
-          `Weekly adherence, ${formatDay(from.value)} to ${formatDay(to.value)}`,
+          t("Weekly adherence, {from} to {to}", { from: formatDay(from.value), to: formatDay(to.value) }),
           [
-            { label: "Patient", value: (r) => r.patient_name },
-            { label: "Therapist", value: (r) => r.therapist_name || "–" },
-            { label: "Week of", value: (r) => formatDay(r.week_start) },
-            { label: "Sessions", value: (r) => `${r.sessions_done} of ${r.sessions_due}`, numeric: true },
-            { label: "Adherence", value: (r) => (r.adherence_pct === null || r.adherence_pct === undefined ? "–" : `${Math.round(r.adherence_pct)}%`), numeric: true },
-            { label: "Pain (avg)", value: (r) => number(r.pain_mean), numeric: true },
-            { label: "Pain (worst)", value: (r) => number(r.pain_max, 0), numeric: true },
-            { label: "Check-ins", value: (r) => r.pain_logs, numeric: true },
+            { label: t("Patient"), value: (r) => r.patient_name },
+            { label: t("Therapist"), value: (r) => r.therapist_name || "–" },
+            { label: t("Week of"), value: (r) => formatDay(r.week_start) },
+            { label: t("Sessions"), value: (r) => t("{done} of {due}", { done: r.sessions_done, due: r.sessions_due }), numeric: true },
+            { label: t("Adherence"), value: (r) => (r.adherence_pct === null || r.adherence_pct === undefined ? "–" : percent(Math.round(r.adherence_pct) / 100)), numeric: true },
+            { label: t("Pain (avg)"), value: (r) => number(r.pain_mean), numeric: true },
+            { label: t("Pain (worst)"), value: (r) => number(r.pain_max, 0), numeric: true },
+            { label: t("Check-ins"), value: (r) => r.pain_logs, numeric: true },
           ],
           rows,
-          { empty: "No patients had a programme in this period." },
+          { empty: t("No patients had a programme in this period.") },
         ),
       );
     } catch (error) {
       if (mine !== ticket) return;
       mount(results);
-      say(message, error.offline ? "You are offline." : error.message, "error");
+      say(message, error.offline ? t("You are offline.") : error.message, "error");
     }
   }
 
@@ -141,7 +142,7 @@ export async function render(view, { user }) {
     show();
   });
   updateLink();
-  mount(view, heading("Adherence report"), h("p", { class: "lead" }, "One row per patient per week (weeks start on Monday). The CSV has the same rows."), form, message, jobArea, results);
+  mount(view, heading(t("Adherence report")), h("p", { class: "lead" }, t("One row per patient per week (weeks start on Monday). The CSV has the same rows.")), form, message, jobArea, results);
   if (user.role === "admin") {
     api.get("/api/staff").then((staff) => {
       for (const member of staff.filter((s) => s.role === "therapist")) therapist.append(h("option", { value: String(member.id) }, member.name));

@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { codeInput, setUp } from "./authenticator.js";
 import { clearErrors, field, h, heading, mount, say, showErrors, statusArea } from "./dom.js";
+import { t } from "./i18n.js";
 
 const MIN_PASSWORD = 10;
 const MAX_PASSWORD = 128;
@@ -28,19 +29,19 @@ function renderSignIn(view, { notice, navigate }) {
   const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true, inputmode: "email", autocapitalize: "none", spellcheck: "false" });
   const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
   const message = statusArea("alert");
-  const submit = h("button", { type: "submit" }, "Sign in");
-  const form = h("form", { class: "card narrow", novalidate: true }, field("Email", email), field("Password", password), message, submit);
+  const submit = h("button", { type: "submit" }, t("Sign in"));
+  const form = h("form", { class: "card narrow", novalidate: true }, field(t("Email"), email), field(t("Password"), password), message, submit);
   say(message, "");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     if (!email.value.trim() || !password.value) {
-      say(message, "Enter your email and password.", "error");
+      say(message, t("Enter your email and password."), "error");
       (email.value.trim() ? password : email).focus();
       return;
     }
     submit.disabled = true;
-    say(message, "Signing in…", "info");
+    say(message, t("Signing in…"), "info");
     try {
       const result = await api.signIn(email.value.trim(), password.value);
       say(message, "");
@@ -49,21 +50,21 @@ function renderSignIn(view, { notice, navigate }) {
     } catch (error) {
       submit.disabled = false;
       password.value = "";
-      if (error.offline) say(message, "You are offline. Connect to the internet to sign in.", "error");
-      else if (error.status === 429) say(message, error.payload.message?.startsWith("Too many attempts on this account") ? error.payload.message : "Too many attempts. Please wait a few minutes and try again.", "error");
-      else if (error.status === 401) say(message, "Wrong email or password.", "error");
+      if (error.offline) say(message, t("You are offline. Connect to the internet to sign in."), "error");
+      else if (error.status === 429) say(message, error.payload.message?.startsWith("Too many attempts on this account") ? error.payload.message : t("Too many attempts. Please wait a few minutes and try again."), "error");
+      else if (error.status === 401) say(message, t("Wrong email or password."), "error");
       else showErrors(form, error, message);
       password.focus();
     }
   });
   page(
     view,
-    "Sign in to Homeward",
-    "Your home exercises, your pain diary and your progress — on your phone, even offline.",
+    t("Sign in to Homeward"),
+    t("Your home exercises, your pain diary and your progress — on your phone, even offline."),
     notice ? h("p", { class: "notice", role: "alert" }, notice) : null,
     form,
-    h("p", { class: "center" }, h("a", { href: "#/forgot" }, "Forgot password?")),
-    h("p", { class: "hint" }, "New patient? Open the invitation link your therapist sent you to set a password."),
+    h("p", { class: "center" }, h("a", { href: "#/forgot" }, t("Forgot password?"))),
+    h("p", { class: "hint" }, t("New patient? Open the invitation link your therapist sent you to set a password.")),
   );
 }
 
@@ -71,17 +72,17 @@ function renderSignIn(view, { notice, navigate }) {
 function nextStep(view, step, navigate) {
   if (step === "enrol") {
     const area = h("div");
-    page(view, "One more step", "Staff sign in with a password and a code from an authenticator app. Set it up now: it takes a minute.", area);
+    page(view, t("One more step"), t("Staff sign in with a password and a code from an authenticator app. Set it up now: it takes a minute."), area);
     setUp(area, { done: () => onward(navigate) });
     return;
   }
   const code = codeInput();
   const message = statusArea("alert");
-  const submit = h("button", { type: "submit" }, "Sign in");
+  const submit = h("button", { type: "submit" }, t("Sign in"));
   const form = h(
     "form",
     { class: "card narrow", novalidate: true },
-    field("6-digit code", code, "Open your authenticator app and enter the code it shows for Homeward. Lost your phone? Enter one of your recovery codes instead."),
+    field(t("6-digit code"), code, t("Open your authenticator app and enter the code it shows for Homeward. Lost your phone? Enter one of your recovery codes instead.")),
     message,
     submit,
   );
@@ -90,7 +91,7 @@ function nextStep(view, step, navigate) {
     event.preventDefault();
     clearErrors(form);
     if (!code.value.trim()) {
-      showErrors(form, { fieldErrors: { code: ["Enter the code from the app."] } }, message);
+      showErrors(form, { fieldErrors: { code: [t("Enter the code from the app.")] } }, message);
       return;
     }
     submit.disabled = true;
@@ -100,14 +101,14 @@ function nextStep(view, step, navigate) {
     } catch (error) {
       submit.disabled = false;
       code.value = "";
-      if (error.status === 401 && error.payload.message === "Sign in first.") say(message, "This sign-in took too long. Start again with your email and password.", "error");
-      else if (error.status === 401) say(message, "That code is wrong or was used already. Wait for the next code and try again.", "error");
-      else if (error.status === 429) say(message, "Too many wrong codes. Wait a few minutes, then sign in again.", "error");
+      if (error.status === 401 && error.payload.message === "Sign in first.") say(message, t("This sign-in took too long. Start again with your email and password."), "error");
+      else if (error.status === 401) say(message, t("That code is wrong or was used already. Wait for the next code and try again."), "error");
+      else if (error.status === 429) say(message, t("Too many wrong codes. Wait a few minutes, then sign in again."), "error");
       else showErrors(form, error, message);
       code.focus();
     }
   });
-  page(view, "Enter your code", null, form, h("p", { class: "center" }, h("a", { href: "#/signin", onclick: () => location.reload() }, "Start again")));
+  page(view, t("Enter your code"), null, form, h("p", { class: "center" }, h("a", { href: "#/signin", onclick: () => location.reload() }, t("Start again"))));
   code.focus();
 }
 
@@ -115,14 +116,14 @@ function newPasswordFields() {
   const password = h("input", { type: "password", name: "password", autocomplete: "new-password", required: true, minlength: MIN_PASSWORD, maxlength: MAX_PASSWORD });
   const repeat = h("input", { type: "password", name: "repeat", autocomplete: "new-password", required: true });
   const fields = [
-    field("New password", password, `At least ${MIN_PASSWORD} characters. A few unusual words are strong and easy to remember.`),
-    field("Repeat the password", repeat),
+    field(t("New password"), password, t("At least {count} characters. A few unusual words are strong and easy to remember.", { count: MIN_PASSWORD })),
+    field(t("Repeat the password"), repeat),
   ];
   /** Errors we can tell before asking the server (it also judges how guessable). */
   function problems() {
-    if (password.value.length < MIN_PASSWORD) return { password: [`Use at least ${MIN_PASSWORD} characters.`] };
-    if (password.value.length > MAX_PASSWORD) return { password: [`Use at most ${MAX_PASSWORD} characters.`] };
-    if (password.value !== repeat.value) return { repeat: ["The two passwords are not the same."] };
+    if (password.value.length < MIN_PASSWORD) return { password: [t("Use at least {count} characters.", { count: MIN_PASSWORD })] };
+    if (password.value.length > MAX_PASSWORD) return { password: [t("Use at most {count} characters.", { count: MAX_PASSWORD })] };
+    if (password.value !== repeat.value) return { repeat: [t("The two passwords are not the same.")] };
     return null;
   }
   return { password, fields, problems };
@@ -130,12 +131,12 @@ function newPasswordFields() {
 
 function renderInvite(view, { params: [token], navigate }) {
   if (api.currentUser()) {
-    page(view, "Welcome", null, h("p", {}, "You are already signed in."), h("p", {}, h("a", { href: "#/signin" }, "Continue")));
+    page(view, t("Welcome"), null, h("p", {}, t("You are already signed in.")), h("p", {}, h("a", { href: "#/signin" }, t("Continue"))));
     return;
   }
   const choose = newPasswordFields();
   const message = statusArea("alert");
-  const submit = h("button", { type: "submit" }, "Set password and sign in");
+  const submit = h("button", { type: "submit" }, t("Set password and sign in"));
   const form = h("form", { class: "card narrow", novalidate: true }, ...choose.fields, message, submit);
   say(message, "");
   form.addEventListener("submit", async (event) => {
@@ -153,26 +154,26 @@ function renderInvite(view, { params: [token], navigate }) {
       else navigate("#/today");
     } catch (error) {
       submit.disabled = false;
-      if (error.offline) say(message, "You are offline. Connect to the internet to finish setting up.", "error");
+      if (error.offline) say(message, t("You are offline. Connect to the internet to finish setting up."), "error");
       else if (error.status === 400 && !Object.keys(error.fieldErrors).length)
-        say(message, "This invitation link has been used, has expired or is not valid. Ask for a new one.", "error");
+        say(message, t("This invitation link has been used, has expired or is not valid. Ask for a new one."), "error");
       else showErrors(form, error, message);
     }
   });
-  page(view, "Welcome to Homeward", "Choose a password to get started.", form);
+  page(view, t("Welcome to Homeward"), t("Choose a password to get started."), form);
 }
 
 function renderForgot(view) {
   const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true, inputmode: "email", autocapitalize: "none", spellcheck: "false" });
   const message = statusArea("alert");
-  const submit = h("button", { type: "submit" }, "Send me a link");
-  const form = h("form", { class: "card narrow", novalidate: true }, field("Email", email), message, submit);
+  const submit = h("button", { type: "submit" }, t("Send me a link"));
+  const form = h("form", { class: "card narrow", novalidate: true }, field(t("Email"), email), message, submit);
   say(message, "");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
     if (!email.value.trim()) {
-      showErrors(form, { fieldErrors: { email: ["Enter the email you sign in with."] } }, message);
+      showErrors(form, { fieldErrors: { email: [t("Enter the email you sign in with.")] } }, message);
       return;
     }
     submit.disabled = true;
@@ -180,23 +181,23 @@ function renderForgot(view) {
       await api.post("/api/auth/password-reset", { email: email.value.trim() });
       mount(
         form,
-        h("p", { role: "status" }, `If ${email.value.trim()} belongs to a Homeward account, an email with a link is on its way. The link works once, for an hour.`),
-        h("p", {}, h("a", { href: "#/signin" }, "Back to sign in")),
+        h("p", { role: "status" }, t("If {email} belongs to a Homeward account, an email with a link is on its way. The link works once, for an hour.", { email: email.value.trim() })),
+        h("p", {}, h("a", { href: "#/signin" }, t("Back to sign in"))),
       );
     } catch (error) {
       submit.disabled = false;
-      if (error.offline) say(message, "You are offline. Connect to the internet and try again.", "error");
-      else if (error.status === 429) say(message, "Too many requests. Please wait a while and try again.", "error");
+      if (error.offline) say(message, t("You are offline. Connect to the internet and try again."), "error");
+      else if (error.status === 429) say(message, t("Too many requests. Please wait a while and try again."), "error");
       else showErrors(form, error, message);
     }
   });
-  page(view, "Forgot your password?", "Enter your email and we will send you a link to choose a new one.", form, h("p", { class: "center" }, h("a", { href: "#/signin" }, "Back to sign in")));
+  page(view, t("Forgot your password?"), t("Enter your email and we will send you a link to choose a new one."), form, h("p", { class: "center" }, h("a", { href: "#/signin" }, t("Back to sign in"))));
 }
 
 function renderReset(view, { params: [token] }) {
   const choose = newPasswordFields();
   const message = statusArea("alert");
-  const submit = h("button", { type: "submit" }, "Save the new password");
+  const submit = h("button", { type: "submit" }, t("Save the new password"));
   const form = h("form", { class: "card narrow", novalidate: true }, ...choose.fields, message, submit);
   say(message, "");
   form.addEventListener("submit", async (event) => {
@@ -211,14 +212,14 @@ function renderReset(view, { params: [token] }) {
     try {
       await api.post("/api/auth/password-reset/confirm", { token, password: choose.password.value });
       await api.signedOutHere();
-      mount(form, h("p", { role: "status" }, "Your new password is saved. Every device was signed out."), h("p", {}, h("a", { href: "#/signin", class: "button-link" }, "Sign in")));
+      mount(form, h("p", { role: "status" }, t("Your new password is saved. Every device was signed out.")), h("p", {}, h("a", { href: "#/signin", class: "button-link" }, t("Sign in"))));
     } catch (error) {
       submit.disabled = false;
-      if (error.offline) say(message, "You are offline. Connect to the internet and try again.", "error");
+      if (error.offline) say(message, t("You are offline. Connect to the internet and try again."), "error");
       else if (error.status === 400 && !Object.keys(error.fieldErrors).length)
-        say(message, "This link has been used or has expired. Ask for a new one from the sign-in page.", "error");
+        say(message, t("This link has been used or has expired. Ask for a new one from the sign-in page."), "error");
       else showErrors(form, error, message);
     }
   });
-  page(view, "Choose a new password", "You will be signed out everywhere and can sign in with the new password.", form);
+  page(view, t("Choose a new password"), t("You will be signed out everywhere and can sign in with the new password."), form);
 }

@@ -7,27 +7,28 @@
 import * as api from "./api.js";
 import * as bounds from "./bounds.js";
 import * as changes from "./changes.js";
-import { flareUpReport } from "./flare-up.js";
+import { flareUpReport, painValueText } from "./flare-up.js";
 import * as offlineMedia from "./offline-media.js";
 import { picture } from "./pictures.js";
 import { routineCacheKey } from "./outbox.js";
 import * as store from "./store.js";
-import { deviceToday, field, holdText, formatDay, formatTime, h, heading, loading, mount, plural, say, statusArea } from "./dom.js";
+import { categoryName, deviceToday, excerpt, field, holdText, formatDay, formatTime, h, heading, loading, mount, say, statusArea } from "./dom.js";
+import { t, tn } from "./i18n.js";
 
 export async function render(view, { user }) {
   // fetchFailed: the server could not be asked, so what shows is this phone's copy
   const state = { user, routine: null, fresh: false, fetchFailed: false, outbox: [], undoing: new Set() };
   let guide = null; // the guided sets on screen (or being loaded), if any
   let left = false; // the patient has moved to another screen
-  const title = heading("Today");
-  const dateLine = h("p", { class: "lead" }, formatDay(deviceToday(), "long"));
+  const title = heading(t("Today"));
+  const dateLine = h("p", { class: "lead", "data-l10n-skip": "" }, formatDay(deviceToday(), "long"));
   const freshness = h("p", { class: "notice", hidden: true });
   const announcer = statusArea(); // for screen readers: the cards show the same visually
   announcer.classList.add("visually-hidden");
   const changeArea = h("div");
-  const routineSection = h("section", { "aria-labelledby": "routine-title" }, h("h2", { id: "routine-title" }, "Your exercises"), loading());
+  const routineSection = h("section", { "aria-labelledby": "routine-title" }, h("h2", { id: "routine-title" }, t("Your exercises")), loading());
   const painSection = h("section", { "aria-labelledby": "pain-title", class: "card", hidden: true });
-  const weekLink = h("p", { class: "week-link" }, h("a", { href: "#/week" }, "See your week ahead"));
+  const weekLink = h("p", { class: "week-link" }, h("a", { href: "#/week" }, t("See your week ahead")));
   const flareUp = flareUpReport({ today: () => today() });
   // shown once this phone's copy is drawn: a note about a changed programme
   // appearing above a painted list would make the page jump
@@ -86,7 +87,7 @@ export async function render(view, { user }) {
     const routine = state.routine;
     dateLine.textContent = formatDay(day, "long");
     if (!routine) {
-      if (state.fetchFailed) mount(routineSection, h("h2", { id: "routine-title" }, "Your exercises"), h("p", { class: "empty" }, "Connect to the internet once to load your programme."));
+      if (state.fetchFailed) mount(routineSection, h("h2", { id: "routine-title" }, t("Your exercises")), h("p", { class: "empty" }, t("Connect to the internet once to load your programme.")));
       painSection.hidden = true;
       return;
     }
@@ -95,10 +96,10 @@ export async function render(view, { user }) {
     // only once the server could not be asked: a notice that comes and goes would shift the page
     freshness.hidden = state.fresh || !state.fetchFailed;
     freshness.textContent = stale
-      ? `You are offline. This is your programme as of ${formatDay(routine.date)}; it may have changed since.`
+      ? t("You are offline. This is your programme as of {day}; it may have changed since.", { day: formatDay(routine.date) })
       : state.fresh
         ? ""
-        : `${navigator.onLine ? "Homeward cannot be reached right now." : "You are offline."} Ticks are kept on this phone and sent later.`;
+        : `${navigator.onLine ? t("Homeward cannot be reached right now.") : t("You are offline.")} ${t("Ticks are kept on this phone and sent later.")}`;
     const items = dayItems(routine, state.outbox, day, state.undoing);
     const focused = routineSection.contains(document.activeElement) ? document.activeElement.getAttribute("aria-label") : null;
     drawRoutine(items, day);
@@ -116,14 +117,14 @@ export async function render(view, { user }) {
     );
     mount(
       routineSection,
-      h("h2", { id: "routine-title" }, "Your exercises"),
+      h("h2", { id: "routine-title" }, t("Your exercises")),
       items.length
         ? [
-            h("p", { class: "day-progress" }, `${done} of ${plural(due, "session")} done today`),
-            h("progress", { max: String(due || 1), value: String(done), "aria-label": "Sessions done today" }),
+            h("p", { class: "day-progress" }, tn(due, "{done} of {count} session done today", "{done} of {count} sessions done today", { done })),
+            h("progress", { max: String(due || 1), value: String(done), "aria-label": t("Sessions done today") }),
             list,
           ]
-        : h("p", { class: "empty" }, "Nothing is due today. Rest well — gentle walking is still good for your back."),
+        : h("p", { class: "empty" }, t("Nothing is due today. Rest well — gentle walking is still good for your back.")),
     );
   }
 
@@ -133,24 +134,24 @@ export async function render(view, { user }) {
     return h(
       "li",
       { class: `exercise-card${complete ? " complete" : ""}`, dataset: { exerciseId: item.exercise_id } },
-      h("div", { class: "exercise-head" }, h("h3", {}, exercise.name), h("span", { class: `tag tag-${exercise.category}` }, exercise.category)),
+      h("div", { class: "exercise-head" }, h("h3", { "data-l10n-skip": "" }, exercise.name), h("span", { class: `tag tag-${exercise.category}` }, categoryName(exercise.category))),
       pictureAndHowTo(exercise).picture,
       h(
         "div",
         { class: "dose-row" },
         h("p", { class: "dose" }, dose(item)),
-        h("button", { type: "button", class: "secondary start", "aria-label": `Start: ${exercise.name}`, disabled: complete, onclick: () => startGuide(item, day) }, "Start"),
+        h("button", { type: "button", class: "secondary start", "aria-label": t("Start: {name}", { name: exercise.name }), disabled: complete, onclick: () => startGuide(item, day) }, t("Start")),
       ),
-      item.notes ? h("p", { class: "therapist-note" }, h("strong", {}, "From your therapist: "), item.notes) : null,
+      item.notes ? h("p", { class: "therapist-note" }, h("strong", {}, `${t("From your therapist:")} `), h("span", { "data-l10n-skip": "" }, item.notes)) : null,
       pictureAndHowTo(exercise).howTo,
       h(
         "div",
         { class: "exercise-actions" },
-        h("p", { class: "count" }, `${item.done} of ${item.due}`, complete ? h("span", { class: "visually-hidden" }, " — done for today") : null),
+        h("p", { class: "count" }, t("{done} of {due}", { done: item.done, due: item.due }), complete ? h("span", { class: "visually-hidden" }, ` — ${t("done for today")}`) : null),
         item.ticks.length
-          ? h("button", { type: "button", class: "secondary", "aria-label": `Undo: ${exercise.name}`, onclick: () => undo(item) }, "Undo")
+          ? h("button", { type: "button", class: "secondary", "aria-label": t("Undo: {name}", { name: exercise.name }), onclick: () => undo(item) }, t("Undo"))
           : null,
-        h("button", { type: "button", class: "done", "aria-label": `Done: ${exercise.name}`, disabled: complete, onclick: (event) => tick(item, day, event) }, complete ? "✓ Done" : "Done"),
+        h("button", { type: "button", class: "done", "aria-label": t("Done: {name}", { name: exercise.name }), disabled: complete, onclick: (event) => tick(item, day, event) }, complete ? `✓ ${t("Done")}` : t("Done")),
       ),
     );
   }
@@ -184,18 +185,18 @@ export async function render(view, { user }) {
   async function saveTick(item, day) {
     const body = { id: api.uuid(), exercise_id: item.exercise_id, performed_on: day };
     const found = bounds.problems("exercise_log", body, today());
-    if (Object.keys(found).length) return `Not saved: ${bounds.describe(found)}`;
+    if (Object.keys(found).length) return t("Not saved: {problems}", { problems: bounds.describe(found) });
     try {
       await api.record("exercise_log", body);
     } catch (error) {
-      return `Could not save this on the phone: ${error.message}`;
+      return t("Could not save this on the phone: {problem}", { problem: error.message });
     }
     await refresh();
     return null;
   }
 
   function sayDone(item) {
-    say(announcer, `${item.exercise.name}: ${Math.min(item.done + 1, item.due)} of ${item.due} done.`);
+    say(announcer, t("{name}: {done} of {due} done.", { name: item.exercise.name, done: Math.min(item.done + 1, item.due), due: item.due }));
   }
 
   /** Guides the item's sets; finishing the last one saves the session, exactly
@@ -210,7 +211,7 @@ export async function render(view, { user }) {
     } catch (error) {
       guide = null;
       audio?.close().catch(() => {});
-      say(announcer, `Could not open the guide: ${error.message}`, "error");
+      say(announcer, t("Could not open the guide: {problem}", { problem: error.message }), "error");
       return;
     }
     if (left) {
@@ -240,7 +241,7 @@ export async function render(view, { user }) {
       await refresh();
       state.undoing.delete(latest.id);
     }
-    say(announcer, `Undone: one session of ${item.exercise.name}.`);
+    say(announcer, t("Undone: one session of {name}.", { name: item.exercise.name }));
     focusCard(item.exercise_id, "button.done");
   }
 
@@ -251,13 +252,16 @@ export async function render(view, { user }) {
   }
 
   const pain = painForm();
-  painSection.append(h("h2", { id: "pain-title" }, "Pain check-in"), h("p", { class: "hint" }, "How is your back right now? You can check in more than once a day."), pain.form, pain.entries);
+  painSection.append(h("h2", { id: "pain-title" }, t("Pain check-in")), h("p", { class: "hint" }, t("How is your back right now? You can check in more than once a day.")), pain.form, pain.entries);
 
   function painForm() {
     const score = h("input", { type: "range", id: "pain-score", name: "score", min: "0", max: "10", step: "1", value: "0", "aria-describedby": "pain-scale" });
     const shown = h("output", { class: "pain-value", for: "pain-score", "aria-hidden": "true" }, "0");
+    const sayScore = () => score.setAttribute("aria-valuetext", painValueText(Number(score.value)));
+    sayScore();
     score.addEventListener("input", () => {
       shown.textContent = score.value;
+      sayScore();
       score.dataset.touched = "true";
     });
     // the bounds are the server's (bounds.js); the browser's own checks are off (novalidate)
@@ -273,14 +277,14 @@ export async function render(view, { user }) {
       h(
         "div",
         { class: "field" },
-        h("label", { for: "pain-score" }, "Pain (0-10)"),
+        h("label", { for: "pain-score" }, t("Pain (0-10)")),
         h("div", { class: "range-row" }, score, shown),
-        h("p", { class: "hint scale", id: "pain-scale" }, h("span", {}, "0 = no pain"), h("span", {}, "10 = worst imaginable")),
+        h("p", { class: "hint scale", id: "pain-scale" }, h("span", {}, t("0 = no pain")), h("span", {}, t("10 = worst imaginable"))),
       ),
-      field("Spasms today (optional)", spasms),
-      field("Note (optional)", note),
+      field(t("Spasms today (optional)"), spasms),
+      field(t("Note (optional)"), note),
       message,
-      h("button", { type: "submit" }, "Save pain"),
+      h("button", { type: "submit" }, t("Save pain")),
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -289,10 +293,10 @@ export async function render(view, { user }) {
       const body = { id: api.uuid(), logged_on: today(), score: Number(score.value), spasms: count, note: note.value.trim() || null };
       // the same bounds as the server's: "Saved" only for what it will take
       const found = bounds.problems("pain_log", body, today());
-      if (spasms.validity.badInput) found.spasms = "must be a whole number.";
+      if (spasms.validity.badInput) found.spasms = t("must be a whole number.");
       const invalid = Object.keys(found);
       if (invalid.length) {
-        say(message, `Not saved: ${bounds.describe(found)}`, "error");
+        say(message, t("Not saved: {problems}", { problems: bounds.describe(found) }), "error");
         for (const name of invalid) inputs[name]?.setAttribute("aria-invalid", "true");
         inputs[invalid[0]]?.focus();
         return;
@@ -300,7 +304,7 @@ export async function render(view, { user }) {
       await api.record("pain_log", body);
       spasms.value = "";
       note.value = "";
-      say(message, `Saved: pain ${body.score} out of 10.`, "success");
+      say(message, t("Saved: pain {score} out of 10.", { score: body.score }), "success");
       await refresh();
     });
     const entries = h("div", { class: "pain-today" });
@@ -309,12 +313,13 @@ export async function render(view, { user }) {
       if (list.length && !score.dataset.touched) {
         score.value = String(list[list.length - 1].score);
         shown.textContent = score.value;
+        sayScore();
       }
       mount(
         entries,
         list.length
           ? [
-              h("h3", {}, "Earlier today"),
+              h("h3", {}, t("Earlier today")),
               h(
                 "ul",
                 { class: "pain-entries" },
@@ -326,10 +331,10 @@ export async function render(view, { user }) {
                     h(
                       "span",
                       {},
-                      `${formatTime(entry.created_at || entry.queued_at)} · pain ${entry.score}/10`,
-                      entry.spasms ? ` · ${plural(entry.spasms, "spasm")}` : "",
-                      entry.note ? ` · ${entry.note}` : "",
-                      entry.queued ? h("span", { class: "queued" }, " · not sent yet") : "",
+                      t("{time} · pain {score}/10", { time: formatTime(entry.created_at || entry.queued_at), score: entry.score }),
+                      entry.spasms ? ` · ${tn(entry.spasms, "{count} spasm", "{count} spasms")}` : "",
+                      entry.note ? [" · ", h("span", { "data-l10n-skip": "" }, excerpt(entry.note))] : "",
+                      entry.queued ? h("span", { class: "queued" }, ` · ${t("not sent yet")}`) : "",
                     ),
                   ),
                 ),
@@ -353,7 +358,7 @@ export async function render(view, { user }) {
     await load();
   } catch (error) {
     show();
-    mount(routineSection, h("h2", { id: "routine-title" }, "Your exercises"), h("p", { role: "alert" }, error.message));
+    mount(routineSection, h("h2", { id: "routine-title" }, t("Your exercises")), h("p", { role: "alert" }, error.message));
   }
   return () => {
     left = true;
@@ -407,10 +412,11 @@ function howToDoIt(exercise) {
   return h(
     "details",
     { class: "how-to" },
-    h("summary", {}, "How to do it", h("span", { class: "visually-hidden" }, `: ${exercise.name}`)),
+    // named for its exercise: every card has one, and a list of "How to do it" tells nothing apart
+    h("summary", {}, t("How to do {name}", { name: exercise.name })),
     large,
-    h("p", {}, exercise.instructions),
-    others.length ? h("div", { class: "clinic-pictures" }, others.map((m) => h("img", { src: m.thumb_url, alt: `${exercise.name}, another view from your clinic`, loading: "lazy", width: m.width, height: m.height }))) : null,
+    h("p", { "data-l10n-skip": "" }, exercise.instructions),
+    others.length ? h("div", { class: "clinic-pictures" }, others.map((m) => h("img", { src: m.thumb_url, alt: t("{name}, another view from your clinic", { name: exercise.name }), loading: "lazy", width: m.width, height: m.height }))) : null,
     video ? videoBlock(exercise, video) : null,
   );
 }
@@ -418,22 +424,24 @@ function howToDoIt(exercise) {
 function videoBlock(exercise, video) {
   const status = h("p", { class: "hint video-status", role: "status" });
   const button = h("button", { type: "button", class: "secondary small" });
-  const player = h("video", { controls: true, preload: "none", playsinline: true, src: video.url, "aria-label": `Video: ${exercise.name}` });
+  const player = h("video", { controls: true, preload: "none", playsinline: true, src: video.url, "aria-label": t("Video: {name}", { name: exercise.name }) });
 
   async function show() {
     const saved = await offlineMedia.isSaved(video.url);
     button.disabled = false;
-    button.textContent = saved ? "Remove the video from this phone" : `Save video for offline (${offlineMedia.megabytes(video.bytes)})`;
+    button.textContent = saved ? t("Remove the video from this phone") : t("Save video for offline ({size})", { size: offlineMedia.megabytes(video.bytes) });
+    // the exercise's name after the visible words: every card with a video has this button
+    button.setAttribute("aria-label", `${button.textContent}: ${exercise.name}`);
     button.onclick = saved ? remove : save;
-    status.textContent = saved ? "Saved on this phone: it plays without the internet." : navigator.onLine ? "" : "You are offline: save the video while online to watch it offline.";
+    status.textContent = saved ? t("Saved on this phone: it plays without the internet.") : navigator.onLine ? "" : t("You are offline: save the video while online to watch it offline.");
   }
   async function save() {
     button.disabled = true;
-    status.textContent = "Saving the video…";
+    status.textContent = t("Saving the video…");
     try {
       await offlineMedia.saveVideo(video.url);
     } catch (error) {
-      status.textContent = error instanceof TypeError ? "You are offline: try again when you are online." : error.message;
+      status.textContent = error instanceof TypeError ? t("You are offline: try again when you are online.") : error.message;
       button.disabled = false;
       return;
     }
@@ -459,9 +467,9 @@ function tapAudio() {
 }
 
 function dose(item) {
-  const parts = [`${plural(item.sets, "set")} × ${plural(item.reps, "rep")}`];
-  if (item.hold_seconds) parts.push(`hold ${holdText(item.hold_seconds)}`);
-  parts.push(item.times_per_day === 1 ? "once a day" : item.times_per_day === 2 ? "twice a day" : `${item.times_per_day} times a day`);
+  const parts = [`${tn(item.sets, "{count} set", "{count} sets")} × ${tn(item.reps, "{count} rep", "{count} reps")}`];
+  if (item.hold_seconds) parts.push(t("hold {time}", { time: holdText(item.hold_seconds) }));
+  parts.push(item.times_per_day === 1 ? t("once a day") : item.times_per_day === 2 ? t("twice a day") : t("{count} times a day", { count: item.times_per_day }));
   return parts.join(" · ");
 }
 

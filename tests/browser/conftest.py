@@ -67,7 +67,10 @@ def desktop(browser, live_server):
 
 @pytest.fixture
 def sign_in_page():
-    """sign_in_page(page, "pat@a.test") → signs in through the form, by its labels."""
+    """sign_in_page(page, "pat@a.test") → signs in through the form, by its labels
+    (in English or Spanish, whichever the page speaks)."""
+    import re
+
     from playwright.sync_api import expect
 
     from tests.conftest import PASSWORD
@@ -75,10 +78,12 @@ def sign_in_page():
     def sign_in(page, email, password=PASSWORD, go=True):
         if go:
             page.goto("/")
-        page.get_by_label("Email").fill(email)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        page.get_by_label(re.compile(r"^(Email|Correo electrónico)$")).fill(email)
+        page.get_by_label(re.compile(r"^(Password|Contraseña)$")).fill(password)
+        sign_in_button = re.compile(r"^(Sign in|Iniciar sesión)$")
+        page.get_by_role("button", name=sign_in_button).click()
+        sign_out = re.compile(r"^(Sign out|Cerrar sesión)$")
+        expect(page.get_by_role("button", name=sign_out)).to_be_visible()
 
     return sign_in
 

@@ -282,7 +282,7 @@ def test_severe_flare_up_becomes_a_critical_alert_the_therapist_resolves(
             "link", name="Patients"
         ).click()
         expect(
-            admin_page.get_by_role("row").filter(has_text="pat@a.test")
+            admin_page.get_by_role("listitem").filter(has_text="pat@a.test")
         ).to_contain_text("nothing waiting")
         assert_fits_phone(admin_page)
     finally:

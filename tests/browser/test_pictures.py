@@ -64,7 +64,7 @@ def card(page, name):
 
 
 def open_how_to(page, name):
-    card(page, name).get_by_text("How to do it").click()
+    card(page, name).get_by_text(f"How to do {name}").click()
     return card(page, name).locator("details.how-to")
 
 
