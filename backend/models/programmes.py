@@ -140,7 +140,7 @@ class ProgrammeItem(db.Model):
 
     @property
     def days_a_week(self) -> int:
-        return len(self.days_of_week)
+        return self.weekday_mask.bit_count()  # one bit per weekday it is due on
 
     @property
     def days_of_week(self) -> list[int]:

@@ -142,6 +142,8 @@ def neutralise(value) -> str:
     when it starts with a risky character, or has one after a `,` or `;`."""
     if value is None:
         return ""
+    if type(value) in (int, float) and value >= 0:
+        return str(value)  # digits: nothing to neutralise (most of a report's cells)
     text = value.isoformat() if isinstance(value, date) else str(value)
     if text.startswith(RISKY_STARTS) or RISKY_INSIDE.search(text):
         return "'" + text
@@ -205,5 +207,5 @@ def _for_people(rows, start, end):
         week = row["week_start"]
         if week + timedelta(days=6) < row["enrolled_on"]:
             continue  # the patient was not there yet
-        row = row | {"days_in_range": days_in_range(week, start, end)}
+        row["days_in_range"] = days_in_range(week, start, end)  # a fresh dict
         yield [row[column] for column in HEADERS]
