@@ -1,8 +1,7 @@
 """Demo and synthetic clinics: staff, patients, programmes and plausible history.
 
-Everything after the staff is bulk-inserted (the history by COPY on
-PostgreSQL), so a clinic of 10,000 patients with 180 days of history takes a
-few minutes. The random generator is seeded:
+Everything after the staff is bulk-inserted, so a clinic of 10,000 patients
+with 180 days of history takes a few minutes. The random generator is seeded:
 the same arguments give the same clinic.
 """
 
@@ -279,23 +278,11 @@ PAIN_COLUMNS = (
 
 
 def _load_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Append many rows to a model's table in the session's transaction.
-
-    PostgreSQL takes them by `COPY … FROM STDIN` (psycopg's copy, on the
-    session's own connection): an executemany sends rows one by one, and a
-    10,000-patient clinic has millions. Elsewhere one Core executemany. Only
-    for history rows whose columns are all given (no Python-side defaults).
-    """
-    connection = db.session.connection()
-    table = model.__table__
-    if connection.dialect.name != "postgresql":
-        named = [dict(zip(columns, row, strict=True)) for row in rows]
-        connection.execute(insert(table), named)
-        return
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+    """Append many rows to a model's table in the session's transaction: one
+    Core executemany per chunk (psycopg pipelines it on PostgreSQL). Only for
+    history rows whose columns are all given."""
+    named = [dict(zip(columns, row, strict=True)) for row in rows]
+    db.session.execute(insert(model.__table__), named)
 
 
 def _bulk_history(
