@@ -61,6 +61,8 @@ def lift_statement_timeout() -> None:
     screen, the worker's export jobs and bulk commands. PostgreSQL only."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL statement_timeout = 0"))
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)

@@ -4,6 +4,8 @@ The two rules every count of sessions due rests on live here, once each, as
 hybrid methods that work on a loaded object and inside a query alike:
 - `ProgrammeVersion.in_force_on(day)`: the version that applies on a day;
 - `ProgrammeItem.due_on(day)`: whether an item is due on that day's weekday.
+Their Python halves are plain functions (`days_in_force`, `due_on_weekday`), so
+that code reading plain rows instead of objects (the reports) applies the same.
 """
 
 from datetime import date, datetime, timedelta
@@ -24,6 +26,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from backend.extensions import db
 from backend.models.base import UTCDateTime, engine_function, now_utc
 from backend.models.exercises import Exercise
+
+
+def days_in_force(
+    starts_on: date, ends_on: date | None, first: date, last: date
+) -> tuple[date, date]:
+    """The days from `first` to `last` on which a version running from
+    `starts_on` to `ends_on` (None: still running) is in force, as (first,
+    last); empty when first > last. Versions never overlap; one that a later
+    version replaced on its own start day ends the day before it starts and is
+    in force on no day."""
+    return max(first, starts_on), min(last, ends_on or last)
 
 
 class ProgrammeVersion(db.Model):
@@ -50,11 +63,7 @@ class ProgrammeVersion(db.Model):
     )
 
     def days_in_force(self, first: date, last: date) -> tuple[date, date]:
-        """The days from `first` to `last` on which this version is in force,
-        as (first, last); empty when first > last. Versions never overlap; one
-        that a later version replaced on its own start day ends the day before
-        it starts and is in force on no day."""
-        return max(first, self.starts_on), min(last, self.ends_on or last)
+        return days_in_force(self.starts_on, self.ends_on, first, last)
 
     @hybrid_method
     def in_force_between(self, first: date, last: date) -> bool:
@@ -86,6 +95,11 @@ def weekday_mask(days: list[int]) -> int:
 
 
 A_MONDAY = date(2024, 1, 1)
+
+
+def due_on_weekday(weekday_mask: int, weekday: int) -> bool:
+    """Whether an item with this weekday mask is due on `weekday` (Monday = 0)."""
+    return bool(weekday_mask & weekday_bit(weekday))
 
 
 # `weekday_bit` of a date column, in SQL
@@ -128,7 +142,7 @@ class ProgrammeItem(db.Model):
     @hybrid_method
     def due_on(self, day: date) -> bool:
         """Due on `day`'s weekday (whichever version it belongs to)."""
-        return bool(self.weekday_mask & weekday_bit(day.weekday()))
+        return due_on_weekday(self.weekday_mask, day.weekday())
 
     @due_on.inplace.expression
     @classmethod

@@ -18,9 +18,9 @@ Sessions *done* per patient and day are derived data, stored in
   `rebuild_done` repairs after a change by hand in the database;
 - all of them count with the one statement `_done_rows`.
 Sessions *due* are expanded from the programme items (a few per patient) in
-Python, whole ISO weeks at once (`DueRows`). Pain is summed in SQL over its
-covering index. Every read is grouped by patient and by a bucket of days (the
-day, or the ISO week for reports), sorted, and streamed.
+Python, per weekday and whole ISO weeks at once (`DueRows`). Pain is summed in
+SQL over its covering index. Every read is grouped by patient and by a bucket
+of days (the day, or the ISO week for reports) and sorted; reports stream it.
 """
 
 from collections import defaultdict, namedtuple
@@ -43,7 +43,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from backend.extensions import db
 from backend.models import (
@@ -56,6 +56,7 @@ from backend.models import (
 )
 from backend.models import ProgrammeVersion as Version
 from backend.models.base import engine_function
+from backend.models.programmes import days_in_force, due_on_weekday
 from backend.services.dates import today_in
 
 
@@ -295,24 +296,36 @@ DueRow = namedtuple("DueRow", "patient_id bucket due")
 
 class DueRows:
     """Sessions due per (patient, bucket), sorted, expanded in Python from the
-    programme versions and their items (a few per patient): no calendar in
-    the database. A whole ISO week in force counts its due days × times a day
-    at once; only the edges of a range are walked day by day.
+    programme versions and their items (a few per patient, read as plain rows):
+    no calendar in the database. Each version's items are summed into sessions
+    due per weekday once; a whole ISO week in force then counts at once, and
+    only the edges of a range are walked day by day.
+
+    `stream` reads the rows in batches (a report over a whole clinic); without
+    it they are fetched at once (a page of patients, one patient's progress).
     """
 
-    def __init__(self, patient_ids: Select, start: date, end: date, bucket):
+    def __init__(self, patient_ids: Select, start: date, end: date, bucket, stream):
         self.start, self.end, self.bucket = start, end, bucket
-        self.result = db.session.execute(
-            select(Version, PatientProfile.timezone)
+        statement = (
+            select(
+                Version.patient_id,
+                Version.id,
+                Version.starts_on,
+                Version.ends_on,
+                PatientProfile.timezone,
+                ProgrammeItem.weekday_mask,
+                ProgrammeItem.times_per_day,
+            )
             .join(PatientProfile, PatientProfile.user_id == Version.patient_id)
+            .join(ProgrammeItem, ProgrammeItem.programme_id == Version.id)
             .where(
                 Version.patient_id.in_(patient_ids),
                 Version.in_force_between(start, end),
             )
-            .options(selectinload(Version.items).lazyload(ProgrammeItem.exercise))
-            .order_by(Version.patient_id, Version.version),
-            execution_options={"yield_per": 500},
+            .order_by(Version.patient_id, Version.version)
         )
+        self.result = _stream(statement) if stream else db.session.execute(statement)
 
     def __enter__(self):
         return self
@@ -322,20 +335,21 @@ class DueRows:
 
     def __iter__(self):
         todays: dict[str, date] = {}
-        for patient_id, rows in groupby(self.result, key=lambda row: row[0].patient_id):
+        for patient_id, rows in groupby(self.result, key=lambda row: row[0]):
             totals: dict[date, int] = defaultdict(int)
-            for version, timezone in rows:
+            for _, items in groupby(rows, key=lambda row: row[1]):
+                items = list(items)
+                _, _, starts_on, ends_on, timezone = items[0][:5]
                 if timezone not in todays:
                     todays[timezone] = today_in(timezone)
                 last = min(self.end, todays[timezone])
-                first, last = version.days_in_force(self.start, last)
-                for item in version.items:
-                    self._add(totals, item, first, last)
+                first, last = days_in_force(starts_on, ends_on, self.start, last)
+                self._add(totals, _by_weekday(items), first, last)
             for bucket in sorted(totals):
                 yield DueRow(patient_id, bucket, totals[bucket])
 
-    def _add(self, totals, item: ProgrammeItem, day: date, last: date) -> None:
-        whole_week = item.days_a_week * item.times_per_day
+    def _add(self, totals, by_weekday: list[int], day: date, last: date) -> None:
+        whole_week = sum(by_weekday)
         while day <= last:
             if (
                 self.bucket is week_start
@@ -345,9 +359,18 @@ class DueRows:
                 totals[day] += whole_week
                 day += timedelta(days=7)
                 continue
-            if item.due_on(day):
-                totals[self.bucket(day)] += item.times_per_day
+            if by_weekday[day.weekday()]:
+                totals[self.bucket(day)] += by_weekday[day.weekday()]
             day += timedelta(days=1)
+
+
+def _by_weekday(items) -> list[int]:
+    """Sessions due on each weekday (Monday first) by one version's items, given
+    as rows ending in (weekday_mask, times_per_day)."""
+    return [
+        sum(row[-1] for row in items if due_on_weekday(row[-2], weekday))
+        for weekday in range(7)
+    ]
 
 
 # ---- what reports, progress and flags read ---------------------------------------
@@ -395,11 +418,15 @@ def pain_statement(
     )
 
 
-def adherence_streams(patient_ids: Select, start: date, end: date, bucket=by_day):
-    """(due rows, done rows), each an iterator sorted by (patient_id, bucket)."""
+def adherence_streams(
+    patient_ids: Select, start: date, end: date, bucket=by_day, stream=True
+):
+    """(due rows, done rows), each an iterator sorted by (patient_id, bucket);
+    read in batches when `stream`, else at once."""
+    done = done_statement(patient_ids, start, end, bucket)
     return (
-        DueRows(patient_ids, start, end, bucket),
-        _stream(done_statement(patient_ids, start, end, bucket)),
+        DueRows(patient_ids, start, end, bucket, stream),
+        _stream(done) if stream else db.session.execute(done),
     )
 
 
@@ -409,7 +436,7 @@ def pain_stream(patient_ids: Select, start: date, end: date, bucket=by_day):
 
 def adherence_by(patient_ids: Select, start: date, end: date, bucket=by_day) -> dict:
     """{(patient_id, bucket): Totals} for buckets with something due."""
-    due_rows, done_rows_ = adherence_streams(patient_ids, start, end, bucket)
+    due_rows, done_rows_ = adherence_streams(patient_ids, start, end, bucket, False)
     with due_rows, done_rows_:
         totals = {
             (row.patient_id, row.bucket): Totals(int(row.due), 0) for row in due_rows
@@ -421,5 +448,5 @@ def adherence_by(patient_ids: Select, start: date, end: date, bucket=by_day) -> 
 
 def pain_by(patient_ids: Select, start: date, end: date, bucket=by_day) -> dict:
     """{(patient_id, bucket): row with pain_mean, pain_max, spasms, pain_logs}."""
-    with pain_stream(patient_ids, start, end, bucket) as rows:
-        return {(row.patient_id, row.bucket): row for row in rows}
+    rows = db.session.execute(pain_statement(patient_ids, start, end, bucket))
+    return {(row.patient_id, row.bucket): row for row in rows}

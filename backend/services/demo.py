@@ -9,7 +9,8 @@ import random
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from backend.extensions import db
 from backend.models import (
@@ -215,12 +216,14 @@ def _bulk_programmes(patient_ids, exercise_ids, first_day, switch_day, created_b
                 "created_by": created_by,
             }
         )
+    # one executemany, then the ids in the same order (an INSERT … RETURNING
+    # in parameter order goes a row at a time here)
+    db.session.execute(insert(ProgrammeVersion), versions)
     version_ids = list(
         db.session.scalars(
-            insert(ProgrammeVersion).returning(
-                ProgrammeVersion.id, sort_by_parameter_order=True
-            ),
-            versions,
+            select(ProgrammeVersion.id)
+            .where(ProgrammeVersion.patient_id.in_(patient_ids))
+            .order_by(ProgrammeVersion.patient_id, ProgrammeVersion.version)
         )
     )
     items = []
@@ -278,11 +281,23 @@ PAIN_COLUMNS = (
 
 
 def _load_rows(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """Append many rows to a model's table in the session's transaction: one
-    Core executemany per chunk (psycopg pipelines it on PostgreSQL). Only for
-    history rows whose columns are all given."""
-    named = [dict(zip(columns, row, strict=True)) for row in rows]
-    db.session.execute(insert(model.__table__), named)
+    """Append many rows to a model's table in the session's transaction. Only
+    for history rows whose columns are all given.
+
+    PostgreSQL: one `INSERT … SELECT FROM unnest(…)` per chunk, each column
+    bound as one array, so a chunk is one statement and one round trip.
+    SQLite (in-process, no round trips): one Core executemany."""
+    table = model.__table__
+    if db.session.get_bind().dialect.name != "postgresql":
+        named = [dict(zip(columns, row, strict=True)) for row in rows]
+        db.session.execute(insert(table), named)
+        return
+    arrays = [
+        bindparam(name, list(values), type_=ARRAY(table.c[name].type))
+        for name, values in zip(columns, zip(*rows, strict=True), strict=True)
+    ]
+    unnested = func.unnest(*arrays).table_valued(*columns).render_derived()
+    db.session.execute(insert(table).from_select(columns, select(*unnested.c)))
 
 
 def _bulk_history(
