@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from backend.extensions import db, lift_statement_timeout
 from backend.models import Clinic, User
@@ -88,6 +88,12 @@ def seed_demo(patients, days, if_missing):
     lift_statement_timeout()  # 10,000 patients' history is one transaction
     counts = demo.seed_demo(passwords.hash(demo.DEMO_PASSWORD), patients, days)
     db.session.commit()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # the planner's statistics for the new rows now, not when autovacuum
+        # gets to them (a fresh clinic's first pages would be planned blind)
+        lift_statement_timeout()
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
     click.echo(
         "Demo clinic ready: {patients} patients, {exercise_logs} exercise logs, "
         "{pain_logs} pain logs. Sign in as admin@demo.test, therapist@demo.test or "
