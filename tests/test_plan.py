@@ -130,6 +130,12 @@ def test_a_new_version_tells_the_patient_what_changed_until_they_have_seen_it(
     )
     assert changed["after"]["days_of_week"] == [0, 2, 4]
     assert changed["notes"] == "Slowly"
+    # in the language the patient reads
+    spanish = patient.get(f"{url}/routine", headers={"Accept-Language": "es"}).json
+    assert [a["name"] for a in spanish["programme_change"]["added"]] == [
+        "Inclinación pélvica"
+    ]
+    assert spanish["programme_change"]["changed"][0]["name"] == "Rodilla al pecho"
 
     # the therapist sees the same routine; only the patient can say it was seen
     assert (

@@ -8,7 +8,7 @@ Their Python halves are plain functions (`days_in_force`, `due_on_weekday`), so
 that code reading plain rows instead of objects (the reports) applies the same.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
@@ -94,12 +94,14 @@ def weekday_mask(days: list[int]) -> int:
     return sum(weekday_bit(day) for day in set(days))
 
 
-A_MONDAY = date(2024, 1, 1)
-
-
 def due_on_weekday(weekday_mask: int, weekday: int) -> bool:
     """Whether an item with this weekday mask is due on `weekday` (Monday = 0)."""
     return bool(weekday_mask & weekday_bit(weekday))
+
+
+def days_of_week(weekday_mask: int) -> list[int]:
+    """The weekdays an item with this mask is due on, Monday = 0 (the API's form)."""
+    return [weekday for weekday in range(7) if due_on_weekday(weekday_mask, weekday)]
 
 
 # `weekday_bit` of a date column, in SQL
@@ -159,5 +161,4 @@ class ProgrammeItem(db.Model):
     @property
     def days_of_week(self) -> list[int]:
         """The weekdays it is due on, Monday = 0 (the API's form)."""
-        week = (A_MONDAY + timedelta(days=offset) for offset in range(7))
-        return [day.weekday() for day in week if self.due_on(day)]
+        return days_of_week(self.weekday_mask)

@@ -41,9 +41,10 @@ def sync_library(path: Path = LIBRARY_FILE) -> int:
 
 
 def in_language(exercise, field: str, english: str | None = None) -> str | None:
-    """An exercise's `field` (a model or a dict, as ExerciseSchema dumps them)
-    in the language being spoken, when it has that translation; else the
-    English: `english` (the drawing's alt text) or the field's own value."""
+    """An exercise's `field` (a model, a row of its columns, or a dict as
+    ExerciseSchema dumps them) in the language being spoken, when it has that
+    translation; else the English: `english` (the drawing's alt text) or the
+    field's own value."""
     if english is None and field != "alt":
         english = _value(exercise, field)
     language = _spoken()

@@ -9,13 +9,23 @@ an exercise, at most as many as are due.
 from collections import Counter
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from backend.extensions import db
-from backend.models import ExerciseLog, ProgrammeItem, ProgrammeVersion
+from backend.models import Exercise, ExerciseLog, ProgrammeItem, ProgrammeVersion
+from backend.models.programmes import days_of_week
 from backend.services.library import in_language
 
 DOSE = ("sets", "reps", "hold_seconds", "times_per_day", "days_of_week")
+ITEM_COLUMNS = (
+    "exercise_id",
+    "sets",
+    "reps",
+    "hold_seconds",
+    "times_per_day",
+    "weekday_mask",
+    "notes",
+)
 
 
 def week_of(patient_id: int, day: date, today: date) -> dict:
@@ -83,8 +93,32 @@ def week_of(patient_id: int, day: date, today: date) -> dict:
     }
 
 
-def _dose(item: ProgrammeItem) -> dict:
-    return {name: getattr(item, name) for name in DOSE}
+# both versions' items with their exercises' names, as rows (built once: every
+# routine runs it until the patient has seen the change); a version without
+# items is one row of Nones
+_TWO_VERSIONS = (
+    select(
+        ProgrammeVersion.version,
+        ProgrammeVersion.starts_on,
+        ProgrammeVersion.note,
+        *(getattr(ProgrammeItem, name) for name in ITEM_COLUMNS),
+        Exercise.name,
+        Exercise.translations,
+    )
+    .outerjoin(ProgrammeItem, ProgrammeItem.programme_id == ProgrammeVersion.id)
+    .outerjoin(Exercise, Exercise.id == ProgrammeItem.exercise_id)
+    .where(
+        ProgrammeVersion.patient_id == bindparam("patient_id"),
+        ProgrammeVersion.version.between(bindparam("previous"), bindparam("version")),
+    )
+    .order_by(ProgrammeVersion.version, ProgrammeItem.position)
+)
+
+
+def _dose(item) -> dict:
+    """An item's dose in the API's form (an item, or a row of its columns)."""
+    dose = {name: getattr(item, name) for name in DOSE if name != "days_of_week"}
+    return dose | {"days_of_week": days_of_week(item.weekday_mask)}
 
 
 def change_to(patient_id: int, version: int) -> dict | None:
@@ -93,25 +127,21 @@ def change_to(patient_id: int, version: int) -> dict | None:
     version's note. None for a first version."""
     if version < 2:
         return None
-    new, old = (
-        db.session.scalar(
-            select(ProgrammeVersion).where(
-                ProgrammeVersion.patient_id == patient_id,
-                ProgrammeVersion.version == number,
-            )
-        )
-        for number in (version, version - 1)
-    )
-    if new is None or old is None:
+    rows = db.session.execute(
+        _TWO_VERSIONS,
+        {"patient_id": patient_id, "previous": version - 1, "version": version},
+    ).all()
+    items = {version - 1: {}, version: {}}
+    for row in rows:
+        if row.exercise_id is not None:  # a version without items has one row
+            items[row.version][row.exercise_id] = row
+    new = next((row for row in rows if row.version == version), None)
+    if new is None or not any(row.version == version - 1 for row in rows):
         return None
-    before = {item.exercise_id: item for item in old.items}
-    after = {item.exercise_id: item for item in new.items}
+    before, after = items[version - 1], items[version]
 
     def named(item):
-        return {
-            "exercise_id": item.exercise_id,
-            "name": in_language(item.exercise, "name"),
-        }
+        return {"exercise_id": item.exercise_id, "name": in_language(item, "name")}
 
     return {
         "version": new.version,
@@ -130,7 +160,7 @@ def change_to(patient_id: int, version: int) -> dict | None:
     }
 
 
-def _notes_changed(old: ProgrammeItem, new: ProgrammeItem) -> dict:
+def _notes_changed(old, new) -> dict:
     return {"notes": new.notes} if old.notes != new.notes else {}
 
 

@@ -27,6 +27,8 @@ local routines = {}
 local uuid_prefix
 local counter = 0
 local body_format = '{"id": "%s%012x", "exercise_id": %s, "performed_on": "%s"}'
+-- every browser sends its languages; without them the app asks the clinic's default
+local language = "en-GB,en;q=0.9"
 
 local function prepare()
   -- a random UUID v4 prefix per thread, then a counter: unique, and cheap
@@ -35,7 +37,7 @@ local function prepare()
     math.random(8, 11), math.random(0, 0xfff))
   for index, session in ipairs(sessions) do
     routines[index] = wrk.format("GET", "/api/patients/" .. session.patient .. "/routine",
-      { ["Cookie"] = session.cookie })
+      { ["Cookie"] = session.cookie, ["Accept-Language"] = language })
   end
 end
 
@@ -65,6 +67,7 @@ function request()
   counter = counter + 1
   return wrk.format("POST", "/api/patients/" .. session.patient .. "/exercise-logs", {
     ["Cookie"] = session.cookie,
+    ["Accept-Language"] = language,
     ["X-CSRF-Token"] = session.csrf,
     ["Content-Type"] = "application/json",
   }, string.format(body_format, uuid_prefix, counter, session.exercise, session.today))
