@@ -66,6 +66,9 @@ TRIGGERED_BY = {
     "psfs": {"psfs_worse"},
     "programme": {"no_programme", "inactive"},
 }
+# what a kind of data can only end, never start: a tick or a check-in ends an
+# inactive spell (so on arrival the rule is judged only while one is open)
+ONLY_ENDED_BY = {"pain_log": {"inactive"}, "exercise_log": {"inactive"}}
 ALL_RULES = set(RULES)
 
 
@@ -196,17 +199,21 @@ CHECKS = {
 }
 
 
+def _open_episodes(patient_id: int) -> set[str]:
+    return set(
+        db.session.scalars(
+            select(Alert.rule).where(Alert.patient_id == patient_id, Alert.episode_open)
+        )
+    )
+
+
 def evaluate(patient: User, rules: set[str] = ALL_RULES, now: datetime | None = None):
     """Run `rules` for one patient: raise what starts an episode, end the
     episodes whose condition cleared. Commits; returns the alerts raised."""
     now = now or now_utc()
     today = today_in(patient.profile.timezone, now)
     settings = settings_for(patient.clinic)
-    open_rules = set(
-        db.session.scalars(
-            select(Alert.rule).where(Alert.patient_id == patient.id, Alert.episode_open)
-        )
-    )
+    open_rules = _open_episodes(patient.id)
     raised, cleared = [], []
     for name in sorted(rules):
         rule = settings[name]
@@ -268,9 +275,21 @@ def data_arrived(patient_id: int, kinds: set[str]) -> None:
     rules = set().union(*(TRIGGERED_BY.get(kind, set()) for kind in kinds))
     if not rules:
         return
+    # a rule that every kind arriving can only end is judged only while open
+    if_open = {
+        rule
+        for rule in rules
+        if all(
+            rule in ONLY_ENDED_BY.get(kind, set())
+            for kind in kinds
+            if rule in TRIGGERED_BY.get(kind, set())
+        )
+    }
     try:
-        patient = db.session.get(User, patient_id)
-        evaluate(patient, rules)
+        if if_open:
+            rules -= if_open - _open_episodes(patient_id)
+        if rules:
+            evaluate(db.session.get(User, patient_id), rules)
     except Exception:
         db.session.rollback()
         log.exception("alert rules failed for patient %s", patient_id)
