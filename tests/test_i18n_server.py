@@ -21,7 +21,7 @@ from backend.extensions import db
 from backend.models import Exercise, User
 from backend.services.export import COLUMNS
 from backend.services.library import load_library_file
-from tests.conftest import ApiClient, exercise_id, item, prescribe
+from tests.conftest import PASSWORD, ApiClient, exercise_id, item, prescribe
 from tests.test_handout import pdf_of, text_of
 from tests.test_reminders import at, send_due, set_up
 
@@ -129,6 +129,26 @@ def test_the_account_beats_the_browser_which_beats_the_clinic(
     assert choose(patient, None)["language"] == "es"  # the device's again
     refused = anonymous.get("/api/patients", headers=SPANISH)
     assert refused.json["message"] == "Primero inicia sesión."
+
+
+def test_a_completed_sign_in_says_which_language_it_speaks(app, world, patient):
+    choose(patient, "es")
+    english = {"Accept-Language": "en-GB,en;q=0.8"}
+    elsewhere = ApiClient(app.test_client()).post(
+        "/api/auth/login",
+        json={"email": "pat@a.test", "password": PASSWORD},
+        headers=english,
+    )
+    assert elsewhere.status_code == 200
+    # the account's choice, whatever this device prefers: the app needs no "me"
+    assert elsewhere.json["language"] == "es"
+    assert elsewhere.json["user"]["language"] == "es"
+    staff = ApiClient(app.test_client()).post(
+        "/api/auth/login",
+        json={"email": "ther@a.test", "password": PASSWORD},
+        headers=SPANISH,
+    )
+    assert staff.status_code == 200 and staff.json["language"] == "es"
 
 
 def test_patch_me_answers_like_get_me_and_refuses_unknown_languages(

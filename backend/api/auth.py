@@ -37,7 +37,6 @@ from backend.schemas.users import (
     EnrolmentSchema,
     LanguageChoiceSchema,
     LoginSchema,
-    MeSchema,
     PasswordChangeSchema,
     PasswordResetConfirmSchema,
     PasswordResetSchema,
@@ -125,8 +124,14 @@ def _start(user: User, step: str | None = None) -> dict:
     db.session.commit()
     if step is not None:
         return {"second_factor": step, "csrf_token": csrf}
+    return _signed_in(user, csrf)
+
+
+def _signed_in(user: User, csrf: str) -> dict:
+    """The answer of a completed sign-in: the user, their CSRF token and the
+    language they read (so the app needs no second request for it)."""
     login_user(user)
-    return {"user": user, "csrf_token": csrf}
+    return {"user": user, "csrf_token": csrf, "language": i18n.request_language()}
 
 
 def _sign_in(user: User) -> dict:
@@ -152,8 +157,7 @@ def _complete(row: UserSession) -> dict:
     row.second_factor = None
     row.expires_at = now_utc() + session_store.limits_for(user).absolute
     db.session.commit()
-    login_user(user)
-    return {"user": user, "csrf_token": generate_csrf()}
+    return _signed_in(user, generate_csrf())
 
 
 @blp.route("/csrf", methods=["GET"])
@@ -285,7 +289,7 @@ def logout_everywhere():
 
 
 @blp.route("/me", methods=["GET"])
-@blp.response(200, MeSchema)
+@blp.response(200, SessionSchema)
 @documents(blp, 401)
 def me():
     """Who is signed in, with a CSRF token for their writes and the language
@@ -303,7 +307,7 @@ def _me(user: User) -> dict:
 
 @blp.route("/me", methods=["PATCH"])
 @blp.arguments(LanguageChoiceSchema())
-@blp.response(200, MeSchema)
+@blp.response(200, SessionSchema)
 @documents(blp, 401, 422)
 def choose_language(body):
     """Choose the language Homeward speaks to you, in the app, in emails,

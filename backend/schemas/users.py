@@ -56,17 +56,16 @@ class UserSchema(Schema):
     )
 
 
+SPOKEN = {
+    "validate": validate.OneOf(LANGUAGES),
+    "metadata": {"description": "The language Homeward speaks to them now."},
+}
+
+
 class SessionSchema(Schema):
     user = fields.Nested(UserSchema, required=True)
     csrf_token = fields.String(required=True)
-
-
-class MeSchema(SessionSchema):
-    language = fields.String(
-        required=True,
-        validate=validate.OneOf(LANGUAGES),
-        metadata={"description": "The language Homeward speaks to them now."},
-    )
+    language = fields.String(required=True, **SPOKEN)
 
 
 class LanguageChoiceSchema(Schema):
@@ -83,6 +82,7 @@ class SignInSchema(Schema):
 
     user = fields.Nested(UserSchema)
     csrf_token = fields.String(required=True)
+    language = fields.String(**SPOKEN)  # with `user`
     second_factor = fields.String(
         validate=validate.OneOf(["totp", "enrol"]),
         metadata={

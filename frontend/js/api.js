@@ -135,8 +135,7 @@ export async function restoreSession() {
 }
 
 async function startSession(session) {
-  // the sign-in answer names the user; the language they read comes with "me"
-  if (session.language === undefined) session = await get("/api/auth/me").catch(() => session);
+  // a completed sign-in names the user and the language they read
   setSession(session);
   await store.cache("session", session.user);
   flushOutbox();
