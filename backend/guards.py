@@ -81,24 +81,17 @@ def check_request():
         try:
             data = request.get_json()
         except RecursionError:
-            abort(
-                400,
-                message=_(
-                    "JSON may be nested at most %(levels)s levels deep.",
-                    levels=MAX_DEPTH,
-                ),
-            )
+            _refuse_depth()
         depth, in_body = _walk(data)
         if depth > MAX_DEPTH:
-            abort(
-                400,
-                message=_(
-                    "JSON may be nested at most %(levels)s levels deep.",
-                    levels=MAX_DEPTH,
-                ),
-            )
+            _refuse_depth()
         if in_body is not None and request.endpoint not in RECORDS_JUDGED_ONE_BY_ONE:
             _refuse_control_characters("json", in_body)
+
+
+def _refuse_depth():
+    message = _("JSON may be nested at most %(levels)s levels deep.", levels=MAX_DEPTH)
+    abort(400, message=message)
 
 
 def _refuse_control_characters(location: str, where: str):

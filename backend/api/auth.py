@@ -124,14 +124,14 @@ def _start(user: User, step: str | None = None) -> dict:
     db.session.commit()
     if step is not None:
         return {"second_factor": step, "csrf_token": csrf}
-    return _signed_in(user, csrf)
+    return _signed_in(user)
 
 
-def _signed_in(user: User, csrf: str) -> dict:
-    """The answer of a completed sign-in: the user, their CSRF token and the
-    language they read (so the app needs no second request for it)."""
+def _signed_in(user: User) -> dict:
+    """The answer of a completed sign-in: what `GET /me` answers (the CSRF
+    token just made, the language they read), so the app asks nothing more."""
     login_user(user)
-    return {"user": user, "csrf_token": csrf, "language": i18n.request_language()}
+    return _me(user)
 
 
 def _sign_in(user: User) -> dict:
@@ -157,7 +157,7 @@ def _complete(row: UserSession) -> dict:
     row.second_factor = None
     row.expires_at = now_utc() + session_store.limits_for(user).absolute
     db.session.commit()
-    return _signed_in(user, generate_csrf())
+    return _signed_in(user)
 
 
 @blp.route("/csrf", methods=["GET"])
@@ -256,7 +256,7 @@ def confirm_enrolment(body):
     else:  # a new phone: every other session ends
         sessions.end_all(user.id, keep=row.id)
         db.session.commit()
-        answer = {"user": user, "csrf_token": generate_csrf()}
+        answer = _me(user)
     notify(user, _l("A second sign-in step was set up"), signed_out=not pending)
     return answer | {"recovery_codes": codes}
 

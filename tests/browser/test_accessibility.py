@@ -109,6 +109,14 @@ def in_language(page, language):
         expect(page.locator("html")).to_have_attribute("lang", language)
 
 
+def signed_in_at_home(page, sign_in_page, email):
+    """Opens the app, signs in as `email` and waits for the first screen."""
+    page.goto("/")
+    settle(page)
+    sign_in_page(page, email, go=False)
+    settle(page)
+
+
 def a_patient_with_a_history(world, signed_in):
     """Bird dog (with a hold, so the guide shows its timer) and Cat-camel; pain,
     a flare-up, a message, an ODI and a PSFS: every screen has something to show."""
@@ -166,10 +174,7 @@ def test_patient_screens_have_no_violations(
 ):
     a_patient_with_a_history(world, signed_in)
     page = themed
-    page.goto("/")
-    settle(page)
-    sign_in_page(page, "pat@a.test", go=False)
-    settle(page)
+    signed_in_at_home(page, sign_in_page, "pat@a.test")
     in_language(page, language)
     where = f"({language}, {scheme})"
     assert_no_violations(page, f"Today {where}")
@@ -202,10 +207,7 @@ def test_therapist_screens_have_no_violations(
     therapist = a_patient_with_a_history(world, signed_in)
     bird_dog = exercise_id(therapist, "Bird dog")
     page = themed
-    page.goto("/")
-    settle(page)
-    sign_in_page(page, "ther@a.test", go=False)
-    settle(page)
+    signed_in_at_home(page, sign_in_page, "ther@a.test")
     in_language(page, language)
     where = f"({language}, {scheme})"
     assert_no_violations(page, f"Patients {where}")
@@ -230,10 +232,7 @@ def test_admin_screens_have_no_violations(
 ):
     a_patient_with_a_history(world, signed_in)
     page = themed
-    page.goto("/")
-    settle(page)
-    sign_in_page(page, "admin@a.test", go=False)
-    settle(page)
+    signed_in_at_home(page, sign_in_page, "admin@a.test")
     in_language(page, language)
     where = f"({language}, {scheme})"
     for screen in ["#/admin/staff", "#/admin/tokens", "#/admin/audit", "#/patients"]:
@@ -360,10 +359,7 @@ def test_therapist_list_fits_a_360px_phone_at_200_percent_text(
 ):
     a_patient_with_a_history(world, signed_in)
     page = narrow
-    page.goto("/")
-    settle(page)
-    sign_in_page(page, "ther@a.test", go=False)
-    settle(page)
+    signed_in_at_home(page, sign_in_page, "ther@a.test")
     assert_fits_at_double_text(page, "Patients")
     for screen in [f"#/patients/{world.patient_a}", "#/reports", "#/alerts"]:
         visit(page, screen)
