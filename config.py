@@ -92,7 +92,10 @@ class Config:
 
     # Rate limits (Flask-Limiter); Redis in production.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers: no client reads them, and each cost every
+    # counted request another round trip to Redis. A 429 still says
+    # Retry-After (extensions.HomewardApi).
+    RATELIMIT_HEADERS_ENABLED = False
     # Redis answers within a second or counts as down; while it is down each
     # worker counts in its own memory (and says so in the log)
     RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}

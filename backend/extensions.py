@@ -1,5 +1,8 @@
 """Flask extensions, created unbound here and bound to an app in `create_app`."""
 
+import logging
+import time
+
 from flask import request
 from flask_babel import gettext as _
 from flask_compress import Compress
@@ -27,9 +30,13 @@ MAX_BODY_BYTES = 1024 * 1024  # the contract's limit (config.MAX_CONTENT_LENGTH)
 MAX_SYNC_RECORDS = 500  # records in one POST /api/sync
 
 
+log = logging.getLogger(__name__)
+
+
 class HomewardApi(Api):
     """flask-smorest's Api whose error bodies always carry a human message, and
-    whose 405 says what is allowed and 413 what the limits are."""
+    whose 405 says what is allowed, 413 what the limits are and 429 when to
+    try again."""
 
     def handle_http_exception(self, error):
         payload, code, headers = super().handle_http_exception(error)
@@ -44,7 +51,24 @@ class HomewardApi(Api):
             else:
                 payload["message"] = _("A request body may be at most 1 MiB.")
             payload["limits"] = {"bytes": MAX_BODY_BYTES, "records": MAX_SYNC_RECORDS}
+        if code == 429 and "Retry-After" not in (headers or {}):
+            headers = {**(headers or {}), **_retry_after()}
         return payload, code, headers
+
+
+def _retry_after() -> dict:
+    """Retry-After for a request Flask-Limiter refused: the seconds until its
+    window resets. Asked of the limiter's storage only on a refusal (its
+    X-RateLimit-* headers, which asked on every counted request, are off)."""
+    refused = limiter.current_limit
+    if refused is None:
+        return {}
+    try:
+        wait = int(refused.reset_at - time.time())  # reset_at rounds up
+    except Exception:  # the storage went away since the hit: no header, no 500
+        log.warning("could not read the rate limit's window for Retry-After")
+        return {}
+    return {"Retry-After": str(max(wait, 1))}
 
 
 class Base(DeclarativeBase):

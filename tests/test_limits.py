@@ -244,13 +244,14 @@ def test_a_patients_writes_are_limited_generously(app, world, signed_in, today):
     try:
         patient = signed_in("patient_a")
         url = f"/api/patients/{world.patient_a}/pain-logs"
-        codes = [
-            patient.post(
-                url, json={"id": new_id(), "logged_on": today, "score": 2}
-            ).status_code
+        replies = [
+            patient.post(url, json={"id": new_id(), "logged_on": today, "score": 2})
             for _ in range(6)
         ]
-        assert codes == [201] * 5 + [429]
+        assert [reply.status_code for reply in replies] == [201] * 5 + [429]
+        # when to try again: within the minute's window
+        assert 1 <= int(replies[-1].headers["Retry-After"]) <= 60
+        assert "message" in replies[-1].json
         other = signed_in("patient_a2")  # per person, not for everyone
         other_url = f"/api/patients/{world.patient_a2}/pain-logs"
         pain = {"id": new_id(), "logged_on": today, "score": 2}
