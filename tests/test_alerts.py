@@ -117,7 +117,28 @@ def test_a_flare_up_of_7_or_more_is_critical(app, world, patient, severity, fire
     assert raised(app, world.patient_a, "flare_up") == expected
 
 
-def test_three_full_days_with_exercises_due_and_nothing_logged(app, world, signed_in):
+def tick(client, patient_id):
+    routine = client.get(f"/api/patients/{patient_id}/routine").json
+    answer = client.post(
+        f"/api/patients/{patient_id}/exercise-logs",
+        json={
+            "id": str(uuid.uuid4()),
+            "exercise_id": routine["items"][0]["exercise_id"],
+            "performed_on": routine["today"],
+        },
+    )
+    assert answer.status_code == 201, answer.json
+    return answer
+
+
+def check_in(client, patient_id):
+    return pain(client, patient_id, 2)
+
+
+@pytest.mark.parametrize("back", [check_in, tick], ids=["a check-in", "a tick"])
+def test_three_full_days_with_exercises_due_and_nothing_logged(
+    app, world, signed_in, back
+):
     start = date(2026, 12, 7)
     with time_machine.travel(noon(start), tick=False) as clock:
         prescribe(
@@ -133,7 +154,7 @@ def test_three_full_days_with_exercises_due_and_nothing_logged(app, world, signe
         assert raised(app, world.patient_a, "inactive") == [
             ("inactive", "warning", "new", True)
         ]
-        pain(signed_in("patient_a"), world.patient_a, 2)  # back: the episode ends
+        back(signed_in("patient_a"), world.patient_a)  # back: the episode ends
         assert raised(app, world.patient_a, "inactive")[0][3] is False
 
 

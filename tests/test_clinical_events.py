@@ -2,7 +2,7 @@
 once, after its commit, and never of a replay; its failure fails no write."""
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from backend.extensions import db
 from backend.models import PainLog
@@ -16,7 +16,7 @@ def heard(app, monkeypatch):
     come after the commit (the records are there for another connection)."""
     calls = []
 
-    def data_arrived(patient_id, kinds):
+    def data_arrived(patient_id, kinds, rules=None):
         with db.engine.connect() as other:
             pains = other.execute(select(func.count()).select_from(PainLog)).scalar()
         calls.append((patient_id, frozenset(kinds), pains))
@@ -86,7 +86,7 @@ def test_a_sync_is_heard_of_once_with_the_kinds_it_stored(world, patient, heard)
 
 
 def test_a_failing_hook_fails_no_write(app, world, patient, monkeypatch):
-    def broken(patient_id, kinds):
+    def broken(patient_id, kinds, rules=None):
         raise RuntimeError("the alert rules are broken")
 
     monkeypatch.setattr(clinical_events, "data_arrived", broken)
@@ -96,3 +96,29 @@ def test_a_failing_hook_fails_no_write(app, world, patient, monkeypatch):
     assert patient.post(url, json=pain).status_code == 201
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(PainLog)) == 1
+
+
+def test_a_tick_with_no_inactive_spell_open_is_one_transaction(app, world, patient):
+    """A tick can only end an inactive spell: with none open, the request
+    asks that in the transaction storing the tick and opens no other."""
+    with app.app_context():
+        engine = db.engine
+    routine = patient.get(f"/api/patients/{world.patient_a}/routine").json
+    exercise = exercise_id(patient)
+    begun = []
+
+    def begin(connection):
+        begun.append(connection)
+
+    event.listen(engine, "begin", begin)
+    try:
+        tick = {
+            "id": new_id(),
+            "exercise_id": exercise,
+            "performed_on": routine["today"],
+        }
+        url = f"/api/patients/{world.patient_a}/exercise-logs"
+        assert patient.post(url, json=tick).status_code == 201
+    finally:
+        event.remove(engine, "begin", begin)
+    assert len(begun) == 1

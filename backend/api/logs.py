@@ -151,6 +151,8 @@ def record_views(
     @_described(f"Record a {what} (idempotent by the client's UUID).")
     def record(body, patient_id):
         patient = patient_self(patient_id, refusal)
+        # in the transaction that stores it (nothing to judge: no second one)
+        rules = clinical_events.arriving(patient.id, {kind.name})
         outcome = logs.record(
             patient.id,
             patient.clinic_id,
@@ -164,7 +166,7 @@ def record_views(
         if outcome.status == "conflict":
             abort(409, message=_("This id was already stored with different content."))
         if outcome.status == "created":
-            clinical_events.arrived(patient.id, {kind.name})
+            clinical_events.arrived(patient.id, {kind.name}, rules)
         return outcome.record, STATUS[outcome.status]
 
     @blp.route(path, methods=["GET"], endpoint=f"list_{kind.name}s")

@@ -269,13 +269,12 @@ def open_counts(patient_ids) -> dict[int, int]:
     )
 
 
-def data_arrived(patient_id: int, kinds: set[str]) -> None:
-    """After a write of `kinds` of data (committed): run the rules it can
-    change. Never fails the write that called it."""
+def rules_for(patient_id: int, kinds: set[str]) -> set[str]:
+    """The rules new data of `kinds` can change. One that all of them can
+    only end is among them only while its episode is open: read in the
+    caller's transaction, so the one that stores the data can ask (after
+    nearly every tick the answer is none, and nothing more is read)."""
     rules = set().union(*(TRIGGERED_BY.get(kind, set()) for kind in kinds))
-    if not rules:
-        return
-    # a rule that every kind arriving can only end is judged only while open
     if_open = {
         rule
         for rule in rules
@@ -285,9 +284,20 @@ def data_arrived(patient_id: int, kinds: set[str]) -> None:
             if rule in TRIGGERED_BY.get(kind, set())
         )
     }
+    if if_open:
+        rules -= if_open - _open_episodes(patient_id)
+    return rules
+
+
+def data_arrived(
+    patient_id: int, kinds: set[str], rules: set[str] | None = None
+) -> None:
+    """After a write of `kinds` of data (committed): judge the rules it can
+    change (`rules`, when the write's transaction asked `rules_for` already).
+    Never fails the write that called it."""
     try:
-        if if_open:
-            rules -= if_open - _open_episodes(patient_id)
+        if rules is None:
+            rules = rules_for(patient_id, kinds)
         if rules:
             evaluate(db.session.get(User, patient_id), rules)
     except Exception:
