@@ -76,7 +76,16 @@ def test_seed_demo_gives_the_documented_sign_ins_and_history(app):
     )
     assert result.exit_code == 0, result.output
     assert DEMO_TOTP_SECRET in result.output
-    ApiClient(app.test_client()).login("patient@demo.test", "demo-password-1")
+    patient = ApiClient(app.test_client()).login("patient@demo.test", "demo-password-1")
+    routine = patient.get(f"/api/patients/{patient.user['id']}/routine").json
+    # the demo patient has yet to read what changed with their programme
+    assert routine["programme_version"] == 2 and routine["programme_change"]
+    other = ApiClient(app.test_client()).login(
+        "patient0001@demo.test", "demo-password-1"
+    )
+    routine = other.get(f"/api/patients/{other.user['id']}/routine").json
+    # the others have been ticking the new one for days: they have
+    assert routine["programme_version"] == 2 and routine["programme_change"] is None
     for email in ("admin@demo.test", "therapist@demo.test"):  # with a code, too
         ApiClient(app.test_client()).login(email, "demo-password-1", DEMO_TOTP_SECRET)
     with app.app_context():

@@ -179,6 +179,11 @@ def _bulk_patients(
             "therapist_id": therapist_ids[1 if index % 4 == 3 else 0],
             "timezone": "Europe/London" if index == 0 else rng.choice(TIMEZONES),
             "condition": rng.choice(CONDITIONS),
+            # the programme changed half-way through their history, and they
+            # have ticked the new one since: they have read what changed. The
+            # demo patient has not yet, so the demo shows what a patient sees
+            # after a change.
+            "programme_seen_version": None if index == 0 else 2,
         }
         for index, patient_id in enumerate(ids)
     ]
