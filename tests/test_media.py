@@ -318,6 +318,9 @@ def test_the_routine_carries_the_clinics_media_and_the_shipped_drawing(
     ]
     exercise = routine_item["exercise"]
     assert [m["url"] for m in exercise["media"]] == [media["url"]]
+    assert (
+        exercise["media"][0] == therapist.get(f"/api/exercises/{knee}").json["media"][0]
+    )
     drawing = exercise["illustration"]
     assert drawing["url"].endswith("/knee-to-chest.svg") and "knee" in drawing["alt"]
     svg = patient.get(drawing["url"])
@@ -325,6 +328,34 @@ def test_the_routine_carries_the_clinics_media_and_the_shipped_drawing(
     assert "immutable" in svg.headers["Cache-Control"]
     assert b"<svg" in svg.data
     assert patient.get("/media/library/0/no-such-exercise.svg").status_code == 404
+
+
+def test_each_item_of_the_routine_has_its_own_media_pictures_first(
+    world, therapist, patient, signed_in
+):
+    knee, tilt, camel = (
+        exercise_id(therapist, name) for name in ("knee-to-chest", "pelvic", "cat")
+    )
+    prescribe(therapist, world.patient_a, [item(knee), item(tilt), item(camel)])
+    video = upload(therapist, knee, MP4, "a.mp4", "video/mp4").json
+    pictures = [
+        upload(therapist, knee, jpeg_with_location(size)).json
+        for size in ((64, 32), (32, 64))
+    ]
+    # another clinic's picture of the same shipped exercise is theirs alone
+    assert upload(signed_in("therapist_b"), camel, jpeg_with_location()).status_code
+    items = patient.get(f"/api/patients/{world.patient_a}/routine").json["items"]
+    assert [i["exercise_id"] for i in items] == [knee, tilt, camel]
+    assert [[m["id"] for m in i["exercise"]["media"]] for i in items] == [
+        [pictures[0]["id"], pictures[1]["id"], video["id"]],
+        [],
+        [],
+    ]
+    # as the library shows them (services/media.py: one order, one owner)
+    assert (
+        items[0]["exercise"]["media"]
+        == (therapist.get(f"/api/exercises/{knee}").json["media"])
+    )
 
 
 def test_every_shipped_exercise_has_a_drawing_with_alt_text(world, therapist):

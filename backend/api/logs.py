@@ -30,7 +30,7 @@ from backend.schemas.logs import (
     SyncOutSchema,
     WeekSchema,
 )
-from backend.services import clinical_events, logs, media, notices, plan
+from backend.services import clinical_events, logs, notices, plan
 from backend.services.dates import today_in
 from backend.services.routine import routine_for
 
@@ -73,8 +73,7 @@ def routine(query, patient_id):
     patient = patient_or_404(patient_id)
     today = today_in(patient.profile.timezone)
     day = query.get("date", today)
-    routine = routine_for(patient.id, day)
-    media.attach((item["exercise"] for item in routine["items"]), patient.clinic_id)
+    routine = routine_for(patient.id, patient.clinic_id, day)
     version, seen = routine["programme_version"], patient.profile.programme_seen_version
     routine["programme_change"] = None
     if day == today and version and version > (seen or 1):  # rare: after a change

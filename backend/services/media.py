@@ -233,13 +233,16 @@ def url(name: str | None) -> str | None:
 
 # ---- what the clinic's users see ---------------------------------------------
 
+# Only the clinic's own (the `clinic_id` parameter), pictures first
+OF_THE_CLINIC = ExerciseMedia.clinic_id == bindparam("clinic_id")
+ORDER = (ExerciseMedia.kind, ExerciseMedia.id)
 _OF_EXERCISES = (
     select(ExerciseMedia)
     .where(
-        ExerciseMedia.clinic_id == bindparam("clinic_id"),
+        OF_THE_CLINIC,
         ExerciseMedia.exercise_id.in_(bindparam("exercise_ids", expanding=True)),
     )
-    .order_by(ExerciseMedia.kind, ExerciseMedia.id)
+    .order_by(*ORDER)
 )
 
 

@@ -257,9 +257,9 @@ class Message:
     tag: str = "homeward-reminder"
 
 
-def exercises_left(patient_id: int, day: date) -> int:
+def exercises_left(patient_id: int, clinic_id: int, day: date) -> int:
     """How many of the day's exercises still have a session to do."""
-    items = routine_for(patient_id, day)["items"]
+    items = routine_for(patient_id, clinic_id, day)["items"]
     return sum(1 for item in items if item["sessions_done"] < item["sessions_due"])
 
 
@@ -332,7 +332,7 @@ def deliver(row: ReminderSend, now: datetime) -> None:
     if not patient.active or settings.channel == "off":
         return _finish(row, "skipped", "reminders are off")
     if row.kind == "reminder":
-        left = exercises_left(row.patient_id, row.local_date)
+        left = exercises_left(row.patient_id, patient.clinic_id, row.local_date)
         if not left:
             return _finish(row, "skipped", "nothing left today")
     row.channel = settings.channel
