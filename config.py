@@ -92,8 +92,8 @@ class Config:
 
     # Rate limits (Flask-Limiter); Redis in production.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
-    # No X-RateLimit-* headers: no client reads them, and each cost every
-    # counted request another round trip to Redis. A 429 still says
+    # No X-RateLimit-* headers: no client reads them, and writing them cost
+    # every counted request two more round trips to Redis. A 429 still says
     # Retry-After (extensions.HomewardApi).
     RATELIMIT_HEADERS_ENABLED = False
     # Redis answers within a second or counts as down; while it is down each

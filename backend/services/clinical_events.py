@@ -5,9 +5,9 @@ Every view (and the sync) that stores a pain check-in, a flare-up report, a
 message, a PSFS or an Oswestry questionnaire (and ticks too, and their undo)
 calls `arrived` after its commit, with the kinds it newly stored; a replay
 stores nothing and calls nothing. A view may ask `arriving` first, in the
-transaction that stores the record, and pass its answer on: the single tick
-and check-in do, so that after a tick (which can only end an open inactive
-spell) the request reads nothing more.
+transaction that stores the record, and pass its answer on: the views of a
+single tick, check-in or flare-up report do, so that after a tick (which can
+only end an open inactive spell) the request reads nothing more.
 """
 
 import logging
