@@ -27,11 +27,13 @@ REMINDER = {
     "tag": "homeward-reminder",
 }
 # the worker's notifications, once there are `count` of them (or after 5 s)
+# waits up to 10 s: once, with the PostgreSQL suite loading a slow 2-core
+# machine, a pushed notification had not shown after 5
 NOTIFICATIONS = """async (count) => {
   const registration = await navigator.serviceWorker.ready;
   for (let tries = 0; ; tries++) {
     const shown = await registration.getNotifications();
-    if (shown.length === count || tries === 100) {
+    if (shown.length === count || tries === 200) {
       return shown.map((n) => ({title: n.title, body: n.body, tag: n.tag, icon: n.icon,
                                 data: n.data}));
     }
