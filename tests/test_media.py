@@ -343,7 +343,8 @@ def test_each_item_of_the_routine_has_its_own_media_pictures_first(
         for size in ((64, 32), (32, 64))
     ]
     # another clinic's picture of the same shipped exercise is theirs alone
-    assert upload(signed_in("therapist_b"), camel, jpeg_with_location()).status_code
+    theirs = upload(signed_in("therapist_b"), camel, jpeg_with_location())
+    assert theirs.status_code == 201
     items = patient.get(f"/api/patients/{world.patient_a}/routine").json["items"]
     assert [i["exercise_id"] for i in items] == [knee, tilt, camel]
     assert [[m["id"] for m in i["exercise"]["media"]] for i in items] == [

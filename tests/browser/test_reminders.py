@@ -26,9 +26,9 @@ REMINDER = {
     "url": "/#/today",
     "tag": "homeward-reminder",
 }
-# the worker's notifications, once there are `count` of them (or after 5 s)
-# waits up to 10 s: once, with the PostgreSQL suite loading a slow 2-core
-# machine, a pushed notification had not shown after 5
+# the worker's notifications, once there are `count` of them (or after 10 s:
+# once, with the PostgreSQL suite loading a slow 2-core machine, a pushed
+# notification had not shown after 5)
 NOTIFICATIONS = """async (count) => {
   const registration = await navigator.serviceWorker.ready;
   for (let tries = 0; ; tries++) {
