@@ -44,12 +44,12 @@ def arriving(patient_id: int, kinds: Iterable[str]) -> set[str]:
 def arrived(
     patient_id: int, kinds: Iterable[str], rules: set[str] | None = None
 ) -> None:
-    """Call `data_arrived` when something new was stored (not when `rules`,
-    from `arriving`, says there is nothing to judge). Its failure is logged
-    and rolled back, never raised: the records are committed already, and a
-    500 would only make the phone send them again."""
+    """Call `data_arrived` when something new was stored (with `rules` from
+    `arriving`, if the view asked). Its failure is logged and rolled back,
+    never raised: the records are committed already, and a 500 would only
+    make the phone send them again."""
     kinds = set(kinds)
-    if not kinds or rules == set():
+    if not kinds:
         return
     try:
         data_arrived(patient_id, kinds, rules)
