@@ -1,5 +1,7 @@
 """Oswestry scoring and questionnaires, the FHIR export and the audit trail."""
 
+from datetime import date, timedelta
+
 import pytest
 from fhir.resources.bundle import Bundle
 from sqlalchemy import func, select, text
@@ -158,7 +160,8 @@ def test_audit_records_writes_and_exports_for_the_right_clinic(
         f"/api/patients/{world.patient_a}/pain-logs",
         json={"id": new_id(), "logged_on": today, "score": 4},
     )
-    admin.get("/api/reports/adherence.csv", query_string={"from": "2026-01-05"})
+    since = (date.fromisoformat(today) - timedelta(days=30)).isoformat()
+    admin.get("/api/reports/adherence.csv", query_string={"from": since})
     events = admin.get("/api/audit").json
     pain = next(e for e in events if e["action"] == "logs.record_pain")
     assert (pain["actor_email"], pain["target_type"], pain["target_id"]) == (
@@ -167,7 +170,7 @@ def test_audit_records_writes_and_exports_for_the_right_clinic(
         str(world.patient_a),
     )
     export = next(e for e in events if e["action"] == "reports.adherence_report_csv")
-    assert export["detail"] == {"query": {"from": "2026-01-05"}}
+    assert export["detail"] == {"query": {"from": since}}
     other = signed_in("admin_b").get("/api/audit").json
     assert all(e["actor_email"] != "pat@a.test" for e in other)
 

@@ -99,7 +99,7 @@ def test_default_csv_is_for_people_in_a_spreadsheet(app, demo):
         "Days of the week in the range",
     ]
     weeks = {date.fromisoformat(row[3]) for row in rows}
-    enrolled = today - timedelta(days=41)
+    enrolled = today - timedelta(days=40)  # the day before the first of 40 days
     assert min(weeks) == enrolled - timedelta(days=enrolled.weekday())
     by_week = {date.fromisoformat(row[3]): int(row[4]) for row in rows}
     last = max(by_week)

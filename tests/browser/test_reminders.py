@@ -26,14 +26,15 @@ REMINDER = {
     "url": "/#/today",
     "tag": "homeward-reminder",
 }
-# the worker's notifications, once there are `count` of them (or after 10 s:
-# once, with the PostgreSQL suite loading a slow 2-core machine, a pushed
-# notification had not shown after 5)
-NOTIFICATIONS = """async (count) => {
+# the worker's notifications, once there are `count` of them (each with `body`,
+# when given), or after 10 s: once, with the PostgreSQL suite loading a slow
+# 2-core machine, a pushed notification had not shown after 5
+NOTIFICATIONS = """async ({count, body}) => {
   const registration = await navigator.serviceWorker.ready;
   for (let tries = 0; ; tries++) {
     const shown = await registration.getNotifications();
-    if (shown.length === count || tries === 200) {
+    const same = shown.every((n) => !body || n.body === body);
+    if ((shown.length === count && same) || tries === 200) {
       return shown.map((n) => ({title: n.title, body: n.body, tag: n.tag, icon: n.icon,
                                 data: n.data}));
     }
@@ -304,8 +305,14 @@ def test_a_pushed_reminder_is_shown_and_a_click_opens_today(
             },
         )
 
+    deliver("not JSON")  # a payload the worker cannot read: a plain reminder
+    [plain] = page.evaluate(NOTIFICATIONS, {"count": 1})
+    assert (plain["title"], plain["body"]) == ("Homeward", "Time for your exercises.")
+    assert plain["data"] == {"url": f"{live_server}/#/today"}
+
+    # the next reminder replaces it (same tag) rather than piling up
     deliver(json.dumps(REMINDER))
-    [shown] = page.evaluate(NOTIFICATIONS, 1)
+    [shown] = page.evaluate(NOTIFICATIONS, {"count": 1, "body": REMINDER["body"]})
     assert (shown["title"], shown["body"], shown["tag"]) == (
         "Homeward",
         "3 exercises left today",
@@ -325,12 +332,7 @@ def test_a_pushed_reminder_is_shown_and_a_click_opens_today(
     )
     expect(page).to_have_url(re.compile("#/today$"))
     expect(page.get_by_role("heading", level=1, name="Today")).to_be_visible()
-    assert page.evaluate(NOTIFICATIONS, 0) == []  # closed by the click
-
-    deliver("not JSON")  # a payload the worker cannot read: a plain reminder
-    [plain] = page.evaluate(NOTIFICATIONS, 1)
-    assert (plain["title"], plain["body"]) == ("Homeward", "Time for your exercises.")
-    assert plain["data"] == {"url": f"{live_server}/#/today"}
+    assert page.evaluate(NOTIFICATIONS, {"count": 0}) == []  # closed by the click
 
 
 def test_the_therapist_sends_a_reminder_once_a_day_and_only_when_one_can_reach(
