@@ -165,6 +165,19 @@ def alert_or_404(alert_id: int) -> tuple[User, Alert]:
     return user, alert
 
 
+def clinic_record_or_404(model, record_id: int, not_found: str):
+    """The `model` row `record_id` of the signed-in admin's clinic (an export,
+    an API token): 403 for anyone but an admin, 404 saying `not_found` for
+    another clinic's as for one that does not exist."""
+    admin = require_role("admin")
+    record = db.session.scalar(
+        select(model).where(model.id == record_id, model.clinic_id == admin.clinic_id)
+    )
+    if record is None:
+        abort(404, message=not_found)
+    return record
+
+
 def staff_member_or_404(staff_id: int) -> tuple[User, User]:
     """(admin, staff member of the admin's clinic), for the admin's staff
     actions; 403 for anyone but an admin, 404 for no such staff member."""

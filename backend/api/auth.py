@@ -365,9 +365,7 @@ def change_password(body):
     passwords = current_app.extensions["homeward_passwords"]
     if not passwords.verify(user.password_hash, body["current_password"]):
         invalid("current_password", _("This is not your current password."))
-    _check_strength(user, body["new_password"], "new_password")
-    user.password_hash = passwords.hash(body["new_password"])
-    user.password_changed_at = now_utc()
+    _set_password(user, body["new_password"], "new_password")
     sessions.end_all(user.id, keep=session.row.id)
     db.session.commit()
     notify(user, _l("Your password was changed"))
@@ -412,14 +410,12 @@ def request_password_reset(body):
 def confirm_password_reset(body):
     """Set a new password with the link from the email (once, within the
     hour); every session of the account ends."""
-    user = invitations.redeem(body["token"], now_utc(), invitations.RESET)
-    if user is None:
-        db.session.rollback()
-        abort(400, message=_("This reset link is used, expired or unknown."))
-    _check_strength(user, body["password"], "password")
-    passwords = current_app.extensions["homeward_passwords"]
-    user.password_hash = passwords.hash(body["password"])
-    user.password_changed_at = now_utc()
+    user = _redeemed(
+        body["token"],
+        invitations.RESET,
+        _("This reset link is used, expired or unknown."),
+    )
+    _set_password(user, body["password"], "password")
     sessions.end_all(user.id)
     db.session.commit()
     notify(user, _l("Your password was reset"))
@@ -433,23 +429,35 @@ def confirm_password_reset(body):
 def accept_invite(body):
     """Set a password from an invitation link and sign in (staff then set up
     their second step: `second_factor` is "enrol")."""
-    user = invitations.redeem(body["token"], now_utc())
-    if user is None:
-        db.session.rollback()
-        abort(400, message=_("This invitation link is used, expired or unknown."))
-    _check_strength(user, body["password"], "password")
-    passwords = current_app.extensions["homeward_passwords"]
-    user.password_hash = passwords.hash(body["password"])
-    user.password_changed_at = now_utc()
+    user = _redeemed(
+        body["token"],
+        invitations.INVITE,
+        _("This invitation link is used, expired or unknown."),
+    )
+    _set_password(user, body["password"], "password")
     db.session.commit()
     return _sign_in(user)
 
 
-def _check_strength(user: User, password: str, field: str) -> None:
+def _redeemed(token: str, purpose: str, refused: str) -> User:
+    """The user an emailed link (`purpose`) is for, the link now used; 400
+    saying `refused` when it is used, expired or unknown."""
+    user = invitations.redeem(token, now_utc(), purpose)
+    if user is None:
+        db.session.rollback()
+        abort(400, message=refused)
+    return user
+
+
+def _set_password(user: User, password: str, field: str) -> None:
+    """`user`'s new password, hashed (the caller commits); 422 on `field`, with
+    nothing changed, when it is too easy to guess."""
     reason = weakness(password, user.name, user.email)
     if reason is not None:
         db.session.rollback()
         invalid(field, reason)
+    user.password_hash = current_app.extensions["homeward_passwords"].hash(password)
+    user.password_changed_at = now_utc()
 
 
 def notify(user: User, what: str, signed_out: bool = True) -> None:

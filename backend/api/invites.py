@@ -3,12 +3,41 @@
 from datetime import timedelta
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_smorest import abort
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from backend import mail
+from backend.extensions import db
 from backend.models import User
 from backend.services import invitations
 from backend.services.dates import now_utc
+
+
+def create_account(person: User, creator: User, invite: bool = True) -> dict:
+    """Store a new person (with their profile, for a patient) and, unless
+    `invite` is false, mail them an invitation link: the answer's invitation
+    fields ({} without one). 409 when the email is in use, also by someone
+    added at the same moment (the unique index)."""
+    if db.session.scalar(select(User.id).where(User.email == person.email)):
+        email_taken()
+    db.session.add(person)
+    try:
+        db.session.flush()
+        link = issue(person, creator) if invite else {}
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        email_taken()
+    if link:
+        send(person, creator, link)
+    return link
+
+
+def email_taken() -> None:
+    abort(409, errors={"json": {"email": [_("This email is already in use.")]}})
 
 
 def issue(person: User, inviter: User, keep_others: bool = False) -> dict:

@@ -6,11 +6,10 @@ Admins only (a therapist gets 403); another clinic's job is a 404.
 from flask import Response, jsonify, url_for
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
 
 from backend import mail
 from backend.api.common import documents
-from backend.auth import require_role
+from backend.auth import clinic_record_or_404, require_role
 from backend.extensions import db
 from backend.models import ExportJob, User
 from backend.schemas.jobs import ExportJobInSchema, ExportJobSchema
@@ -43,15 +42,7 @@ def queue_report(admin: User, kind: str, start, end, **params):
 
 
 def _job_or_404(job_id: int) -> ExportJob:
-    admin = require_role("admin")
-    job = db.session.scalar(
-        select(ExportJob).where(
-            ExportJob.id == job_id, ExportJob.clinic_id == admin.clinic_id
-        )
-    )
-    if job is None:
-        abort(404, message=_("No such export."))
-    return job
+    return clinic_record_or_404(ExportJob, job_id, _("No such export."))
 
 
 @blp.route("/adherence/jobs", methods=["POST"])

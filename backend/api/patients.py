@@ -6,12 +6,9 @@ from urllib.parse import urlencode
 from flask import request
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from backend.api import invites
 from backend.api.common import documents
-from backend.api.staff import email_taken
 from backend.auth import (
     actor,
     check_patient_changes,
@@ -41,12 +38,7 @@ blp = Blueprint(
 
 def patient_view(patient: User) -> dict:
     profile = patient.profile
-    return {
-        "id": patient.id,
-        "email": patient.email,
-        "name": patient.name,
-        "role": patient.role,
-        "clinic_id": patient.clinic_id,
+    return patient.identity() | {
         "timezone": profile.timezone,
         "condition": profile.condition,
         "therapist_id": profile.therapist_id,
@@ -97,8 +89,6 @@ def enrol_patient(body):
     """Enrol a patient; the answer carries their invitation link (shown once)."""
     user = require_role("therapist", "admin")
     therapist_id = therapist_for_new_patient(user, body.get("therapist_id"))
-    if db.session.scalar(select(User.id).where(User.email == body["email"])):
-        email_taken()
     patient = User(
         clinic_id=user.clinic_id,
         email=body["email"],
@@ -111,15 +101,7 @@ def enrol_patient(body):
         timezone=body["timezone"],
         condition=body.get("condition"),
     )
-    db.session.add(patient)
-    try:
-        db.session.flush()
-        invite = invites.issue(patient, user)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        email_taken()
-    invites.send(patient, user, invite)
+    invite = invites.create_account(patient, user)
     return patient_view(patient) | invite
 
 

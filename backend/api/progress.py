@@ -46,18 +46,25 @@ def patient_progress(query, patient_id):
     return progress(patient, start, end)
 
 
-@blp.route("/questionnaires/odi", methods=["POST"])
-@blp.arguments(OdiInSchema())
-@blp.response(201, OdiSchema)
-@documents(blp, 401, 403, 404)
-def take_odi(body, patient_id):
-    """Record an Oswestry questionnaire (by the patient or their therapist)."""
+def taker_and_day(patient_id: int, body: dict) -> tuple:
+    """(who fills in a questionnaire, the patient, the day it is for): `taken_on`
+    (default the patient's today) may not be in the patient's future (422)."""
     user, patient = questionnaire_taker(patient_id)
     today = today_in(patient.profile.timezone)
     taken_on = body.get("taken_on", today)
     errors = check_day("taken_on", taken_on, today)
     if errors:
         abort(422, errors={"json": errors})
+    return user, patient, taken_on
+
+
+@blp.route("/questionnaires/odi", methods=["POST"])
+@blp.arguments(OdiInSchema())
+@blp.response(201, OdiSchema)
+@documents(blp, 401, 403, 404)
+def take_odi(body, patient_id):
+    """Record an Oswestry questionnaire (by the patient or their therapist)."""
+    user, patient, taken_on = taker_and_day(patient_id, body)
     try:
         result = odi.score(body["answers"])
     except odi.TooFewAnswers as error:
@@ -98,12 +105,7 @@ def take_psfs(body, patient_id):
     """Record a Patient-Specific Functional Scale (by the patient or their
     therapist): one to three activities, each scored 0..10; its score is
     their mean."""
-    user, patient = questionnaire_taker(patient_id)
-    today = today_in(patient.profile.timezone)
-    taken_on = body.get("taken_on", today)
-    errors = check_day("taken_on", taken_on, today)
-    if errors:
-        abort(422, errors={"json": errors})
+    user, patient, taken_on = taker_and_day(patient_id, body)
     response = psfs.record(patient.id, taken_on, body["activities"], user.id)
     clinical_events.arrived(patient.id, {"psfs"})
     return response

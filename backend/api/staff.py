@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from backend.api import invites
 from backend.api.auth import notify
@@ -39,10 +38,6 @@ class StaffPatchSchema(Schema):
     active = fields.Boolean()
 
 
-def email_taken() -> None:
-    abort(409, errors={"json": {"email": [_("This email is already in use.")]}})
-
-
 @blp.route("", methods=["GET"])
 @blp.response(200, StaffSchema(many=True))
 @documents(blp, 401, 403)
@@ -66,8 +61,6 @@ def create_staff(body):
     invitation email to set their own password (then a second factor). A
     script may give a `password` instead."""
     admin = require_role("admin")
-    if db.session.scalar(select(User.id).where(User.email == body["email"])):
-        email_taken()
     user = User(
         clinic_id=admin.clinic_id,
         email=body["email"],
@@ -80,26 +73,12 @@ def create_staff(body):
             invalid("password", reason)
         passwords = current_app.extensions["homeward_passwords"]
         user.password_hash = passwords.hash(body["password"])
-    db.session.add(user)
-    try:
-        db.session.flush()
-        invite = invites.issue(user, admin) if "password" not in body else {}
-        db.session.commit()
-    except IntegrityError:  # the same email added concurrently
-        db.session.rollback()
-        email_taken()
-    if invite:
-        invites.send(user, admin, invite)
+    invite = invites.create_account(user, admin, invite="password" not in body)
     return staff_view(user) | invite
 
 
 def staff_view(user: User) -> dict:
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "clinic_id": user.clinic_id,
+    return user.identity() | {
         "active": user.active,
         "invite_pending": user.password_hash is None,
         "second_factor": user.second_factor,

@@ -1,11 +1,11 @@
 """API tokens: an admin makes one for a script, sees its secret once, can revoke it."""
 
 from flask_babel import gettext as _
-from flask_smorest import Blueprint, abort
+from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from backend.api.common import documents
-from backend.auth import require_role
+from backend.auth import clinic_record_or_404, require_role
 from backend.extensions import db
 from backend.models import ApiToken
 from backend.schemas.progress import NewTokenSchema, TokenInSchema, TokenSchema
@@ -49,14 +49,7 @@ def list_tokens():
 @blp.response(204)
 @documents(blp, 401, 403, 404)
 def revoke_token(token_id):
-    admin = require_role("admin")
-    token = db.session.scalar(
-        select(ApiToken).where(
-            ApiToken.id == token_id, ApiToken.clinic_id == admin.clinic_id
-        )
-    )
-    if token is None:
-        abort(404, message=_("No such token."))
+    token = clinic_record_or_404(ApiToken, token_id, _("No such token."))
     if token.revoked_at is None:
         token.revoked_at = now_utc()
         db.session.commit()

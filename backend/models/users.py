@@ -99,6 +99,18 @@ class User(UserMixin, db.Model):
         """Whether they have set up a second sign-in step."""
         return self.totp_enrolled_at is not None
 
+    def identity(self) -> dict:
+        """The contract's User (id, email, name, role, clinic_id): what every
+        view of a person (a message's author, a staff member, a patient)
+        starts from."""
+        return {
+            "id": self.id,
+            "email": self.email,
+            "name": self.name,
+            "role": self.role,
+            "clinic_id": self.clinic_id,
+        }
+
 
 class PatientProfile(db.Model):
     """What only patients have: their therapist, their timezone, their condition."""

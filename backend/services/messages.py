@@ -18,22 +18,11 @@ from backend.models import Message, User
 from backend.services.dates import now_utc
 
 
-def author_view(user: User) -> dict:
-    """The author as the thread shows them (the contract's User)."""
-    return {
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "clinic_id": user.clinic_id,
-    }
-
-
 def as_wire(message, author: User) -> dict:
     """A stored message (a row or the model) with its author, for MessageSchema."""
     return {
         "id": message.id,
-        "author": author_view(author),
+        "author": author.identity(),
         "body": message.body,
         "sent_at": message.sent_at,
         "read_at": message.read_at,
