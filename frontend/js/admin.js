@@ -2,7 +2,7 @@
  * the alert rules' settings, API tokens for scripts (the secret is shown once)
  * and the audit log. */
 import * as api from "./api.js";
-import { addDays, clearErrors, copyButton, deviceToday, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea, table } from "./dom.js";
+import { addDays, clearErrors, copyButton, deviceToday, field, formatDateTime, h, heading, loading, mount, rangeChosen, say, showErrors, statusArea, table } from "./dom.js";
 import { LANGUAGES, N_, t } from "./i18n.js";
 
 export function render(view, ctx) {
@@ -427,11 +427,7 @@ async function auditScreen(view) {
 
   async function show() {
     const mine = ++ticket; // only the latest query may fill the table
-    if (!from.value || !to.value || from.value > to.value) {
-      say(message, t("Choose a start date on or before the end date."), "error");
-      return;
-    }
-    say(message, "");
+    if (!rangeChosen(from, to, message)) return;
     download.href = `/api/audit.csv?${query()}`;
     download.setAttribute("download", `audit-${from.value}-to-${to.value}.csv`);
     mount(results, loading());

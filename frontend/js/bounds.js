@@ -8,7 +8,7 @@
  * and a refusal comes back to the person, see refused.js).
  */
 import { LIMITS_KEY, STORES, database } from "./outbox.js";
-import { addDays } from "./dom.js";
+import { addDays, say } from "./dom.js";
 import { N_, t } from "./i18n.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -132,4 +132,16 @@ export function describe(found) {
       return /^[a-z]/.test(text) ? t("{field} {problem}", { field: label, problem: text }) : t("{field}: {problem}", { field: label, problem: text });
     })
     .join(" ");
+}
+
+/** Whether a form's record has problems (from `problems`): if so, `message`
+ * says "Not saved: …", each named input is marked invalid and the first is
+ * focused. */
+export function refused(found, inputs, message) {
+  const invalid = Object.keys(found);
+  if (!invalid.length) return false;
+  say(message, t("Not saved: {problems}", { problems: describe(found) }), "error");
+  for (const name of invalid) inputs[name]?.setAttribute("aria-invalid", "true");
+  inputs[invalid[0]]?.focus();
+  return true;
 }

@@ -59,6 +59,14 @@ export function say(area, text, tone = "info") {
   area.hidden = !text && !area.classList.contains("visually-hidden");
 }
 
+/** Whether the `from` and `to` date inputs make a range (both chosen, the start
+ * on or before the end); if not, `area` says so, else it is cleared. */
+export function rangeChosen(from, to, area) {
+  const chosen = Boolean(from.value && to.value && from.value <= to.value);
+  say(area, chosen ? "" : t("Choose a start date on or before the end date."), chosen ? "info" : "error");
+  return chosen;
+}
+
 /** Shows an API error next to the form fields it names (by their `name`). */
 export function showErrors(form, error, area) {
   clearErrors(form);

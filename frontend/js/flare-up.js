@@ -162,13 +162,7 @@ export function flareUpReport({ today, saved }) {
       if (!body.started_on) found.started_on = t("is needed.");
       if (otherChosen() && !body.note) found.note = t("is needed when you choose “Something else”: say what it was.");
       if (body.helped.includes("nothing") && body.helped.length > 1) found.helped = t("“Nothing yet” cannot go with something that helped.");
-      const invalid = Object.keys(found);
-      if (invalid.length) {
-        say(message, t("Not saved: {problems}", { problems: bounds.describe(found) }), "error");
-        for (const name of invalid) inputs[name]?.setAttribute("aria-invalid", "true");
-        inputs[invalid[0]]?.focus();
-        return;
-      }
+      if (bounds.refused(found, inputs, message)) return;
       element.querySelector("button[type=submit]").disabled = true;
       try {
         await api.record("flare_up", body);

@@ -3,7 +3,7 @@
  * too big to answer at once (the server says 202 with an export job) becomes a
  * file: a progress bar, then a Download link. */
 import * as api from "./api.js";
-import { addDays, deviceToday, field, formatDay, h, heading, mount, number, percent, say, statusArea, table } from "./dom.js";
+import { addDays, deviceToday, field, formatDay, h, heading, loading, mount, number, percent, rangeChosen, say, statusArea, table } from "./dom.js";
 import { t } from "./i18n.js";
 
 function mondayOf(iso) {
@@ -96,12 +96,8 @@ export async function render(view, { user }) {
 
   async function show() {
     const mine = ++ticket; // only the latest query may fill the table
-    if (!from.value || !to.value || from.value > to.value) {
-      say(message, t("Choose a start date on or before the end date."), "error");
-      return;
-    }
-    say(message, "");
-    mount(results, h("p", { class: "loading", role: "status" }, t("Loading…")));
+    if (!rangeChosen(from, to, message)) return;
+    mount(results, loading());
     try {
       const rows = await api.get("/api/reports/adherence", query());
       if (mine !== ticket) return;

@@ -129,14 +129,13 @@ function newPasswordFields() {
   return { password, fields, problems };
 }
 
-function renderInvite(view, { params: [token], navigate }) {
-  if (api.currentUser()) {
-    page(view, t("Welcome"), null, h("p", {}, t("You are already signed in.")), h("p", {}, h("a", { href: "#/signin" }, t("Continue"))));
-    return;
-  }
+/** The form that sets a password from an emailed link (an invitation or a
+ * password reset): `send(password)` stores it and shows what follows; when the
+ * server refuses the link itself, `spent` says so. */
+function newPasswordForm(submitLabel, { send, offline, spent }) {
   const choose = newPasswordFields();
   const message = statusArea("alert");
-  const submit = h("button", { type: "submit" }, t("Set password and sign in"));
+  const submit = h("button", { type: "submit" }, submitLabel);
   const form = h("form", { class: "card narrow", novalidate: true }, ...choose.fields, message, submit);
   say(message, "");
   form.addEventListener("submit", async (event) => {
@@ -149,16 +148,30 @@ function renderInvite(view, { params: [token], navigate }) {
     }
     submit.disabled = true;
     try {
-      const result = await api.acceptInvite(token, choose.password.value);
-      if (result.step) nextStep(view, result.step, navigate);
-      else navigate("#/today");
+      await send(choose.password.value);
     } catch (error) {
       submit.disabled = false;
-      if (error.offline) say(message, t("You are offline. Connect to the internet to finish setting up."), "error");
-      else if (error.status === 400 && !Object.keys(error.fieldErrors).length)
-        say(message, t("This invitation link has been used, has expired or is not valid. Ask for a new one."), "error");
+      if (error.offline) say(message, offline, "error");
+      else if (error.status === 400 && !Object.keys(error.fieldErrors).length) say(message, spent, "error");
       else showErrors(form, error, message);
     }
+  });
+  return form;
+}
+
+function renderInvite(view, { params: [token], navigate }) {
+  if (api.currentUser()) {
+    page(view, t("Welcome"), null, h("p", {}, t("You are already signed in.")), h("p", {}, h("a", { href: "#/signin" }, t("Continue"))));
+    return;
+  }
+  const form = newPasswordForm(t("Set password and sign in"), {
+    async send(password) {
+      const result = await api.acceptInvite(token, password);
+      if (result.step) nextStep(view, result.step, navigate);
+      else navigate("#/today");
+    },
+    offline: t("You are offline. Connect to the internet to finish setting up."),
+    spent: t("This invitation link has been used, has expired or is not valid. Ask for a new one."),
   });
   page(view, t("Welcome to Homeward"), t("Choose a password to get started."), form);
 }
@@ -195,31 +208,14 @@ function renderForgot(view) {
 }
 
 function renderReset(view, { params: [token] }) {
-  const choose = newPasswordFields();
-  const message = statusArea("alert");
-  const submit = h("button", { type: "submit" }, t("Save the new password"));
-  const form = h("form", { class: "card narrow", novalidate: true }, ...choose.fields, message, submit);
-  say(message, "");
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    const problems = choose.problems();
-    if (problems) {
-      showErrors(form, { fieldErrors: problems }, message);
-      return;
-    }
-    submit.disabled = true;
-    try {
-      await api.post("/api/auth/password-reset/confirm", { token, password: choose.password.value });
+  const form = newPasswordForm(t("Save the new password"), {
+    async send(password) {
+      await api.post("/api/auth/password-reset/confirm", { token, password });
       await api.signedOutHere();
       mount(form, h("p", { role: "status" }, t("Your new password is saved. Every device was signed out.")), h("p", {}, h("a", { href: "#/signin", class: "button-link" }, t("Sign in"))));
-    } catch (error) {
-      submit.disabled = false;
-      if (error.offline) say(message, t("You are offline. Connect to the internet and try again."), "error");
-      else if (error.status === 400 && !Object.keys(error.fieldErrors).length)
-        say(message, t("This link has been used or has expired. Ask for a new one from the sign-in page."), "error");
-      else showErrors(form, error, message);
-    }
+    },
+    offline: t("You are offline. Connect to the internet and try again."),
+    spent: t("This link has been used or has expired. Ask for a new one from the sign-in page."),
   });
   page(view, t("Choose a new password"), t("You will be signed out everywhere and can sign in with the new password."), form);
 }

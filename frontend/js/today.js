@@ -294,13 +294,7 @@ export async function render(view, { user }) {
       // the same bounds as the server's: "Saved" only for what it will take
       const found = bounds.problems("pain_log", body, today());
       if (spasms.validity.badInput) found.spasms = t("must be a whole number.");
-      const invalid = Object.keys(found);
-      if (invalid.length) {
-        say(message, t("Not saved: {problems}", { problems: bounds.describe(found) }), "error");
-        for (const name of invalid) inputs[name]?.setAttribute("aria-invalid", "true");
-        inputs[invalid[0]]?.focus();
-        return;
-      }
+      if (bounds.refused(found, inputs, message)) return;
       await api.record("pain_log", body);
       spasms.value = "";
       note.value = "";

@@ -97,9 +97,16 @@ def test_admin_downloads_the_adherence_csv(
     page = desktop.new_page()
     sign_in_page(page, "admin@a.test")
     page.get_by_role("navigation").get_by_role("link", name="Reports").click()
+    day = date.fromisoformat(today)
+    # the admin's slip: the end before the start
     page.get_by_label("From", exact=True).fill(today)
+    page.get_by_label("To", exact=True).fill((day - timedelta(days=1)).isoformat())
+    page.get_by_role("button", name="Show report").click()
+    wrong_way = page.get_by_text("Choose a start date on or before the end date.")
+    expect(wrong_way).to_be_visible()
     page.get_by_label("To", exact=True).fill(today)
     page.get_by_role("button", name="Show report").click()
+    expect(wrong_way).to_be_hidden()
     rows = page.get_by_role("row", name=re.compile(r"^pat ther "))
     expect(rows).to_have_count(1)  # one ISO week: today's
     row = rows.first
@@ -118,7 +125,6 @@ def test_admin_downloads_the_adherence_csv(
         "1",
     )
     assert by_name["pat"]["Days of the week in the range"] == "1"
-    day = date.fromisoformat(today)
     monday = (day - timedelta(days=day.weekday())).isoformat()
     assert {r["Week starting (Monday)"] for r in by_name.values()} == {monday}
 
@@ -146,7 +152,14 @@ def test_admin_reads_the_audit_trail_as_sentences_filters_and_exports_it(
     expect(entries).to_contain_text("Tess Therapist signed in")
     page.get_by_label("Patient").select_option(label="Pat Patient")
     page.get_by_label("What").select_option(label="Views of patient records")
+    chosen_to = page.get_by_label("To", exact=True).input_value()
+    page.get_by_label("To", exact=True).fill("2020-01-01")  # before the start
     page.get_by_role("button", name="Show entries").click()
+    wrong_way = page.get_by_text("Choose a start date on or before the end date.")
+    expect(wrong_way).to_be_visible()
+    page.get_by_label("To", exact=True).fill(chosen_to)
+    page.get_by_role("button", name="Show entries").click()
+    expect(wrong_way).to_be_hidden()
     rows = entries.get_by_role("row").filter(has_text="viewed")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Tess Therapist viewed Pat Patient's progress")
