@@ -10,7 +10,10 @@ all of their sessions:
 - `GET /api/patients/{id}/routine`, each patient in turn,
 - the routine of one patient alone, as seeded, then again once given three
   years of history (`--history-logs`, 20,000 ticks before the seeded days),
-- `POST /api/patients/{id}/exercise-logs`, a new tick (fresh UUID) each time.
+- `POST /api/patients/{id}/exercise-logs`, a new tick (fresh UUID) each time,
+- `GET /api/auth/me` for each patient in turn: the signed-in floor (the session
+  looked up, the user dumped, nothing else read), which no signed-in endpoint
+  can beat; the routine's and the tick's budgets are measured against it too.
 Requests carry `Accept-Language`, as every browser's do.
 Prints requests/s, p99 and server CPU per request for each, and the ratios
 against the targets.
@@ -219,7 +222,14 @@ def report(results: dict, engine: str, stored: int) -> None:
     print(
         "server CPU per request relative to hello (a steadier estimate of the "
         f"ratios): routine {hello['cpu_ms'] / results['routine GET']['cpu_ms']:.2f},"
-        f" POST {hello['cpu_ms'] / post['cpu_ms']:.2f}\n"
+        f" POST {hello['cpu_ms'] / post['cpu_ms']:.2f}"
+    )
+    floor = results["signed-in GET /me"]
+    print(
+        f"the signed-in floor (/api/auth/me) / hello: {floor['rps'] / hello['rps']:.2f}"
+        f" (CPU {hello['cpu_ms'] / floor['cpu_ms']:.2f}); routine / floor: "
+        f"{results['routine GET']['rps'] / floor['rps']:.2f}, POST / floor: "
+        f"{post['rps'] / floor['rps']:.2f}\n"
     )
     for name, value in ratios.items():
         target = TARGETS[engine][name]
@@ -292,6 +302,9 @@ def main():
         print(
             f"signed in {args.patients} patients in "
             f"{time.perf_counter() - started:.1f} s"
+        )
+        results["signed-in GET /me"] = measured(
+            server, args, server.base, sessions.name, "me"
         )
         results["routine GET"] = measured(
             server, args, server.base, sessions.name, "routine"

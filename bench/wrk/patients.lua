@@ -1,9 +1,10 @@
 -- wrk script: requests spread over many signed-in patients, as a clinic's phones
 -- would send them. Each line of the sessions file is one patient:
 --   cookie <TAB> csrf token <TAB> patient id <TAB> exercise id due today <TAB> today
--- wrk ... -s bench/wrk/patients.lua <base url> -- <sessions file> routine|tick
+-- wrk ... -s bench/wrk/patients.lua <base url> -- <sessions file> routine|tick|me
 -- "routine" GETs each patient's routine in turn; "tick" POSTs a new tick (a fresh
--- UUID v4) of the patient's exercise. Counts the answers' statuses.
+-- UUID v4) of the patient's exercise; "me" GETs /api/auth/me (the signed-in floor:
+-- a session looked up, nothing else read). Counts the answers' statuses.
 
 local threads = {}
 local next_thread = 0
@@ -36,7 +37,9 @@ local function prepare()
     math.random(0, 0xffffffff), math.random(0, 0xffff), math.random(0, 0xfff),
     math.random(8, 11), math.random(0, 0xfff))
   for index, session in ipairs(sessions) do
-    routines[index] = wrk.format("GET", "/api/patients/" .. session.patient .. "/routine",
+    local path = "/api/patients/" .. session.patient .. "/routine"
+    if mode == "me" then path = "/api/auth/me" end
+    routines[index] = wrk.format("GET", path,
       { ["Cookie"] = session.cookie, ["Accept-Language"] = language })
   end
 end
