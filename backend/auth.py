@@ -145,6 +145,25 @@ def marks_messages_read(user: User) -> bool:
     return user.role != "admin"
 
 
+def exports_as_job(user: User) -> bool:
+    """Whether `user`'s report, when too big to answer at once, is queued as an
+    export job: an admin's (the clinic's); a therapist's own patients are
+    always answered at once."""
+    return user.role == "admin"
+
+
+def may_still_export(user: User | None) -> bool:
+    """Whether the person who queued an export job may still have it run (the
+    worker asks before running it): an active admin."""
+    return user is not None and user.active and user.role == "admin"
+
+
+def invites_when_printing(user: User, patient: User) -> bool:
+    """Whether printing `patient`'s handout also issues an invitation link (a QR
+    code): staff may invite, and the patient has no password yet."""
+    return user.is_staff and patient.password_hash is None
+
+
 def visible_alerts(user: User) -> Select:
     """The alerts a staff member may see: a therapist's own patients', an
     admin's whole clinic's."""

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from backend.extensions import db
-from backend.models import AuditEvent, ExportJob
+from backend.models import AuditEvent, ExportJob, User
 from backend.services import export, jobs
 from backend.services.demo import DEMO_TOTP_SECRET, seed_demo
 from tests.conftest import ApiClient
@@ -195,6 +195,24 @@ def test_a_failed_job_records_its_error(app, exports, demo, monkeypatch):
     assert "the disk is full" in failed["error"]
     assert failed["file_url"] is None
     assert demo.get(f"/api/reports/jobs/{job['id']}/file").status_code == 404
+    assert not [p for p in exports.iterdir() if p.is_file()]
+
+
+@pytest.mark.parametrize("change", [{"active": False}, {"role": "therapist"}])
+def test_a_job_runs_only_while_its_admin_may_still_export(
+    app, exports, demo, change
+):
+    job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
+        for name, value in change.items():  # deactivated, or no longer an admin
+            setattr(admin, name, value)
+        db.session.commit()
+    run_worker(app)
+    with app.app_context():
+        stored = db.session.get(ExportJob, job["id"])
+        assert (stored.state, stored.file_name) == ("failed", None)
+        assert "may no longer export" in stored.error
     assert not [p for p in exports.iterdir() if p.is_file()]
 
 

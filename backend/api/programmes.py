@@ -8,7 +8,12 @@ from flask_smorest import Blueprint, abort
 
 from backend.api import audit, invites
 from backend.api.common import documents, invalid
-from backend.auth import actor, patient_for_staff, patient_or_404
+from backend.auth import (
+    actor,
+    invites_when_printing,
+    patient_for_staff,
+    patient_or_404,
+)
 from backend.extensions import db
 from backend.i18n import speaking
 from backend.schemas.programmes import ProgrammeInSchema, ProgrammeSchema
@@ -128,7 +133,7 @@ def programme_handout(patient_id):
     # in the patient's language, also when staff print it
     with nullcontext() if user.id == patient.id else speaking(patient):
         contents = handout.contents(patient, version, today)
-        if user.is_staff and patient.password_hash is None:
+        if invites_when_printing(user, patient):
             invite = invites.issue(patient, user, keep_others=True)
             audit.note("programmes.handout_invite", 200)
             db.session.commit()

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 
 from backend.api.common import documents
 from backend.api.jobs import queue_report
-from backend.auth import actor, require_role, visible_patients
+from backend.auth import actor, exports_as_job, require_role, visible_patients
 from backend.models import PatientProfile, User
 from backend.schemas.jobs import ExportJobSchema
 from backend.schemas.progress import CsvQuerySchema, ReportQuerySchema, ReportRowSchema
@@ -44,7 +44,7 @@ def _job_instead(query: dict, ids, start, end, kind: str, **params):
     """A 202 with an export job when an admin's report is too big to answer
     at once (a therapist's own patients are always answered at once)."""
     user = actor()
-    if user.role != "admin" or not jobs.needs_job(ids, start, end):
+    if not exports_as_job(user) or not jobs.needs_job(ids, start, end):
         return None
     if "therapist_id" in query:
         params["therapist_id"] = query["therapist_id"]

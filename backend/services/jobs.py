@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from backend import mail
-from backend.auth import visible_patients
+from backend.auth import may_still_export, visible_patients
 from backend.extensions import db, lift_statement_timeout
 from backend.i18n import speaking
 from backend.models import ExportJob, PatientProfile, User
@@ -149,7 +149,7 @@ def _selection(job: ExportJob):
     """The patient ids the requester may see now (an admin no longer, or
     gone: the job fails)."""
     admin = db.session.get(User, job.requested_by) if job.requested_by else None
-    if admin is None or not admin.active or admin.role != "admin":
+    if not may_still_export(admin):
         raise PermissionError("the admin who asked for it may no longer export")
     patients = visible_patients(admin)
     if job.params.get("therapist_id") is not None:
