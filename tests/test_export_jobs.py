@@ -199,9 +199,7 @@ def test_a_failed_job_records_its_error(app, exports, demo, monkeypatch):
 
 
 @pytest.mark.parametrize("change", [{"active": False}, {"role": "therapist"}])
-def test_a_job_runs_only_while_its_admin_may_still_export(
-    app, exports, demo, change
-):
+def test_a_job_runs_only_while_its_admin_may_still_export(app, exports, demo, change):
     job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
     with app.app_context():
         admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
