@@ -426,8 +426,8 @@ async function auditScreen(view) {
   let ticket = 0;
 
   async function show() {
+    if (!rangeChosen(from, to, message)) return; // a query still loading may finish
     const mine = ++ticket; // only the latest query may fill the table
-    if (!rangeChosen(from, to, message)) return;
     download.href = `/api/audit.csv?${query()}`;
     download.setAttribute("download", `audit-${from.value}-to-${to.value}.csv`);
     mount(results, loading());

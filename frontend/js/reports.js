@@ -95,8 +95,8 @@ export async function render(view, { user }) {
   let ticket = 0;
 
   async function show() {
+    if (!rangeChosen(from, to, message)) return; // a query still loading may finish
     const mine = ++ticket; // only the latest query may fill the table
-    if (!rangeChosen(from, to, message)) return;
     mount(results, loading());
     try {
       const rows = await api.get("/api/reports/adherence", query());
