@@ -52,10 +52,13 @@ def database_behind_proxy(app, make_app, world):
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     proxied = url.set(host="127.0.0.1", port=proxy.port)
     try:
-        yield proxy, make_app(
-            SQLALCHEMY_DATABASE_URI=proxied.render_as_string(hide_password=False),
-            DB_CONNECT_TIMEOUT=2,
-            PROPAGATE_EXCEPTIONS=False,  # as in production: errors get answers
+        yield (
+            proxy,
+            make_app(
+                SQLALCHEMY_DATABASE_URI=proxied.render_as_string(hide_password=False),
+                DB_CONNECT_TIMEOUT=2,
+                PROPAGATE_EXCEPTIONS=False,  # as in production: errors get answers
+            ),
         )
     finally:
         proxy.close()
@@ -194,7 +197,9 @@ def test_without_redis_sign_in_works_on_in_memory_limits_and_then_recovers(
     )
     # the limiter goes back to Redis by itself (it probes with a backoff)
     assert wait_for(
-        lambda: sign_in(proxied_app).status_code == 200
-        and type(limiter.limiter.storage).__name__ == "RedisStorage",
+        lambda: (
+            sign_in(proxied_app).status_code == 200
+            and type(limiter.limiter.storage).__name__ == "RedisStorage"
+        ),
         seconds=40,
     )

@@ -257,6 +257,7 @@ def test_the_nudge_is_once_a_day_reaches_only_those_who_chose_and_is_audited(
     trail = signed_in("admin_a").get(
         "/api/audit", query_string={"from": "2026-11-30", "to": "2026-12-01"}
     )
+    assert trail.status_code == 200, trail.json
     assert any(
         re.fullmatch(r".+ sent .+ a reminder", e.get("sentence", ""))
         for e in trail.json

@@ -22,7 +22,6 @@ def prescribe_bird_dog(signed_in, patient_id, **dose):
     prescribe(therapist, patient_id, [item(bird_dog, **dose)])
 
 
-
 def open_today_with_a_paused_clock(page, sign_in_page, offline_ready=False):
     """Signs in with the clock installed, then stops time: only run_for moves it."""
     page.clock.install()

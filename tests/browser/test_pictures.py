@@ -28,7 +28,6 @@ BROKEN_PICTURES = """(card) => [...card.querySelectorAll("img")]
   .filter((img) => !(img.complete && img.naturalWidth > 0)).map((img) => img.src)"""
 
 
-
 def upload(client, exercise, data, name, mimetype):
     boundary, body = encode_multipart(
         {"file": FileStorage(io.BytesIO(data), name, content_type=mimetype)}
