@@ -365,7 +365,7 @@ def change_password(body):
     passwords = current_app.extensions["homeward_passwords"]
     if not passwords.verify(user.password_hash, body["current_password"]):
         invalid("current_password", _("This is not your current password."))
-    _set_password(user, body["new_password"], "new_password")
+    set_password(user, body["new_password"], "new_password")
     sessions.end_all(user.id, keep=session.row.id)
     db.session.commit()
     notify(user, _l("Your password was changed"))
@@ -415,7 +415,7 @@ def confirm_password_reset(body):
         invitations.RESET,
         _("This reset link is used, expired or unknown."),
     )
-    _set_password(user, body["password"], "password")
+    set_password(user, body["password"], "password")
     sessions.end_all(user.id)
     db.session.commit()
     notify(user, _l("Your password was reset"))
@@ -434,7 +434,7 @@ def accept_invite(body):
         invitations.INVITE,
         _("This invitation link is used, expired or unknown."),
     )
-    _set_password(user, body["password"], "password")
+    set_password(user, body["password"], "password")
     db.session.commit()
     return _sign_in(user)
 
@@ -449,9 +449,10 @@ def _redeemed(token: str, purpose: str, refused: str) -> User:
     return user
 
 
-def _set_password(user: User, password: str, field: str) -> None:
-    """`user`'s new password, hashed (the caller commits); 422 on `field`, with
-    nothing changed, when it is too easy to guess."""
+def set_password(user: User, password: str, field: str) -> None:
+    """`user`'s new password, hashed (the caller commits): from a link, a
+    change, or a script adding staff; 422 on `field`, with nothing changed,
+    when it is too easy to guess."""
     reason = weakness(password, user.name, user.email)
     if reason is not None:
         db.session.rollback()

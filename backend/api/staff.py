@@ -1,21 +1,19 @@
 """Clinic staff: admins add therapists and other admins."""
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from backend.api import invites
-from backend.api.auth import notify
-from backend.api.common import documents, invalid
+from backend.api.auth import notify, set_password
+from backend.api.common import documents
 from backend.auth import require_role, staff_member_or_404
 from backend.extensions import db
 from backend.models import STAFF_ROLES, User
 from backend.schemas.common import name_field
 from backend.schemas.users import StaffInSchema, UserSchema
 from backend.services import second_factor, sessions
-from backend.services.passwords import weakness
 
 blp = Blueprint("staff", __name__, url_prefix="/api/staff", description="Clinic staff")
 
@@ -68,11 +66,7 @@ def create_staff(body):
         role=body["role"],
     )
     if "password" in body:
-        reason = weakness(body["password"], user.name, user.email)
-        if reason is not None:
-            invalid("password", reason)
-        passwords = current_app.extensions["homeward_passwords"]
-        user.password_hash = passwords.hash(body["password"])
+        set_password(user, body["password"], "password")
     invite = invites.create_account(user, admin, invite="password" not in body)
     return staff_view(user) | invite
 
