@@ -36,7 +36,7 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $
 # After adding or changing a server string: extract every string into
 # translations/messages.pot and merge it into each language's .po (README).
 messages: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project=Homeward \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --project=Homeward \
 		--copyright-holder=Homeward --no-location --sort-output \
 		-o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations
@@ -44,10 +44,13 @@ messages: setup
 migrate: setup
 	$(FLASK) db upgrade
 
+# The mail outbox is sent by a background `flask mail run` for as long as the
+# server runs (`make worker` sends it too, with the reminders).
 run: migrate
 	$(FLASK) seed-demo --if-missing
 	$(FLASK) vapid-keys --if-missing
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	$(FLASK) mail run & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+		$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Production-style serving: gunicorn with gunicorn.conf.py (WEB_CONCURRENCY, PORT),
 # the PWA's files linked for nginx (deploy/nginx.conf) to serve from disk.

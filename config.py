@@ -127,11 +127,20 @@ class Config:
     # production, messages are printed and kept in instance/outbox/.
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = _int("MAIL_PORT", 587)
-    MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)  # STARTTLS, certificate verified
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)  # implicit TLS (port 465)
+    MAIL_CA_FILE = os.environ.get("MAIL_CA_FILE")  # a private CA; default: system's
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
     MAIL_FROM = os.environ.get("MAIL_FROM", "homeward@localhost")
     MAIL_OUTBOX = str(INSTANCE_DIR / "outbox")
+    # the outbox (backend/mail.py): the worker retries a message with back-off
+    # for this long, then marks it failed for the admin to see; a worker that
+    # dies mid-send holds a message this long before another sends it
+    MAIL_GIVE_UP_HOURS = _int("MAIL_GIVE_UP_HOURS", 24)
+    # seconds per SMTP operation: a stuck server holds a worker's pass no longer
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
+    MAIL_LEASE_SECONDS = _int("MAIL_LEASE_SECONDS", 120)
     # Clinic pictures and videos of exercises (services/media.py): a directory,
     # shared by all app servers (a volume) when there are several
     MEDIA_DIR = os.environ.get("MEDIA_DIR", str(INSTANCE_DIR / "media"))

@@ -1,10 +1,12 @@
 """Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
 `restore`, `rebuild-adherence`, `publish-assets`, `vapid-keys`,
-`reminders send-due|run` (which also runs export jobs), `alerts sweep`."""
+`reminders send-due|run` (which also runs export jobs and sends the mail
+outbox), `mail send-queued|run`, `alerts sweep`."""
 
 import logging
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select, text
 
+from backend import mail
 from backend.extensions import db, lift_statement_timeout
 from backend.models import Clinic, User
 from backend.services import alerts, demo, jobs, reminders
@@ -33,6 +36,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(vapid_keys)
     app.cli.add_command(reminders_group)
     app.cli.add_command(alerts_group)
+    app.cli.add_command(mail_group)
 
 
 @click.command("create-admin")
@@ -315,9 +319,13 @@ def run_reminders(every):
     every hour, also run the alert rules over every patient (the ones that
     depend on time passing: nothing logged for days, no programme yet), and
     delete export files older than a week. Between sends, it runs queued
-    export jobs (big reports, services/jobs.py) for up to 50 s."""
+    export jobs (big reports, services/jobs.py) for up to 50 s. The mail
+    outbox is sent every few seconds by a thread of its own, so a long
+    export never holds a password reset."""
     log = logging.getLogger(__name__)
     click.echo(f"Sending reminders every {every} s; Ctrl+C stops.")
+    app = current_app._get_current_object()
+    threading.Thread(target=_mail_loop, args=(app, 5), daemon=True).start()
     swept = None
     while True:
         started = time.monotonic()
@@ -350,3 +358,46 @@ def alerts_group():
 def sweep_alerts():
     """Run every rule for every active patient (the worker does it hourly)."""
     click.echo(f"{alerts.sweep()} alerts raised.")
+
+
+@click.group("mail")
+def mail_group():
+    """The mail outbox (backend/mail.py)."""
+
+
+@mail_group.command("send-queued")
+@with_appcontext
+def send_queued():
+    """One pass: send what may go now."""
+    outcomes = mail.send_queued()
+    click.echo(
+        ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "Nothing to send."
+    )
+
+
+@mail_group.command("run")
+@with_appcontext
+@click.option("--every", default=5, show_default=True, help="Seconds between passes.")
+def run_mail(every):
+    """Send the outbox every few seconds, until stopped (`reminders run` does
+    this too, in a thread of its own)."""
+    click.echo(f"Sending mail every {every} s; Ctrl+C stops.")
+    _mail_loop(current_app._get_current_object(), every)
+
+
+def _mail_loop(app: Flask, every: float) -> None:
+    """Send the outbox every `every` seconds, in an app context of its own
+    (its own database session), surviving any failure of a pass."""
+    log = logging.getLogger(__name__)
+    while True:
+        with app.app_context():
+            try:
+                outcomes = mail.send_queued()
+                if outcomes:
+                    click.echo(f"{now_utc():%Y-%m-%d %H:%M:%S} UTC: mail {outcomes}")
+            except Exception:  # the database or the disk: try again next pass
+                db.session.rollback()
+                log.exception("sending mail failed")
+            finally:
+                db.session.remove()
+        time.sleep(every)

@@ -23,6 +23,7 @@ from flask import (
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend import mail
 from backend.extensions import db, limiter
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
@@ -109,9 +110,14 @@ def _redis_state() -> str:
 @bp.get("/healthz")
 def healthz():
     """What each dependency says: 200 when the database answers, else 503.
-    Redis degraded is reported, not fatal: sign-in works on in-memory limits."""
+    Redis degraded is reported, not fatal: sign-in works on in-memory limits.
+    `mail_oldest_unsent_seconds`: how long the oldest email still to send has
+    waited (null when none): growing means the worker or the mail server is
+    down (backend/mail.py)."""
     database = "ok" if _database_answers() else "down"
     answer = {"database": database, "redis": _redis_state()}
+    if database == "ok":
+        answer["mail_oldest_unsent_seconds"] = mail.oldest_unsent_age()
     return answer, 200 if database == "ok" else 503
 
 

@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import make_url, text
 
-from backend import create_app
+from backend import create_app, mail
 from backend.extensions import db, limiter
 from backend.models import Clinic, PatientProfile, User
 from backend.models.access import APPEND_ONLY
@@ -123,11 +123,45 @@ def _fresh_data(request, app):
 
 
 class Mailbox(list):
-    """Messages an in-process SMTP server (aiosmtpd) received, oldest first."""
+    """Messages an in-process SMTP server (aiosmtpd) received, oldest first.
+
+    Requests only queue mail (backend/mail.py); reading the mailbox first
+    makes one pass of the outbox, as the running worker would, so a test
+    reads what has been delivered by then. `Mailbox(app=None)` (no pass) is
+    for the outbox's own tests, which run the worker themselves."""
+
+    def __init__(self, app=None):
+        super().__init__()
+        self.app = app
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd)
         self.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return "250 Message accepted"
+
+    def deliver(self) -> None:
+        if self.app is not None:
+            with self.app.app_context():
+                mail.send_queued()
+                db.session.remove()
+
+    def __len__(self):
+        self.deliver()
+        return super().__len__()
+
+    def __iter__(self):
+        self.deliver()
+        return super().__iter__()
+
+    def __getitem__(self, index):
+        self.deliver()
+        return super().__getitem__(index)
+
+    def __bool__(self):
+        return len(self) > 0
+
+    def __eq__(self, other):
+        self.deliver()
+        return super().__eq__(other)
 
     def text(self, message) -> str:
         return message.get_body(("plain",)).get_content()
@@ -147,7 +181,7 @@ class Mailbox(list):
 @pytest.fixture
 def mailbox(app):
     """A real SMTP server on a free port that the app sends its mail to."""
-    box = Mailbox()
+    box = Mailbox(app)
     controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
     app.config.update(

@@ -24,6 +24,7 @@ class TcpProxy:
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
         self.mode = "pass"
+        self.accepted = 0  # connections the proxy took, in any mode
         self._lock = threading.Lock()
         self._pairs: list[tuple[socket.socket, socket.socket | None]] = []
         self._frozen = False
@@ -87,6 +88,7 @@ class TcpProxy:
                 continue
             client.setblocking(True)
             with self._lock:
+                self.accepted += 1
                 mode = self.mode
             if mode == "drop":
                 with self._lock:

@@ -216,6 +216,7 @@ CASES = [
     ),
     ("GET", "/api/auth/sessions", None, everyone_signed_in(200)),
     ("GET", "/api/clinic", None, staff_only(200, admin_only=True)),
+    ("GET", "/api/clinic/mail", None, staff_only(200, admin_only=True)),
     (
         "PATCH",
         "/api/clinic",

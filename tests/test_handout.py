@@ -190,7 +190,7 @@ def test_a_pending_patients_handout_carries_a_working_invitation_link(
 ):
     pdf = pdf_of(therapist, invited["id"])
     [link] = qr_links(pdf)
-    assert link.startswith("http://localhost/#/invite/")
+    assert link.startswith(app.config["PUBLIC_URL"] + "/#/invite/")
     assert link != invited["invite_url"]
     text = text_of(pdf)
     assert "Scan to set up Homeward on your phone" in text

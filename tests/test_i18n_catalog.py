@@ -48,6 +48,7 @@ COMPUTED_KEYS = {
     ("admin.js", "known.text"),
     ("admin.js", "label"),
     ("admin.js", "SEVERITY_TEXT[setting.severity]"),
+    ("admin.js", 'MAIL_KINDS[m.kind] || N_("Email")'),
     ("library.js", "LIMITS"),
     ("programme.js", "ITEM_FIELDS[name]"),
     ("programme.js", "PROGRAMME_FIELDS.items"),

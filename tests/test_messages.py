@@ -4,10 +4,11 @@ reads, unread counts, and the notice the other side gets (without the words)."""
 import pytest
 from sqlalchemy import event, select
 
+from backend import mail
 from backend.extensions import db
-from backend.models import Message, PushSubscription
-from backend.services import notices
+from backend.models import Message, OutboxMail, PushSubscription
 from tests.conftest import new_id
+from tests.serving import free_port
 
 SECRET = "My sciatica flared after the wedding"
 
@@ -295,10 +296,14 @@ def test_a_patient_without_device_or_email_reminders_is_not_told(
     assert len(mailbox) == 0
 
 
-def test_a_notice_that_fails_never_fails_the_message(app, world, patient, monkeypatch):
-    def broken(*args, **kwargs):
-        raise RuntimeError("the mail server caught fire")
-
-    monkeypatch.setattr(notices.mail, "send", broken)
-    write(patient, world, "Still stored")
+def test_a_mail_server_that_refuses_never_fails_the_message(app, world, patient):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nobody
+    try:
+        write(patient, world, "Still stored")
+        with app.app_context():
+            assert mail.send_queued() == {"retry": 1}
+            [waiting] = db.session.scalars(select(OutboxMail)).all()
+            assert (waiting.status, waiting.to_address) == ("queued", "ther@a.test")
+    finally:
+        app.config.update(MAIL_SERVER=None, MAIL_PORT=587)
     assert [m.body for m in stored(app)] == ["Still stored"]

@@ -109,7 +109,11 @@ def test_text_is_compressed_when_the_client_accepts_it(world, patient):
 def test_health_check_answers_when_the_database_does(anonymous):
     response = anonymous.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"database": "ok", "redis": "off"}
+    assert response.json == {
+        "database": "ok",
+        "redis": "off",
+        "mail_oldest_unsent_seconds": None,
+    }
 
 
 def test_rate_limits_live_in_redis_and_are_shared_between_app_servers(make_app, world):

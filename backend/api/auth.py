@@ -251,13 +251,13 @@ def confirm_enrolment(body):
     if codes is None:
         db.session.rollback()
         abort(401, message=_("That code does not match. Check the app and try again."))
+    notify(user, _l("A second sign-in step was set up"), signed_out=not pending)
     if pending:
         answer = _complete(row)
     else:  # a new phone: every other session ends
         sessions.end_all(user.id, keep=row.id)
         db.session.commit()
         answer = _me(user)
-    notify(user, _l("A second sign-in step was set up"), signed_out=not pending)
     return answer | {"recovery_codes": codes}
 
 
@@ -367,8 +367,8 @@ def change_password(body):
         invalid("current_password", _("This is not your current password."))
     set_password(user, body["new_password"], "new_password")
     sessions.end_all(user.id, keep=session.row.id)
-    db.session.commit()
     notify(user, _l("Your password was changed"))
+    db.session.commit()
 
 
 @blp.route("/password-reset", methods=["POST"])
@@ -379,27 +379,11 @@ def change_password(body):
 @documents(blp, 429)
 def request_password_reset(body):
     """Mail a single-use link, valid for an hour, to set a new password. The
-    answer is the same whether or not the email belongs to anyone."""
-    email = body["email"].strip().lower()
-    user = db.session.scalar(
-        select(User).where(
-            User.email == email, User.active.is_(True), User.password_hash.is_not(None)
-        )
-    )
-    if user is not None:
-        valid = current_app.config["PASSWORD_RESET_VALID"]
-        token, _expires = invitations.issue(
-            user.id, None, now_utc(), valid, invitations.RESET
-        )
-        db.session.commit()
-        mail.send(
-            user,
-            _l("Reset your Homeward password (%(clinic)s)", clinic=user.clinic.name),
-            "password_reset",
-            name=user.name,
-            clinic_name=user.clinic.name,
-            link=f"{request.host_url}#/reset/{token}",
-        )
+    answer is the same, in the same time, whether or not the email belongs to
+    anyone: the request only queues the address, and the worker looks it up
+    (backend/mail.py)."""
+    mail.ask("password_reset", body["email"].strip().lower())
+    db.session.commit()
 
 
 @blp.route("/password-reset/confirm", methods=["POST"])
@@ -417,8 +401,8 @@ def confirm_password_reset(body):
     )
     set_password(user, body["password"], "password")
     sessions.end_all(user.id)
-    db.session.commit()
     notify(user, _l("Your password was reset"))
+    db.session.commit()
 
 
 @blp.route("/accept-invite", methods=["POST"])
@@ -462,12 +446,14 @@ def set_password(user: User, password: str, field: str) -> None:
 
 
 def notify(user: User, what: str, signed_out: bool = True) -> None:
-    """Tell the user by email that their password or second factor changed
-    (and whether their other sessions were ended)."""
-    mail.send(
+    """Queue an email telling the user that their password or second factor
+    changed (and whether their other sessions were ended); the caller
+    commits."""
+    mail.queue(
         user,
         _l("%(what)s (%(clinic)s)", what=what, clinic=user.clinic.name),
         "security_notice",
+        kind="security",
         name=user.name,
         clinic_name=user.clinic.name,
         what=what,

@@ -1,12 +1,14 @@
 """The admin's clinic settings: the paper the handout is printed on, the
-language its people read by default, and the alert rules."""
+language its people read by default, and the alert rules; and how the
+clinic's email is going."""
 
 from flask_smorest import Blueprint
 
+from backend import mail
 from backend.api.common import documents
 from backend.auth import require_role
 from backend.extensions import db
-from backend.schemas.clinics import ClinicPatchSchema, ClinicSchema
+from backend.schemas.clinics import ClinicPatchSchema, ClinicSchema, MailStateSchema
 
 blp = Blueprint("clinic", __name__, url_prefix="/api/clinic", description="Clinic")
 
@@ -38,3 +40,13 @@ def update_clinic(body):
         clinic.alert_settings = own
     db.session.commit()
     return clinic
+
+
+@blp.route("/mail", methods=["GET"])
+@blp.response(200, MailStateSchema)
+@documents(blp, 401, 403)
+def mail_state():
+    """The clinic's email: how many messages wait and how long the oldest
+    has, how many failed for good in the last 30 days, and the newest 20 of
+    those not sent (to whom, what, why)."""
+    return mail.clinic_state(require_role("admin").clinic_id)

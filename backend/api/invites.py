@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import abort
@@ -27,12 +27,12 @@ def create_account(person: User, creator: User, invite: bool = True) -> dict:
     try:
         db.session.flush()
         link = issue(person, creator) if invite else {}
+        if link:
+            send(person, creator, link)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
         email_taken()
-    if link:
-        send(person, creator, link)
     return link
 
 
@@ -50,14 +50,15 @@ def issue(person: User, inviter: User, keep_others: bool = False) -> dict:
     )
     return {
         "invite_token": token,
-        "invite_url": f"{request.host_url}#/invite/{token}",
+        "invite_url": mail.public_url(f"/#/invite/{token}"),
         "invite_expires_at": expires_at,
     }
 
 
 def send(person: User, inviter: User, invite: dict) -> bool:
-    """Mail the invitation (the link is also shown to whoever made it, for a
-    patient without email or a mail that does not arrive)."""
+    """Queue the invitation's email (the link is also shown to whoever made
+    it, for a patient without email or a mail that does not arrive); the
+    caller commits."""
     clinic = person.clinic.name
     common = {
         "name": person.name,
@@ -67,13 +68,14 @@ def send(person: User, inviter: User, invite: dict) -> bool:
     }
     if person.role == "patient":
         subject = _l("Your home exercises at %(clinic)s", clinic=clinic)
-        return mail.send(person, subject, "invitation", **common)
+        return mail.queue(person, subject, "invitation", kind="invitation", **common)
     role = _l("an admin") if person.role == "admin" else _l("a therapist")
     subject = _l("You have been added to %(clinic)s in Homeward", clinic=clinic)
-    return mail.send(
+    return mail.queue(
         person,
         subject,
         "staff_invitation",
+        kind="invitation",
         **common,
         invited_by=inviter.name,
         role=role,

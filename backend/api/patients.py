@@ -141,6 +141,6 @@ def reissue_invite(patient_id):
     if patient.password_hash is not None:
         abort(409, message=_("This patient has already set a password."))
     invite = invites.issue(patient, user)
-    db.session.commit()
     invites.send(patient, user, invite)
+    db.session.commit()
     return patient_view(patient) | invite

@@ -1,6 +1,7 @@
 """Clinic staff: admins add therapists and other admins."""
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 from sqlalchemy import select
@@ -107,5 +108,5 @@ def reset_second_factor(staff_id):
     _admin, user = staff_member_or_404(staff_id)
     second_factor.reset(user)
     sessions.end_all(user.id)
+    notify(user, _l("Your second sign-in step was reset by your clinic's admin"))
     db.session.commit()
-    notify(user, "Your second sign-in step was reset by your clinic's admin")

@@ -6,6 +6,7 @@ from backend.models.clinical import HELPED, TRIGGERS, FlareUp, Message, PsfsResp
 from backend.models.exercises import CATEGORIES, Exercise, ExerciseMedia
 from backend.models.jobs import ExportJob
 from backend.models.logs import AdherenceDay, ExerciseLog, PainLog
+from backend.models.outbox import OutboxMail
 from backend.models.outcomes import OdiResponse
 from backend.models.programmes import ProgrammeItem, ProgrammeVersion, weekday_mask
 from backend.models.reminders import (
@@ -45,6 +46,7 @@ __all__ = [
     "ExerciseMedia",
     "ExerciseLog",
     "ExportJob",
+    "OutboxMail",
     "Invitation",
     "Message",
     "OdiResponse",

@@ -64,3 +64,24 @@ class ClinicPatchSchema(Schema):
     paper_size = fields.String(validate=validate.OneOf(PAPER_SIZES))
     default_language = default_language_field()
     alert_settings = fields.Nested(AlertSettingsSchema)
+
+
+class UndeliveredMailSchema(Schema):
+    id = fields.Integer(required=True)
+    to = fields.String(required=True, attribute="to_address")
+    subject = fields.String(allow_none=True)
+    kind = fields.String(required=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    last_error = fields.String(allow_none=True)
+
+
+class MailStateSchema(Schema):
+    """How the clinic's email is going (backend/mail.py): what waits, what
+    failed for good in the last 30 days, and the newest of those."""
+
+    waiting = fields.Integer(required=True)
+    failed = fields.Integer(required=True)
+    oldest_waiting_seconds = fields.Integer(allow_none=True)
+    undelivered = fields.List(fields.Nested(UndeliveredMailSchema), required=True)

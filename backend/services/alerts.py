@@ -21,7 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -40,7 +40,6 @@ from backend.models import (
 from backend.services.adherence import adherence_by, pain_by
 from backend.services.dates import now_utc, today_in
 from backend.services.progress import each_day, pain_mean
-from backend.services.reminders import site_url
 
 log = logging.getLogger(__name__)
 
@@ -207,9 +206,17 @@ def _open_episodes(patient_id: int) -> set[str]:
     )
 
 
-def evaluate(patient: User, rules: set[str] = ALL_RULES, now: datetime | None = None):
+def evaluate(
+    patient: User,
+    rules: set[str] = ALL_RULES,
+    now: datetime | None = None,
+    tell: bool = True,
+):
     """Run `rules` for one patient: raise what starts an episode, end the
-    episodes whose condition cleared. Commits; returns the alerts raised."""
+    episodes whose condition cleared. A critical alert raised queues an
+    email to the therapist in the same transaction (unless `tell` is false:
+    the sweep sends one email per therapist instead). Commits; returns the
+    alerts raised."""
     now = now or now_utc()
     today = today_in(patient.profile.timezone, now)
     settings = settings_for(patient.clinic)
@@ -251,10 +258,9 @@ def evaluate(patient: User, rules: set[str] = ALL_RULES, now: datetime | None = 
             kept.append(alert)
         except IntegrityError:
             pass
+    if tell and any(alert.severity == "critical" for alert in kept):
+        _tell_therapist(patient.profile.therapist, 1)
     db.session.commit()
-    for alert in kept:
-        if alert.severity == "critical":
-            _tell_therapist(patient)
     return kept
 
 
@@ -307,10 +313,13 @@ def data_arrived(
 
 def sweep(now: datetime | None = None, batch: int = 200) -> int:
     """Every active patient's rules (the time-based ones need it: a day with
-    nothing logged raises no write). Returns how many alerts were raised."""
+    nothing logged raises no write). Each therapist with patients newly
+    needing attention (a critical alert) gets one email saying how many.
+    Returns how many alerts were raised."""
     now = now or now_utc()
     raised = 0
     last_id = 0
+    critical: dict[int, set[int]] = {}  # therapist id: patient ids
     while True:
         patients = db.session.scalars(
             select(User)
@@ -319,22 +328,39 @@ def sweep(now: datetime | None = None, batch: int = 200) -> int:
             .limit(batch)
         ).all()
         if not patients:
-            return raised
+            break
         for patient in patients:
-            raised += len(evaluate(patient, ALL_RULES, now))
+            kept = evaluate(patient, ALL_RULES, now, tell=False)
+            raised += len(kept)
+            therapist_id = patient.profile.therapist_id
+            if therapist_id and any(a.severity == "critical" for a in kept):
+                critical.setdefault(therapist_id, set()).add(patient.id)
         last_id = patients[-1].id
         db.session.expunge_all()
+    for therapist_id, patient_ids in critical.items():
+        _tell_therapist(db.session.get(User, therapist_id), len(patient_ids), True)
+    db.session.commit()
+    return raised
 
 
-def _tell_therapist(patient: User) -> None:
-    therapist = patient.profile.therapist
+def _tell_therapist(therapist: User | None, patients: int, sweep: bool = False) -> None:
+    """Queue "`patients` need your attention" for the therapist (the caller
+    commits). On arrival, at most one such email waits and one goes per 15
+    minutes (mail.py); the hourly sweep sends one with its count."""
     if therapist is None or not therapist.active:
         return
-    mail.send(
+    mail.queue(
         therapist,
-        _l("A patient needs your attention"),
+        lazy_ngettext(
+            "A patient needs your attention",
+            "%(num)d patients need your attention",
+            patients,
+        ),
         "alert",
+        kind="alert",
+        coalesce_key=None if sweep else f"alerts:{therapist.id}",
         name=therapist.name,
-        clinic_name=patient.clinic.name,
-        link=f"{site_url()}/#/alerts",
+        clinic_name=therapist.clinic.name,
+        patients=patients,
+        link=mail.public_url("/#/alerts"),
     )

@@ -26,7 +26,6 @@ from backend.models import ExportJob, PatientProfile, User
 from backend.schemas.progress import ReportRowSchema
 from backend.services import export
 from backend.services.dates import now_utc
-from backend.services.reminders import site_url
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 200  # patients between two progress updates
@@ -212,14 +211,16 @@ def _tell_requester(job: ExportJob) -> None:
     admin = db.session.get(User, job.requested_by) if job.requested_by else None
     if admin is None or not mail.enabled():
         return
-    mail.send(
+    mail.queue(
         admin,
         _l("Your report is ready"),
         "export_ready",
+        kind="export",
         name=admin.name,
         clinic_name=admin.clinic.name,
-        link=f"{site_url()}/#/reports",
+        link=mail.public_url("/#/reports"),
     )
+    db.session.commit()
 
 
 def delete_old_files() -> int:

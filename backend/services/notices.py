@@ -6,10 +6,13 @@
   notifications on for; without a device that took it, an email when they
   chose email reminders; else nothing (they see it in the app).
 
-Sent right after the message is committed, once per request however many
+Emails go through the outbox (backend/mail.py), coalesced per thread and
+reader: at most one waits, and at most one goes every 15 minutes, however
+many messages come (a patient cannot mail-bomb their therapist). Queued
+right after the message is committed, once per request however many
 messages it stored. A notice that cannot go out is logged; it never turns
-the stored message into an error. The VAPID key, the patient's reminder
-channel and the site's address come from services/reminders.py.
+the stored message into an error. The VAPID key and the patient's reminder
+channel come from services/reminders.py.
 """
 
 import logging
@@ -49,16 +52,7 @@ def _tell_therapist(patient: User) -> str:
     therapist = patient.profile.therapist
     if therapist is None or not therapist.active:
         return "none"
-    sent = mail.send(
-        therapist,
-        FROM_PATIENT,
-        "new_message",
-        name=therapist.name,
-        clinic_name=patient.clinic.name,
-        text=FROM_PATIENT,
-        app_url=f"{reminders.site_url()}/#/patients",
-    )
-    return "email" if sent else "none"
+    return _email(therapist, patient, FROM_PATIENT, "/#/patients")
 
 
 def _tell_patient(patient: User) -> str:
@@ -72,13 +66,21 @@ def _tell_patient(patient: User) -> str:
         return "push"
     if reminders.settings_of(patient.id).channel != "email":
         return "none"
-    sent = mail.send(
-        patient,
-        FROM_THERAPIST,
+    return _email(patient, patient, FROM_THERAPIST, NOTICE.url)
+
+
+def _email(reader: User, patient: User, text: str, path: str) -> str:
+    """Queue the notice for `reader` of `patient`'s thread, coalesced."""
+    queued = mail.queue(
+        reader,
+        text,
         "new_message",
-        name=patient.name,
+        kind="message",
+        coalesce_key=f"thread:{patient.id}:{reader.id}",
+        name=reader.name,
         clinic_name=patient.clinic.name,
-        text=FROM_THERAPIST,
-        app_url=f"{reminders.site_url()}{NOTICE.url}",
+        text=text,
+        app_url=mail.public_url(path),
     )
-    return "email" if sent else "none"
+    db.session.commit()
+    return "email" if queued else "none"

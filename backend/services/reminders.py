@@ -27,7 +27,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -57,6 +57,7 @@ EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
 MAX_ATTEMPTS = 4
 REMINDER_TTL = 30 * 60  # seconds a push service may hold a reminder
 NUDGE_TTL = 12 * 3600
+NUDGE_LATEST = timedelta(seconds=NUDGE_TTL)  # an emailed nudge goes by then
 NUDGE_TEXT = _l(
     "Your therapist sent you a reminder: "
     "a few minutes of your exercises today will help."
@@ -342,8 +343,10 @@ def deliver(row: ReminderSend, now: datetime) -> None:
         else:
             message = Message("Homeward", str(NUDGE_TEXT), tag="homeward-nudge")
         if settings.channel == "email":
-            sent = _email(patient, message)
-            problem = None if sent else "the mail server did not take it"
+            latest = current_app.config["REMINDER_LATEST"]
+            late = row.due_at + latest if row.kind == "reminder" else now + NUDGE_LATEST
+            sent = _email(patient, message, late)
+            problem = None if sent else "mail is off"
         else:
             sent, problem = _push(row, message)
     if sent:
@@ -423,26 +426,22 @@ def push(user_id: int, message: Message, ttl: int) -> tuple[bool, str | None]:
     return delivered, problem
 
 
-def site_url() -> str:
-    """The address patients open Homeward at: the request's host when there is
-    one, else PUBLIC_URL (the worker has no request)."""
-    if has_request_context():
-        return request.host_url.rstrip("/")
-    return current_app.config["PUBLIC_URL"].rstrip("/")
-
-
-def _email(patient: User, message: Message) -> bool:
+def _email(patient: User, message: Message, give_up_at: datetime) -> bool:
+    """Queue the reminder's email (the caller commits): it goes while it is
+    still worth reading, else the outbox marks it failed."""
     token = stop_token(patient.id)
     nudged = message.tag == "homeward-nudge"
-    return mail.send(
+    return mail.queue(
         patient,
         _("A reminder from your therapist") if nudged else message.body,
         "reminder",
+        kind="reminder",
+        give_up_at=give_up_at,
         name=patient.name,
         clinic_name=patient.clinic.name,
         text=message.body,
-        app_url=f"{site_url()}/#/today",
-        stop_url=f"{site_url()}/#/reminders/stop/{token}",
+        app_url=mail.public_url("/#/today"),
+        stop_url=mail.public_url(f"/#/reminders/stop/{token}"),
     )
 
 

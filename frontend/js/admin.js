@@ -3,7 +3,7 @@
  * and the audit log. */
 import * as api from "./api.js";
 import { addDays, clearErrors, copyButton, deviceToday, field, formatDateTime, h, heading, loading, mount, rangeChosen, say, showErrors, statusArea, table } from "./dom.js";
-import { LANGUAGES, N_, t } from "./i18n.js";
+import { LANGUAGES, N_, t, tn } from "./i18n.js";
 
 export function render(view, ctx) {
   const screens = { staff: staffScreen, tokens: tokensScreen, audit: auditScreen };
@@ -16,7 +16,7 @@ async function staffScreen(view, { user }) {
   const listArea = h("div", {}, loading());
   const listMessage = statusArea();
   say(listMessage, "");
-  mount(view, heading(t("Staff")), addStaffForm(load), h("section", { "aria-labelledby": "staff-list" }, h("h2", { id: "staff-list" }, t("Clinic staff")), listMessage, listArea), paperSetting(), alertSettings());
+  mount(view, heading(t("Staff")), addStaffForm(load), h("section", { "aria-labelledby": "staff-list" }, h("h2", { id: "staff-list" }, t("Clinic staff")), listMessage, listArea), paperSetting(), alertSettings(), mailDelivery());
 
   async function load() {
     const staff = await api.get("/api/staff");
@@ -172,6 +172,41 @@ function paperSetting() {
     ),
     message,
   );
+}
+
+/* ---- email delivery --------------------------------------------------------- */
+
+const MAIL_KINDS = { security: N_("Account security"), invitation: N_("Invitation"), alert: N_("Alert"), message: N_("Message notice"), export: N_("Report ready"), reminder: N_("Reminder") };
+
+/** How the clinic's email is going (GET /api/clinic/mail): what waits, what
+ * could not be delivered, and why. */
+function mailDelivery() {
+  const body = h("div", {}, loading());
+  api
+    .get("/api/clinic/mail")
+    .then((state) => {
+      const waiting = state.waiting
+        ? tn(state.waiting, "{count} email waiting, since {minutes} min.", "{count} emails waiting; the oldest for {minutes} min.", { minutes: Math.round((state.oldest_waiting_seconds || 0) / 60) })
+        : t("No email waiting.");
+      const failed = state.failed ? tn(state.failed, "{count} email could not be delivered in the last 30 days.", "{count} emails could not be delivered in the last 30 days.") : t("Every email of the last 30 days was delivered.");
+      body.replaceChildren(
+        h("p", {}, waiting, " ", failed),
+        table(
+          t("Emails not delivered"),
+          [
+            { label: t("To"), value: (m) => m.to },
+            { label: t("What"), value: (m) => t(MAIL_KINDS[m.kind] || N_("Email")) },
+            { label: t("Since"), value: (m) => formatDateTime(m.created_at) },
+            { label: t("State"), value: (m) => (m.status === "failed" ? t("Not delivered") : t("Waiting")) },
+            { label: t("Last problem"), value: (m) => m.last_error || "" },
+          ],
+          state.undelivered,
+          { empty: t("Nothing waiting or undelivered.") },
+        ),
+      );
+    })
+    .catch((error) => body.replaceChildren(h("p", { class: "error" }, error.message)));
+  return h("section", { class: "card", "aria-labelledby": "mail-title" }, h("h2", { id: "mail-title" }, t("Email delivery")), h("p", { class: "hint" }, t("Homeward retries an email for a day before it gives up. Ask the person to check their address if it keeps failing.")), body);
 }
 
 /* ---- alert rules ------------------------------------------------------------ */

@@ -7,8 +7,10 @@ from datetime import date, timedelta
 
 from playwright.sync_api import expect
 
+from backend import mail
 from backend.extensions import db
 from tests.conftest import add_patient, exercise_id, item, new_id, prescribe
+from tests.serving import free_port
 
 WEEKDAYS = [
     "Monday",
@@ -200,3 +202,29 @@ def test_patient_list_loads_more_as_it_scrolls_and_searches_on_the_server(
     expect(rows).to_have_count(10)  # Many 120 to 129, found by the server
     page.get_by_label("Search patients").fill("nobody at all")
     expect(page.get_by_text("No patients match.")).to_be_visible()
+
+
+def test_admin_sees_an_email_that_could_not_be_delivered_and_why(
+    app, world, signed_in, desktop, sign_in_page
+):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())  # nobody
+    try:
+        invited = signed_in("admin_a").post(
+            "/api/staff",
+            json={"email": "new-ther@a.test", "name": "New", "role": "therapist"},
+        )
+        assert invited.status_code == 201, invited.json
+        with app.app_context():
+            assert mail.send_queued() == {"retry": 1}
+            db.session.remove()
+    finally:
+        app.config.update(MAIL_SERVER=None, MAIL_PORT=587)
+    page = desktop.new_page()
+    sign_in_page(page, "admin@a.test")
+    page.goto(page.url.split("#")[0] + "#/admin/staff")
+    card = page.get_by_role("region", name="Email delivery")
+    expect(card).to_contain_text("1 email waiting")
+    row = card.get_by_role("row", name=re.compile("new-ther@a.test"))
+    expect(row).to_contain_text("Invitation")
+    expect(row).to_contain_text("Waiting")
+    expect(row).to_contain_text("ConnectionRefusedError")

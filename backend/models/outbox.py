@@ -1,0 +1,80 @@
+"""The mail outbox: every email Homeward sends is a row here first.
+
+A request only inserts a row in its own transaction; the worker sends it
+(backend/mail.py: `send_queued`), claims it with a conditional UPDATE so that
+two workers never send the same row, and retries with back-off until the
+row's `give_up_at`, when it is marked failed and shown to the clinic's admin.
+The message itself is kept only until it is sent (it may hold a single-use
+link), then cleared.
+
+A row may also be a request to be prepared by the worker (`message` empty, a
+`purpose` such as a password reset): the request then costs one INSERT
+whoever the address belongs to, so its timing tells nothing.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.extensions import db
+from backend.models.base import UTCDateTime, now_utc
+
+# queued → sending → sent; or → failed (gave up), or → dropped (nothing to
+# send: a reset asked for an address nobody has)
+STATES = ("queued", "sending", "sent", "failed", "dropped")
+
+
+class OutboxMail(db.Model):
+    __tablename__ = "outbox_mail"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'sending', 'sent', 'failed', 'dropped')",
+            name="status",
+        ),
+        # what the worker looks for: open rows by when they may go
+        Index("ix_outbox_mail_open", "status", "next_attempt_at"),
+        Index("ix_outbox_mail_clinic", "clinic_id", "created_at"),
+        # at most one unsent row per coalescing key (a thread's notices)
+        Index(
+            "uq_outbox_mail_coalesce",
+            "coalesce_key",
+            unique=True,
+            sqlite_where=text("status = 'queued'"),
+            postgresql_where=text("status = 'queued'"),
+        ),
+        Index("ix_outbox_mail_coalesce_recent", "coalesce_key", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # what it is: "security" (resets, notices of a changed password or
+    # factor), "invitation", "alert", "message", "export", "reminder"
+    kind: Mapped[str] = mapped_column(String(16))
+    # prepared by the worker when set (see backend/mail.py: PREPARERS)
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    clinic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clinics.id", ondelete="CASCADE")
+    )
+    recipient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    message: Mapped[bytes | None] = mapped_column(LargeBinary)  # RFC 5322 bytes
+    coalesce_key: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    # queued: not before this; sending: the claim's lease runs out then
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    give_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
