@@ -396,8 +396,7 @@ def verify_audit():
     db.session.rollback()
     if verdict.broken_id is not None:
         raise click.ClickException(
-            f"Row {verdict.broken_id} breaks the chain ({verdict.rows} rows "
-            f"before it hold): {verdict.problem}."
+            f"Row {verdict.broken_id} breaks the chain: {verdict.problem}."
         )
     click.echo(f"{verdict.rows} rows, chain intact.")
     if verdict.last_hash:  # noted elsewhere, it shows rows removed from the end
