@@ -1,7 +1,8 @@
 """Settings for Homeward, read from the environment (twelve-factor).
 
 `Config` runs out of the box for development (an SQLite file under `instance/`);
-production sets `HOMEWARD_ENV=production`, `SECRET_KEY` and `DATABASE_URL`.
+production sets `HOMEWARD_ENV=production`, `SECRET_KEY`, `DATABASE_URL` and
+(PostgreSQL) `MIGRATION_DATABASE_URL`.
 `TestConfig` is what the test suite builds its apps with.
 """
 
@@ -47,6 +48,10 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _sqlite_url(
         INSTANCE_DIR / "homeward.db"
     )
+    # PostgreSQL: the role that owns the tables, for `flask db upgrade` and
+    # `flask grant-runtime`; DATABASE_URL's role then only uses them (README,
+    # "Database"). Unset: migrations run as DATABASE_URL's role.
+    MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL")
     # PostgreSQL timeouts (SQLALCHEMY_ENGINE_OPTIONS below): a dead database
     # costs a request a few seconds and a 503, never a hang.
     # seconds to open a connection (libpq connect_timeout)
@@ -249,6 +254,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or _sqlite_url(
         INSTANCE_DIR / "test.db"
     )
+    MIGRATION_DATABASE_URL = None  # the test database's one role owns it
     RATELIMIT_STORAGE_URI = "memory://"
     # Flask-Limiter keeps the first app's prefix for the process: none here, so
     # that apps made on Redis by a test (make_app) can bring their own

@@ -1,24 +1,27 @@
 """Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
 `restore`, `rebuild-adherence`, `publish-assets`, `vapid-keys`,
 `reminders send-due|run` (which also runs export jobs and sends the mail
-outbox), `mail send-queued|run`, `alerts sweep`."""
+outbox), `mail send-queued|run`, `alerts sweep`, `grant-runtime`
+(PostgreSQL's runtime role), `audit verify`."""
 
 import logging
 import os
 import sqlite3
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.pool import NullPool
 
-from backend import mail
+from backend import db_roles, mail
 from backend.extensions import db, lift_statement_timeout
-from backend.models import Clinic, User
-from backend.services import alerts, demo, jobs, reminders
+from backend.models import AuditEvent, Clinic, User
+from backend.services import alerts, audit_chain, demo, jobs, reminders
 from backend.services.adherence import rebuild_done
 from backend.services.dates import now_utc
 from backend.services.library import sync_library
@@ -37,6 +40,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(reminders_group)
     app.cli.add_command(alerts_group)
     app.cli.add_command(mail_group)
+    app.cli.add_command(grant_runtime)
+    app.cli.add_command(audit_group)
 
 
 @click.command("create-admin")
@@ -401,3 +406,46 @@ def _mail_loop(app: Flask, every: float) -> None:
             finally:
                 db.session.remove()
         time.sleep(every)
+@click.command("grant-runtime")
+@click.argument("role")
+@with_appcontext
+def grant_runtime(role):
+    """Grant ROLE, the app's PostgreSQL role (DATABASE_URL's), what it needs:
+    every table's rows, but only INSERT and SELECT on the audit trail.
+
+    Runs as the tables' owner (MIGRATION_DATABASE_URL, else DATABASE_URL),
+    after `flask db upgrade`; safe to run again.
+    """
+    owner_url = current_app.config.get("MIGRATION_DATABASE_URL")
+    engine = create_engine(owner_url, poolclass=NullPool) if owner_url else db.engine
+    try:
+        with engine.begin() as connection:
+            db_roles.grant_runtime(connection, role)
+    except db_roles.RoleRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"{role} may now use Homeward's tables (the audit trail: add, read).")
+
+
+@click.group("audit")
+def audit_group():
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def verify_audit():
+    """Walk the audit trail's hash chain from its first row: exit 1 at the
+    first row changed, removed or added outside the app."""
+    lift_statement_timeout()
+    chain = select(AuditEvent.__table__).order_by(AuditEvent.id)
+    # streamed (a server-side cursor on PostgreSQL), closed where the walk stops
+    with closing(db.session.execute(chain.execution_options(yield_per=1000))) as rows:
+        verdict = audit_chain.verify(row._mapping for row in rows)
+    db.session.rollback()
+    if verdict.broken_id is not None:
+        raise click.ClickException(
+            f"Row {verdict.broken_id} breaks the chain: {verdict.problem}."
+        )
+    click.echo(f"{verdict.rows} rows, chain intact.")
+    if verdict.last_hash:  # noted elsewhere, it shows rows removed from the end
+        click.echo(f"Last hash: {verdict.last_hash}")

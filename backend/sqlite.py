@@ -5,8 +5,12 @@ timeout (a writer waits for the single write lock rather than failing at
 once), foreign keys on and the durability of the `SQLITE_SYNCHRONOUS` setting:
 FULL (production's default) syncs the WAL at every commit, so a power cut
 loses no acknowledged write; NORMAL syncs at checkpoints only, so a power cut
-may lose the last commits, but never corrupts the database.
+may lose the last commits, but never corrupts the database. It also gets
+`homeward_sha256(text)`, which SQLite lacks and the audit trail's hash chain
+computes in SQL (backend/services/audit_chain.py).
 """
+
+import hashlib
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, make_url
@@ -49,3 +53,10 @@ def harden(engine, synchronous: str | None = None) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.close()
+        dbapi_connection.create_function(
+            "homeward_sha256", 1, _sha256_hex, deterministic=True
+        )
+
+
+def _sha256_hex(text: str | None) -> str | None:
+    return None if text is None else hashlib.sha256(text.encode()).hexdigest()

@@ -3,6 +3,8 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -14,7 +16,15 @@ fileConfig(config.config_file_name)
 logger = logging.getLogger("alembic.env")
 
 
+# Migrations run as the role that owns the tables (MIGRATION_DATABASE_URL) when
+# it is set; the app's own role (DATABASE_URL) may then only use them.
+_owner_url = current_app.config.get("MIGRATION_DATABASE_URL")
+_owner_engine = create_engine(_owner_url, poolclass=NullPool) if _owner_url else None
+
+
 def get_engine():
+    if _owner_engine is not None:
+        return _owner_engine
     # Flask-SQLAlchemy >= 3 (the template's older fallback warns)
     return current_app.extensions["migrate"].db.engine
 

@@ -34,7 +34,10 @@ class ApiToken(db.Model):
 class AuditEvent(db.Model):
     """One write, sign-in, export, refused access or staff read of a patient's
     record. Append-only in the database itself: triggers refuse every UPDATE
-    and DELETE (see `APPEND_ONLY`, installed by migration 0005)."""
+    and DELETE (see `APPEND_ONLY`, installed by migration 0005), and the app's
+    database role may only INSERT and SELECT (backend/db_roles.py). Each row
+    carries the hash of the one before it (backend/services/audit_chain.py), so
+    a row changed by whoever owns the table shows at `flask audit verify`."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_clinic_at", "clinic_id", "at"),)
@@ -54,6 +57,9 @@ class AuditEvent(db.Model):
     # an event recorded at most once (a staff member's reads of one patient's
     # record on one day): the key says which
     once_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # the chain: the previous row's hash, and SHA-256 of that and this row's content
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 # Triggers that make audit_events append-only, per dialect: (create, drop).

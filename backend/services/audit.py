@@ -3,25 +3,11 @@ where; and each row told as a sentence for the admin's screen."""
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend.extensions import db
 from backend.models import AuditEvent
+from backend.services import audit_chain
 from backend.services.dates import now_utc
-
-_INSERT = insert(AuditEvent.__table__)  # built once: every write adds a row
-# an event recorded once: a second one with the same key is dropped
-_INSERT_ONCE = {
-    name: dialect_insert(AuditEvent.__table__).on_conflict_do_nothing(
-        index_elements=["once_key"]
-    )
-    for name, dialect_insert in (
-        ("postgresql", postgresql_insert),
-        ("sqlite", sqlite_insert),
-    )
-}
 
 
 def record(
@@ -37,8 +23,9 @@ def record(
     detail: dict | None = None,
     once_key: str | None = None,
 ) -> None:
-    """Add one audit row in the session's transaction; the caller commits.
-    With `once_key`, nothing is added if a row with that key exists."""
+    """Add one audit row, at the end of the hash chain, in the session's
+    transaction; the caller commits. With `once_key`, nothing is added if a
+    row with that key exists."""
     values = {
         "at": now_utc(),
         "action": action,
@@ -52,10 +39,7 @@ def record(
         "detail": detail,
         "once_key": once_key,
     }
-    statement = _INSERT
-    if once_key is not None:
-        statement = _INSERT_ONCE[db.session.get_bind().dialect.name]
-    db.session.execute(statement, values)
+    audit_chain.append(db.session, values)
 
 
 # What each action says, as a sentence for the admin's screen ({actor} did ...;
