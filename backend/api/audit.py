@@ -20,7 +20,7 @@ from sqlalchemy import Select, or_, select
 from backend.api.common import documents
 from backend.auth import require_role
 from backend.extensions import db, limiter
-from backend.guards import CONTROL
+from backend.guards import CONTROL, json_body
 from backend.models import AuditEvent, User
 from backend.schemas.progress import (
     AuditEventSchema,
@@ -105,7 +105,7 @@ def _target(response):
 
 def _email_sent() -> str | None:
     """The email a sign-in or reset request named (for refused ones)."""
-    body = request.get_json(silent=True)
+    body = json_body()
     email = body.get("email") if isinstance(body, dict) else None
     if not isinstance(email, str) or CONTROL.search(email):
         return None
