@@ -200,3 +200,23 @@ def test_patient_list_loads_more_as_it_scrolls_and_searches_on_the_server(
     expect(rows).to_have_count(10)  # Many 120 to 129, found by the server
     page.get_by_label("Search patients").fill("nobody at all")
     expect(page.get_by_text("No patients match.")).to_be_visible()
+
+
+def test_admin_makes_a_token_for_fewer_days_and_sees_when_it_expires(
+    world, admin, desktop, sign_in_page
+):
+    page = desktop.new_page()
+    sign_in_page(page, "admin@a.test")
+    page.goto("/#/admin/tokens")
+    page.get_by_label("Token name").fill("Nightly export")
+    page.get_by_label("Works for (days)").fill("7")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_text(re.compile(r"^It works until .+\.$"))).to_be_visible()
+    expect(page.get_by_role("columnheader", name="Expires")).to_be_visible()
+    [token] = admin.get("/api/tokens").json
+    made, expires = (
+        date.fromisoformat(token[name][:10]) for name in ("created_at", "expires_at")
+    )
+    assert expires - made == timedelta(days=7)
+    row = page.get_by_role("row", name=re.compile("Nightly export"))
+    expect(row.get_by_text("Active")).to_be_visible()
