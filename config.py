@@ -208,11 +208,16 @@ class Config:
 
     @property
     def SQLALCHEMY_ENGINE_OPTIONS(self) -> dict:  # noqa: N802 (a Flask setting)
-        """Pre-ping pooled connections; on PostgreSQL, the timeouts above and
-        TCP keepalives (an idle connection to a vanished server is found dead
-        after 5 s + 2 probes 2 s apart). Read when the app is made, so that a
+        """Pre-ping pooled connections; in production, log SQL errors without
+        their values; on PostgreSQL, the timeouts above and TCP keepalives (an
+        idle connection to a vanished server is found dead after 5 s + 2
+        probes 2 s apart). Read when the app is made, so that a
         database URL set later (tests) gets the options of its engine."""
-        options = {"pool_pre_ping": True}
+        # the values are health data, or whatever an attacker sent
+        options = {
+            "pool_pre_ping": True,
+            "hide_parameters": self.ENV_NAME == "production",
+        }
         if make_url(self.SQLALCHEMY_DATABASE_URI).get_backend_name() != "postgresql":
             return options
         options["pool_timeout"] = self.DB_POOL_TIMEOUT

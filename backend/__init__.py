@@ -110,9 +110,10 @@ def _register_auth(app: Flask) -> None:
 
     @login_manager.request_loader
     def load_user_from_token(request):
-        """`Authorization: Bearer <token>` signs in a script, on reports only."""
+        """`Authorization: Bearer <token>` signs in a script, on the endpoints
+        of its token's scope (backend/auth.py judges)."""
         header = request.headers.get("Authorization", "")
-        if request.blueprint != "reports" or not header.startswith("Bearer "):
+        if not request.path.startswith("/api/") or not header.startswith("Bearer "):
             return None
         return script_admin(header.removeprefix("Bearer ").strip())
 

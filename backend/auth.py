@@ -12,7 +12,7 @@ on every request with their profile; a deactivated account is refused on its
 next request.
 """
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -34,10 +34,21 @@ def load_user(user_id: int) -> User | None:
     return user if user is not None and user.active else None
 
 
+# what an API token of each scope reaches: (HTTP methods, blueprints)
+TOKEN_SCOPES = {"reports:read": ({"GET", "HEAD"}, {"reports"})}
+
+
 def script_admin(secret: str) -> User | None:
-    """The admin an API token acts for: a live token of an active admin."""
-    token = tokens.find(secret)
+    """The admin an API token acts for on this request: a live (unexpired,
+    unrevoked) token of an active admin, whose scope reaches this endpoint. A
+    live token used outside its scope signs nobody in, and `actor` answers
+    403 (an unknown, expired or revoked one: 401)."""
+    token = tokens.find(secret, now_utc())
     if token is None or not token.creator.active or token.creator.role != "admin":
+        return None
+    methods, blueprints = TOKEN_SCOPES.get(token.scope, ((), ()))
+    if request.method not in methods or request.blueprint not in blueprints:
+        g.token_out_of_scope = True
         return None
     tokens.note_use(token, now_utc())
     g.api_token = token  # the audit trail names it
@@ -59,6 +70,8 @@ def needs_second_factor(user: User) -> bool:
 def actor() -> User:
     """The signed-in user (401 when nobody is)."""
     if not current_user.is_authenticated:
+        if g.get("token_out_of_scope"):
+            abort(403, message=_("This API token does not reach this endpoint."))
         abort(401, message=_("Sign in first."))
     return current_user._get_current_object()
 

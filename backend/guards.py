@@ -13,6 +13,9 @@ CSRF check read the body.
   control characters too), so one bad record never holds back the others.
 - Ids in paths are positive database integers (`IdConverter`): anything else
   is a 404 before any query runs.
+
+Whatever else reads the body (a rate limiter's key, the audit trail) reads it
+through `json_body`, which never raises, even after the guard refused it.
 """
 
 import re
@@ -87,6 +90,15 @@ def check_request():
             _refuse_depth()
         if in_body is not None and request.endpoint not in RECORDS_JUDGED_ONE_BY_ONE:
             _refuse_control_characters("json", in_body)
+
+
+def json_body():
+    """The request's JSON body, or None when there is none or it could not be
+    read (malformed, or too deep: then the guard has already answered 400)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:  # silent covers only malformed JSON
+        return None
 
 
 def _refuse_depth():

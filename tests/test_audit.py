@@ -11,7 +11,7 @@ from sqlalchemy.exc import DatabaseError
 
 from backend.api.audit import EXPORTS, SIGN_INS
 from backend.extensions import db
-from backend.models import AuditEvent, User
+from backend.models import Alert, AuditEvent, User
 from backend.services.audit import SENTENCES
 from tests.conftest import ApiClient, new_id
 
@@ -162,6 +162,73 @@ def test_a_staff_read_of_a_patient_is_recorded_once_per_day(
         if e["actor_id"] == world.therapist_a
     ]
     assert shown["sentence"] == "Tess Therapist viewed Pat Patient's progress"
+
+
+def test_a_staff_list_of_patients_is_one_row_with_the_ids_shown(
+    app, world, therapist, admin, audit_rows
+):
+    shown = therapist.get("/api/patients", query_string={"limit": 1})
+    assert shown.status_code == 200
+    [row] = audit_rows(action="patient.list")
+    assert row.actor_id == world.therapist_a
+    assert row.detail["ids"] == [patient["id"] for patient in shown.json]
+    everyone = admin.get("/api/patients").json
+    rows = audit_rows(action="patient.list")
+    assert len(rows) == 2 and rows[1].actor_id == world.admin_a
+    assert rows[1].detail["ids"] == [p["id"] for p in everyone]
+    assert set(rows[1].detail["ids"]) == {world.patient_a, world.patient_a2}
+
+
+def test_a_staff_search_of_patients_is_one_row_with_the_ids_found(
+    app, world, admin, audit_rows
+):
+    found = admin.get("/api/patients", query_string={"q": "pat2"}).json
+    assert [p["id"] for p in found] == [world.patient_a2]
+    [row] = audit_rows(action="patient.search")
+    assert row.actor_id == world.admin_a and row.detail["ids"] == [world.patient_a2]
+    assert admin.get("/api/patients", query_string={"q": "nobody"}).json == []
+    assert audit_rows(action="patient.search")[1].detail["ids"] == []
+    assert audit_rows(action="patient.list") == []
+
+
+def test_the_alert_inbox_read_is_one_row_with_the_alerts_and_patients_shown(
+    app, world, therapist, admin, patient, audit_rows
+):
+    with app.app_context():
+        for patient_id in (world.patient_a, world.patient_a2):
+            db.session.add(
+                Alert(
+                    clinic_id=world.clinic_a,
+                    patient_id=patient_id,
+                    rule="pain_high",
+                    severity="warning",
+                )
+            )
+        db.session.commit()
+    inbox = therapist.get("/api/alerts").json
+    assert [a["patient_id"] for a in inbox] == [world.patient_a]  # their own
+    [row] = audit_rows(action="alert.list")
+    assert row.actor_id == world.therapist_a
+    assert row.detail["ids"] == [inbox[0]["id"]]
+    assert row.detail["patient_ids"] == [world.patient_a]
+    assert len(admin.get("/api/alerts").json) == 2
+    assert audit_rows(action="alert.list")[1].detail["patient_ids"] == [
+        world.patient_a,
+        world.patient_a2,
+    ]
+    shown = {e["sentence"] for e in admin.get("/api/audit?action=alert.list").json}
+    assert len(shown) == 2
+
+
+def test_a_patients_own_reads_add_no_list_read(app, world, patient, audit_rows):
+    base = f"/api/patients/{world.patient_a}"
+    for path in ("", "/progress", "/routine"):
+        assert patient.get(base + path).status_code == 200
+    patient.get("/api/patients")  # refused (403): not a read of anything
+    patient.get("/api/alerts")
+    actions = {row.action for row in audit_rows()}
+    assert actions.isdisjoint({"patient.list", "patient.search", "alert.list"})
+    assert audit_rows(action="patient.read") == []
 
 
 def test_an_export_with_an_api_token_names_the_token(app, world, admin, audit_rows):

@@ -39,6 +39,20 @@ def test_deeply_nested_json_is_a_400_everywhere_even_at_sign_in(
         assert "nested" in response.json["message"]
 
 
+@pytest.mark.parametrize("path", ["/api/auth/login", "/api/auth/password-reset"])
+def test_deeply_nested_json_signed_out_is_a_400_where_limits_read_the_email(
+    world, anonymous, path
+):
+    """The rate limiter's key and the audit trail read the email in the body
+    of a sign-in or reset: 5,000 levels must not crash them after the guard."""
+    for body in (nested(5000), f'{{"email": {nested(5000)}}}'):
+        response = anonymous.post(
+            path, data=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, (path, response.json)
+        assert "nested" in response.json["message"]
+
+
 def test_json_sent_as_something_else_is_a_415(world, patient, today):
     tick = json.dumps({"id": new_id(), "exercise_id": 1, "performed_on": today})
     for content_type in ("text/plain", "application/x-www-form-urlencoded"):

@@ -1,5 +1,7 @@
 """Enrolling and editing patients, the patient list's pages, and adding staff."""
 
+import base64
+import json
 import uuid
 from datetime import timedelta
 
@@ -247,6 +249,45 @@ def test_bad_list_queries_are_a_422_naming_the_argument(world, admin, query, fie
     response = admin.get("/api/patients", query_string=query)
     assert response.status_code == 422
     assert list(response.json["errors"]["query"]) == [field]
+
+
+def crafted_cursor(*key) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "sort,after",
+    [
+        ("name", crafted_cursor("name", "pat", 2**64)),  # beyond any integer column
+        ("name", crafted_cursor("name", "pat", 2**31)),
+        ("name", crafted_cursor("name", "pat", 0)),
+        ("name", crafted_cursor("name", "pa\x00t", 4)),  # NUL: PostgreSQL refuses it
+        ("name", crafted_cursor("name", "x" * 201, 4)),
+        ("newest", crafted_cursor("newest", 2**64)),
+        ("newest", crafted_cursor("newest", -(2**70))),
+    ],
+    ids=["2**64", "2**31", "0", "nul", "long-name", "newest-2**64", "newest-negative"],
+)
+def test_crafted_cursors_are_a_422_naming_after(world, admin, sort, after):
+    """A cursor is the client's text: its key is bounded like any input (a
+    number above 2**63 or a NUL byte was a 500 logging the whole SQL)."""
+    response = admin.get("/api/patients", query_string={"after": after, "sort": sort})
+    assert response.status_code == 422, response.json
+    assert list(response.json["errors"]["query"]) == ["after"]
+
+
+def test_ids_beyond_any_integer_column_are_a_4xx(world, admin):
+    huge = 2**64
+    assert admin.get(f"/api/patients/{huge}").status_code == 404
+    url = f"/api/patients/{world.patient_a}"
+    response = admin.patch(url, json={"therapist_id": huge})
+    assert (
+        response.status_code == 422
+        and "therapist_id" in response.json["errors"]["json"]
+    )
+    listed = admin.get("/api/patients", query_string={"therapist_id": str(huge)})
+    assert listed.status_code == 422
+    assert "therapist_id" in listed.json["errors"]["query"]
 
 
 def test_the_largest_page_is_allowed(world, admin):

@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 import config as settings
-from backend.extensions import limiter
+from backend.extensions import db, limiter
 from tests.conftest import PASSWORD, ApiClient
 
 
@@ -36,6 +36,16 @@ def test_production_refuses_staff_without_a_second_factor(monkeypatch):
     monkeypatch.setattr(settings.Config, "SECOND_FACTOR_FOR_STAFF", False)
     with pytest.raises(RuntimeError, match="second factor"):
         settings.Config()
+
+
+def test_production_logs_sql_errors_without_their_values(make_app, app):
+    """A crafted input that reaches the database must not write itself (or a
+    patient's data) into the error log with the failing SQL."""
+    production = make_app(ENV_NAME="production")
+    with production.app_context():
+        assert db.engine.hide_parameters
+    with app.app_context():  # the tests' own engine shows them, for debugging
+        assert not db.engine.hide_parameters
 
 
 def test_every_response_carries_the_security_headers(anonymous):

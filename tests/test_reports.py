@@ -3,9 +3,10 @@
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import delete, select
 
 from backend.extensions import db
@@ -192,13 +193,105 @@ def test_bearer_token_reads_reports_without_cookie_or_csrf_until_revoked(app, de
     assert script.get("/api/reports/adherence", headers=auth).status_code == 200
     assert script.get("/api/reports/adherence.csv", headers=auth).status_code == 200
     # the token opens the reports and nothing else
-    assert script.get("/api/patients", headers=auth).status_code == 401
+    assert script.get("/api/patients", headers=auth).status_code == 403
     listed = demo.get("/api/tokens").json
     assert listed[0]["name"] == "Nightly export" and "token" not in listed[0]
     assert listed[0]["last_used_at"] is not None
     assert demo.delete(f"/api/tokens/{created.json['id']}").status_code == 204
     assert script.get("/api/reports/adherence", headers=auth).status_code == 401
     assert demo.get("/api/tokens").json[0]["revoked_at"] is not None
+
+
+def make_token(client, **fields):
+    response = client.post("/api/tokens", json={"name": "Nightly export"} | fields)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def reads_reports(app, secret) -> int:
+    auth = {"Authorization": f"Bearer {secret}"}
+    return app.test_client().get("/api/reports/adherence", headers=auth).status_code
+
+
+def test_a_new_token_works_90_days_for_reports_read(app, world, admin):
+    created = make_token(admin)
+    made, expires = (
+        datetime.fromisoformat(created[name]) for name in ("created_at", "expires_at")
+    )
+    assert expires - made == timedelta(days=90)
+    assert created["scopes"] == ["reports:read"]
+    listed = admin.get("/api/tokens").json[0]
+    assert listed["expires_at"] == created["expires_at"]
+    assert listed["scopes"] == ["reports:read"]
+
+
+def test_a_token_may_live_fewer_days_never_more(app, world, admin):
+    created = make_token(admin, expires_in_days=7)
+    made, expires = (
+        datetime.fromisoformat(created[name]) for name in ("created_at", "expires_at")
+    )
+    assert expires - made == timedelta(days=7)
+    for refused in (
+        {"expires_in_days": 91},
+        {"expires_in_days": 0},
+        {"expires_in_days": "7"},
+        {"scopes": ["patients:write"]},
+        {"scopes": []},
+    ):
+        response = admin.post("/api/tokens", json={"name": "x"} | refused)
+        assert response.status_code == 422, refused
+        assert set(response.json["errors"]["json"]) == set(refused)
+
+
+def test_an_expired_token_is_a_401_like_an_unknown_one(app, world, admin):
+    secret = make_token(admin, expires_in_days=2)["token"]
+    assert reads_reports(app, secret) == 200
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=2, seconds=1)):
+        assert reads_reports(app, secret) == 401
+    assert admin.get("/api/tokens").json[0]["revoked_at"] is None  # expired, only
+
+
+def test_a_token_outside_its_scope_is_a_403(app, world, admin):
+    """A reports:read token signs nobody in anywhere else: 403, nothing done
+    (an unknown or expired token stays a 401)."""
+    auth = {"Authorization": f"Bearer {make_token(admin)['token']}"}
+    script = app.test_client()
+    for path in ("/api/patients", "/api/tokens", "/api/audit", "/api/auth/me"):
+        response = script.get(path, headers=auth)
+        assert response.status_code == 403, path
+        assert "token" in response.json["message"]
+    unknown = {"Authorization": "Bearer hw_nope"}
+    assert script.get("/api/patients", headers=unknown).status_code == 401
+
+
+def test_deactivating_an_admin_revokes_their_tokens_for_good(
+    app, world, admin, signed_in
+):
+    """Reactivating an admin brings back none of their tokens: the revocation
+    is stored, not read from the account's `active`."""
+    response = admin.post(
+        "/api/staff",
+        json={
+            "email": "admin2@a.test",
+            "name": "Second Admin",
+            "role": "admin",
+            "password": "a-long-enough-password-2",
+        },
+    )
+    assert response.status_code == 201, response.json
+    second_id = response.json["id"]
+    second = ApiClient(app.test_client()).login(
+        "admin2@a.test", "a-long-enough-password-2"
+    )
+    secret = make_token(second)["token"]
+    assert reads_reports(app, secret) == 200
+    url = f"/api/staff/{second_id}"
+    assert admin.patch(url, json={"active": False}).status_code == 200
+    assert reads_reports(app, secret) == 401
+    assert admin.patch(url, json={"active": True}).status_code == 200
+    assert reads_reports(app, secret) == 401
+    listed = admin.get("/api/tokens").json[0]
+    assert listed["revoked_at"] is not None
 
 
 def test_wrong_bearer_token_is_a_401(app, demo):

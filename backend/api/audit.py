@@ -20,7 +20,7 @@ from sqlalchemy import Select, or_, select
 from backend.api.common import documents
 from backend.auth import require_role
 from backend.extensions import db, limiter
-from backend.guards import CONTROL
+from backend.guards import CONTROL, json_body
 from backend.models import AuditEvent, User
 from backend.schemas.progress import (
     AuditEventSchema,
@@ -73,6 +73,13 @@ PATIENT_READS = {
     "programmes.programme_handout",
     "reminders.get_reminders",
 }
+# a staff member's reads of lists that name patients: one row per request,
+# with the ids the answer held
+LIST_READS = {
+    "patients.list_patients": "patient.list",
+    "alerts.list_alerts": "alert.list",
+}
+LIST_READ_ACTIONS = {*LIST_READS.values(), "patient.search"}
 TARGETS = (  # view argument → the kind of record it names
     ("log_id", "exercise_log"),
     ("alert_id", "alert"),
@@ -105,7 +112,7 @@ def _target(response):
 
 def _email_sent() -> str | None:
     """The email a sign-in or reset request named (for refused ones)."""
-    body = request.get_json(silent=True)
+    body = json_body()
     email = body.get("email") if isinstance(body, dict) else None
     if not isinstance(email, str) or CONTROL.search(email):
         return None
@@ -121,6 +128,8 @@ def _detail(response, action: str) -> dict:
         detail["token"] = {"id": token.id, "name": token.name}
     if action == "patient.read":
         detail["read"] = request.endpoint
+    if action in LIST_READ_ACTIONS:
+        detail |= _ids_listed(response)
     if g.get("csrf_refused"):
         detail["reason"] = "csrf"
     elif response.status_code in REFUSED and request.endpoint not in SIGN_INS:
@@ -222,6 +231,8 @@ def _event(response) -> tuple[str, dict] | None:
         return None
     if request.method == "GET" and status == 200 and endpoint in PATIENT_READS:
         return _patient_read()
+    if request.method == "GET" and status == 200 and endpoint in LIST_READS:
+        return _list_read(endpoint)
     return None
 
 
@@ -247,6 +258,26 @@ def _patient_read() -> tuple[str, dict] | None:
         return None
     day = now_utc().date().isoformat()
     return "patient.read", {"once_key": f"read:{user.id}:{patient_id}:{day}"}
+
+
+def _list_read(endpoint: str) -> tuple[str, dict] | None:
+    """A staff member's read of the patient list (a search when `q` says
+    what to find) or of the alert inbox."""
+    if not current_user.is_authenticated or not current_user.is_staff:
+        return None
+    if endpoint == "patients.list_patients" and request.args.get("q"):
+        return "patient.search", {}
+    return LIST_READS[endpoint], {}
+
+
+def _ids_listed(response) -> dict:
+    """The ids of the records a list answer held (and, for alerts, of their
+    patients)."""
+    rows = response.get_json(silent=True) or []
+    listed = {"ids": [row["id"] for row in rows]}
+    if request.endpoint == "alerts.list_alerts":
+        listed["patient_ids"] = sorted({row["patient_id"] for row in rows})
+    return listed
 
 
 def install(app: Flask) -> None:

@@ -27,6 +27,7 @@ from backend import i18n, mail, session_store
 from backend.api.common import documents, invalid
 from backend.auth import actor, needs_second_factor
 from backend.extensions import db, limiter
+from backend.guards import json_body
 from backend.models import User, UserSession
 from backend.schemas.users import (
     AcceptInviteSchema,
@@ -55,7 +56,7 @@ PACE = RateLimitItemPerMinute(1)  # then: one attempt per address and minute
 
 
 def _email_in_body() -> str:
-    body = request.get_json(silent=True)
+    body = json_body()
     email = body.get("email") if isinstance(body, dict) else None
     return str(email).strip().lower()[:254] if email else "-"
 

@@ -14,7 +14,8 @@ from backend.extensions import db
 from backend.models import STAFF_ROLES, User
 from backend.schemas.common import name_field
 from backend.schemas.users import StaffInSchema, UserSchema
-from backend.services import second_factor, sessions
+from backend.services import second_factor, sessions, tokens
+from backend.services.dates import now_utc
 
 blp = Blueprint("staff", __name__, url_prefix="/api/staff", description="Clinic staff")
 
@@ -95,6 +96,7 @@ def update_staff(body, staff_id):
         user.active = body["active"]
         if not user.active:  # and re-activation revives none of them
             sessions.end_all(user.id)
+            tokens.revoke_all_of(user, now_utc())
     db.session.commit()
     return staff_view(user)
 

@@ -1,4 +1,5 @@
-"""API tokens: an admin makes one for a script, sees its secret once, can revoke it."""
+"""API tokens: an admin makes one for a script (of one scope, for at most 90
+days), sees its secret once, can revoke it."""
 
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
@@ -15,22 +16,34 @@ from backend.services.dates import now_utc
 blp = Blueprint("tokens", __name__, url_prefix="/api/tokens", description="API tokens")
 
 
+def token_view(token: ApiToken) -> dict:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "created_at": token.created_at,
+        "last_used_at": token.last_used_at,
+        "revoked_at": token.revoked_at,
+        "expires_at": token.expires_at,
+        "scopes": [token.scope],
+    }
+
+
 @blp.route("", methods=["POST"])
 @blp.arguments(TokenInSchema())
 @blp.response(201, NewTokenSchema)
 @documents(blp, 401, 403)
 def create_token(body):
+    """A token for a script, working `expires_in_days` days (at most 90)."""
     admin = require_role("admin")
-    token, secret = tokens.create(admin, body["name"].strip())
+    token, secret = tokens.create(
+        admin,
+        body["name"].strip(),
+        scope=body["scopes"][0],
+        days=body["expires_in_days"],
+        now=now_utc(),
+    )
     db.session.commit()
-    return {
-        "id": token.id,
-        "name": token.name,
-        "token": secret,
-        "created_at": token.created_at,
-        "last_used_at": None,
-        "revoked_at": None,
-    }
+    return token_view(token) | {"token": secret}
 
 
 @blp.route("", methods=["GET"])
@@ -38,11 +51,12 @@ def create_token(body):
 @documents(blp, 401, 403)
 def list_tokens():
     admin = require_role("admin")
-    return db.session.scalars(
+    found = db.session.scalars(
         select(ApiToken)
         .where(ApiToken.clinic_id == admin.clinic_id)
         .order_by(ApiToken.created_at.desc())
-    ).all()
+    )
+    return [token_view(token) for token in found]
 
 
 @blp.route("/<int:token_id>", methods=["DELETE"])

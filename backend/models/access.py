@@ -11,10 +11,10 @@ from backend.models.users import User
 
 
 class ApiToken(db.Model):
-    """A bearer token for the report endpoints; only its SHA-256 is stored.
+    """A bearer token for the endpoints of its scope; only its SHA-256 is stored.
 
-    It acts as the admin who made it, and stops working when revoked or when
-    that admin is deactivated.
+    It acts as the admin who made it, and stops working when it expires or is
+    revoked; deactivating that admin revokes it (reactivation revives nothing).
     """
 
     __tablename__ = "api_tokens"
@@ -27,6 +27,9 @@ class ApiToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # what it may reach: one of backend.auth.TOKEN_SCOPES
+    scope: Mapped[str] = mapped_column(String(32), default="reports:read")
 
     creator: Mapped[User] = relationship()
 

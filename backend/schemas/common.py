@@ -86,6 +86,17 @@ def text(
     return fields.String(validate=rules, **kwargs)
 
 
+def is_key_value(value, kind: type) -> bool:
+    """Whether `value`, read from a keyset cursor (`after`), is of `kind` and
+    could be stored: an id 1 to MAX_ID, or a line of text a name may be.
+    The client wrote the cursor: it is bounded like any other input."""
+    if isinstance(value, bool) or not isinstance(value, kind):
+        return False
+    if isinstance(value, int):
+        return 1 <= value <= MAX_ID
+    return len(value) <= 200 and ONE_LINE.regex.fullmatch(value) is not None
+
+
 def name_field(**kwargs) -> fields.String:
     return text(200, min_length=1, **kwargs)
 

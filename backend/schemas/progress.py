@@ -19,6 +19,7 @@ from backend.schemas.common import (
     record_id_query,
     text,
 )
+from backend.services import tokens
 
 
 class OdiInSchema(Schema):
@@ -121,6 +122,17 @@ class ReportRowSchema(Schema):
 
 class TokenInSchema(Schema):
     name = text(100, min_length=1, required=True)
+    expires_in_days = StrictInt(
+        load_default=tokens.MAX_DAYS,
+        validate=validate.Range(1, tokens.MAX_DAYS),
+        metadata={"description": f"Days it works (default {tokens.MAX_DAYS})."},
+    )
+    scopes = fields.List(
+        fields.String(validate=validate.OneOf(tokens.SCOPES)),
+        load_default=lambda: list(tokens.SCOPES[:1]),
+        validate=validate.Length(equal=1),
+        metadata={"description": "What it may reach (one scope)."},
+    )
 
 
 class TokenSchema(Schema):
@@ -129,6 +141,8 @@ class TokenSchema(Schema):
     created_at = fields.DateTime()
     last_used_at = fields.DateTime(allow_none=True)
     revoked_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(required=True)
+    scopes = fields.List(fields.String(), required=True)
 
 
 class NewTokenSchema(TokenSchema):

@@ -17,7 +17,13 @@ from marshmallow import (
 )
 
 from backend.i18n import LANGUAGES
-from backend.schemas.common import name_field, record_id, record_id_query, text
+from backend.schemas.common import (
+    is_key_value,
+    name_field,
+    record_id,
+    record_id_query,
+    text,
+)
 from backend.services.dates import is_known_timezone
 from backend.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
@@ -296,7 +302,7 @@ class PatientListQuerySchema(Schema):
             after[0] != data.get("sort", "name")
             or len(key) != len(expected)
             or not all(
-                isinstance(value, kind) and not isinstance(value, bool)
+                is_key_value(value, kind)
                 for value, kind in zip(key, expected, strict=True)
             )
         ):

@@ -314,9 +314,17 @@ async function tokensScreen(view) {
   const listArea = h("div", {}, loading());
   const secretArea = h("div");
   const name = h("input", { name: "name", required: true, maxlength: "200", autocomplete: "off" });
+  // a token lives at most 90 days (the server's limit); its maker may choose fewer
+  const days = h("input", { name: "expires_in_days", type: "number", min: "1", max: "90", step: "1", value: "90", required: true, inputmode: "numeric" });
   const message = statusArea("alert");
   say(message, "");
-  const form = h("form", { class: "toolbar", novalidate: true }, field(t("Token name"), name), h("div", { class: "actions" }, h("button", { type: "submit" }, t("Create token"))));
+  const form = h(
+    "form",
+    { class: "toolbar", novalidate: true },
+    field(t("Token name"), name),
+    field(t("Works for (days)"), days, t("At most 90 days; it reads reports only.")),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, t("Create token"))),
+  );
   mount(
     view,
     heading(t("API tokens")),
@@ -333,7 +341,7 @@ async function tokensScreen(view) {
       return;
     }
     try {
-      const created = await api.post("/api/tokens", { name: name.value.trim() });
+      const created = await api.post("/api/tokens", { name: name.value.trim(), expires_in_days: Number(days.value) });
       form.reset();
       say(message, "");
       const secret = h("input", { type: "text", readonly: true, value: created.token, class: "mono", id: "token-secret" });
@@ -345,6 +353,7 @@ async function tokensScreen(view) {
           "div",
           { class: "card success" },
           h("p", {}, h("strong", {}, t("Token “{name}” created. Copy it now: it will not be shown again.", { name: created.name }))),
+          h("p", {}, t("It works until {when}.", { when: formatDateTime(created.expires_at) })),
           h("label", { for: "token-secret" }, t("Token secret")),
           h("div", { class: "copy-row" }, secret, copyButton(secret, copied, t("Copy token"))),
           copied,
@@ -368,13 +377,20 @@ async function tokensScreen(view) {
           { label: t("Name"), value: (token) => token.name },
           { label: t("Created"), value: (token) => formatDateTime(token.created_at) },
           { label: t("Last used"), value: (token) => (token.last_used_at ? formatDateTime(token.last_used_at) : t("Never")) },
-          { label: t("Status"), value: (token) => (token.revoked_at ? h("span", { class: "status-pill off" }, t("Revoked {when}", { when: formatDateTime(token.revoked_at) })) : h("span", { class: "status-pill on" }, t("Active"))) },
-          { label: t("Actions"), value: (token) => (token.revoked_at ? "" : revokeButton(token)) },
+          { label: t("Expires"), value: (token) => formatDateTime(token.expires_at) },
+          { label: t("Status"), value: tokenStatus },
+          { label: t("Actions"), value: (token) => (token.revoked_at || expired(token) ? "" : revokeButton(token)) },
         ],
         tokens,
         { empty: t("No tokens yet."), hideCaption: true },
       ),
     );
+  }
+
+  function tokenStatus(token) {
+    if (token.revoked_at) return h("span", { class: "status-pill off" }, t("Revoked {when}", { when: formatDateTime(token.revoked_at) }));
+    if (expired(token)) return h("span", { class: "status-pill off" }, t("Expired"));
+    return h("span", { class: "status-pill on" }, t("Active"));
   }
 
   function revokeButton(token) {
@@ -404,6 +420,10 @@ async function tokensScreen(view) {
   }
 
   await load().catch((error) => mount(listArea, h("p", { role: "alert" }, error.message)));
+}
+
+function expired(token) {
+  return new Date(token.expires_at) <= new Date();
 }
 
 /* ---- audit log --------------------------------------------------------------- */

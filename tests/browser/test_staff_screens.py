@@ -228,3 +228,23 @@ def test_admin_sees_an_email_that_could_not_be_delivered_and_why(
     expect(row).to_contain_text("Invitation")
     expect(row).to_contain_text("Waiting")
     expect(row).to_contain_text("ConnectionRefusedError")
+
+
+def test_admin_makes_a_token_for_fewer_days_and_sees_when_it_expires(
+    world, admin, desktop, sign_in_page
+):
+    page = desktop.new_page()
+    sign_in_page(page, "admin@a.test")
+    page.goto("/#/admin/tokens")
+    page.get_by_label("Token name").fill("Nightly export")
+    page.get_by_label("Works for (days)").fill("7")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_text(re.compile(r"^It works until .+\.$"))).to_be_visible()
+    expect(page.get_by_role("columnheader", name="Expires")).to_be_visible()
+    [token] = admin.get("/api/tokens").json
+    made, expires = (
+        date.fromisoformat(token[name][:10]) for name in ("created_at", "expires_at")
+    )
+    assert expires - made == timedelta(days=7)
+    row = page.get_by_role("row", name=re.compile("Nightly export"))
+    expect(row.get_by_text("Active")).to_be_visible()
