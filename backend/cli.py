@@ -1,6 +1,7 @@
 """Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
 `restore`, `rebuild-adherence`, `publish-assets`, `vapid-keys`,
-`reminders send-due|run` (which also runs export jobs), `alerts sweep`."""
+`reminders send-due|run` (which also runs export jobs), `alerts sweep`,
+`rotate-keys`."""
 
 import logging
 import os
@@ -15,7 +16,7 @@ from sqlalchemy import select, text
 
 from backend.extensions import db, lift_statement_timeout
 from backend.models import Clinic, User
-from backend.services import alerts, demo, jobs, reminders
+from backend.services import alerts, demo, jobs, reminders, second_factor
 from backend.services.adherence import rebuild_done
 from backend.services.dates import now_utc
 from backend.services.library import sync_library
@@ -33,6 +34,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(vapid_keys)
     app.cli.add_command(reminders_group)
     app.cli.add_command(alerts_group)
+    app.cli.add_command(rotate_keys)
 
 
 @click.command("create-admin")
@@ -66,6 +68,16 @@ def create_admin(clinic_name, email, password, name):
     )
     db.session.commit()
     click.echo(f"Created clinic {clinic.id} ({clinic.name}) with admin {email}.")
+
+
+@click.command("rotate-keys")
+@with_appcontext
+def rotate_keys():
+    """Encrypt every stored TOTP secret again with the newest key of
+    FIELD_ENCRYPTION_KEYS (then the older keys may be dropped)."""
+    count = second_factor.rotate_keys(current_app.extensions["homeward_fields"])
+    db.session.commit()
+    click.echo(f"Encrypted the secrets of {count} user(s) with the newest key.")
 
 
 @click.command("seed-demo")

@@ -8,6 +8,8 @@ import config as settings
 from backend.extensions import limiter
 from tests.conftest import PASSWORD, ApiClient
 
+FIELD_KEY = settings.TestConfig.FIELD_ENCRYPTION_KEYS[0]
+
 
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.setenv("HOMEWARD_ENV", "production")
@@ -22,6 +24,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
 def test_production_refuses_rate_limits_in_each_workers_memory(monkeypatch):
     monkeypatch.setattr(settings.Config, "ENV_NAME", "production")
     monkeypatch.setattr(settings.Config, "SECRET_KEY", "a-long-random-secret")
+    monkeypatch.setattr(settings.Config, "FIELD_ENCRYPTION_KEYS", [FIELD_KEY])
     monkeypatch.setattr(settings.Config, "RATELIMIT_STORAGE_URI", "memory://")
     with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
         settings.Config()
@@ -35,6 +38,15 @@ def test_production_refuses_staff_without_a_second_factor(monkeypatch):
     monkeypatch.setattr(settings.Config, "RATELIMIT_STORAGE_URI", "redis://x:6379")
     monkeypatch.setattr(settings.Config, "SECOND_FACTOR_FOR_STAFF", False)
     with pytest.raises(RuntimeError, match="second factor"):
+        settings.Config()
+
+
+def test_production_refuses_to_start_without_field_encryption_keys(monkeypatch):
+    monkeypatch.setattr(settings.Config, "ENV_NAME", "production")
+    monkeypatch.setattr(settings.Config, "SECRET_KEY", "a-long-random-secret")
+    monkeypatch.setattr(settings.Config, "RATELIMIT_STORAGE_URI", "redis://x:6379")
+    monkeypatch.setattr(settings.Config, "FIELD_ENCRYPTION_KEYS", [])
+    with pytest.raises(RuntimeError, match="FIELD_ENCRYPTION_KEYS"):
         settings.Config()
 
 
