@@ -31,6 +31,22 @@ def _dev_secret_key() -> str:
     return key_file.read_text().strip()
 
 
+def _dev_field_key() -> str:
+    """A Fernet key kept in instance/ for development, like the secret key."""
+    from cryptography.fernet import Fernet
+
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    key_file = INSTANCE_DIR / "dev-field-key"
+    if not key_file.exists():
+        key_file.write_text(Fernet.generate_key().decode())
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _keys(value: str | None) -> list[str]:
+    return [key.strip() for key in (value or "").split(",") if key.strip()]
+
+
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
@@ -110,7 +126,19 @@ class Config:
     # failures only slow sign-in down: api/auth.py)
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"
-    SECOND_FACTOR_LIMIT = "5 per 15 minutes"
+    # wrong codes of real half-signed sessions, per address (IPv6: per /64)
+    SECOND_FACTOR_LIMIT = "20 per 15 minutes"
+    # per account, whatever the address (api/auth.py): after this many failed
+    # passwords within the hour, each try waits 1, 2, 4 ... minutes, at most
+    # the cap; a device that signed in before skips the wait
+    ACCOUNT_BACKOFF_AFTER = 10
+    ACCOUNT_BACKOFF_CAP = timedelta(minutes=_int("ACCOUNT_BACKOFF_CAP_MINUTES", 60))
+    # a half-signed session ends after this many wrong codes; the account's
+    # second step waits 15 minutes after SECOND_FACTOR_ACCOUNT_LIMIT of them
+    SECOND_FACTOR_SESSION_TRIES = 5
+    SECOND_FACTOR_ACCOUNT_LIMIT = 10
+    # the "known device" cookie a completed sign-in leaves (signed, HttpOnly)
+    KNOWN_DEVICE_DAYS = _int("KNOWN_DEVICE_DAYS", 365)
     PASSWORD_RESET_LIMIT = "5 per hour"
     # a patient's writes, per person: generous (a month offline is one or two
     # syncs), but bounded
@@ -119,6 +147,10 @@ class Config:
     # Admins (and therapists, unless their clinic says otherwise) sign in with
     # a second factor; only the test suite turns this off, never production.
     SECOND_FACTOR_FOR_STAFF = True
+
+    # Fernet keys (comma-separated, newest first) that encrypt secrets at rest
+    # (TOTP secrets); an older key still decrypts until `flask rotate-keys`
+    FIELD_ENCRYPTION_KEYS = _keys(os.environ.get("FIELD_ENCRYPTION_KEYS"))
 
     # Password hashing (argon2id); the library's defaults are the production cost.
     ARGON2_TIME_COST = 3
@@ -249,6 +281,13 @@ class Config:
                     f"(HOMEWARD_ENV={self.ENV_NAME})."
                 )
             self.SECRET_KEY = _dev_secret_key()
+        if not self.FIELD_ENCRYPTION_KEYS:
+            if self.ENV_NAME != "development":
+                raise RuntimeError(
+                    "FIELD_ENCRYPTION_KEYS must be set outside development "
+                    f"(HOMEWARD_ENV={self.ENV_NAME}): comma-separated Fernet keys."
+                )
+            self.FIELD_ENCRYPTION_KEYS = [_dev_field_key()]
 
 
 class TestConfig(Config):
@@ -261,6 +300,8 @@ class TestConfig(Config):
     )
     MIGRATION_DATABASE_URL = None  # the test database's one role owns it
     RATELIMIT_STORAGE_URI = "memory://"
+    # a key for the tests only
+    FIELD_ENCRYPTION_KEYS = ["u3Y0oV0p8m3bM2eO4mUa1jYy6Cq4sKXG8kQ3F2n5W7E="]
     # Flask-Limiter keeps the first app's prefix for the process: none here, so
     # that apps made on Redis by a test (make_app) can bring their own
     RATELIMIT_KEY_PREFIX = ""

@@ -61,7 +61,10 @@ def create_app(config=None) -> Flask:
     extensions.api.init_app(app)
     extensions.api.register_converter(guards.IdConverter, guards.id_parameter)
 
+    from backend.models.base import field_keys
     from backend.services.passwords import Passwords
+
+    app.extensions["homeward_fields"] = field_keys(app.config["FIELD_ENCRYPTION_KEYS"])
 
     app.extensions["homeward_passwords"] = Passwords(
         app.config["ARGON2_TIME_COST"],

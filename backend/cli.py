@@ -2,7 +2,7 @@
 `restore`, `rebuild-adherence`, `publish-assets`, `vapid-keys`,
 `reminders send-due|run` (which also runs export jobs and sends the mail
 outbox), `mail send-queued|run`, `alerts sweep`, `grant-runtime`
-(PostgreSQL's runtime role), `audit verify`."""
+(PostgreSQL's runtime role), `audit verify`, `rotate-keys`."""
 
 import logging
 import os
@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool
 from backend import db_roles, mail
 from backend.extensions import db, lift_statement_timeout
 from backend.models import AuditEvent, Clinic, User
-from backend.services import alerts, audit_chain, demo, jobs, reminders
+from backend.services import alerts, audit_chain, demo, jobs, reminders, second_factor
 from backend.services.adherence import rebuild_done
 from backend.services.dates import now_utc
 from backend.services.library import sync_library
@@ -42,6 +42,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(mail_group)
     app.cli.add_command(grant_runtime)
     app.cli.add_command(audit_group)
+    app.cli.add_command(rotate_keys)
 
 
 @click.command("create-admin")
@@ -75,6 +76,16 @@ def create_admin(clinic_name, email, password, name):
     )
     db.session.commit()
     click.echo(f"Created clinic {clinic.id} ({clinic.name}) with admin {email}.")
+
+
+@click.command("rotate-keys")
+@with_appcontext
+def rotate_keys():
+    """Encrypt every stored TOTP secret again with the newest key of
+    FIELD_ENCRYPTION_KEYS (then the older keys may be dropped)."""
+    count = second_factor.rotate_keys(current_app.extensions["homeward_fields"])
+    db.session.commit()
+    click.echo(f"Encrypted the secrets of {count} user(s) with the newest key.")
 
 
 @click.command("seed-demo")
@@ -406,6 +417,8 @@ def _mail_loop(app: Flask, every: float) -> None:
             finally:
                 db.session.remove()
         time.sleep(every)
+
+
 @click.command("grant-runtime")
 @click.argument("role")
 @with_appcontext

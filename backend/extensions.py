@@ -1,5 +1,6 @@
 """Flask extensions, created unbound here and bound to an app in `create_app`."""
 
+import ipaddress
 import logging
 import time
 
@@ -7,7 +8,6 @@ from flask import request
 from flask_babel import gettext as _
 from flask_compress import Compress
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -87,9 +87,24 @@ def lift_statement_timeout() -> None:
         db.session.execute(text("SET LOCAL statement_timeout = 0"))
 
 
+def address_key() -> str:
+    """The client's address as every limit keyed by address counts it: IPv6
+    by its /64 (one subscriber's whole prefix), IPv4 as it is."""
+    address = request.remote_addr or "-"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 4:
+        return address
+    if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is that IPv4 address
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+
+
 migrate = Migrate()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address)
+limiter = Limiter(key_func=address_key)
 
 
 # sign-in (api/auth.py), the patient's writes (api/logs.py) and those like them

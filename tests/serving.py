@@ -29,6 +29,9 @@ BIN = Path(sys.executable).parent  # the venv's bin/ when run by .venv/bin/pytes
 DEMO_PASSWORD = "demo-password-1"
 DEMO_TOTP_SECRET = "HOMEWARDDEMOSECRETHOMEWARD234567"  # backend/services/demo.py
 SECRET_KEY = "serving-test-secret-key"
+FIELD_ENCRYPTION_KEY = (
+    "u3Y0oV0p8m3bM2eO4mUa1jYy6Cq4sKXG8kQ3F2n5W7E="  # config.TestConfig
+)
 REQUEST_TIMEOUT = 60  # seconds; a request slower than this is a failure, not a wait
 START_TIMEOUT = 60
 
@@ -102,6 +105,7 @@ def app_env(database_url: str, runtime_dir: Path, **extra: str) -> dict:
     return env | {
         "HOMEWARD_ENV": "production",
         "SECRET_KEY": SECRET_KEY,
+        "FIELD_ENCRYPTION_KEYS": FIELD_ENCRYPTION_KEY,
         "DATABASE_URL": database_url,
         # production refuses per-worker limits: the local Redis, keys of its own
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",

@@ -1,5 +1,7 @@
 """The migrations build the schema the models describe, on an empty database."""
 
+import hashlib
+
 import flask_migrate
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -9,6 +11,8 @@ from sqlalchemy import inspect, text
 import config as settings
 from backend import create_app
 from backend.extensions import db
+from backend.models import User
+from backend.services import second_factor
 from tests.serving import fresh_database
 
 
@@ -71,4 +75,58 @@ def test_upgrading_the_previous_release_keeps_its_invitations(app, tmp_path):
                     text("SELECT user_id, purpose, token_hash FROM invitations")
                 ).one()
             assert tuple(row) == (7, "invite", "abc")
+            db.engine.dispose()
+
+
+def test_upgrading_to_0014_encrypts_secrets_and_rehashes_recovery_codes(app, tmp_path):
+    """0012 → head: a plaintext TOTP secret is encrypted with the app's key, a
+    SHA-256 recovery code becomes an argon2 hash the same code still opens."""
+    secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    code = "ab12-cd34-ef56"
+    with fresh_database(tmp_path) as url:
+        config = settings.TestConfig()
+        config.SQLALCHEMY_DATABASE_URI = url
+        fresh = create_app(config)
+        with fresh.app_context():
+            flask_migrate.upgrade(revision="0012")
+            at = {"t": "2026-11-01 09:00:00+00:00", "yes": True}
+            with db.engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "INSERT INTO clinics (id, name, created_at) VALUES (1, 'C', :t)"
+                    ),
+                    at,
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO users (id, clinic_id, email, name, role, active, "
+                        "created_at, totp_secret) VALUES "
+                        "(7, 1, 'a@c.test', 'A', 'admin', :yes, :t, :secret)"
+                    ),
+                    at | {"secret": secret},
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO recovery_codes (user_id, code_hash) VALUES (7, :h)"
+                    ),
+                    {"h": hashlib.sha256(code.replace("-", "").encode()).hexdigest()},
+                )
+            flask_migrate.upgrade()
+            with db.engine.connect() as connection:
+                stored = connection.execute(
+                    text("SELECT totp_secret FROM users")
+                ).scalar()
+                hashed = connection.execute(
+                    text("SELECT code_hash FROM recovery_codes")
+                ).scalar()
+            assert secret not in stored
+            keys = fresh.extensions["homeward_fields"]
+            assert keys.decrypt(stored.encode()).decode() == secret
+            assert hashed.startswith("$argon2id$")
+            user = db.session.get(User, 7)
+            assert user.totp_secret == secret
+            passwords = fresh.extensions["homeward_passwords"]
+            assert second_factor.accept_recovery_code(user, code.upper(), passwords)
+            db.session.rollback()
+            db.session.remove()
             db.engine.dispose()

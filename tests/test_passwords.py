@@ -52,6 +52,29 @@ def test_changing_the_password_needs_the_current_one_and_ends_other_sessions(
     assert "password was changed" in mailbox.text(notice)
 
 
+def test_wrong_current_passwords_count_as_failed_sign_ins_of_the_account(
+    app, world, patient
+):
+    for n in range(10):
+        wrong = patient.post(
+            "/api/auth/password",
+            json={"current_password": f"guess-number-{n}", "new_password": NEW},
+        )
+        assert wrong.status_code == 422
+    for current in ("guess-number-10", PASSWORD):
+        held = patient.post(
+            "/api/auth/password",
+            json={"current_password": current, "new_password": NEW},
+        )
+        assert held.status_code == 429
+        assert 1 <= int(held.headers["Retry-After"]) <= 60
+    # the same account-wide back-off as sign-in: a new browser waits too
+    signing = ApiClient(app.test_client()).post(
+        "/api/auth/login", json={"email": EMAILS["patient_a"], "password": PASSWORD}
+    )
+    assert signing.status_code == 429
+
+
 def test_forgot_password_mails_a_link_that_works_once(app, world, mailbox):
     anonymous = ApiClient(app.test_client())
     asked = anonymous.post("/api/auth/password-reset", json={"email": "PAT@a.test "})

@@ -8,6 +8,8 @@ import config as settings
 from backend.extensions import db, limiter
 from tests.conftest import PASSWORD, ApiClient
 
+FIELD_KEY = settings.TestConfig.FIELD_ENCRYPTION_KEYS[0]
+
 
 def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.setenv("HOMEWARD_ENV", "production")
@@ -22,6 +24,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
 def test_production_refuses_rate_limits_in_each_workers_memory(monkeypatch):
     monkeypatch.setattr(settings.Config, "ENV_NAME", "production")
     monkeypatch.setattr(settings.Config, "SECRET_KEY", "a-long-random-secret")
+    monkeypatch.setattr(settings.Config, "FIELD_ENCRYPTION_KEYS", [FIELD_KEY])
     monkeypatch.setattr(settings.Config, "RATELIMIT_STORAGE_URI", "memory://")
     with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
         settings.Config()
@@ -46,6 +49,15 @@ def test_production_logs_sql_errors_without_their_values(make_app, app):
         assert db.engine.hide_parameters
     with app.app_context():  # the tests' own engine shows them, for debugging
         assert not db.engine.hide_parameters
+
+
+def test_production_refuses_to_start_without_field_encryption_keys(monkeypatch):
+    monkeypatch.setattr(settings.Config, "ENV_NAME", "production")
+    monkeypatch.setattr(settings.Config, "SECRET_KEY", "a-long-random-secret")
+    monkeypatch.setattr(settings.Config, "RATELIMIT_STORAGE_URI", "redis://x:6379")
+    monkeypatch.setattr(settings.Config, "FIELD_ENCRYPTION_KEYS", [])
+    with pytest.raises(RuntimeError, match="FIELD_ENCRYPTION_KEYS"):
+        settings.Config()
 
 
 def test_every_response_carries_the_security_headers(anonymous):

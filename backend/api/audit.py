@@ -19,7 +19,7 @@ from sqlalchemy import Select, or_, select
 
 from backend.api.common import documents
 from backend.auth import require_role
-from backend.extensions import db, limiter
+from backend.extensions import address_key, db, limiter
 from backend.guards import CONTROL, json_body
 from backend.models import AuditEvent, User
 from backend.schemas.progress import (
@@ -246,7 +246,7 @@ def _refusals_within_bound() -> bool:
     """At most REFUSALS_PER_MINUTE rows of refused access per address: a
     scanner cannot flood the table."""
     keys = (current_app.config["RATELIMIT_KEY_PREFIX"] or "homeward", "audit-refused")
-    return limiter.limiter.hit(REFUSALS_PER_MINUTE, *keys, request.remote_addr)
+    return limiter.limiter.hit(REFUSALS_PER_MINUTE, *keys, address_key())
 
 
 def _patient_read() -> tuple[str, dict] | None:

@@ -1,32 +1,44 @@
 """Accounts: sign-in in one or two steps, sign-out, signed-in devices, the
 second factor, passwords (change, forgotten, strength) and invitations.
 
-Sign-in throttling (ASVS V6.1.1, V6.3.1) protects without locking the owner
-out: failures are counted per account and address (5 in 15 minutes, then
-429), per address (20, for password spraying), and per account alone, where
-they slow sign-in down instead of blocking it (from 10 failures on, each
-address may try that account once a minute). The
-counters live in the limiter's storage (Redis in production, so every worker
-and server shares them).
+Sign-in throttling (ASVS V2.2.1, V6.3.1) protects without locking the owner
+out. Addresses count as `address_key()` has them (IPv6 by its /64).
+
+- Passwords: failures are counted per account and address (5 in 15 minutes,
+  then 429), per address (20, for password spraying), and per account alone,
+  whatever the address: after 10 failures within an hour each try waits 1,
+  2, 4 ... minutes (capped), answered 429 with Retry-After. A browser that
+  completed a sign-in to that account before (its signed "known device"
+  cookie) skips that wait, so an attacker cannot lock the owner out. A
+  wrong current password on a password change or re-enrolment counts too.
+- Codes: a half-signed session ends after 5 wrong codes (sign in again); 10
+  wrong codes in 15 minutes on one account pause its second step (429, the
+  owner is told by email); wrong codes are also counted per address. A code
+  sent without a half-signed session is refused and counts against no one.
+
+The counters live in the limiter's storage (Redis in production, so every
+worker and server shares them).
 """
 
 import math
 import time
+from datetime import timedelta
 
-from flask import current_app, g, request, session
+from flask import after_this_request, current_app, g, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
 from flask_login import login_user, logout_user
 from flask_smorest import Blueprint, abort
 from flask_wtf.csrf import generate_csrf
-from limits import RateLimitItemPerMinute
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import parse
 from sqlalchemy import select
 
 from backend import i18n, mail, session_store
 from backend.api.common import documents, invalid
 from backend.auth import actor, needs_second_factor
-from backend.extensions import db, limiter
+from backend.extensions import address_key, db, limiter
 from backend.guards import json_body
 from backend.models import User, UserSession
 from backend.schemas.users import (
@@ -35,6 +47,7 @@ from backend.schemas.users import (
     CsrfSchema,
     DeviceSessionSchema,
     EnrolledSchema,
+    EnrolmentProofSchema,
     EnrolmentSchema,
     LanguageChoiceSchema,
     LoginSchema,
@@ -50,9 +63,9 @@ from backend.services.passwords import weakness
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts")
 
-SLOW_DOWN_AFTER = 10  # failures on one account in 15 minutes
-ACCOUNT_FAILURES = RateLimitItemPerMinute(10_000, 15)  # a counter, never a block
-PACE = RateLimitItemPerMinute(1)  # then: one attempt per address and minute
+FAILURES_REMEMBERED = 3600  # seconds a failed password counts towards back-off
+SECOND_STEP_WINDOW = 15  # minutes an account's wrong codes are counted over
+KNOWN_DEVICE = "homeward_device"  # the cookie's name (`__Host-` on HTTPS)
 
 
 def _email_in_body() -> str:
@@ -62,7 +75,7 @@ def _email_in_body() -> str:
 
 
 def _account_and_address() -> str:
-    return f"account:{_email_in_body()}:{request.remote_addr}"
+    return f"account:{_email_in_body()}:{address_key()}"
 
 
 def _per_address() -> str:
@@ -85,28 +98,131 @@ def _failed(response) -> bool:
     return response.status_code in (400, 401)
 
 
-def _counter_keys(*parts) -> tuple:
-    return (current_app.config["RATELIMIT_KEY_PREFIX"] or "homeward", *parts)
+def _wrong_code(response) -> bool:
+    """Only a wrong code of a real half-signed (or signed-in) session counts
+    against the address: a request with no session changes nothing."""
+    return g.get("wrong_code", False)
 
 
-def _slowed_down(email: str) -> int | None:
-    """Seconds this address must still wait before trying `email` again, once
-    the account has had many failures; None when it may try now."""
-    limits = limiter.limiter
-    _reset, left = limits.get_window_stats(
-        ACCOUNT_FAILURES, *_counter_keys("sign-in-failures", email)
+def _counter_key(*parts) -> str:
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"] or "homeward"
+    return "/".join((prefix, *map(str, parts)))
+
+
+def _too_many(wait: int, audit_action: str):
+    g.audit_action = audit_action
+    abort(
+        429,
+        message=_(
+            "Too many attempts on this account. Try again in %(seconds)s s.",
+            seconds=wait,
+        ),
+        headers={"Retry-After": str(wait)},
     )
-    if ACCOUNT_FAILURES.amount - left < SLOW_DOWN_AFTER:
+
+
+def _account_wait(email: str) -> int | None:
+    """Seconds `email` must still wait before its password may be tried
+    again (after many failures, from any address); None when it may now."""
+    storage = limiter.limiter.storage
+    key = _counter_key("sign-in-wait", email)
+    if storage.get(key) <= 0:
         return None
-    keys = _counter_keys("sign-in-pace", email, request.remote_addr)
-    if limits.hit(PACE, *keys):
-        return None
-    reset, _left = limits.get_window_stats(PACE, *keys)
-    return max(1, math.ceil(reset - time.time()))
+    return max(1, math.ceil(storage.get_expiry(key) - time.time()))
 
 
 def _count_failure(email: str) -> None:
-    limiter.limiter.hit(ACCOUNT_FAILURES, *_counter_keys("sign-in-failures", email))
+    """A wrong password for `email`: from the tenth within the hour on, the
+    account waits 1, 2, 4 ... minutes (capped) before the next try."""
+    storage = limiter.limiter.storage
+    failures = storage.incr(
+        _counter_key("sign-in-failures", email), FAILURES_REMEMBERED
+    )
+    beyond = failures - current_app.config["ACCOUNT_BACKOFF_AFTER"]
+    if beyond < 0:
+        return
+    cap = current_app.config["ACCOUNT_BACKOFF_CAP"].total_seconds()
+    wait = min(60 * 2 ** min(beyond, 20), cap)
+    key = _counter_key("sign-in-wait", email)
+    storage.clear(key)
+    storage.incr(key, wait)
+
+
+def _known_devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="known-device")
+
+
+def _known_device_cookie() -> str:
+    return (
+        f"__Host-{KNOWN_DEVICE}"
+        if session_store.secure_cookies(current_app)
+        else KNOWN_DEVICE
+    )
+
+
+def _known_device(user: User | None) -> bool:
+    """Whether this browser completed a sign-in to `user` before."""
+    token = request.cookies.get(_known_device_cookie())
+    if user is None or not token:
+        return False
+    days = current_app.config["KNOWN_DEVICE_DAYS"]
+    try:
+        return _known_devices().loads(token, max_age=days * 86400) == user.id
+    except BadSignature:
+        return False
+
+
+def _remember_device(user: User) -> None:
+    """Mark this browser as one `user` signs in from (with the answer)."""
+    token = _known_devices().dumps(user.id)
+    secure = session_store.secure_cookies(current_app)
+    name = _known_device_cookie()
+    days = current_app.config["KNOWN_DEVICE_DAYS"]
+
+    @after_this_request
+    def set_cookie(response):
+        response.set_cookie(
+            name,
+            token,
+            max_age=timedelta(days=days),
+            httponly=True,
+            secure=secure,
+            samesite="Strict",
+            path="/",
+        )
+        return response
+
+
+def _second_step_limit():
+    return parse(
+        f"{current_app.config['SECOND_FACTOR_ACCOUNT_LIMIT']} per "
+        f"{SECOND_STEP_WINDOW} minutes"
+    )
+
+
+def _second_step_wait(user: User) -> int | None:
+    """Seconds until `user`'s second step takes codes again after too many
+    wrong ones (from any address); None when it takes them now."""
+    keys = ("second-step", str(user.id))
+    limit = _second_step_limit()
+    if limiter.limiter.test(limit, _counter_key(), *keys):
+        return None
+    reset, _left = limiter.limiter.get_window_stats(limit, _counter_key(), *keys)
+    return max(1, math.ceil(reset - time.time()))
+
+
+def _count_wrong_code(user: User) -> None:
+    """A wrong code for `user`: the one that pauses their second step tells
+    them by email (once per pause; queued and committed here, as the answer
+    is a refusal that stores nothing else)."""
+    g.wrong_code = True
+    keys = (_counter_key(), "second-step", str(user.id))
+    limit = _second_step_limit()
+    limiter.limiter.hit(limit, *keys)
+    _reset, left = limiter.limiter.get_window_stats(limit, *keys)
+    if left == 0:
+        notify(user, _l("Many wrong sign-in codes were entered"), signed_out=False)
+        db.session.commit()
 
 
 def fresh_csrf_token() -> str:
@@ -130,8 +246,10 @@ def _start(user: User, step: str | None = None) -> dict:
 
 def _signed_in(user: User) -> dict:
     """The answer of a completed sign-in: what `GET /me` answers (the CSRF
-    token just made, the language they read), so the app asks nothing more."""
+    token just made, the language they read), so the app asks nothing more.
+    This browser is now a known device of theirs."""
     login_user(user)
+    _remember_device(user)
     return _me(user)
 
 
@@ -183,18 +301,11 @@ def login(credentials):
     Staff (and patients who chose it) then give a code: `second_factor`."""
     email = credentials["email"].strip().lower()
     g.audit_login_email = email
-    wait = _slowed_down(email)
-    if wait is not None:
-        g.audit_action = "auth.login_slowed"
-        abort(
-            429,
-            message=_(
-                "Too many attempts on this account. Try again in %(seconds)s s.",
-                seconds=wait,
-            ),
-            headers={"Retry-After": str(wait)},
-        )
     user = db.session.scalar(select(User).where(User.email == email))
+    if not _known_device(user):
+        wait = _account_wait(email)
+        if wait is not None:
+            _too_many(wait, "auth.login_slowed")
     passwords = current_app.extensions["homeward_passwords"]
     ok = passwords.verify(user.password_hash if user else None, credentials["password"])
     if not ok or user is None or not user.active:
@@ -204,40 +315,79 @@ def login(credentials):
 
 
 @blp.route("/totp", methods=["POST"])
-@limiter.limit(_per_second_factor, deduct_when=_failed)
+@limiter.limit(_per_second_factor, deduct_when=_wrong_code)
 @blp.arguments(CodeSchema())
 @blp.response(200, SessionSchema)
 @documents(blp, 401, 409, 429)
 def totp(body):
     """The second step of a sign-in: a code from the authenticator app, or one
-    of the recovery codes (each works once)."""
+    of the recovery codes (each works once). After 5 wrong codes the sign-in
+    starts again from the password (401)."""
     row, user = _pending("totp")
     g.audit_login_email = user.email
-    if not second_factor.accept(user, body["code"]):
+    if not _known_device(user):
+        wait = _second_step_wait(user)
+        if wait is not None:
+            _too_many(wait, "auth.totp_blocked")
+    passwords = current_app.extensions["homeward_passwords"]
+    if not second_factor.accept(user, body["code"], passwords):
         db.session.rollback()
+        row.wrong_codes += 1
+        ended = row.wrong_codes >= current_app.config["SECOND_FACTOR_SESSION_TRIES"]
+        if ended:
+            db.session.delete(row)  # a guesser starts again at the password
+            session_store.finish()
+        db.session.commit()
+        _count_wrong_code(user)
+        if ended:
+            abort(401, message=_("Too many wrong codes. Sign in again."))
         abort(401, message=_("That code is wrong or was used already."))
     return _complete(row)
 
 
+def _prove(user: User, proof: dict) -> None:
+    """A signed-in `user` who has a second factor proves it is them before
+    changing it: their password and a current (or recovery) code; 422 on the
+    field that is missing or wrong, 429 after too many failures."""
+    for field in ("password", "code"):
+        if not proof.get(field):
+            invalid(field, _("Give your password and a code from your app."))
+    wait = _account_wait(user.email) or _second_step_wait(user)
+    if wait is not None:
+        _too_many(wait, "auth.totp_enrol_blocked")
+    passwords = current_app.extensions["homeward_passwords"]
+    if not passwords.verify(user.password_hash, proof["password"]):
+        _count_failure(user.email)
+        invalid("password", _("This is not your current password."))
+    if not second_factor.accept(user, proof["code"], passwords):
+        db.session.rollback()
+        _count_wrong_code(user)
+        invalid("code", _("That code is wrong or was used already."))
+
+
 @blp.route("/totp/enrol", methods=["POST"])
+@blp.arguments(EnrolmentProofSchema())
 @blp.response(200, EnrolmentSchema)
-@documents(blp, 401)
-def enrol():
+@documents(blp, 401, 422, 429)
+def enrol(proof):
     """A new authenticator secret with its QR code: during sign-in (when it
     asks to `enrol`), or signed in, to set one up (patients may) or replace one.
-    Nothing changes until .../enrol/confirm."""
+    Replacing one needs `password` and a current `code` (or a recovery code).
+    The secret in force stays so until .../enrol/confirm."""
     row = getattr(session, "row", None)
     if row is not None and row.second_factor == "enrol":
         user = row.user
     else:
         user = actor()
+        if second_factor.enrolled(user):
+            _prove(user, proof)
     enrolment = second_factor.start_enrolment(user)
     db.session.commit()
     return enrolment
 
 
 @blp.route("/totp/enrol/confirm", methods=["POST"])
-@limiter.limit(_per_second_factor, deduct_when=_failed)
+@limiter.limit(_per_second_factor, deduct_when=_wrong_code)
 @blp.arguments(CodeSchema())
 @blp.response(200, EnrolledSchema)
 @documents(blp, 401, 429)
@@ -248,9 +398,11 @@ def confirm_enrolment(body):
     pending = row is not None and row.second_factor == "enrol"
     user = row.user if pending else actor()
     g.audit_login_email = user.email
-    codes = second_factor.confirm_enrolment(user, body["code"])
+    passwords = current_app.extensions["homeward_passwords"]
+    codes = second_factor.confirm_enrolment(user, body["code"], passwords)
     if codes is None:
         db.session.rollback()
+        g.wrong_code = True
         abort(401, message=_("That code does not match. Check the app and try again."))
     notify(user, _l("A second sign-in step was set up"), signed_out=not pending)
     if pending:
@@ -361,10 +513,15 @@ def end_device_session(session_id):
 @blp.response(204)
 @documents(blp, 401, 422, 429)
 def change_password(body):
-    """A new password, given the current one; every other session ends."""
+    """A new password, given the current one; every other session ends. A
+    wrong current password counts as a failed sign-in of the account."""
     user = actor()
+    wait = _account_wait(user.email)
+    if wait is not None:
+        _too_many(wait, "auth.password_blocked")
     passwords = current_app.extensions["homeward_passwords"]
     if not passwords.verify(user.password_hash, body["current_password"]):
+        _count_failure(user.email)
         invalid("current_password", _("This is not your current password."))
     set_password(user, body["new_password"], "new_password")
     sessions.end_all(user.id, keep=session.row.id)

@@ -5,7 +5,7 @@ checks its records against."""
 from collections import Counter
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,7 +14,14 @@ from flask_smorest import Blueprint, abort
 from backend.api import audit
 from backend.api.common import documents, invalid
 from backend.auth import patient_or_404, patient_self, require_role
-from backend.extensions import MAX_BODY_BYTES, MAX_SYNC_RECORDS, api, db, limiter
+from backend.extensions import (
+    MAX_BODY_BYTES,
+    MAX_SYNC_RECORDS,
+    address_key,
+    api,
+    db,
+    limiter,
+)
 from backend.schemas.clinical import FlareUpInSchema, MessageInSchema
 from backend.schemas.common import FIRST_DAY, LAST_DAY, DateRangeQuery
 from backend.schemas.logs import (
@@ -42,7 +49,7 @@ def writer() -> str:
     month of records sends them in one or two syncs)."""
     if current_user.is_authenticated:
         return f"user:{current_user.id}"
-    return f"address:{request.remote_addr}"
+    return f"address:{address_key()}"
 
 
 def write_limit() -> str:

@@ -2,14 +2,23 @@
 
 from datetime import UTC
 
-from sqlalchemy import DateTime
+from cryptography.fernet import Fernet, MultiFernet
+from flask import current_app
+from sqlalchemy import DateTime, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 from backend.services.dates import now_utc
 
-__all__ = ["UTCDateTime", "engine_function", "now_utc", "render_item"]
+__all__ = [
+    "EncryptedString",
+    "UTCDateTime",
+    "engine_function",
+    "field_keys",
+    "now_utc",
+    "render_item",
+]
 
 
 def engine_function(name: str, type_, **sql_by_dialect: str) -> type:
@@ -47,8 +56,39 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+def field_keys(keys: list[str]) -> MultiFernet:
+    """The keyring of FIELD_ENCRYPTION_KEYS (newest first): encrypts with the
+    first, decrypts with any."""
+    return MultiFernet([Fernet(key) for key in keys])
+
+
+class EncryptedString(TypeDecorator):
+    """A short secret stored encrypted (Fernet, with the app's keyring in
+    `app.extensions["homeward_fields"]`), read back as plain text."""
+
+    impl = String(255)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return (
+            current_app.extensions["homeward_fields"].encrypt(value.encode()).decode()
+        )
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return (
+            current_app.extensions["homeward_fields"].decrypt(value.encode()).decode()
+        )
+
+
 def render_item(type_, obj, autogen_context):
-    """Alembic autogenerate hook: write UTCDateTime as the plain type it wraps."""
+    """Alembic autogenerate hook: write UTCDateTime and EncryptedString as the
+    plain types they wrap."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, EncryptedString):
+        return "sa.String(length=255)"
     return False

@@ -35,5 +35,7 @@ class UserSession(db.Model):
     address: Mapped[str | None] = mapped_column(String(64))
     csrf_token: Mapped[str] = mapped_column(String(64))
     second_factor: Mapped[str | None] = mapped_column(String(8))
+    # wrong codes given to this half-signed session (it ends at a few)
+    wrong_codes: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
-from backend.models.base import UTCDateTime, now_utc
+from backend.models.base import EncryptedString, UTCDateTime, now_utc
 
 ROLES = ("patient", "therapist", "admin")
 STAFF_ROLES = ("therapist", "admin")
@@ -70,9 +70,11 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # TOTP (RFC 6238) second factor: the shared secret (base32), when its
-    # enrolment was confirmed, and the last time step accepted (no replays)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # TOTP (RFC 6238) second factor: the shared secret (base32, encrypted at
+    # rest), when its enrolment was confirmed, and the last time step accepted
+    # (no replays); a new secret waits in totp_pending_secret until confirmed
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString)
+    totp_pending_secret: Mapped[str | None] = mapped_column(EncryptedString)
     totp_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     # "en" or "es"; None: follow the device (backend/i18n.py)
@@ -158,7 +160,8 @@ class Invitation(db.Model):
 
 
 class RecoveryCode(db.Model):
-    """One of a user's single-use codes for when their phone is lost (hashed)."""
+    """One of a user's single-use codes for when their phone is lost (an
+    argon2 hash, salted and slow, as passwords are)."""
 
     __tablename__ = "recovery_codes"
 
@@ -166,5 +169,5 @@ class RecoveryCode(db.Model):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
-    code_hash: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(255))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -106,6 +106,17 @@ class CodeSchema(Schema):
     )
 
 
+class EnrolmentProofSchema(Schema):
+    """Who replaces an authenticator proves it is them (not asked during
+    sign-in, nor of someone setting up their first one)."""
+
+    password = fields.String(validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH))
+    code = fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "A current code from the app, or a recovery code."},
+    )
+
+
 class EnrolmentSchema(Schema):
     secret = fields.String(required=True)
     otpauth_uri = fields.String(required=True)

@@ -2,7 +2,7 @@
  * on (each can be signed out), their two-step sign-in and, for a patient,
  * their reminders and their programme as a handout to print. */
 import * as api from "./api.js";
-import { setUp } from "./authenticator.js";
+import { codeInput, setUp } from "./authenticator.js";
 import { clearErrors, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea } from "./dom.js";
 import { LANGUAGES, fromBrowser, setLanguage, t } from "./i18n.js";
 import { remindersCard } from "./reminders.js";
@@ -176,13 +176,49 @@ function showTwoStep(area, user) {
   const staff = user.role !== "patient";
   const on = Boolean(user.second_factor);
   const explain = on
-    ? t("On: you sign in with your password and a code from your authenticator app. If you get a new phone, set it up again here (your old codes stop working).")
+    ? t("On: you sign in with your password and a code from your authenticator app. If you get a new phone, set it up again here: the app you have now keeps working until the new one is confirmed.")
     : staff
       ? t("You will set it up at your next sign-in.")
       : t("Off. Optional: also ask for a code from an authenticator app when you sign in, so that a stolen password alone cannot open your account.");
   mount(
     area,
     h("p", {}, explain),
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => setUp(area, { done: () => showTwoStep(area, { ...user, second_factor: true }), intro: t("Scan this with the authenticator app on your phone.") }) }, on ? t("Set up on a new phone") : t("Set up two-step sign-in"))),
+    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => (on ? askProof(area, user) : replace(area, user)) }, on ? t("Set up on a new phone") : t("Set up two-step sign-in"))),
   );
+}
+
+/** Sets up an authenticator; `proof` ({password, code}) when one is in force. */
+function replace(area, user, proof) {
+  setUp(area, {
+    proof,
+    done: () => showTwoStep(area, { ...user, second_factor: true }),
+    refused: (error) => askProof(area, user, error),
+    intro: t("Scan this with the authenticator app on your phone."),
+  });
+}
+
+/** Replacing an authenticator asks who it is first: the password and a code
+ * from the app in use (or a recovery code, when that phone is lost). */
+function askProof(area, user, refusal) {
+  const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
+  const code = codeInput();
+  const message = statusArea("alert");
+  say(message, "");
+  const form = h(
+    "form",
+    { class: "stack", novalidate: true },
+    h("p", {}, t("To set up a new phone, confirm it is you: your password and a code from the app you use now (or one of your recovery codes).")),
+    field(t("Current password"), password),
+    field(t("Code from your app or a recovery code"), code),
+    message,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, t("Continue")), h("button", { type: "button", class: "secondary", onclick: () => showTwoStep(area, user) }, t("Cancel"))),
+  );
+  mount(area, form);
+  if (refusal) showErrors(form, refusal, message);
+  password.focus();
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    replace(area, user, { password: password.value, code: code.value.trim() });
+  });
 }

@@ -20,15 +20,17 @@ export function codeInput(name = "code") {
 }
 
 /** Renders the set-up steps into `container`; `done()` runs when the person
- * has seen their recovery codes. */
-export async function setUp(container, { done, intro }) {
+ * has seen their recovery codes. Replacing an authenticator sends `proof`
+ * ({password, code}); `refused(error)` runs when the server turns it down. */
+export async function setUp(container, { done, intro, proof, refused }) {
   const message = statusArea("alert");
   say(message, t("Preparing…"), "info");
   mount(container, message);
   let enrolment;
   try {
-    enrolment = await api.post("/api/auth/totp/enrol");
+    enrolment = await api.post("/api/auth/totp/enrol", proof);
   } catch (error) {
+    if (refused && (error.status === 422 || error.status === 429)) return refused(error);
     say(message, error.offline ? t("You are offline. Connect to set up two-step sign-in.") : error.message, "error");
     return;
   }
