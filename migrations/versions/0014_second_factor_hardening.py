@@ -11,7 +11,7 @@ argon2 hash cannot be turned back); their owners make new ones by setting up
 their authenticator again.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-01 10:00:00
 
 """
@@ -23,7 +23,7 @@ from flask import current_app
 
 # revision identifiers, used by Alembic.
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

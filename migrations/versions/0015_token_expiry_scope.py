@@ -3,7 +3,7 @@ release get 90 days from the upgrade, so no nightly script stops at once) and
 `scope` (`reports:read`, the only one so far).
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-01 09:00:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0012'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

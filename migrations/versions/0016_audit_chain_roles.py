@@ -4,7 +4,7 @@ and its own; the rows already there are linked now, in id order.
 (The runtime role's grants are `flask grant-runtime ROLE`: README, "Database".)
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-01 09:00:00
 
 """
@@ -18,7 +18,7 @@ from backend.services.audit_chain import CONTENT, content, link_hash
 
 # revision identifiers, used by Alembic.
 revision = '0016'
-down_revision = '0012'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
