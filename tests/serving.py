@@ -107,6 +107,8 @@ def app_env(database_url: str, runtime_dir: Path, **extra: str) -> dict:
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "RATELIMIT_KEY_PREFIX": f"homeward-{uuid.uuid4().hex[:12]}",
         "ACCESS_LOG": "/dev/null",
+        # the host the clients below name (production answers to no other)
+        "PUBLIC_URL": "http://127.0.0.1",
         # gunicorn's control socket defaults to one path per user; keep ours apart
         # so a test never replaces the socket of a server someone else is running
         "XDG_RUNTIME_DIR": str(runtime_dir),

@@ -27,6 +27,7 @@ from backend import i18n, mail, session_store
 from backend.api.common import documents, invalid
 from backend.auth import actor, needs_second_factor
 from backend.extensions import db, limiter
+from backend.links import public_url
 from backend.models import User, UserSession
 from backend.schemas.users import (
     AcceptInviteSchema,
@@ -398,7 +399,7 @@ def request_password_reset(body):
             "password_reset",
             name=user.name,
             clinic_name=user.clinic.name,
-            link=f"{request.host_url}#/reset/{token}",
+            link=public_url(f"/#/reset/{token}"),
         )
 
 

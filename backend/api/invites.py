@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import abort
@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend import mail
 from backend.extensions import db
+from backend.links import public_url
 from backend.models import User
 from backend.services import invitations
 from backend.services.dates import now_utc
@@ -50,7 +51,7 @@ def issue(person: User, inviter: User, keep_others: bool = False) -> dict:
     )
     return {
         "invite_token": token,
-        "invite_url": f"{request.host_url}#/invite/{token}",
+        "invite_url": public_url(f"/#/invite/{token}"),
         "invite_expires_at": expires_at,
     }
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend import mail
 from backend.extensions import db
+from backend.links import public_url
 from backend.models import (
     Alert,
     ExerciseLog,
@@ -40,7 +41,6 @@ from backend.models import (
 from backend.services.adherence import adherence_by, pain_by
 from backend.services.dates import now_utc, today_in
 from backend.services.progress import each_day, pain_mean
-from backend.services.reminders import site_url
 
 log = logging.getLogger(__name__)
 
@@ -336,5 +336,5 @@ def _tell_therapist(patient: User) -> None:
         "alert",
         name=therapist.name,
         clinic_name=patient.clinic.name,
-        link=f"{site_url()}/#/alerts",
+        link=public_url("/#/alerts"),
     )

@@ -22,11 +22,11 @@ from backend import mail
 from backend.auth import may_still_export, visible_patients
 from backend.extensions import db, lift_statement_timeout
 from backend.i18n import speaking
+from backend.links import public_url
 from backend.models import ExportJob, PatientProfile, User
 from backend.schemas.progress import ReportRowSchema
 from backend.services import export
 from backend.services.dates import now_utc
-from backend.services.reminders import site_url
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 200  # patients between two progress updates
@@ -218,7 +218,7 @@ def _tell_requester(job: ExportJob) -> None:
         "export_ready",
         name=admin.name,
         clinic_name=admin.clinic.name,
-        link=f"{site_url()}/#/reports",
+        link=public_url("/#/reports"),
     )
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from backend import mail
 from backend.extensions import db
 from backend.i18n import speaking
+from backend.links import public_url
 from backend.models import (
     PatientProfile,
     PushSubscription,
@@ -423,12 +424,8 @@ def push(user_id: int, message: Message, ttl: int) -> tuple[bool, str | None]:
     return delivered, problem
 
 
-def site_url() -> str:
-    """The address patients open Homeward at: the request's host when there is
-    one, else PUBLIC_URL (the worker has no request)."""
-    if has_request_context():
-        return request.host_url.rstrip("/")
-    return current_app.config["PUBLIC_URL"].rstrip("/")
+# services/notices.py still asks here for the address; one function serves both
+site_url = public_url
 
 
 def _email(patient: User, message: Message) -> bool:
@@ -441,8 +438,8 @@ def _email(patient: User, message: Message) -> bool:
         name=patient.name,
         clinic_name=patient.clinic.name,
         text=message.body,
-        app_url=f"{site_url()}/#/today",
-        stop_url=f"{site_url()}/#/reminders/stop/{token}",
+        app_url=public_url("/#/today"),
+        stop_url=public_url(f"/#/reminders/stop/{token}"),
     )
 
 
