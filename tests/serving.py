@@ -129,9 +129,17 @@ def flask_cli(env: dict, *args: str, timeout: float = 180) -> str:
     return result.stdout
 
 
+def seeding(env: dict) -> dict:
+    """`env` for seed-demo, which refuses production (the demo's password and
+    TOTP secret are public): the same database, seeded as in development."""
+    return env | {"HOMEWARD_ENV": "development"}
+
+
 def migrate_and_seed(env: dict, patients: int, days: int = 1) -> None:
     flask_cli(env, "db", "upgrade")
-    flask_cli(env, "seed-demo", "--patients", str(patients), "--days", str(days))
+    flask_cli(
+        seeding(env), "seed-demo", "--patients", str(patients), "--days", str(days)
+    )
 
 
 def _group_members(pgid: int) -> list[int]:
