@@ -1,8 +1,8 @@
 """Settings for Homeward, read from the environment (twelve-factor).
 
 `Config` runs out of the box for development (an SQLite file under `instance/`);
-production sets `HOMEWARD_ENV=production`, `SECRET_KEY`, `DATABASE_URL` and
-(PostgreSQL) `MIGRATION_DATABASE_URL`.
+production sets `HOMEWARD_ENV=production`, `SECRET_KEY`, `PUBLIC_URL`,
+`DATABASE_URL`, `FIELD_ENCRYPTION_KEYS` and (PostgreSQL) `MIGRATION_DATABASE_URL`.
 `TestConfig` is what the test suite builds its apps with.
 """
 
@@ -10,6 +10,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import make_url
 
@@ -212,8 +213,17 @@ class Config:
         os.environ.get("REMINDER_QUIET_END", "08:00"),
     )
     REMINDER_LATEST = timedelta(minutes=30)  # a slot later than this is skipped
-    # where patients open Homeward, for links in mail the worker sends
-    PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+    # where Homeward is opened (https://homeward.example.org): every link in
+    # mail, push, QR codes and handouts starts with it, never with the Host a
+    # request named. Required outside development; in production it is also
+    # the one host the app answers to (TRUSTED_HOSTS, with any extra names)
+    PUBLIC_URL = os.environ.get("PUBLIC_URL")
+    TRUSTED_HOSTS = None  # any (Flask's default); production: see _public_url
+    TRUSTED_HOSTS_EXTRA = [
+        host.strip()
+        for host in os.environ.get("TRUSTED_HOSTS", "").split(",")
+        if host.strip()
+    ]
     # reverse proxies in front whose X-Forwarded-For/-Proto/-Host to trust
     PROXY_FIX_HOPS = _int("PROXY_FIX_HOPS", 0)
 
@@ -288,6 +298,25 @@ class Config:
                     f"(HOMEWARD_ENV={self.ENV_NAME}): comma-separated Fernet keys."
                 )
             self.FIELD_ENCRYPTION_KEYS = [_dev_field_key()]
+        self._public_url()
+
+    def _public_url(self) -> None:
+        """PUBLIC_URL checked (development: this machine's PORT); production
+        answers only to its host (Flask's TRUSTED_HOSTS: any other is a 400)."""
+        if not self.PUBLIC_URL:
+            if self.ENV_NAME != "development":
+                raise RuntimeError(
+                    "PUBLIC_URL (e.g. https://homeward.example.org) must be set "
+                    f"outside development (HOMEWARD_ENV={self.ENV_NAME})."
+                )
+            self.PUBLIC_URL = f"http://127.0.0.1:{_int('PORT', 5000)}"
+        address = urlsplit(self.PUBLIC_URL)
+        if address.scheme not in ("http", "https") or not address.hostname:
+            raise RuntimeError(
+                f"PUBLIC_URL must be an http(s) address, not {self.PUBLIC_URL!r}."
+            )
+        if self.ENV_NAME == "production":
+            self.TRUSTED_HOSTS = [address.hostname, *self.TRUSTED_HOSTS_EXTRA]
 
 
 class TestConfig(Config):
@@ -302,6 +331,7 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     # a key for the tests only
     FIELD_ENCRYPTION_KEYS = ["u3Y0oV0p8m3bM2eO4mUa1jYy6Cq4sKXG8kQ3F2n5W7E="]
+    PUBLIC_URL = "http://localhost"  # the test client's host
     # Flask-Limiter keeps the first app's prefix for the process: none here, so
     # that apps made on Redis by a test (make_app) can bring their own
     RATELIMIT_KEY_PREFIX = ""

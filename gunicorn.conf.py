@@ -22,6 +22,8 @@ keepalive = 5
 # waiting in its own queue (their clients retry); GUNICORN_REUSE_PORT=0 turns
 # this off.
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") != "0"
+# %(h)s is the client's address behind nginx too: the app's ProxyFix
+# (PROXY_FIX_HOPS) rewrites REMOTE_ADDR in the environ this log is written from
 accesslog = os.environ.get("ACCESS_LOG", "-")
 errorlog = "-"
 # ProxyFix in the app trusts X-Forwarded-*; gunicorn itself trusts only this host.

@@ -98,7 +98,13 @@ def rotate_keys():
     "--if-missing", is_flag=True, help="Do nothing if the demo clinic exists."
 )
 def seed_demo(patients, days, if_missing):
-    """A demo clinic with staff, patients and DAYS days of plausible history."""
+    """A demo clinic with staff, patients and DAYS days of plausible history.
+    Never in production: the demo accounts' password and TOTP secret are public."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException(
+            "seed-demo does not run in production (HOMEWARD_ENV=production): the "
+            "demo accounts' password and second factor are public. Nothing written."
+        )
     if demo.demo_exists():
         if if_missing:
             click.echo("Demo clinic already there.")

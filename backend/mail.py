@@ -43,6 +43,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend.extensions import db
 from backend.i18n import speaking
+from backend.links import public_url
 from backend.models import OutboxMail, User
 from backend.services import invitations
 from backend.services.dates import now_utc
@@ -56,11 +57,6 @@ MAX_BACKOFF = timedelta(hours=1)
 def enabled() -> bool:
     config = current_app.config
     return bool(config.get("MAIL_SERVER")) or config["ENV_NAME"] != "production"
-
-
-def public_url(path: str = "") -> str:
-    """A link into the app: PUBLIC_URL, never the request's Host."""
-    return current_app.config["PUBLIC_URL"].rstrip("/") + path
 
 
 def compose(to: str, subject: str, template: str, **context) -> EmailMessage:

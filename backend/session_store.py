@@ -8,9 +8,9 @@
 - Before sign-in a visitor has nothing to keep but a CSRF token for the
   sign-in form: Flask's own signed cookie holds it (`homeward_visit`).
 
-Views start and end sessions through `begin` and `finish`; this interface
-only reads the row at the start of a request and sets or clears the cookie
-at the end.
+Views start, complete (after a second step) and end sessions through
+`begin`, `complete` and `finish`; this interface only reads the row at the
+start of a request and sets or clears the cookie at the end.
 """
 
 from flask import Flask, Request, current_app, g, request
@@ -128,6 +128,15 @@ def begin(user: User, csrf_token: str, second_factor: str | None = None) -> User
     )
     g.session_started = (row, token)
     return row
+
+
+def complete(row: UserSession) -> None:
+    """The second step is done: the session gets its full limits, and its
+    cookie, which expired with the few minutes of the half-signed session, is
+    set again to last as long (the same token). The caller commits."""
+    row.second_factor = None
+    row.expires_at = now_utc() + limits_for(row.user).absolute
+    g.session_started = (row, request.cookies[session_cookie_name(current_app)])
 
 
 def finish() -> None:

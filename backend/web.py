@@ -171,7 +171,8 @@ SECURITY_HEADERS = (
     ("Referrer-Policy", "same-origin"),
     ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
 )
-HSTS = ("Strict-Transport-Security", "max-age=31536000")
+# as deploy/nginx.conf sends it: every subdomain of the clinic's host is HTTPS too
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 API_CACHE_CONTROL = ("Cache-Control", "no-store")
 
 

@@ -20,7 +20,7 @@ OUT = ROOT / "bench" / "out"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.serving import Client, Gunicorn, app_env, flask_cli  # noqa: E402
+from tests.serving import Client, Gunicorn, app_env, flask_cli, seeding  # noqa: E402
 
 __all__ = ["Client", "OUT", "ROOT", "served", "seeded", "timed"]
 
@@ -45,8 +45,8 @@ def seeded(database_url: str | None, name: str, patients: int, days: int):
     env = app_env(url, OUT / "run")
     flask_cli(env, "db", "upgrade")
     started = time.perf_counter()
-    seeding = ("seed-demo", "--patients", str(patients), "--days", str(days))
-    flask_cli(env, *seeding, timeout=3600)  # a clinic of 10,000 takes minutes
+    seed = ("seed-demo", "--patients", str(patients), "--days", str(days))
+    flask_cli(seeding(env), *seed, timeout=3600)  # a clinic of 10,000 takes minutes
     return url, time.perf_counter() - started
 
 

@@ -111,6 +111,8 @@ def app_env(database_url: str, runtime_dir: Path, **extra: str) -> dict:
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "RATELIMIT_KEY_PREFIX": f"homeward-{uuid.uuid4().hex[:12]}",
         "ACCESS_LOG": "/dev/null",
+        # the host the clients below name (production answers to no other)
+        "PUBLIC_URL": "http://127.0.0.1",
         # gunicorn's control socket defaults to one path per user; keep ours apart
         # so a test never replaces the socket of a server someone else is running
         "XDG_RUNTIME_DIR": str(runtime_dir),
@@ -131,9 +133,17 @@ def flask_cli(env: dict, *args: str, timeout: float = 180) -> str:
     return result.stdout
 
 
+def seeding(env: dict) -> dict:
+    """`env` for seed-demo, which refuses production (the demo's password and
+    TOTP secret are public): the same database, seeded as in development."""
+    return env | {"HOMEWARD_ENV": "development"}
+
+
 def migrate_and_seed(env: dict, patients: int, days: int = 1) -> None:
     flask_cli(env, "db", "upgrade")
-    flask_cli(env, "seed-demo", "--patients", str(patients), "--days", str(days))
+    flask_cli(
+        seeding(env), "seed-demo", "--patients", str(patients), "--days", str(days)
+    )
 
 
 def _group_members(pgid: int) -> list[int]:

@@ -117,6 +117,17 @@ def test_seed_demo_twice_refuses_unless_told_to_skip(app):
         )
 
 
+def test_seed_demo_refuses_production_and_writes_nothing(make_app):
+    """The demo's password and TOTP secret are public: in production they
+    would be a way in."""
+    production = make_app(ENV_NAME="production")
+    refused = production.test_cli_runner().invoke(args=["seed-demo"])
+    assert refused.exit_code == 1
+    assert "does not run in production" in refused.output
+    with production.app_context():
+        assert db.session.scalar(select(func.count(User.id))) == 0
+
+
 def test_seed_library_is_idempotent(app):
     runner = app.test_cli_runner()
     runner.invoke(args=["seed-library"])

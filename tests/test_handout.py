@@ -2,6 +2,7 @@
 an invitation link for a patient not set up yet, who may print it, and the
 audit trail of staff downloads."""
 
+import hashlib
 import io
 import threading
 from datetime import date, timedelta
@@ -12,7 +13,7 @@ import pytest
 import segno
 import zxingcpp
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.extensions import db
 from backend.models import AuditEvent, Invitation, User
@@ -203,15 +204,30 @@ def test_a_pending_patients_handout_carries_a_working_invitation_link(
     assert qr_links(pdf_of(therapist, invited["id"])) == []
 
 
-def test_printing_keeps_the_emailed_link_working_until_one_is_used(
+def live_invitations(app, user_id: int) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(func.count(Invitation.id)).where(
+                Invitation.user_id == user_id,
+                Invitation.used_at.is_(None),
+                Invitation.expires_at > now_utc(),
+            )
+        )
+
+
+def test_a_reprinted_handout_replaces_the_patients_earlier_links(
     app, therapist, invited
 ):
+    """Printing never adds live links: the newest paper's is the patient's only
+    one (a lost or superseded handout cannot set up the account)."""
+    assert live_invitations(app, invited["id"]) == 1  # the emailed link
     [first] = qr_links(pdf_of(therapist, invited["id"]))
     [second] = qr_links(pdf_of(therapist, invited["id"]))
-    assert first != second
-    assert accept(app, invited["invite_url"]).status_code == 200
+    assert first != second  # only a hash of each link is kept
+    assert live_invitations(app, invited["id"]) == 1
+    assert accept(app, invited["invite_url"]).status_code == 400
     assert accept(app, first).status_code == 400
-    assert accept(app, second).status_code == 400
+    assert accept(app, second).status_code == 200
 
 
 def test_a_patient_printing_their_own_handout_issues_no_link(app, world, invited):
@@ -226,19 +242,26 @@ def test_a_patient_printing_their_own_handout_issues_no_link(app, world, invited
 
 
 def test_redeeming_one_link_ends_the_users_other_links_of_its_kind(app, world, ctx):
+    """Two links issued at the same moment (two staff at once) both stay live
+    until one is used; then the other is ended, but not a link of another kind."""
     now = now_utc()
-    day = timedelta(days=1)
     user = db.session.get(User, world.patient_a)
-    emailed, _ = invitations.issue(user.id, None, now, day)
-    printed, _ = invitations.issue(user.id, None, now, day, keep_others=True)
-    reset, _ = invitations.issue(
-        user.id, None, now, day, invitations.RESET, keep_others=True
-    )
+    links = {"emailed": "invite", "printed": "invite", "reset": "reset"}
+    for token, purpose in links.items():
+        db.session.add(
+            Invitation(
+                user_id=user.id,
+                purpose=purpose,
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                created_at=now,
+                expires_at=now + timedelta(days=1),
+            )
+        )
     db.session.commit()
-    assert invitations.redeem(printed, now).id == user.id
+    assert invitations.redeem("printed", now).id == user.id
     db.session.commit()
-    assert invitations.redeem(emailed, now) is None
-    assert invitations.redeem(reset, now, invitations.RESET).id == user.id
+    assert invitations.redeem("emailed", now) is None
+    assert invitations.redeem("reset", now, invitations.RESET).id == user.id
 
 
 def test_a_staff_download_is_recorded_once_a_day_as_a_read(

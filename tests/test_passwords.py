@@ -228,3 +228,43 @@ def test_patient_invitations_are_mailed_and_still_shown(world, therapist, mailbo
     assert mailbox.link(message, "#/invite/") == enrolled.json["invite_url"]
     html = message.get_body(("html",)).get_content()
     assert "Clinic A" in html and enrolled.json["invite_url"] in html
+
+
+def test_mailed_links_start_with_public_url_whatever_host_a_request_names(
+    app, make_app, world, mailbox
+):
+    """A forged Host, or X-Forwarded-Host through the one trusted proxy, must
+    not put an attacker's site into a reset or invitation mail."""
+    mail_settings = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS")
+    behind = make_app(
+        PUBLIC_URL="https://homeward.example.org",
+        PROXY_FIX_HOPS=1,
+        **{name: app.config[name] for name in mail_settings},
+    )
+    forgeries = ({"Host": "evil.example"}, {"X-Forwarded-Host": "evil.example"})
+    for forged in forgeries:
+        attacker = behind.test_client()
+        csrf = attacker.get("/api/auth/csrf", headers=forged).json["csrf_token"]
+        asked = attacker.post(
+            "/api/auth/password-reset",
+            json={"email": "pat@a.test"},
+            headers=forged | {"X-CSRF-Token": csrf},
+        )
+        assert asked.status_code == 202
+    for message in mailbox.to(EMAILS["patient_a"]):
+        link = mailbox.link(message, "#/reset/")
+        assert link.startswith("https://homeward.example.org/#/reset/"), link
+    assert len(mailbox.to(EMAILS["patient_a"])) == len(forgeries)
+
+    # the therapist's own request, through a proxy passing a forged host on
+    therapist = ApiClient(behind.test_client()).login(EMAILS["therapist_a"])
+    enrolled = therapist.post(
+        "/api/patients",
+        json={"name": "Rosa Ruiz", "email": "rosa@a.test", "timezone": "Europe/Madrid"},
+        headers={"X-Forwarded-Host": "evil.example"},
+    )
+    assert enrolled.status_code == 201
+    url = enrolled.json["invite_url"]
+    assert url.startswith("https://homeward.example.org/#/invite/"), url
+    [message] = mailbox.to("rosa@a.test")
+    assert mailbox.link(message, "#/invite/") == url

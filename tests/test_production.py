@@ -29,6 +29,7 @@ def test_production_refuses_rate_limits_in_each_workers_memory(monkeypatch):
     with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
         settings.Config()
     monkeypatch.setattr(settings.Config, "RATELIMIT_STORAGE_URI", "redis://x:6379")
+    monkeypatch.setattr(settings.Config, "PUBLIC_URL", "https://homeward.example.org")
     assert settings.Config().RATELIMIT_STORAGE_URI == "redis://x:6379"
 
 
@@ -58,6 +59,56 @@ def test_production_refuses_to_start_without_field_encryption_keys(monkeypatch):
     monkeypatch.setattr(settings.Config, "FIELD_ENCRYPTION_KEYS", [])
     with pytest.raises(RuntimeError, match="FIELD_ENCRYPTION_KEYS"):
         settings.Config()
+
+
+def production_settings(monkeypatch, **values) -> None:
+    """Config as HOMEWARD_ENV=production reads it, with `values` set."""
+    monkeypatch.setattr(settings.Config, "ENV_NAME", "production")
+    monkeypatch.setattr(settings.Config, "SECRET_KEY", "a-long-random-secret")
+    monkeypatch.setattr(settings.Config, "RATELIMIT_STORAGE_URI", "redis://x:6379")
+    monkeypatch.setattr(settings.Config, "FIELD_ENCRYPTION_KEYS", [FIELD_KEY])
+    for name, value in values.items():
+        monkeypatch.setattr(settings.Config, name, value)
+
+
+def test_production_refuses_to_start_without_its_public_url(monkeypatch):
+    production_settings(monkeypatch, PUBLIC_URL=None)
+    with pytest.raises(RuntimeError, match="PUBLIC_URL"):
+        settings.Config()
+    production_settings(monkeypatch, PUBLIC_URL="homeward.example.org")
+    with pytest.raises(RuntimeError, match="PUBLIC_URL"):
+        settings.Config()  # no scheme: not an address a link can start with
+
+
+def test_development_links_lead_to_this_machines_port(monkeypatch):
+    monkeypatch.setattr(settings.Config, "ENV_NAME", "development")
+    monkeypatch.setattr(settings.Config, "SECRET_KEY", "a-development-secret")
+    monkeypatch.setattr(settings.Config, "PUBLIC_URL", None)
+    monkeypatch.setenv("PORT", "5123")
+    config = settings.Config()
+    assert config.PUBLIC_URL == "http://127.0.0.1:5123"
+    assert config.TRUSTED_HOSTS is None  # Flask's default: any host
+
+
+def test_production_answers_only_to_the_host_of_its_public_url(
+    monkeypatch, make_app, world
+):
+    production_settings(
+        monkeypatch,
+        PUBLIC_URL="https://homeward.example.org/",
+        TRUSTED_HOSTS_EXTRA=["10.0.0.5"],
+    )
+    trusted = settings.Config().TRUSTED_HOSTS
+    assert trusted == ["homeward.example.org", "10.0.0.5"]
+    client = make_app(TRUSTED_HOSTS=trusted, PROXY_FIX_HOPS=1).test_client()
+    for forged in ({"Host": "evil.example"}, {"X-Forwarded-Host": "evil.example"}):
+        refused = client.get(
+            "/api/auth/csrf", headers={"Host": "homeward.example.org"} | forged
+        )
+        assert refused.status_code == 400, forged
+        assert refused.json["code"] == 400  # the API's one error format
+    for host in ("homeward.example.org", "homeward.example.org:443", "10.0.0.5"):
+        assert client.get("/healthz", headers={"Host": host}).status_code == 200
 
 
 def test_every_response_carries_the_security_headers(anonymous):

@@ -2,7 +2,8 @@
 an admin's reset of a lost phone, and patients who opt in."""
 
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import pyotp
 import pytest
@@ -67,6 +68,48 @@ def test_an_admin_must_enrol_and_then_signs_in_with_a_code(app, world):
         assert signed.json["user"]["email"] == EMAILS["admin_a"]
         again.csrf_token = signed.json["csrf_token"]
         assert again.get("/api/patients").status_code == 200
+
+
+def cookie_expires(response) -> datetime:
+    [cookie] = [
+        header
+        for header in response.headers.getlist("Set-Cookie")
+        if header.startswith("homeward_session=")
+    ]
+    [expires] = [part for part in cookie.split("; ") if part.startswith("Expires=")]
+    return parsedate_to_datetime(expires.removeprefix("Expires="))
+
+
+def test_the_cookie_lasts_as_long_as_the_session_once_the_second_step_is_done(
+    app, world
+):
+    """The password step's cookie lasts the few minutes of the half-signed
+    session; after the code it must last the staff session's hours, or the
+    browser drops it while the session still lives."""
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    full = app.config["SESSION_LIMITS"]["staff"][1]
+    with time_machine.travel(now, tick=False):
+        client = ApiClient(app.test_client())
+        half = client.post(
+            "/api/auth/login",
+            json={"email": EMAILS["admin_a"], "password": PASSWORD},
+        )
+        assert cookie_expires(half) == now + timedelta(minutes=10)
+        client.csrf_token = half.json["csrf_token"]
+        secret = client.post("/api/auth/totp/enrol").json["secret"]
+        enrolled = client.post(
+            "/api/auth/totp/enrol/confirm", json={"code": pyotp.TOTP(secret).now()}
+        )
+        assert enrolled.status_code == 200
+        assert cookie_expires(enrolled) == now + full
+    later = now + timedelta(minutes=1)
+    with time_machine.travel(later, tick=False):
+        again, _ = password_step(app, EMAILS["admin_a"])
+        signed = again.post("/api/auth/totp", json={"code": pyotp.TOTP(secret).now()})
+        assert signed.status_code == 200
+        assert cookie_expires(signed) == later + full
+        again.csrf_token = signed.json["csrf_token"]
+        assert again.get("/api/patients").status_code == 200  # the same token
 
 
 def test_a_code_is_never_accepted_twice(app, world):

@@ -273,8 +273,7 @@ def _pending(step: str | None = None) -> tuple[UserSession, User]:
 def _complete(row: UserSession) -> dict:
     """The second step is done: the session gets full rights."""
     user = row.user
-    row.second_factor = None
-    row.expires_at = now_utc() + session_store.limits_for(user).absolute
+    session_store.complete(row)
     db.session.commit()
     return _signed_in(user)
 

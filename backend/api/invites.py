@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend import mail
 from backend.extensions import db
+from backend.links import public_url
 from backend.models import User
 from backend.services import invitations
 from backend.services.dates import now_utc
@@ -40,17 +41,15 @@ def email_taken() -> None:
     abort(409, errors={"json": {"email": [_("This email is already in use.")]}})
 
 
-def issue(person: User, inviter: User, keep_others: bool = False) -> dict:
-    """A new invitation link for `person` (earlier ones stop working unless
-    `keep_others`): the answer's `invite_token`, `invite_url` and
-    `invite_expires_at`. The caller commits, then calls `send`."""
+def issue(person: User, inviter: User) -> dict:
+    """A new invitation link for `person` (earlier ones stop working): the
+    answer's `invite_token`, `invite_url` and `invite_expires_at`. The caller
+    commits, then calls `send`."""
     valid_for = timedelta(days=current_app.config["INVITE_VALID_DAYS"])
-    token, expires_at = invitations.issue(
-        person.id, inviter.id, now_utc(), valid_for, keep_others=keep_others
-    )
+    token, expires_at = invitations.issue(person.id, inviter.id, now_utc(), valid_for)
     return {
         "invite_token": token,
-        "invite_url": mail.public_url(f"/#/invite/{token}"),
+        "invite_url": public_url(f"/#/invite/{token}"),
         "invite_expires_at": expires_at,
     }
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backend import mail
 from backend.extensions import db
+from backend.links import public_url
 from backend.models import (
     Alert,
     ExerciseLog,
@@ -362,5 +363,5 @@ def _tell_therapist(therapist: User | None, patients: int, sweep: bool = False) 
         name=therapist.name,
         clinic_name=therapist.clinic.name,
         patients=patients,
-        link=mail.public_url("/#/alerts"),
+        link=public_url("/#/alerts"),
     )

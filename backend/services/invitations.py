@@ -23,20 +23,18 @@ def issue(
     now: datetime,
     valid_for: timedelta,
     purpose: str = INVITE,
-    keep_others: bool = False,
 ) -> tuple[str, datetime]:
-    """A new token for the user; their earlier unused links stop working,
-    unless `keep_others` (a printed handout's link must not kill the emailed
-    one: whichever is used first ends the others, see `redeem`).
+    """A new token for the user; their earlier unused links stop working, so
+    a user has at most one live link (a reprinted handout's replaces the
+    earlier paper's and the emailed one).
 
     Returns (token, expires_at). The caller commits.
     """
-    if not keep_others:
-        db.session.execute(
-            update(Invitation)
-            .where(Invitation.user_id == user_id, Invitation.used_at.is_(None))
-            .values(used_at=now)
-        )
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.user_id == user_id, Invitation.used_at.is_(None))
+        .values(used_at=now)
+    )
     token = secrets.token_urlsafe(32)
     expires_at = now + valid_for
     db.session.add(

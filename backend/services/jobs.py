@@ -22,6 +22,7 @@ from backend import mail
 from backend.auth import may_still_export, visible_patients
 from backend.extensions import db, lift_statement_timeout
 from backend.i18n import speaking
+from backend.links import public_url
 from backend.models import ExportJob, PatientProfile, User
 from backend.schemas.progress import ReportRowSchema
 from backend.services import export
@@ -218,7 +219,7 @@ def _tell_requester(job: ExportJob) -> None:
         kind="export",
         name=admin.name,
         clinic_name=admin.clinic.name,
-        link=mail.public_url("/#/reports"),
+        link=public_url("/#/reports"),
     )
     db.session.commit()
 

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from backend import mail
 from backend.extensions import db
 from backend.i18n import speaking
+from backend.links import public_url
 from backend.models import User
 from backend.services import reminders
 
@@ -80,7 +81,7 @@ def _email(reader: User, patient: User, text: str, path: str) -> str:
         name=reader.name,
         clinic_name=patient.clinic.name,
         text=text,
-        app_url=mail.public_url(path),
+        app_url=public_url(path),
     )
     db.session.commit()
     return "email" if queued else "none"

@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from backend import mail
 from backend.extensions import db
 from backend.i18n import speaking
+from backend.links import public_url
 from backend.models import (
     PatientProfile,
     PushSubscription,
@@ -440,8 +441,8 @@ def _email(patient: User, message: Message, give_up_at: datetime) -> bool:
         name=patient.name,
         clinic_name=patient.clinic.name,
         text=message.body,
-        app_url=mail.public_url("/#/today"),
-        stop_url=mail.public_url(f"/#/reminders/stop/{token}"),
+        app_url=public_url("/#/today"),
+        stop_url=public_url(f"/#/reminders/stop/{token}"),
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
+from config import TestConfig
 from tests.serving import CHROMIUM, CHROMIUM_FLAGS
 
 PHONE = {"width": 390, "height": 844}
@@ -17,13 +18,19 @@ DESKTOP = {"width": 1280, "height": 800}
 
 @pytest.fixture
 def live_server(app):
-    """The test app on 127.0.0.1 at a free port, for the length of one test."""
+    """The test app on 127.0.0.1 at a free port, for the length of one test;
+    the links it mails lead there (PUBLIC_URL)."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    address = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_URL"] = address
+    try:
+        yield address
+    finally:
+        app.config["PUBLIC_URL"] = TestConfig.PUBLIC_URL
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")
