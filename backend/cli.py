@@ -1,6 +1,7 @@
 """Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
 `restore`, `rebuild-adherence`, `publish-assets`, `vapid-keys`,
-`reminders send-due|run` (which also runs export jobs), `alerts sweep`."""
+`reminders send-due|run` (which also runs export jobs), `jobs run-one`,
+`alerts sweep`, `media check`."""
 
 import logging
 import os
@@ -33,6 +34,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(vapid_keys)
     app.cli.add_command(reminders_group)
     app.cli.add_command(alerts_group)
+    app.cli.add_command(jobs_group)
 
 
 @click.command("create-admin")
@@ -350,3 +352,20 @@ def alerts_group():
 def sweep_alerts():
     """Run every rule for every active patient (the worker does it hourly)."""
     click.echo(f"{alerts.sweep()} alerts raised.")
+
+
+@click.group("jobs")
+def jobs_group():
+    """Export jobs (the worker runs them between reminders)."""
+
+
+@jobs_group.command("run-one")
+@with_appcontext
+def run_one_job():
+    """Run the oldest queued export job, or one whose worker died."""
+    job = jobs.claim()
+    if job is None:
+        click.echo("No export job to run.")
+        return
+    jobs.run(job)
+    click.echo(f"Export job {job.id}: {db.session.get(jobs.ExportJob, job.id).state}.")
