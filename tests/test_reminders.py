@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from backend.extensions import db
 from backend.models import AuditEvent, PatientProfile, PushSubscription, ReminderSend
@@ -431,3 +431,67 @@ def test_a_paused_patient_gets_nothing_until_the_pause_ends(
             clock.move_to(at(day, "18:05"))
             send_due(app)
     assert len(push.received) == 1  # 2 December only
+
+
+def taken_and_abandoned(app, now):
+    """What a worker killed mid-send leaves: the slot claimed, taken, "sending"."""
+    with app.app_context():
+        reminders.claim_due(now)
+        row = db.session.scalar(select(ReminderSend))
+        assert reminders._take(row, now)
+        db.session.remove()
+
+
+def test_a_reminder_whose_worker_died_mid_send_is_sent_once_its_lease_ends(
+    app, world, signed_in, push
+):
+    with time_machine.travel(at("2026-11-30", "18:01"), tick=False) as clock:
+        set_up(signed_in, world, push)
+        taken_and_abandoned(app, reminders.now_utc())
+        clock.move_to(at("2026-11-30", "18:02"))
+        assert send_due(app) == {}  # its worker may still be sending it
+        clock.move_to(at("2026-11-30", "18:05"))
+        assert send_due(app) == {"sent": 1}
+        assert send_due(app) == {}
+    assert push.texts() == ["3 exercises left today"]
+    assert sends(app, world.patient_a) == [("reminder", "18:00", "sent", "push")]
+
+
+def test_a_reminder_whose_worker_died_is_missed_once_its_slot_passed(
+    app, world, signed_in, push
+):
+    with time_machine.travel(at("2026-11-30", "18:20"), tick=False) as clock:
+        set_up(signed_in, world, push)
+        taken_and_abandoned(app, reminders.now_utc())
+        clock.move_to(at("2026-11-30", "18:31"))
+        assert send_due(app) == {"missed": 1}
+        therapist = signed_in("therapist_a")
+        shown = therapist.get(f"/api/patients/{world.patient_a}/reminders").json
+    assert push.received == []
+    assert shown["last_sent"]["outcome"] == "missed"
+
+
+def test_claiming_a_claimed_slot_is_no_database_error(app, world):
+    errors = []
+    now = at("2026-11-30", "18:01").astimezone(UTC)
+    with app.app_context():
+        engine = db.engine
+
+        def count(context):
+            errors.append(context.original_exception)
+
+        event.listen(engine, "handle_error", count)
+        try:
+            first = reminders._claim(
+                world.patient_a, "reminder", now.date(), "18:00", now
+            )
+            again = reminders._claim(
+                world.patient_a, "reminder", now.date(), "18:00", now
+            )
+            rows = db.session.scalars(select(ReminderSend.id)).all()
+        finally:
+            event.remove(engine, "handle_error", count)
+            db.session.remove()
+    assert first is not None and again is None
+    assert len(rows) == 1
+    assert errors == []  # the server logged no duplicate key either
