@@ -17,7 +17,14 @@ from backend.services import export, jobs
 from backend.services.dates import now_utc
 from backend.services.demo import DEMO_TOTP_SECRET, seed_demo
 from tests.conftest import ApiClient
-from tests.serving import BIN, ROOT, app_env, flask_cli, fresh_database, migrate_and_seed
+from tests.serving import (
+    BIN,
+    ROOT,
+    app_env,
+    flask_cli,
+    fresh_database,
+    migrate_and_seed,
+)
 
 PASSWORD = "demo-password-1"
 END = date.today()
