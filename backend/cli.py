@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 
 from backend.extensions import db, lift_statement_timeout
 from backend.models import Clinic, User
-from backend.services import alerts, demo, jobs, reminders
+from backend.services import alerts, demo, jobs, media, reminders
 from backend.services.adherence import rebuild_done
 from backend.services.dates import now_utc
 from backend.services.library import sync_library
@@ -35,6 +35,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(reminders_group)
     app.cli.add_command(alerts_group)
     app.cli.add_command(jobs_group)
+    app.cli.add_command(media_group)
 
 
 @click.command("create-admin")
@@ -316,7 +317,8 @@ def run_reminders(every):
     """Send what is due every minute, until stopped (for a process manager);
     every hour, also run the alert rules over every patient (the ones that
     depend on time passing: nothing logged for days, no programme yet), and
-    delete export files older than a week. Between sends, it runs queued
+    delete export files older than a week and media files left over
+    (`flask media check`). Between sends, it runs queued
     export jobs (big reports, services/jobs.py) for up to 50 s."""
     log = logging.getLogger(__name__)
     click.echo(f"Sending reminders every {every} s; Ctrl+C stops.")
@@ -332,6 +334,7 @@ def run_reminders(every):
                 raised = alerts.sweep()
                 click.echo(f"{now_utc():%Y-%m-%d %H:%M} UTC: {raised} alerts raised")
                 jobs.delete_old_files()
+                media.sweep()
             if ran := jobs.run_queued(budget_seconds=max(1.0, every - 10)):
                 click.echo(f"{now_utc():%Y-%m-%d %H:%M} UTC: {ran} export jobs run")
         except Exception:  # a database or network hiccup: try again next minute
@@ -369,3 +372,28 @@ def run_one_job():
         return
     jobs.run(job)
     click.echo(f"Export job {job.id}: {db.session.get(jobs.ExportJob, job.id).state}.")
+
+
+@click.group("media")
+def media_group():
+    """The clinics' uploaded pictures and videos in MEDIA_DIR."""
+
+
+@media_group.command("check")
+@with_appcontext
+@click.option("--delete", is_flag=True, help="Delete what is listed.")
+def media_check(delete):
+    """List temp files older than an hour and files no media row names (older
+    than an hour: an upload may be committing); --delete removes them. The
+    worker deletes them every hour."""
+    stale, orphans = media.leftovers()
+    folder = media.media_dir()
+    for label, paths in (("temp file", stale), ("unreferenced", orphans)):
+        for path in paths:
+            click.echo(f"{label}: {path.relative_to(folder)}")
+            if delete:
+                path.unlink(missing_ok=True)
+    if not stale and not orphans:
+        click.echo("Nothing left over.")
+    elif delete:
+        click.echo(f"Deleted {len(stale) + len(orphans)} files.")
