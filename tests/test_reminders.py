@@ -3,6 +3,8 @@ checks the VAPID signature and decrypts the payload (tests/push_service.py),
 email goes to aiosmtpd, and the clock is moved with time-machine."""
 
 import re
+import signal
+import subprocess
 import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +17,7 @@ from backend.extensions import db
 from backend.models import AuditEvent, PatientProfile, PushSubscription, ReminderSend
 from backend.services import reminders
 from tests.conftest import ApiClient, exercise_id, item, prescribe
+from tests.serving import BIN, ROOT, app_env
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -495,3 +498,49 @@ def test_claiming_a_claimed_slot_is_no_database_error(app, world):
     assert first is not None and again is None
     assert len(rows) == 1
     assert errors == []  # the server logged no duplicate key either
+
+
+@pytest.mark.serving
+def test_a_worker_killed_mid_send_leaves_a_reminder_sent_once_after_its_lease(
+    app, world, signed_in, push, tmp_path, monkeypatch
+):
+    """A real `flask reminders send-due` whose push hangs is SIGKILLed; the
+    next run after the lease sends the reminder, once."""
+    monkeypatch.setitem(app.config, "REMINDER_QUIET_HOURS", ("00:00", "00:00"))
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    slot = now.astimezone(LONDON).strftime("%H:%M")
+    set_up(signed_in, world, push, times=(slot,))
+    env = app_env(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        tmp_path / "run",
+        VAPID_PRIVATE_KEY=app.config["VAPID_PRIVATE_KEY"],
+        PUSH_ENDPOINT_ALLOW=push.url,
+        REMINDER_QUIET_START="00:00",
+        REMINDER_QUIET_END="00:00",
+    )
+    push.holding.set()
+    worker = subprocess.Popen(
+        [str(BIN / "flask"), "--app", "wsgi", "reminders", "send-due"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert push.arrived.wait(timeout=120), "the worker never pushed"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        worker.kill()
+        worker.wait()
+        push.holding.clear()
+    assert sends(app, world.patient_a) == [("reminder", slot, "sending", None)]
+    assert push.received == []
+
+    killed_at = datetime.now(UTC)
+    with time_machine.travel(killed_at, tick=False) as clock:
+        assert send_due(app) == {}  # within the lease: it may still be sending
+        clock.move_to(killed_at + timedelta(minutes=3))  # reminders.SEND_LEASE
+        assert send_due(app) == {"sent": 1}
+        assert send_due(app) == {}
+    assert push.texts() == ["3 exercises left today"]
