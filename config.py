@@ -182,6 +182,7 @@ class Config:
     # Clinic pictures and videos of exercises (services/media.py): a directory,
     # shared by all app servers (a volume) when there are several
     MEDIA_DIR = os.environ.get("MEDIA_DIR", str(INSTANCE_DIR / "media"))
+    MEDIA_QUOTA_BYTES = _int("MEDIA_QUOTA_BYTES", 2 * 1024**3)  # per clinic
     MAX_IMAGE_BYTES = 10 * 1024 * 1024
     MAX_VIDEO_BYTES = 50 * 1024 * 1024
     # Big reports become jobs the worker writes here (services/jobs.py): over

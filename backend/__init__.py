@@ -191,6 +191,14 @@ def _register_errors(app: Flask) -> None:
 
     app.after_request_funcs.setdefault(None, []).insert(0, keep_retry_after)
 
+    def session_unreadable():
+        """The database failed while opening the session (session_store.py):
+        that is this request's answer."""
+        if (error := g.pop("session_unreadable", None)) is not None:
+            raise error
+
+    app.before_request_funcs.setdefault(None, []).insert(0, session_unreadable)
+
     # Flask makes an error outside the view (opening the session, an
     # after_request hook) an InternalServerError: one handler for both
     @app.errorhandler(InternalServerError)

@@ -1,8 +1,8 @@
 """Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
 `restore`, `rebuild-adherence`, `publish-assets`, `vapid-keys`,
 `reminders send-due|run` (which also runs export jobs and sends the mail
-outbox), `mail send-queued|run`, `alerts sweep`, `grant-runtime`
-(PostgreSQL's runtime role), `audit verify`, `rotate-keys`."""
+outbox), `jobs run-one`, `mail send-queued|run`, `alerts sweep`, `media check`,
+`grant-runtime` (PostgreSQL's runtime role), `audit verify`, `rotate-keys`."""
 
 import logging
 import os
@@ -21,7 +21,15 @@ from sqlalchemy.pool import NullPool
 from backend import db_roles, mail
 from backend.extensions import db, lift_statement_timeout
 from backend.models import AuditEvent, Clinic, User
-from backend.services import alerts, audit_chain, demo, jobs, reminders, second_factor
+from backend.services import (
+    alerts,
+    audit_chain,
+    demo,
+    jobs,
+    media,
+    reminders,
+    second_factor,
+)
 from backend.services.adherence import rebuild_done
 from backend.services.dates import now_utc
 from backend.services.library import sync_library
@@ -43,6 +51,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(grant_runtime)
     app.cli.add_command(audit_group)
     app.cli.add_command(rotate_keys)
+    app.cli.add_command(jobs_group)
+    app.cli.add_command(media_group)
 
 
 @click.command("create-admin")
@@ -340,10 +350,11 @@ def run_reminders(every):
     """Send what is due every minute, until stopped (for a process manager);
     every hour, also run the alert rules over every patient (the ones that
     depend on time passing: nothing logged for days, no programme yet), and
-    delete export files older than a week. Between sends, it runs queued
-    export jobs (big reports, services/jobs.py) for up to 50 s. The mail
-    outbox is sent every few seconds by a thread of its own, so a long
-    export never holds a password reset."""
+    delete export files older than a week and media files left over
+    (`flask media check`). Between sends, it runs queued export jobs (big
+    reports, services/jobs.py) for up to 50 s. The mail outbox is sent every
+    few seconds by a thread of its own, so a long export never holds a
+    password reset."""
     log = logging.getLogger(__name__)
     click.echo(f"Sending reminders every {every} s; Ctrl+C stops.")
     app = current_app._get_current_object()
@@ -360,6 +371,7 @@ def run_reminders(every):
                 raised = alerts.sweep()
                 click.echo(f"{now_utc():%Y-%m-%d %H:%M} UTC: {raised} alerts raised")
                 jobs.delete_old_files()
+                media.sweep()
             if ran := jobs.run_queued(budget_seconds=max(1.0, every - 10)):
                 click.echo(f"{now_utc():%Y-%m-%d %H:%M} UTC: {ran} export jobs run")
         except Exception:  # a database or network hiccup: try again next minute
@@ -468,3 +480,43 @@ def verify_audit():
     click.echo(f"{verdict.rows} rows, chain intact.")
     if verdict.last_hash:  # noted elsewhere, it shows rows removed from the end
         click.echo(f"Last hash: {verdict.last_hash}")
+@click.group("jobs")
+def jobs_group():
+    """Export jobs (the worker runs them between reminders)."""
+
+
+@jobs_group.command("run-one")
+@with_appcontext
+def run_one_job():
+    """Run the oldest queued export job, or one whose worker died."""
+    job = jobs.claim()
+    if job is None:
+        click.echo("No export job to run.")
+        return
+    jobs.run(job)
+    click.echo(f"Export job {job.id}: {db.session.get(jobs.ExportJob, job.id).state}.")
+
+
+@click.group("media")
+def media_group():
+    """The clinics' uploaded pictures and videos in MEDIA_DIR."""
+
+
+@media_group.command("check")
+@with_appcontext
+@click.option("--delete", is_flag=True, help="Delete what is listed.")
+def media_check(delete):
+    """List temp files older than an hour and files no media row names (older
+    than an hour: an upload may be committing); --delete removes them. The
+    worker deletes them every hour."""
+    stale, orphans = media.leftovers()
+    folder = media.media_dir()
+    for label, paths in (("temp file", stale), ("unreferenced", orphans)):
+        for path in paths:
+            click.echo(f"{label}: {path.relative_to(folder)}")
+            if delete:
+                path.unlink(missing_ok=True)
+    if not stale and not orphans:
+        click.echo("Nothing left over.")
+    elif delete:
+        click.echo(f"Deleted {len(stale) + len(orphans)} files.")

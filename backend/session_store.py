@@ -15,6 +15,7 @@ start of a request and sets or clears the cookie at the end.
 
 from flask import Flask, Request, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CallbackDict
 
 from backend.extensions import db
@@ -64,15 +65,31 @@ class ServerSideSessions(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request: Request):
         token = request.cookies.get(session_cookie_name(app))
         if token:
-            now = now_utc()
-            row = sessions.find(token, now, limits_for)
-            if row is not None:
-                if sessions.touch(row, now):
-                    db.session.commit()
-                return SignedInSession(row)
-            db.session.commit()  # the expired row is gone
-            g.session_cookie_stale = True
+            try:
+                return self._signed_in(token)
+            except SQLAlchemyError as error:
+                from backend import database_unreachable
+
+                if not database_unreachable(error):
+                    raise
+                # raised again by the first before_request hook, so that the
+                # 503's handler answers it (and logs one line); raised from
+                # here, Flask would log a traceback, then fail once more on
+                # the session it never got while answering
+                g.session_unreadable = error
+                return self.make_null_session(app)
         return super().open_session(app, request)
+
+    def _signed_in(self, token: str):
+        now = now_utc()
+        row = sessions.find(token, now, limits_for)
+        if row is not None:
+            if sessions.touch(row, now):
+                db.session.commit()
+            return SignedInSession(row)
+        db.session.commit()  # the expired row is gone
+        g.session_cookie_stale = True
+        return super().open_session(current_app, request)
 
     def save_session(self, app: Flask, session: SessionMixin, response) -> None:
         name = session_cookie_name(app)

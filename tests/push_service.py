@@ -62,6 +62,10 @@ class PushService:
         self.received: list[Received] = []
         self.refused: list[str] = []  # why a request was not accepted
         self.answers: dict[str, int] = {}  # path → status to answer
+        # set `holding`: a push arrives (`arrived` is set) and gets no answer
+        # until `holding` is cleared, as a stalled push service would
+        self.holding = threading.Event()
+        self.arrived = threading.Event()
         self.browsers: dict[str, Browser] = {}
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -131,6 +135,11 @@ class PushService:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if service.holding.is_set():
+                    service.arrived.set()
+                    while service.holding.is_set():
+                        time.sleep(0.05)
+                    return  # the sender is gone: nothing was delivered
                 status = service.answers.get(self.path, 201)
                 try:
                     received = service._verify(self.path, self.headers, body)

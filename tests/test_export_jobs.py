@@ -1,17 +1,30 @@
 """Big reports become export jobs: queued by the request (202), run by the
 worker, downloaded by the clinic's admins; small reports stay immediate."""
 
+import signal
+import stat
+import subprocess
 import threading
+import time
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.extensions import db
 from backend.models import AuditEvent, ExportJob, User
 from backend.services import export, jobs
+from backend.services.dates import now_utc
 from backend.services.demo import DEMO_TOTP_SECRET, seed_demo
 from tests.conftest import ApiClient
+from tests.serving import (
+    BIN,
+    ROOT,
+    app_env,
+    flask_cli,
+    fresh_database,
+    migrate_and_seed,
+)
 
 PASSWORD = "demo-password-1"
 END = date.today()
@@ -128,9 +141,10 @@ def test_progress_rises_to_one(app, exports, demo, monkeypatch):
     seen = []
     note = jobs._note_progress
     monkeypatch.setattr(
-        jobs, "_note_progress", lambda job_id, p: (seen.append(p), note(job_id, p))
+        jobs, "_note_progress", lambda job, p: (seen.append(p), note(job, p))
     )
     done = queued_then_done(app, demo, "/api/reports/adherence.csv", RANGE)
+    seen = [p for p in seen if p is not None]  # None: only the lease renewed
     assert seen == sorted(seen) and 0 < seen[0] < 1
     assert done["progress"] == 1.0 and done["finished_at"]
 
@@ -251,12 +265,131 @@ def test_asking_for_and_downloading_a_file_are_audited(app, exports, demo):
     assert "jobs.report_job_file" in actions
 
 
-def test_a_job_left_running_by_a_stopped_worker_is_marked_failed(app, exports, demo):
+def lease_runs_out(job_id: int) -> None:
+    """What a minute without its worker's renewals does to a running job."""
+    stored = db.session.get(ExportJob, job_id)
+    stored.lease_until = now_utc() - timedelta(seconds=1)
+    db.session.commit()
+
+
+def test_a_job_whose_worker_died_is_retried_once_then_failed(app, exports, demo):
     job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
     with app.app_context():
-        claimed = jobs.claim()  # and the worker is killed
-        claimed.started_at -= timedelta(hours=2)
-        db.session.commit()
-        jobs.delete_old_files()
+        assert jobs.claim().id == job["id"]  # and the worker is killed
+        assert jobs.claim() is None  # its lease still runs: nobody else takes it
+        lease_runs_out(job["id"])
+        retried = jobs.claim()  # the retry, from the start
+        assert (retried.id, retried.attempts) == (job["id"], 2)
+        lease_runs_out(job["id"])  # killed again
+        assert jobs.claim() is None
+        db.session.remove()
     failed = demo.get(f"/api/reports/jobs/{job['id']}").json
     assert failed["state"] == "failed" and "ask again" in failed["error"]
+
+
+def test_parts_of_no_live_job_are_removed(app, exports, demo):
+    job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
+    exports.mkdir()
+    orphan = exports / ".999-0123456789abcdef.csv.part"
+    orphan.write_text("half a report")
+    with app.app_context():
+        jobs.claim()
+        alive = exports / f".{job['id']}-0123456789abcdef.csv.part"
+        alive.write_text("being written")
+        assert jobs.remove_orphan_parts() == 1
+        assert alive.exists() and not orphan.exists()
+        lease_runs_out(job["id"])
+        assert jobs.remove_orphan_parts() == 1
+        assert not alive.exists()
+        db.session.remove()
+
+
+def test_a_jobs_file_is_readable_by_the_worker_only(app, exports, demo):
+    job = demo.get("/api/reports/adherence.csv", query_string=RANGE).json
+    run_worker(app)
+    with app.app_context():
+        path = jobs.file_path(db.session.get(ExportJob, job["id"]))
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_clinic_has_at_most_three_jobs_queued(app, exports, demo):
+    for _ in range(jobs.MAX_OPEN):
+        response = demo.post("/api/reports/adherence/jobs", json=RANGE)
+        assert response.status_code == 202
+    refused = demo.post("/api/reports/adherence/jobs", json=RANGE)
+    assert refused.status_code == 429
+    assert "3 reports being prepared" in refused.json["message"]
+    assert refused.headers["Retry-After"] == "60"
+    assert demo.get("/api/reports/adherence.csv", query_string=RANGE).status_code == (
+        429
+    )
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ExportJob.id))) == jobs.MAX_OPEN
+    run_worker(app)  # done jobs no longer count
+    assert demo.post("/api/reports/adherence/jobs", json=RANGE).status_code == 202
+
+
+# -- a real worker killed mid-export ------------------------------------------
+
+
+def worker_run_one(env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(BIN / "flask"), "--app", "wsgi", "jobs", "run-one"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def queue_directly(app, database_url: str) -> int:
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
+        start = END - timedelta(days=3 * 366)  # a long report: a moment to write
+        job = jobs.queue(admin, "csv", start, END, contract=True)  # every week
+        db.session.commit()
+        job_id = job.id
+        db.session.remove()
+        db.engine.dispose()
+    return job_id
+
+
+@pytest.mark.serving
+def test_a_sigkilled_export_is_retried_into_the_same_file(make_app, tmp_path):
+    exports = tmp_path / "exports"
+    with fresh_database(tmp_path) as url:
+        env = app_env(url, tmp_path / "run", EXPORT_DIR=str(exports))
+        migrate_and_seed(env, patients=100, days=2)
+        here = make_app(SQLALCHEMY_DATABASE_URI=url, EXPORT_DIR=str(exports))
+        killed = queue_directly(here, url)
+
+        worker = worker_run_one(env)
+        try:
+            while not [p for p in exports.glob(".*.part") if p.stat().st_size]:
+                assert worker.poll() is None, worker.stderr.read()
+                time.sleep(0.005)
+            worker.send_signal(signal.SIGKILL)
+        finally:
+            worker.kill()
+            worker.wait()
+            worker.stderr.close()
+        with here.app_context():
+            assert db.session.get(ExportJob, killed).state == "running"
+            lease_runs_out(killed)  # a minute passes without renewals
+            db.session.remove()
+
+        flask_cli(env, "jobs", "run-one")  # the retry
+        clean = queue_directly(here, url)
+        flask_cli(env, "jobs", "run-one")  # the same report, never interrupted
+        with here.app_context():
+            retried = db.session.get(ExportJob, killed)
+            assert (retried.state, retried.attempts) == ("done", 2)
+            again = db.session.get(ExportJob, clean)
+            assert (again.state, again.attempts) == ("done", 1)
+            assert retried.rows == again.rows > 100
+            retried_bytes = jobs.file_path(retried).read_bytes()
+            assert retried_bytes == jobs.file_path(again).read_bytes()
+            db.session.remove()
+            db.engine.dispose()
+        assert not list(exports.glob("*.part")) + list(exports.glob(".*.part"))

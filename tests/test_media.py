@@ -4,31 +4,39 @@ location), who may see the files, and byte ranges for video. Also the
 shipped line drawings."""
 
 import io
+import os
+import shutil
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pillow_heif
 import pytest
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageFile
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from backend.extensions import db
 from backend.models import AuditEvent, ExerciseMedia
+from backend.services import media
 from tests.conftest import exercise_id, item, prescribe
 
 GPS = ExifTags.IFD.GPSInfo
 MP4 = (
     b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isommp41"
     + b"\x00\x00\x00\x08free"
+    + b"\x00\x00\x00\x08moov"
     + b"\x00\x00\x10\x08mdat"
     + bytes(range(256)) * 16
 )
 WEBM = (
     b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\xf2\x81\x04"
     b"\x42\xf3\x81\x08\x42\x82\x84webm\x42\x87\x81\x02\x42\x85\x81\x02"
-    + bytes(range(256))
-    * 8
+    # a Segment of unknown size (as a browser records it), opening with Void
+    + b"\x18\x53\x80\x67\x01\xff\xff\xff\xff\xff\xff\xff\xec\x48\x00"
+    + bytes(range(256)) * 8
 )
 
 
@@ -77,7 +85,8 @@ def stored(app):
             rows = db.session.scalar(select(func.count()).select_from(ExerciseMedia))
             db.session.remove()
         folder = Path(app.config["MEDIA_DIR"])
-        files = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+        found = folder.rglob("*") if folder.exists() else []  # tmp/ too
+        files = sorted(str(p.relative_to(folder)) for p in found if p.is_file())
         return rows, files
 
     return look
@@ -86,9 +95,7 @@ def stored(app):
 @pytest.fixture(autouse=True)
 def _empty_media_dir(app):
     yield
-    folder = Path(app.config["MEDIA_DIR"])
-    for path in folder.glob("*") if folder.exists() else []:
-        path.unlink()
+    shutil.rmtree(app.config["MEDIA_DIR"], ignore_errors=True)
 
 
 def test_a_photo_is_stored_upright_at_two_sizes_without_its_location(
@@ -368,3 +375,156 @@ def test_every_shipped_exercise_has_a_drawing_with_alt_text(world, therapist):
         assert drawing is not None, exercise["name"]
         assert len(drawing["alt"]) > 40
         assert therapist.get(drawing["url"]).status_code == 200
+
+
+# -- reliability: pixels, containers, quota, a full disk, leftovers, races ----
+
+
+def test_a_24_megapixel_picture_is_refused_from_its_header(
+    world, therapist, stored, monkeypatch
+):
+    decoded = []
+    load = ImageFile.ImageFile.load
+    monkeypatch.setattr(
+        ImageFile.ImageFile, "load", lambda image: (decoded.append(image), load(image))
+    )
+    big = encoded(Image.new("1", (6300, 6300)), "PNG")  # 39.7 million, ~5 KB
+    response = upload(therapist, exercise_id(therapist), big, "big.png", "image/png")
+    assert response.status_code == 422, response.json
+    assert "24 million" in response.json["message"]
+    assert decoded == []
+    assert stored() == (0, [])
+
+
+def test_pictures_are_decoded_one_at_a_time():
+    assert media.DECODING.acquire(blocking=False)
+    try:
+        assert not media.DECODING.acquire(blocking=False)
+    finally:
+        media.DECODING.release()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        MP4[:24] + b"only the first bytes of an MP4 " * 100,
+        MP4[:24] + b"\x00\x00\x00\x08free",  # boxes, but no movie in them
+        MP4[:-1],  # the last box cut short
+        WEBM[:40] + b"not a segment" * 100,
+    ],
+    ids=["garbage", "no moov", "truncated", "webm garbage"],
+)
+def test_a_video_that_does_not_parse_is_refused(world, therapist, stored, data):
+    response = upload(therapist, exercise_id(therapist), data, "v.mp4", "video/mp4")
+    assert response.status_code == 422, response.json
+    assert "damaged" in response.json["message"]
+    assert stored() == (0, [])
+
+
+def test_a_clinic_over_its_media_quota_gets_413(
+    app, world, therapist, stored, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MEDIA_QUOTA_BYTES", len(MP4) + 1000)
+    knee, bird = exercise_id(therapist), exercise_id(therapist, "bird")
+    assert upload(therapist, knee, MP4, "a.mp4", "video/mp4").status_code == 201
+    refused = upload(therapist, bird, MP4 + b"\0", "b.mp4", "video/mp4")
+    assert refused.status_code == 413, refused.json
+    assert "delete some before uploading more" in refused.json["message"]
+    assert stored()[0] == 1
+
+
+@pytest.fixture
+def small_disk(app, tmp_path, monkeypatch):
+    """MEDIA_DIR on a 2 MB tmpfs of its own."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    monkeypatch.setitem(app.config, "MEDIA_DIR", str(mount_point))
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_a_full_disk_is_a_507_that_leaves_nothing(world, therapist, small_disk):
+    knee = exercise_id(therapist)
+    filler = small_disk / "filler"
+    with open(filler, "wb") as file:
+        try:
+            while True:
+                file.write(bytes(64 * 1024))
+                file.flush()
+        except OSError:
+            pass
+    for data, name, kind in [
+        (MP4, "a.mp4", "video/mp4"),
+        (jpeg_with_location(), "a.jpg", "image/jpeg"),
+    ]:
+        response = upload(therapist, knee, data, name, kind)
+        assert response.status_code == 507, response.json
+        assert "disk is full" in response.json["message"]
+    left = sorted(str(p.relative_to(small_disk)) for p in small_disk.rglob("*"))
+    assert left == ["filler", "tmp"]
+
+    filler.unlink()  # space freed
+    assert upload(therapist, knee, MP4, "a.mp4", "video/mp4").status_code == 201
+
+
+def test_leftovers_are_listed_by_media_check_and_swept(app, world, therapist, stored):
+    knee = exercise_id(therapist)
+    kept = upload(therapist, knee, MP4, "a.mp4", "video/mp4").json["url"][7:]
+    folder = Path(app.config["MEDIA_DIR"])
+    stale_temp = folder / "tmp" / "upload-stale"
+    fresh_temp = folder / "tmp" / "upload-fresh"
+    orphan = folder / ("0" * 64 + ".webp")
+    for path in (stale_temp, fresh_temp, orphan):
+        path.write_bytes(b"left over")
+    hours_ago = time.time() - 2 * 3600
+    for path in (stale_temp, orphan, folder / kept):
+        os.utime(path, (hours_ago, hours_ago))
+
+    runner = app.test_cli_runner()
+    listed = runner.invoke(args=["media", "check"])
+    assert listed.exit_code == 0, listed.output
+    assert "tmp/upload-stale" in listed.output and orphan.name in listed.output
+    assert kept not in listed.output and "upload-fresh" not in listed.output
+    assert stale_temp.exists() and orphan.exists()  # a dry run
+
+    with app.app_context():
+        assert media.sweep() == 2
+    assert not stale_temp.exists() and not orphan.exists()
+    assert fresh_temp.exists() and (folder / kept).exists()
+    deleted = runner.invoke(args=["media", "check", "--delete"])
+    assert "Nothing left over" in deleted.output, deleted.output
+
+
+def test_concurrent_uploads_never_pass_the_picture_limit(app, world, signed_in, stored):
+    therapist = signed_in("therapist_a")
+    knee = exercise_id(therapist)
+    for colour in range(4):
+        picture = encoded(Image.new("RGB", (8, 8), (colour * 40, 0, 0)), "PNG")
+        assert upload(therapist, knee, picture, "p.png").status_code == 201
+    clients = [signed_in("therapist_a") for _ in range(6)]
+    start, answers = threading.Barrier(len(clients)), []
+
+    def send(client, number):
+        picture = encoded(Image.new("RGB", (8, 8), (0, number * 40, 0)), "PNG")
+        start.wait()
+        answers.append(upload(client, knee, picture, "p.png").status_code)
+
+    threads = [
+        threading.Thread(target=send, args=(client, number))
+        for number, client in enumerate(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == [201, 201, 409, 409, 409, 409], answers
+    assert stored()[0] == media.MAX_IMAGES

@@ -6,6 +6,7 @@ when the database is gone; sign-in still works when Redis is), /healthz and
 /readyz tell the truth, and the app recovers by itself once the network does.
 """
 
+import logging
 import time
 import uuid
 
@@ -204,3 +205,26 @@ def test_without_redis_sign_in_works_on_in_memory_limits_and_then_recovers(
         ),
         seconds=40,
     )
+
+
+def test_each_503_logs_one_warning_and_no_traceback(
+    database_behind_proxy, caplog, monkeypatch
+):
+    # migrations' logging config (fileConfig) disabled the loggers that existed
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger):
+            monkeypatch.setattr(logger, "disabled", False)
+    proxy, proxied_app = database_behind_proxy
+    therapist = ApiClient(proxied_app.test_client()).login(EMAILS["therapist_a"])
+    proxy.set_mode("refuse", existing="close")
+    for call in (
+        lambda: therapist.get("/api/patients"),
+        lambda: therapist.post("/api/patients", json={"name": "Nia Jones"}),
+    ):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            assert call().status_code == 503
+        logged = [(r.name, r.levelname, r.getMessage()[:80]) for r in caplog.records]
+        assert [r.levelname for r in caplog.records] == ["WARNING"], logged
+        assert not [r for r in caplog.records if r.exc_info or r.exc_text], logged
+    proxy.set_mode("pass")

@@ -3,18 +3,21 @@ checks the VAPID signature and decrypts the payload (tests/push_service.py),
 email goes to aiosmtpd, and the clock is moved with time-machine."""
 
 import re
+import signal
+import subprocess
 import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from backend.extensions import db
 from backend.models import AuditEvent, PatientProfile, PushSubscription, ReminderSend
 from backend.services import reminders
 from tests.conftest import ApiClient, exercise_id, item, prescribe
+from tests.serving import BIN, ROOT, app_env
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -431,3 +434,113 @@ def test_a_paused_patient_gets_nothing_until_the_pause_ends(
             clock.move_to(at(day, "18:05"))
             send_due(app)
     assert len(push.received) == 1  # 2 December only
+
+
+def taken_and_abandoned(app, now):
+    """What a worker killed mid-send leaves: the slot claimed, taken, "sending"."""
+    with app.app_context():
+        reminders.claim_due(now)
+        row = db.session.scalar(select(ReminderSend))
+        assert reminders._take(row, now)
+        db.session.remove()
+
+
+def test_a_reminder_whose_worker_died_mid_send_is_sent_once_its_lease_ends(
+    app, world, signed_in, push
+):
+    with time_machine.travel(at("2026-11-30", "18:01"), tick=False) as clock:
+        set_up(signed_in, world, push)
+        taken_and_abandoned(app, reminders.now_utc())
+        clock.move_to(at("2026-11-30", "18:02"))
+        assert send_due(app) == {}  # its worker may still be sending it
+        clock.move_to(at("2026-11-30", "18:05"))
+        assert send_due(app) == {"sent": 1}
+        assert send_due(app) == {}
+    assert push.texts() == ["3 exercises left today"]
+    assert sends(app, world.patient_a) == [("reminder", "18:00", "sent", "push")]
+
+
+def test_a_reminder_whose_worker_died_is_missed_once_its_slot_passed(
+    app, world, signed_in, push
+):
+    with time_machine.travel(at("2026-11-30", "18:20"), tick=False) as clock:
+        set_up(signed_in, world, push)
+        taken_and_abandoned(app, reminders.now_utc())
+        clock.move_to(at("2026-11-30", "18:31"))
+        assert send_due(app) == {"missed": 1}
+        therapist = signed_in("therapist_a")
+        shown = therapist.get(f"/api/patients/{world.patient_a}/reminders").json
+    assert push.received == []
+    assert shown["last_sent"]["outcome"] == "missed"
+
+
+def test_claiming_a_claimed_slot_is_no_database_error(app, world):
+    errors = []
+    now = at("2026-11-30", "18:01").astimezone(UTC)
+    with app.app_context():
+        engine = db.engine
+
+        def count(context):
+            errors.append(context.original_exception)
+
+        event.listen(engine, "handle_error", count)
+        try:
+            first = reminders._claim(
+                world.patient_a, "reminder", now.date(), "18:00", now
+            )
+            again = reminders._claim(
+                world.patient_a, "reminder", now.date(), "18:00", now
+            )
+            rows = db.session.scalars(select(ReminderSend.id)).all()
+        finally:
+            event.remove(engine, "handle_error", count)
+            db.session.remove()
+    assert first is not None and again is None
+    assert len(rows) == 1
+    assert errors == []  # the server logged no duplicate key either
+
+
+@pytest.mark.serving
+def test_a_worker_killed_mid_send_leaves_a_reminder_sent_once_after_its_lease(
+    app, world, signed_in, push, tmp_path, monkeypatch
+):
+    """A real `flask reminders send-due` whose push hangs is SIGKILLed; the
+    next run after the lease sends the reminder, once."""
+    monkeypatch.setitem(app.config, "REMINDER_QUIET_HOURS", ("00:00", "00:00"))
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    slot = now.astimezone(LONDON).strftime("%H:%M")
+    set_up(signed_in, world, push, times=(slot,))
+    env = app_env(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        tmp_path / "run",
+        VAPID_PRIVATE_KEY=app.config["VAPID_PRIVATE_KEY"],
+        PUSH_ENDPOINT_ALLOW=push.url,
+        REMINDER_QUIET_START="00:00",
+        REMINDER_QUIET_END="00:00",
+    )
+    push.holding.set()
+    worker = subprocess.Popen(
+        [str(BIN / "flask"), "--app", "wsgi", "reminders", "send-due"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert push.arrived.wait(timeout=120), "the worker never pushed"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        worker.kill()
+        worker.wait()
+        push.holding.clear()
+    assert sends(app, world.patient_a) == [("reminder", slot, "sending", None)]
+    assert push.received == []
+
+    killed_at = datetime.now(UTC)
+    with time_machine.travel(killed_at, tick=False) as clock:
+        assert send_due(app) == {}  # within the lease: it may still be sending
+        clock.move_to(killed_at + timedelta(minutes=3))  # reminders.SEND_LEASE
+        assert send_due(app) == {"sent": 1}
+        assert send_due(app) == {}
+    assert push.texts() == ["3 exercises left today"]

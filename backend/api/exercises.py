@@ -4,6 +4,7 @@ clinic's own pictures and videos of them (services/media.py)."""
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
 
 from backend.api.common import documents
 from backend.auth import actor, require_role, visible_exercises
@@ -101,11 +102,32 @@ def update_exercise(body, exercise_id):
 # ---- the clinic's pictures and video of an exercise -------------------------
 
 
-def _stored(files: dict) -> media.Stored:
+def _stored(files: dict, clinic_id: int, replacing: int = 0) -> media.Stored:
+    stream = files["file"].stream
     try:
-        return media.store(files["file"].stream)
+        media.check_quota(clinic_id, media.size_of(stream) - replacing)
+        return media.store(stream)
     except media.Refused as refused:
+        if refused.status == 507:  # werkzeug's abort() knows no 507
+            full = InsufficientStorage()
+            full.data = {"message": refused.message}
+            raise full from None
         abort(refused.status, message=refused.message)
+
+
+class InsufficientStorage(HTTPException):
+    code = 507
+    description = "The server's disk is full."
+
+
+def _too_many_pictures():
+    abort(
+        409,
+        message=_(
+            "An exercise may have %(count)s pictures: delete or replace one first.",
+            count=media.MAX_IMAGES,
+        ),
+    )
 
 
 def _media_or_404(user, exercise_id: int, media_id: int) -> ExerciseMedia:
@@ -134,7 +156,7 @@ def _of_kind(user, exercise_id: int, kind: str) -> list[ExerciseMedia]:
 @blp.route("/<int:exercise_id>/media", methods=["POST"])
 @blp.arguments(MediaUploadSchema, location="files")
 @blp.response(201, MediaSchema)
-@documents(blp, 401, 403, 404, 409, 413, 415, 422)
+@documents(blp, 401, 403, 404, 409, 413, 415, 422, 507)
 def upload_media(files, exercise_id):
     """Add the clinic's own picture (JPEG, PNG, WebP, HEIC; up to 10 MB) or
     video (MP4, WebM; up to 50 MB) of an exercise, its own or a shipped one.
@@ -143,18 +165,19 @@ def upload_media(files, exercise_id):
     user = require_role("therapist", "admin")
     _visible(exercise_id)
     kind = media.kind_of(files["file"].stream)
-    if (
-        kind == "image"
-        and len(_of_kind(user, exercise_id, "image")) >= media.MAX_IMAGES
-    ):
-        abort(
-            409,
-            message=_(
-                "An exercise may have %(count)s pictures: delete or replace one first.",
-                count=media.MAX_IMAGES,
-            ),
-        )
-    stored = _stored(files)
+    if kind == "image" and media.count_of_kind(
+        user.clinic_id, exercise_id, "image"
+    ) >= (media.MAX_IMAGES):
+        _too_many_pictures()  # before decoding it
+    stored = _stored(files, user.clinic_id)
+    db.session.commit()  # the read is over: the lock below starts the write
+    media.lock_exercise(exercise_id)
+    if stored.kind == "image" and (
+        media.count_of_kind(user.clinic_id, exercise_id, "image") >= media.MAX_IMAGES
+    ):  # another upload of the same moment came first
+        db.session.rollback()
+        media.forget_files(media.files_of(stored))
+        _too_many_pictures()
     replaced = _of_kind(user, exercise_id, "video") if stored.kind == "video" else []
     added = ExerciseMedia(
         clinic_id=user.clinic_id,
@@ -173,12 +196,12 @@ def upload_media(files, exercise_id):
 @blp.route("/<int:exercise_id>/media/<int:media_id>", methods=["PUT"])
 @blp.arguments(MediaUploadSchema, location="files")
 @blp.response(200, MediaSchema)
-@documents(blp, 401, 403, 404, 413, 415, 422)
+@documents(blp, 401, 403, 404, 413, 415, 422, 507)
 def replace_media(files, exercise_id, media_id):
     """Replace a picture or the video with another file (of either kind)."""
     user = require_role("therapist", "admin")
     found = _media_or_404(user, exercise_id, media_id)
-    stored = _stored(files)
+    stored = _stored(files, user.clinic_id, replacing=found.bytes)
     old_files = media.files_of(found)
     for name, value in vars(stored).items():
         setattr(found, name, value)

@@ -35,8 +35,21 @@ def job_answer(job: ExportJob, status: int = 200):
 
 
 def queue_report(admin: User, kind: str, start, end, **params):
-    """Queue the report as a job and answer 202 with it."""
-    job = jobs.queue(admin, kind, start, end, **params)
+    """Queue the report as a job and answer 202 with it (429 while the clinic
+    has jobs.MAX_OPEN queued or running)."""
+    try:
+        job = jobs.queue(admin, kind, start, end, **params)
+    except jobs.TooManyJobs:
+        db.session.rollback()
+        abort(
+            429,
+            message=_(
+                "Your clinic already has %(count)s reports being prepared: "
+                "wait for one to finish, then ask again.",
+                count=jobs.MAX_OPEN,
+            ),
+            headers={"Retry-After": "60"},
+        )
     db.session.commit()
     return job_answer(job, 202)
 
@@ -48,7 +61,7 @@ def _job_or_404(job_id: int) -> ExportJob:
 @blp.route("/adherence/jobs", methods=["POST"])
 @blp.arguments(ExportJobInSchema())
 @blp.response(202, ExportJobSchema())
-@documents(blp, 401, 403, 422)
+@documents(blp, 401, 403, 422, 429)
 def request_report_job(body):
     """Queue the adherence report as a file the worker writes (any size):
     poll the job, then download its `file_url`."""

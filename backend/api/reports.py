@@ -63,7 +63,7 @@ JOB_INSTEAD = {
 @blp.arguments(ReportQuerySchema(), location="query")
 @blp.response(200, ReportRowSchema(many=True))
 @blp.alt_response(202, **JOB_INSTEAD)
-@documents(blp, 401, 403)
+@documents(blp, 401, 403, 429)
 def adherence_report(query):
     """One row per patient per ISO week (Monday start) in the range, streamed
     as a JSON array (memory stays flat, whatever the clinic's size)."""
@@ -82,7 +82,7 @@ def adherence_report(query):
 @blp.arguments(CsvQuerySchema(), location="query")
 @blp.response(200, content_type="text/csv", description="The same rows as CSV.")
 @blp.alt_response(202, **JOB_INSTEAD)
-@documents(blp, 401, 403)
+@documents(blp, 401, 403, 429)
 def adherence_report_csv(query):
     """The report as CSV, streamed; every field quoted, formula-like cells
     neutralised with a '. By default for people (readable headers, days in

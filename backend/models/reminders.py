@@ -11,7 +11,16 @@ from backend.extensions import db
 from backend.models.base import UTCDateTime, now_utc
 
 CHANNELS = ("push", "email", "off")
-OUTCOMES = ("pending", "sending", "retry", "sent", "failed", "no-device", "skipped")
+OUTCOMES = (
+    "pending",
+    "sending",
+    "retry",
+    "sent",
+    "failed",
+    "no-device",
+    "skipped",
+    "missed",
+)
 
 
 class ReminderSettings(db.Model):
@@ -62,7 +71,7 @@ class ReminderSend(db.Model):
         CheckConstraint("kind IN ('reminder', 'nudge')", name="kind"),
         CheckConstraint(
             "outcome IN ('pending', 'sending', 'retry', 'sent', 'failed', "
-            "'no-device', 'skipped')",
+            "'no-device', 'skipped', 'missed')",
             name="outcome",
         ),
         db.UniqueConstraint(
@@ -80,6 +89,7 @@ class ReminderSend(db.Model):
     channel: Mapped[str | None] = mapped_column(String(8))
     outcome: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
+    # when a retry is due; while "sending", the lease of the worker sending it
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     detail: Mapped[str | None] = mapped_column(Text)

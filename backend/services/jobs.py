@@ -1,10 +1,14 @@
 """Export jobs: a report too big to answer at once (services/export.py's
 generators), written to a file under EXPORT_DIR by the worker.
 
-A request queues the job; the worker (`flask reminders run`) claims it with a
-conditional UPDATE, so two workers never run one job, streams the report into
-a file with its progress, and marks it done (and mails the requester) or
-failed. Files older than EXPORT_KEEP_DAYS are deleted.
+A request queues the job (at most MAX_OPEN per clinic at once); the worker
+(`flask reminders run`, or `flask jobs run-one`) claims it with a conditional
+UPDATE, so two workers never run one job, streams the report into a file
+(mode 0600) with its progress, and marks it done (and mails the requester) or
+failed. While writing, the worker renews the job's lease every RENEW_EVERY
+seconds: a job whose lease ran out lost its worker (killed, machine gone) and
+is taken again from the start, once; then it fails. `.part` files of no live
+job are removed. Files older than EXPORT_KEEP_DAYS are deleted.
 """
 
 import logging
@@ -16,21 +20,30 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from backend import mail
 from backend.auth import may_still_export, visible_patients
 from backend.extensions import db, lift_statement_timeout
 from backend.i18n import speaking
 from backend.links import public_url
-from backend.models import ExportJob, PatientProfile, User
+from backend.models import Clinic, ExportJob, PatientProfile, User
 from backend.schemas.progress import ReportRowSchema
 from backend.services import export
 from backend.services.dates import now_utc
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 200  # patients between two progress updates
-STALLED_AFTER = timedelta(hours=1)  # a running job this old lost its worker
+LEASE = timedelta(seconds=30)  # a running job not renewed for this long lost its worker
+RENEW_EVERY = 5.0  # seconds between two renewals while writing
+MAX_ATTEMPTS = 2  # the first run and one retry
+MAX_OPEN = 3  # queued or running jobs per clinic
+OPEN_STATES = ("queued", "running")
+WORKER_STOPPED = "The worker stopped twice while writing it: ask again."
+
+
+class TooManyJobs(Exception):
+    """The clinic has MAX_OPEN jobs queued or running already."""
 
 
 def needs_job(patient_ids, start: date, end: date) -> bool:
@@ -47,7 +60,19 @@ def _count(patient_ids) -> int:
 
 
 def queue(admin: User, kind: str, start: date, end: date, **params) -> ExportJob:
-    """A queued job for `admin`'s report; the caller commits."""
+    """A queued job for `admin`'s report; the caller commits. `TooManyJobs`
+    when the clinic has MAX_OPEN open already (counted under a lock of the
+    clinic's row on PostgreSQL, so two requests at once cannot both pass)."""
+    db.session.execute(
+        select(Clinic.id).where(Clinic.id == admin.clinic_id).with_for_update()
+    )
+    open_jobs = db.session.scalar(
+        select(func.count()).where(
+            ExportJob.clinic_id == admin.clinic_id, ExportJob.state.in_(OPEN_STATES)
+        )
+    )
+    if open_jobs >= MAX_OPEN:
+        raise TooManyJobs
     job = ExportJob(
         clinic_id=admin.clinic_id,
         requested_by=admin.id,
@@ -79,24 +104,49 @@ def download_name(job: ExportJob) -> str:
     return f"homeward-adherence-{job.params['from']}-{job.params['to']}.{job.kind}"
 
 
+def _lost(now):
+    """A running job whose worker stopped renewing its lease."""
+    return and_(ExportJob.state == "running", ExportJob.lease_until < now)
+
+
 def claim() -> ExportJob | None:
-    """The oldest queued job, now running for this worker; None when there is
-    none. The UPDATE only succeeds while the job is still queued, so of two
-    workers racing for one job exactly one gets it."""
+    """The oldest queued job, or one whose worker is gone, now running for
+    this worker; None when there is none. The UPDATE only succeeds while the
+    job is as read, so of two workers racing for one job exactly one gets it.
+    A job whose worker died on its last attempt is marked failed instead."""
+    now = now_utc()
+    db.session.execute(
+        update(ExportJob)
+        .where(_lost(now), ExportJob.attempts >= MAX_ATTEMPTS)
+        .values(state="failed", finished_at=now, lease_until=None, error=WORKER_STOPPED)
+    )
+    db.session.commit()
     while True:
-        job_id = db.session.scalar(
-            select(ExportJob.id)
-            .where(ExportJob.state == "queued")
+        now = now_utc()
+        found = db.session.execute(
+            select(ExportJob.id, ExportJob.attempts)
+            .where(or_(ExportJob.state == "queued", _lost(now)))
             .order_by(ExportJob.id)
             .limit(1)
-        )
-        if job_id is None:
+        ).first()
+        if found is None:
             db.session.commit()
             return None
+        job_id, attempts = found
         claimed = db.session.execute(
             update(ExportJob)
-            .where(ExportJob.id == job_id, ExportJob.state == "queued")
-            .values(state="running", started_at=now_utc(), progress=0.0)
+            .where(
+                ExportJob.id == job_id,
+                ExportJob.attempts == attempts,
+                or_(ExportJob.state == "queued", _lost(now)),
+            )
+            .values(
+                state="running",
+                started_at=now,
+                lease_until=now + LEASE,
+                attempts=attempts + 1,
+                progress=0.0,
+            )
         ).rowcount
         db.session.commit()
         if claimed == 1:
@@ -107,6 +157,7 @@ def run_queued(budget_seconds: float = 50.0) -> int:
     """Run queued jobs until none is left or the budget is spent (the worker
     also sends reminders); the number run."""
     started, ran = time.monotonic(), 0
+    remove_orphan_parts()
     while time.monotonic() - started < budget_seconds:
         job = claim()
         if job is None:
@@ -121,6 +172,8 @@ def run(job: ExportJob) -> None:
     or failed with its error."""
     directory = Path(current_app.config["EXPORT_DIR"])
     directory.mkdir(parents=True, exist_ok=True)
+    for earlier in directory.glob(f".{job.id}-*.part"):  # a dead attempt's
+        earlier.unlink(missing_ok=True)
     name = f"{job.id}-{secrets.token_hex(8)}.{job.kind}"
     partial = directory / f".{name}.part"
     try:
@@ -130,19 +183,27 @@ def run(job: ExportJob) -> None:
         db.session.rollback()
         partial.unlink(missing_ok=True)
         log.exception("export job %s failed", job.id)
-        _finish(job.id, state="failed", error=f"{type(error).__name__}: {error}")
+        _finish(job, state="failed", error=f"{type(error).__name__}: {error}")
         return
-    _finish(job.id, state="done", progress=1.0, rows=rows, file_name=name)
-    _tell_requester(job)
+    if _finish(job, state="done", progress=1.0, rows=rows, file_name=name):
+        _tell_requester(job)
+    else:  # this worker's lease ran out and another took the job
+        (directory / name).unlink(missing_ok=True)
 
 
-def _finish(job_id: int, **values) -> None:
-    db.session.execute(
+def _finish(job: ExportJob, **values) -> bool:
+    """Record the outcome, if the job is still this attempt's."""
+    finished = db.session.execute(
         update(ExportJob)
-        .where(ExportJob.id == job_id)
-        .values(finished_at=now_utc(), **values)
-    )
+        .where(
+            ExportJob.id == job.id,
+            ExportJob.state == "running",
+            ExportJob.attempts == job.attempts,
+        )
+        .values(finished_at=now_utc(), lease_until=None, **values)
+    ).rowcount
     db.session.commit()
+    return finished == 1
 
 
 def _selection(job: ExportJob):
@@ -167,7 +228,7 @@ def _write(job: ExportJob, path: Path) -> int:
     start = date.fromisoformat(job.params["from"])
     end = date.fromisoformat(job.params["to"])
     total = max(1, _count(ids))
-    counted = {"rows": 0, "patients": 0, "last": None}
+    counted = {"rows": 0, "patients": 0, "last": None, "renewed": time.monotonic()}
 
     def counting(rows):
         for row in rows:
@@ -176,7 +237,11 @@ def _write(job: ExportJob, path: Path) -> int:
                 counted["last"] = row["patient_id"]
                 counted["patients"] += 1
                 if counted["patients"] % PROGRESS_EVERY == 0:
-                    _note_progress(job.id, counted["patients"] / total)
+                    _note_progress(job, counted["patients"] / total)
+                    counted["renewed"] = time.monotonic()
+            if time.monotonic() - counted["renewed"] >= RENEW_EVERY:
+                _note_progress(job, None)
+                counted["renewed"] = time.monotonic()
             yield row
 
     rows = counting(export.weekly_rows(ids, start, end))
@@ -191,20 +256,26 @@ def _write(job: ExportJob, path: Path) -> int:
         chunks = export.json_array(
             rows, lambda row: current_app.json.dumps(schema.dump(row))
         )
-    with open(path, "w", encoding="utf-8", newline="") as file:
+    # readable by this user only: a clinic's patients' health data
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(descriptor, "w", encoding="utf-8", newline="") as file:
         for chunk in chunks:
             file.write(chunk)
     return counted["rows"]
 
 
-def _note_progress(job_id: int, progress: float) -> None:
-    """On a connection of its own: the report's read keeps its transaction
-    (and server-side cursors) open until the last row."""
+def _note_progress(job: ExportJob, progress: float | None) -> None:
+    """Renew the job's lease (and note its progress, if given). On a
+    connection of its own: the report's read keeps its transaction (and
+    server-side cursors) open until the last row."""
+    values = {"lease_until": now_utc() + LEASE}
+    if progress is not None:
+        values["progress"] = min(progress, 0.99)
     with db.engine.begin() as connection:
         connection.execute(
             update(ExportJob)
-            .where(ExportJob.id == job_id)
-            .values(progress=min(progress, 0.99))
+            .where(ExportJob.id == job.id, ExportJob.attempts == job.attempts)
+            .values(**values)
         )
 
 
@@ -224,22 +295,32 @@ def _tell_requester(job: ExportJob) -> None:
     db.session.commit()
 
 
-def delete_old_files() -> int:
-    """Delete files of jobs finished more than EXPORT_KEEP_DAYS ago (their rows
-    stay, without a file); the number deleted. Jobs left running by a worker
-    that stopped are marked failed."""
-    db.session.execute(
-        update(ExportJob)
-        .where(
-            ExportJob.state == "running",
-            ExportJob.started_at < now_utc() - STALLED_AFTER,
-        )
-        .values(
-            state="failed",
-            finished_at=now_utc(),
-            error="The worker stopped while writing it: ask again.",
+def remove_orphan_parts() -> int:
+    """Delete `.part` files of no live job (their worker died); the number
+    deleted. A job still running under its lease keeps its file."""
+    directory = Path(current_app.config["EXPORT_DIR"])
+    if not directory.is_dir():
+        return 0
+    live = set(
+        db.session.scalars(
+            select(ExportJob.id).where(
+                ExportJob.state == "running", ExportJob.lease_until >= now_utc()
+            )
         )
     )
+    db.session.commit()
+    removed = 0
+    for part in directory.glob(".*.part"):
+        job_id = part.name[1:].split("-", 1)[0]
+        if not (job_id.isdigit() and int(job_id) in live):
+            part.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def delete_old_files() -> int:
+    """Delete files of jobs finished more than EXPORT_KEEP_DAYS ago (their rows
+    stay, without a file); the number deleted."""
     keep = timedelta(days=current_app.config["EXPORT_KEEP_DAYS"])
     old = db.session.scalars(
         select(ExportJob).where(

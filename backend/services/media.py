@@ -5,17 +5,26 @@ Uploads are recognised by their content (`filetype`), never by their name or
 the type the browser claims. Pictures (JPEG, PNG, WebP, HEIC) are decoded by
 Pillow with its decompression-bomb guard as an error, turned upright and
 re-encoded as WebP at two sizes: nothing of the original file is kept, so its
-metadata (camera, time, location) is gone. Videos (MP4, WebM) are kept as
-sent. Files live in `MEDIA_DIR` under content-addressed names (the SHA-256 of
-their bytes), so one file uploaded twice is stored once and a URL never
-changes what it shows.
+metadata (camera, time, location) is gone. A picture over MAX_PIXELS is
+refused from its header, before any decoding, and a worker process decodes
+one picture at a time. Videos (MP4, WebM) are kept as sent once their
+container's top level parses (services/containers.py). Files live in
+`MEDIA_DIR` under content-addressed names (the SHA-256 of their bytes), so
+one file uploaded twice is stored once and a URL never changes what it shows;
+they are written under `MEDIA_DIR/tmp/` first and moved in whole. A clinic's
+files may take MEDIA_QUOTA_BYTES (413); a full disk is a 507 that leaves
+nothing behind. `sweep` removes temp files older than an hour and files no
+row names (the worker runs it hourly; `flask media check` lists them).
 """
 
+import errno
 import hashlib
 import io
 import json
 import os
 import tempfile
+import threading
+import time
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -26,10 +35,11 @@ import pillow_heif
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select, text
 
 from backend.extensions import db
 from backend.models import ExerciseMedia
+from backend.services.containers import parses_as
 
 pillow_heif.register_heif_opener()
 
@@ -43,10 +53,15 @@ IMAGE_TYPES = {
 }
 VIDEO_TYPES = {"video/mp4": "mp4", "video/webm": "webm"}
 LARGE, SMALL = 1600, 480  # the longer side of the two stored sizes, in pixels
-MAX_PIXELS = 40_000_000  # more is refused (a decompression bomb, or no photo)
+MAX_PIXELS = 24_000_000  # more is refused (a decompression bomb, or no photo)
 MAX_IMAGES = 6  # per exercise and clinic; and one video
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 CHUNK = 1024 * 1024
+TEMP_DIR = "tmp"  # inside MEDIA_DIR: uploads being written
+STALE = 3600  # seconds: a temp file this old, or a file no row names, is left over
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+# a 24-megapixel picture takes ~100 MB decoded: one at a time per process
+DECODING = threading.BoundedSemaphore(1)
 
 ILLUSTRATIONS = Path(__file__).resolve().parent.parent / "seed" / "illustrations"
 
@@ -77,7 +92,59 @@ def media_dir() -> Path:
     return path
 
 
-def _size(stream) -> int:
+def temp_dir() -> Path:
+    path = media_dir() / TEMP_DIR
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def check_quota(clinic_id: int, incoming: int) -> None:
+    """`Refused` 413 when the clinic's stored media and this upload would be
+    more than MEDIA_QUOTA_BYTES."""
+    quota = current_app.config["MEDIA_QUOTA_BYTES"]
+    used = db.session.scalar(
+        select(func.coalesce(func.sum(ExerciseMedia.bytes), 0)).where(
+            ExerciseMedia.clinic_id == clinic_id
+        )
+    )
+    if used + incoming > quota:
+        raise Refused(
+            413,
+            _(
+                "Your clinic's pictures and videos already take %(used)s of its "
+                "%(quota)s MB: delete some before uploading more.",
+                used=f"{used / 2**20:.0f}",
+                quota=f"{quota / 2**20:.0f}",
+            ),
+        )
+
+
+def lock_exercise(exercise_id: int) -> None:
+    """Hold the exercise until commit, so that two uploads at once count its
+    pictures one after the other: its row locked on PostgreSQL; on SQLite a
+    write takes the database's single write lock."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT id FROM exercises WHERE id = :id FOR UPDATE"),
+            {"id": exercise_id},
+        )
+    else:
+        db.session.execute(
+            text("UPDATE exercises SET id = id WHERE id = :id"), {"id": exercise_id}
+        )
+
+
+def count_of_kind(clinic_id: int, exercise_id: int, kind: str) -> int:
+    return db.session.scalar(
+        select(func.count()).where(
+            ExerciseMedia.clinic_id == clinic_id,
+            ExerciseMedia.exercise_id == exercise_id,
+            ExerciseMedia.kind == kind,
+        )
+    )
+
+
+def size_of(stream) -> int:
     stream.seek(0, os.SEEK_END)
     size = stream.tell()
     stream.seek(0)
@@ -101,7 +168,7 @@ def store(stream) -> Stored:
     """Check an uploaded file and store it; `Refused` when it is not a
     picture or video this app accepts (then nothing is written)."""
     mime = _mime(stream)
-    size = _size(stream)
+    size = size_of(stream)
     if size == 0:
         raise Refused(422, _("The file is empty."))
     if mime in IMAGE_TYPES:
@@ -110,12 +177,18 @@ def store(stream) -> Stored:
             raise Refused(
                 413, _("A picture may be at most %(mb)s MB.", mb=limit // 2**20)
             )
-        return _store_image(stream, IMAGE_TYPES[mime])
+        with DECODING:
+            return _store_image(stream, IMAGE_TYPES[mime])
     if mime in VIDEO_TYPES:
         limit = current_app.config["MAX_VIDEO_BYTES"]
         if size > limit:
             raise Refused(
                 413, _("A video may be at most %(mb)s MB.", mb=limit // 2**20)
+            )
+        if not parses_as(VIDEO_TYPES[mime], stream):
+            raise Refused(
+                422,
+                _("This video is damaged or incomplete: try exporting it again."),
             )
         return _store_video(stream, mime, size)
     raise Refused(
@@ -127,23 +200,30 @@ def store(stream) -> Stored:
     )
 
 
+def _too_many_pixels() -> Refused:
+    return Refused(
+        422,
+        _(
+            "This picture has too many pixels (at most %(millions)s million).",
+            millions=MAX_PIXELS // 1_000_000,
+        ),
+    )
+
+
 def _decode(stream, pil_format: str) -> Image.Image:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(stream, formats=[pil_format]) as probe:
+                width, height = probe.size  # from the header: nothing decoded yet
+                if width * height > MAX_PIXELS:
+                    raise _too_many_pixels()
                 probe.verify()  # structure and checksums, without decoding
             stream.seek(0)
             image = Image.open(stream, formats=[pil_format])
             image.load()  # every pixel: a truncated file fails here
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise Refused(
-                422,
-                _(
-                    "This picture has too many pixels (at most %(millions)s million).",
-                    millions=MAX_PIXELS // 1_000_000,
-                ),
-            ) from None
+            raise _too_many_pixels() from None
         except (OSError, SyntaxError, ValueError, EOFError):
             raise Refused(
                 422,
@@ -182,25 +262,102 @@ def _write(data: bytes, extension: str) -> str:
     name = f"{hashlib.sha256(data).hexdigest()}.{extension}"
     target = media_dir() / name
     if not target.exists():
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as temp:
+        with _temp_file() as temp:
             temp.write(data)
+            temp.flush()
         os.replace(temp.name, target)  # whole or not at all
     return name
+
+
+def _disk_full() -> Refused:
+    return Refused(
+        507,
+        _(
+            "The server's disk is full: the file was not stored. "
+            "Tell your clinic's administrator."
+        ),
+    )
+
+
+class _temp_file:
+    """A file under MEDIA_DIR/tmp/; on any error it is removed, and a full
+    disk becomes a 507 for the person uploading."""
+
+    def __enter__(self):
+        try:
+            self.file = tempfile.NamedTemporaryFile(
+                dir=temp_dir(), prefix="upload-", delete=False
+            )
+        except OSError as error:
+            if error.errno in DISK_FULL:
+                raise _disk_full() from None
+            raise
+        return self.file
+
+    def __exit__(self, kind, error, trace):
+        closing = None
+        try:
+            self.file.close()  # flushes: a full disk may show only here
+        except OSError as failed:
+            closing = failed
+        error = error or closing
+        if error is None:
+            return False
+        os.unlink(self.file.name)
+        if isinstance(error, OSError) and error.errno in DISK_FULL:
+            raise _disk_full() from None
+        if closing is not None:
+            raise closing
+        return False
 
 
 def _store_video(stream, mime: str, size: int) -> Stored:
     digest = hashlib.sha256()
     folder = media_dir()
-    with tempfile.NamedTemporaryFile(dir=folder, delete=False) as temp:
+    with _temp_file() as temp:
         while chunk := stream.read(CHUNK):
             digest.update(chunk)
             temp.write(chunk)
+        temp.flush()
     name = f"{digest.hexdigest()}.{VIDEO_TYPES[mime]}"
     if (folder / name).exists():
         os.unlink(temp.name)
     else:
         os.replace(temp.name, folder / name)
     return Stored(kind="video", content_type=mime, file=name, thumb=None, bytes=size)
+
+
+def leftovers(now: float | None = None) -> tuple[list[Path], list[Path]]:
+    """(temp files older than an hour, stored files no row names that are
+    older than an hour): what a crash or a race left in MEDIA_DIR."""
+    now = now or time.time()
+    folder = media_dir()
+    stale = [
+        path
+        for path in sorted(temp_dir().iterdir())
+        if now - path.stat().st_mtime > STALE
+    ]
+    files = {path.name: path for path in folder.iterdir() if path.is_file()}
+    named = set(db.session.scalars(select(ExerciseMedia.file))) | set(
+        db.session.scalars(
+            select(ExerciseMedia.thumb).where(ExerciseMedia.thumb.is_not(None))
+        )
+    )
+    db.session.commit()
+    orphans = [
+        path
+        for name, path in sorted(files.items())
+        if name not in named and now - path.stat().st_mtime > STALE
+    ]
+    return stale, orphans
+
+
+def sweep() -> int:
+    """Delete the leftovers; the number deleted."""
+    stale, orphans = leftovers()
+    for path in stale + orphans:
+        path.unlink(missing_ok=True)
+    return len(stale) + len(orphans)
 
 
 def forget_files(names: set[str]) -> None:
@@ -223,7 +380,7 @@ def forget_files(names: set[str]) -> None:
         (media_dir() / name).unlink(missing_ok=True)
 
 
-def files_of(media: ExerciseMedia) -> set[str]:
+def files_of(media: ExerciseMedia | Stored) -> set[str]:
     return {name for name in (media.file, media.thumb) if name}
 
 

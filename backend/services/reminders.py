@@ -16,6 +16,10 @@ Rules (the worker runs `send_due` every minute; see `flask reminders`):
   exercises are left and nothing else about the patient's health.
 - A push subscription answered 404 or 410 is deleted; other failures are
   retried with backoff while the slot is still due, then recorded as failed.
+- Taking a send to deliver leases it for SEND_LEASE (`next_attempt_at`): a
+  worker killed mid-send leaves it "sending", and once the lease has run out
+  the next run sends it again while the slot is still due, else records it
+  as "missed" (the therapist sees it on the patient's reminders).
 """
 
 import base64
@@ -34,8 +38,8 @@ from flask_babel import ngettext
 from itsdangerous import BadSignature, URLSafeSerializer
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from backend import mail
 from backend.extensions import db
@@ -56,9 +60,13 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMES = ["18:00"]
 EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
 MAX_ATTEMPTS = 4
+SEND_LEASE = timedelta(minutes=3)  # a send still "sending" after this lost its worker
 REMINDER_TTL = 30 * 60  # seconds a push service may hold a reminder
 NUDGE_TTL = 12 * 3600
 NUDGE_LATEST = timedelta(seconds=NUDGE_TTL)  # an emailed nudge goes by then
+OPEN = ("pending", "sending", "retry")
+INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+ONCE = ["patient_id", "kind", "local_date", "slot"]  # uq_reminder_sends_once
 NUDGE_TEXT = _l(
     "Your therapist sent you a reminder: "
     "a few minutes of your exercises today will help."
@@ -160,7 +168,7 @@ def last_sent(patient_id: int) -> ReminderSend | None:
         select(ReminderSend)
         .where(
             ReminderSend.patient_id == patient_id,
-            ReminderSend.outcome.not_in(("pending", "sending", "retry")),
+            ReminderSend.outcome.not_in(OPEN),
         )
         .order_by(ReminderSend.due_at.desc(), ReminderSend.id.desc())
         .limit(1)
@@ -201,22 +209,29 @@ def slot_time(day: date, slot: str, zone: ZoneInfo) -> datetime:
 
 
 def _claim(patient_id: int, kind: str, day: date, slot: str, due_at: datetime, **extra):
-    """Insert the send's row; None when another run already has it."""
-    row = ReminderSend(
+    """Insert the send's row; None when another run already has it. ON
+    CONFLICT DO NOTHING: a slot claimed already is no error in the server's
+    log (each worker run finds the slots of the last 30 minutes again)."""
+    values = dict(
         patient_id=patient_id,
         kind=kind,
         local_date=day,
         slot=slot,
         due_at=due_at,
+        outcome="pending",
+        attempts=0,
+        created_at=now_utc(),
         **extra,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(row)
-    except IntegrityError:
-        return None
+    insert = INSERT[db.session.get_bind().dialect.name]
+    row_id = db.session.scalar(
+        insert(ReminderSend)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=ONCE)
+        .returning(ReminderSend.id)
+    )
     db.session.commit()
-    return row
+    return None if row_id is None else db.session.get(ReminderSend, row_id)
 
 
 def claim_due(now: datetime) -> int:
@@ -277,19 +292,18 @@ def send_due(now: datetime | None = None) -> dict:
     claim_due(now)
     latest = current_app.config["REMINDER_LATEST"]
     open_ids = db.session.scalars(
-        select(ReminderSend.id).where(
-            ReminderSend.outcome.in_(("pending", "retry")),
-            ReminderSend.due_at <= now,
-            or_(
-                ReminderSend.next_attempt_at.is_(None),
-                ReminderSend.next_attempt_at <= now,
-            ),
-        )
+        select(ReminderSend.id).where(_open(now), ReminderSend.due_at <= now)
     ).all()
     outcomes: dict[str, int] = {}
     for send_id in open_ids:
         row = db.session.get(ReminderSend, send_id)
-        if row.kind == "reminder" and now >= row.due_at + latest:
+        orphaned = row.outcome == "sending"  # its worker died mid-send
+        if orphaned and (
+            row.attempts >= MAX_ATTEMPTS
+            or (row.kind == "reminder" and now >= row.due_at + latest)
+        ):
+            _finish(row, "missed", "the worker stopped while sending it")
+        elif row.kind == "reminder" and now >= row.due_at + latest:
             _finish(row, "failed", "too late: the slot has passed")
         elif row.kind == "nudge" and _quiet_now(row.patient_id, now):
             continue  # waits for the end of quiet hours
@@ -306,18 +320,30 @@ def _quiet_now(patient_id: int, now: datetime) -> bool:
     return is_quiet(now.astimezone(zone).time())
 
 
+def _open(now: datetime):
+    """Sends to deliver now: pending, a retry that is due, or "sending" whose
+    worker's lease ran out."""
+    due = or_(
+        ReminderSend.next_attempt_at.is_(None), ReminderSend.next_attempt_at <= now
+    )
+    return or_(
+        and_(ReminderSend.outcome.in_(("pending", "retry")), due),
+        and_(ReminderSend.outcome == "sending", ReminderSend.next_attempt_at <= now),
+    )
+
+
 def _take(row: ReminderSend, now: datetime) -> bool:
-    """Claim the delivery of an open send: one worker wins the UPDATE. A
-    worker that dies while sending leaves it "sending": never sent twice."""
+    """Claim the delivery of an open send: one worker wins the UPDATE, and
+    holds it for SEND_LEASE. A worker that dies while sending leaves it
+    "sending" until then: sent again only once nobody can be sending it."""
     taken = db.session.execute(
         update(ReminderSend)
-        .where(
-            ReminderSend.id == row.id,
-            ReminderSend.outcome.in_(("pending", "retry")),
-            ReminderSend.attempts == row.attempts,
-        )
+        .where(ReminderSend.id == row.id, ReminderSend.attempts == row.attempts)
+        .where(_open(now))
         .values(
-            outcome="sending", attempts=ReminderSend.attempts + 1, next_attempt_at=now
+            outcome="sending",
+            attempts=ReminderSend.attempts + 1,
+            next_attempt_at=now + SEND_LEASE,
         )
     ).rowcount
     db.session.commit()

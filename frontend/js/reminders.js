@@ -76,6 +76,7 @@ const OUTCOMES = {
   failed: () => t("could not be delivered"),
   "no-device": () => t("not sent: no phone set up"),
   skipped: () => t("skipped"),
+  missed: () => t("missed: not sent in time"),
 };
 
 function lastSentWords(last) {
