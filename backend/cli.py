@@ -480,6 +480,8 @@ def verify_audit():
     click.echo(f"{verdict.rows} rows, chain intact.")
     if verdict.last_hash:  # noted elsewhere, it shows rows removed from the end
         click.echo(f"Last hash: {verdict.last_hash}")
+
+
 @click.group("jobs")
 def jobs_group():
     """Export jobs (the worker runs them between reminders)."""
