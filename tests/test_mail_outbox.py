@@ -33,7 +33,9 @@ def smtp(app):
     """aiosmtpd behind a proxy the test switches; the app sends through the
     proxy. The mailbox is read raw: only the test runs the worker here."""
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller = Controller(
+        box, hostname="127.0.0.1", port=free_port(), ready_timeout=30
+    )
     controller.start()
     proxy = TcpProxy("127.0.0.1", controller.port)
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=proxy.port, MAIL_USE_TLS=False)
@@ -177,7 +179,7 @@ def test_a_killed_workers_mail_is_sent_once_by_the_next(app, world, smtp, tmp_pa
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(300):  # until it has claimed the row (at most 30 s)
+        for _ in range(1200):  # until it has claimed the row (at most 2 min)
             if outbox(app)[0].status == "sending" and proxy.accepted:
                 break
             time.sleep(0.1)
@@ -243,6 +245,7 @@ def tls_smtp(app, tmp_path):
         port=free_port(),
         tls_context=context,
         require_starttls=True,
+        ready_timeout=30,
     )
     implicit = Controller(
         box,
@@ -250,6 +253,7 @@ def tls_smtp(app, tmp_path):
         port=free_port(),
         server_hostname="127.0.0.1",
         ssl_context=context,
+        ready_timeout=30,
     )
     starttls.start()
     implicit.start()

@@ -241,6 +241,7 @@ def test_mailed_links_start_with_public_url_whatever_host_a_request_names(
         PROXY_FIX_HOPS=1,
         **{name: app.config[name] for name in mail_settings},
     )
+    mailbox.app = behind  # that deployment's worker sends (same settings)
     forgeries = ({"Host": "evil.example"}, {"X-Forwarded-Host": "evil.example"})
     for forged in forgeries:
         attacker = behind.test_client()
