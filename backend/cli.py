@@ -68,8 +68,16 @@ def create_admin(clinic_name, email, password, name):
         raise click.BadParameter(
             f"at least {MIN_PASSWORD_LENGTH} characters", param_hint="--password"
         )
-    if db.session.scalar(select(User.id).where(User.email == email)):
-        raise click.BadParameter("this email is already in use", param_hint="--email")
+    # an email may be at several clinics; the same clinic and admin twice is a
+    # command run again by mistake
+    if db.session.scalar(
+        select(User.id)
+        .join(Clinic, Clinic.id == User.clinic_id)
+        .where(User.email == email, Clinic.name == clinic_name.strip())
+    ):
+        raise click.BadParameter(
+            "a clinic of this name has this email already", param_hint="--email"
+        )
     sync_library()
     clinic = Clinic(name=clinic_name.strip())
     db.session.add(clinic)

@@ -94,18 +94,19 @@ def queue(
     kind: str,
     coalesce_key: str | None = None,
     give_up_at: datetime | None = None,
+    send_at: datetime | None = None,
     **context,
 ) -> bool:
     """Put one message to `recipient`, in their language, in the outbox (the
     caller commits). With `coalesce_key`, nothing is added while a message
     with that key waits, and a new one waits until `COALESCE_EVERY` after the
-    last. False when mail is off."""
+    last. `send_at`: not before then (default: now). False when mail is off."""
     if not enabled():
         log.warning("mail is off (no MAIL_SERVER): not queueing %r", template)
         return False
     with speaking(recipient):
         message = compose(recipient.email, subject, template, **context)
-    now = now_utc()
+    now = send_at or now_utc()
     values = {
         "kind": kind,
         "clinic_id": recipient.clinic_id,
@@ -168,17 +169,34 @@ def _keep_trying() -> timedelta:
 
 
 def _password_reset(row: OutboxMail, now: datetime) -> EmailMessage | None:
-    """The reset link for the active account with a password at this
-    address, now issued; None (the row is dropped) when there is none."""
-    user = db.session.scalar(
-        select(User).where(
+    """A reset link for each active account with a password at this address
+    (one per clinic it is known at), now issued: this row carries the first
+    account's, and a row is queued for each other one (sent in this same
+    pass); None (the row is dropped) when there is none."""
+    accounts = db.session.scalars(
+        select(User)
+        .where(
             User.email == row.to_address,
             User.active.is_(True),
             User.password_hash.is_not(None),
         )
-    )
-    if user is None:
+        .order_by(User.id)
+    ).all()
+    if not accounts:
         return None
+    first, *others = accounts
+    for user in others:
+        subject, template, context = _reset_mail(user, now)
+        queue(user, subject, template, kind=row.kind, send_at=now, **context)
+    row.recipient_id, row.clinic_id = first.id, first.clinic_id
+    with speaking(first):
+        subject, template, context = _reset_mail(first, now)
+        return compose(first.email, subject, template, **context)
+
+
+def _reset_mail(user: User, now: datetime) -> tuple:
+    """The subject, template and context of `user`'s reset mail, with a link
+    issued now."""
     token, _expires = invitations.issue(
         user.id,
         None,
@@ -186,16 +204,16 @@ def _password_reset(row: OutboxMail, now: datetime) -> EmailMessage | None:
         current_app.config["PASSWORD_RESET_VALID"],
         invitations.RESET,
     )
-    row.recipient_id, row.clinic_id = user.id, user.clinic_id
-    with speaking(user):
-        return compose(
-            user.email,
-            _l("Reset your Homeward password (%(clinic)s)", clinic=user.clinic.name),
-            "password_reset",
-            name=user.name,
-            clinic_name=user.clinic.name,
-            link=public_url(f"/#/reset/{token}"),
-        )
+    clinic = user.clinic.name
+    return (
+        _l("Reset your Homeward password (%(clinic)s)", clinic=clinic),
+        "password_reset",
+        {
+            "name": user.name,
+            "clinic_name": clinic,
+            "link": public_url(f"/#/reset/{token}"),
+        },
+    )
 
 
 PREPARERS = {"password_reset": _password_reset}
@@ -207,25 +225,36 @@ PREPARERS = {"password_reset": _password_reset}
 def send_queued(now: datetime | None = None, batch: int = BATCH) -> Counter:
     """One pass of the worker: claim and send what may go now (oldest first),
     over one connection; the counts by outcome ("sent", "retry", "failed",
-    "dropped"). A connection that fails ends the pass: the rest waits."""
+    "dropped"). A connection that fails ends the pass: the rest waits. Rows
+    a preparer queues (a reset for each clinic of one address) go in the same
+    pass."""
     now = now or now_utc()
-    ids = db.session.scalars(
+    outcomes: Counter = Counter()
+    seen: set[int] = set()
+    with _Connection(current_app.config) as connection:
+        while len(seen) < batch and not connection.broken:
+            ids = [i for i in _due(now, batch) if i not in seen][: batch - len(seen)]
+            if not ids:
+                break
+            for row_id in ids:
+                seen.add(row_id)
+                row = _claim(row_id, now)
+                if row is None:
+                    continue  # another worker has it
+                outcome = _send_one(row, connection, now)
+                outcomes[outcome] += 1
+                if connection.broken:
+                    break
+    return outcomes
+
+
+def _due(now: datetime, batch: int) -> list[int]:
+    return db.session.scalars(
         select(OutboxMail.id)
         .where(_may_go(now))
         .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
         .limit(batch)
     ).all()
-    outcomes: Counter = Counter()
-    with _Connection(current_app.config) as connection:
-        for row_id in ids:
-            row = _claim(row_id, now)
-            if row is None:
-                continue  # another worker has it
-            outcome = _send_one(row, connection, now)
-            outcomes[outcome] += 1
-            if connection.broken:
-                break
-    return outcomes
 
 
 def _may_go(now: datetime):

@@ -6,7 +6,8 @@ import time_machine
 
 from backend.extensions import db
 from backend.models import Invitation, User
-from tests.conftest import PASSWORD, ApiClient
+from backend.services.dates import now_utc
+from tests.conftest import PASSWORD, ApiClient, add_patient
 
 
 def test_login_returns_user_and_sets_an_httponly_lax_session_cookie(world, anonymous):
@@ -343,3 +344,54 @@ def test_a_tampered_session_cookie_is_refused_every_time(app, world, patient):
     for _ in range(2):
         assert other.get("/api/auth/me").status_code == 401
     assert patient.get("/api/auth/me").status_code == 200
+
+
+OTHER_PASSWORD = "another clinic's long password"
+
+
+def second_account(app, world, password=OTHER_PASSWORD) -> int:
+    """pat@a.test at clinic B too (a person treated at both clinics)."""
+    with app.app_context():
+        hashed = app.extensions["homeward_passwords"].hash(password)
+        patient = add_patient(
+            world.clinic_b, "pat@a.test", world.therapist_b, password_hash=hashed
+        )
+        db.session.commit()
+        return patient.id
+
+
+def sign_in(app, password):
+    return ApiClient(app.test_client()).post(
+        "/api/auth/login", json={"email": "pat@a.test", "password": password}
+    )
+
+
+def test_one_email_at_two_clinics_signs_in_to_the_account_its_password_opens(
+    app, world
+):
+    at_b = second_account(app, world)
+    assert sign_in(app, PASSWORD).json["user"]["id"] == world.patient_a
+    assert sign_in(app, OTHER_PASSWORD).json["user"]["id"] == at_b
+    wrong = sign_in(app, "neither of the two")
+    assert wrong.status_code == 401
+    assert wrong.json["message"] == "Wrong email or password."
+
+
+def test_one_password_for_two_accounts_opens_the_last_signed_in_else_the_oldest(
+    app, world
+):
+    at_b = second_account(app, world, password=PASSWORD)
+    assert sign_in(app, PASSWORD).json["user"]["id"] == world.patient_a  # oldest
+    with app.app_context():
+        db.session.get(User, world.patient_a).last_signed_in_at = None
+        db.session.get(User, at_b).last_signed_in_at = now_utc()
+        db.session.commit()
+    assert sign_in(app, PASSWORD).json["user"]["id"] == at_b
+
+
+def test_a_deactivated_account_leaves_the_email_to_the_others(app, world):
+    at_b = second_account(app, world, password=PASSWORD)
+    with app.app_context():
+        db.session.get(User, world.patient_a).active = False
+        db.session.commit()
+    assert sign_in(app, PASSWORD).json["user"]["id"] == at_b

@@ -5,7 +5,14 @@ from sqlalchemy import func, select, text
 import config as settings
 from backend import create_app
 from backend.extensions import db
-from backend.models import Exercise, ExerciseLog, PainLog, ProgrammeVersion, User
+from backend.models import (
+    Clinic,
+    Exercise,
+    ExerciseLog,
+    PainLog,
+    ProgrammeVersion,
+    User,
+)
 from backend.services import reminders
 from backend.services.demo import DEMO_TOTP_SECRET
 from tests.conftest import ApiClient
@@ -29,7 +36,7 @@ def test_create_admin_makes_a_clinic_whose_admin_can_sign_in(app):
     assert len(client.get("/api/exercises").json) >= 12  # the library came along
 
 
-def test_create_admin_refuses_a_short_password_and_a_taken_email(app):
+def test_create_admin_refuses_a_short_password_and_the_same_clinic_twice(app):
     runner = app.test_cli_runner()
     short = runner.invoke(
         args=[
@@ -58,16 +65,37 @@ def test_create_admin_refuses_a_short_password_and_a_taken_email(app):
         args=[
             "create-admin",
             "--clinic",
-            "D",
+            "C",
             "--email",
             "a@c.test",
             "--password",
             "a-long-password",
         ]
     )
-    assert taken.exit_code != 0
+    assert taken.exit_code != 0 and "already" in taken.output
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_create_admin_may_give_one_email_a_second_clinic(app):
+    runner = app.test_cli_runner()
+    for clinic, password in (("C", "a-long-password"), ("D", "another-long-one")):
+        result = runner.invoke(
+            args=[
+                "create-admin",
+                "--clinic",
+                clinic,
+                "--email",
+                "a@c.test",
+                "--password",
+                password,
+            ]
+        )
+        assert result.exit_code == 0, result.output
+    client = ApiClient(app.test_client()).login("a@c.test", "another-long-one")
+    with app.app_context():
+        clinic_d = db.session.scalar(select(Clinic.id).where(Clinic.name == "D"))
+    assert client.user["clinic_id"] == clinic_d
 
 
 def test_seed_demo_gives_the_documented_sign_ins_and_history(app):

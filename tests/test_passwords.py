@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from backend.extensions import db
 from backend.models import Invitation, User
-from tests.conftest import EMAILS, PASSWORD, ApiClient
+from tests.conftest import EMAILS, PASSWORD, ApiClient, add_patient
 
 NEW = "seven green lanterns hum"
 
@@ -269,3 +269,31 @@ def test_mailed_links_start_with_public_url_whatever_host_a_request_names(
     assert url.startswith("https://homeward.example.org/#/invite/"), url
     [message] = mailbox.to("rosa@a.test")
     assert mailbox.link(message, "#/invite/") == url
+
+
+def test_a_reset_for_an_email_at_two_clinics_mails_a_link_for_each(app, world, mailbox):
+    with app.app_context():
+        add_patient(
+            world.clinic_b,
+            "pat@a.test",
+            world.therapist_b,
+            password_hash=app.extensions["homeward_passwords"].hash(PASSWORD),
+        )
+        db.session.commit()
+    anonymous = ApiClient(app.test_client())
+    asked = anonymous.post("/api/auth/password-reset", json={"email": "pat@a.test"})
+    assert asked.status_code == 202
+    messages = mailbox.to("pat@a.test")
+    assert sorted(m["Subject"] for m in messages) == [
+        "Reset your Homeward password (Clinic A)",
+        "Reset your Homeward password (Clinic B)",
+    ]
+    for message in messages:  # each link sets its own clinic's password
+        token = mailbox.link(message, "#/reset/").rsplit("/", 1)[1]
+        body = {"token": token, "password": f"{NEW} {message['Subject'][-2]}"}
+        confirmed = anonymous.post("/api/auth/password-reset/confirm", json=body)
+        assert confirmed.status_code == 204
+    signed_in_a = ApiClient(app.test_client()).login("pat@a.test", f"{NEW} A")
+    assert signed_in_a.user["clinic_id"] == world.clinic_a
+    signed_in_b = ApiClient(app.test_client()).login("pat@a.test", f"{NEW} B")
+    assert signed_in_b.user["clinic_id"] == world.clinic_b

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 
 from backend.extensions import db
 from backend.models import Alert, PainLog, User
@@ -63,9 +64,10 @@ def test_therapist_of_another_clinic_cannot_be_assigned(world, admin):
 
 
 def test_duplicate_email_is_a_409_naming_the_field(world, admin):
-    response = enrol(admin, email="PAT@a.test")
+    response = enrol(admin, email="PAT@a.test")  # the clinic's own patient
     assert response.status_code == 409
     assert "email" in response.json["errors"]["json"]
+    assert len(admin.get("/api/patients").json) == 2
 
 
 def test_unknown_fields_are_refused(world, admin):
@@ -376,3 +378,45 @@ def test_a_page_costs_the_same_statements_however_many_patients(app, world, admi
     add_patients(app, world, 60)
     assert statements(limit=10) == small
     assert statements(limit=50, q="zed") == small
+
+
+ELSEWHERE = "You already have a Homeward account with another clinic"
+
+
+def test_another_clinics_patients_email_enrols_like_a_new_email(world, admin, mailbox):
+    known_elsewhere = enrol(admin, email="PAT@b.test")  # clinic B's patient
+    new = enrol(admin, email="nobody@a.test")
+    assert known_elsewhere.status_code == new.status_code == 201
+    assert set(known_elsewhere.json) == set(new.json)
+    assert known_elsewhere.json["clinic_id"] == world.clinic_a
+    assert known_elsewhere.json["invite_url"].endswith(
+        known_elsewhere.json["invite_token"]
+    )
+    [told] = mailbox.to("pat@b.test")
+    assert mailbox.link(told, "#/invite/") == known_elsewhere.json["invite_url"]
+    for body in (mailbox.text(told), told.get_body(("html",)).get_content()):
+        assert ELSEWHERE in body and "Clinic A" in body
+        assert "Clinic B" not in body
+    [plain] = mailbox.to("nobody@a.test")
+    assert ELSEWHERE not in mailbox.text(plain)
+
+
+def test_another_clinics_staff_email_is_added_as_new_staff(world, admin, mailbox):
+    added = admin.post(
+        "/api/staff",
+        json={"email": "ther@b.test", "name": "Theo", "role": "therapist"},
+    )
+    assert added.status_code == 201, added.json
+    assert added.json["clinic_id"] == world.clinic_a and added.json["invite_token"]
+    [told] = mailbox.to("ther@b.test")
+    assert ELSEWHERE in mailbox.text(told) and "Clinic B" not in mailbox.text(told)
+
+
+def test_an_email_is_one_account_per_clinic_in_the_database(app, world):
+    with app.app_context():
+        db.session.add(
+            User(clinic_id=world.clinic_a, email="pat@a.test", name="x", role="patient")
+        )
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()

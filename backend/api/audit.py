@@ -184,8 +184,9 @@ def record_request(response):
     clinic_id = user.clinic_id if user else None
     kind, target_id = _target(response)
     if user is None and email:  # an attempt on an account: name it, tell its clinic
+        # (of an email's accounts at several clinics, the oldest one's)
         account = db.session.execute(
-            select(User.id, User.clinic_id).where(User.email == email)
+            select(User.id, User.clinic_id).where(User.email == email).order_by(User.id)
         ).first()
         if account is not None:
             clinic_id = account.clinic_id

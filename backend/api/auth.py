@@ -22,7 +22,7 @@ worker and server shares them).
 
 import math
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import after_this_request, current_app, g, request, session
 from flask_babel import gettext as _
@@ -249,6 +249,8 @@ def _signed_in(user: User) -> dict:
     token just made, the language they read), so the app asks nothing more.
     This browser is now a known device of theirs."""
     login_user(user)
+    user.last_signed_in_at = now_utc()
+    db.session.commit()
     _remember_device(user)
     return _me(user)
 
@@ -297,20 +299,44 @@ def csrf_token():
 @documents(blp, 400, 401, 429)
 def login(credentials):
     """Sign in with email and password; wrong email or password is the same 401.
-    Staff (and patients who chose it) then give a code: `second_factor`."""
+    An email may have an account at several clinics: the password chooses
+    (see `_opened_by`). Staff (and patients who chose it) then give a code:
+    `second_factor`."""
     email = credentials["email"].strip().lower()
     g.audit_login_email = email
-    user = db.session.scalar(select(User).where(User.email == email))
-    if not _known_device(user):
+    accounts = db.session.scalars(
+        select(User).where(User.email == email).order_by(User.id)
+    ).all()
+    if not any(_known_device(account) for account in accounts):
         wait = _account_wait(email)
         if wait is not None:
             _too_many(wait, "auth.login_slowed")
-    passwords = current_app.extensions["homeward_passwords"]
-    ok = passwords.verify(user.password_hash if user else None, credentials["password"])
-    if not ok or user is None or not user.active:
+    user = _opened_by(accounts, credentials["password"])
+    if user is None:
         _count_failure(email)
         abort(401, message=_("Wrong email or password."))
     return _sign_in(user)
+
+
+def _opened_by(accounts: list[User], password: str) -> User | None:
+    """The active account among one email's `accounts` that `password` opens.
+    The password is checked against every one (none skipped once one
+    matches; an unknown email costs one check against a dummy hash). When it
+    opens several (the same password at two clinics), the one signed in to
+    most recently wins, else the oldest account (lowest id)."""
+    passwords = current_app.extensions["homeward_passwords"]
+    if not accounts:
+        passwords.verify(None, password)
+        return None
+    opened = [
+        account
+        for account in accounts  # a list, not any(): every hash is checked
+        if passwords.verify(account.password_hash, password) and account.active
+    ]
+    if not opened:
+        return None
+    never = datetime.min.replace(tzinfo=UTC)
+    return max(opened, key=lambda a: (a.last_signed_in_at or never, -a.id))
 
 
 @blp.route("/totp", methods=["POST"])

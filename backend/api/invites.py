@@ -20,9 +20,14 @@ from backend.services.dates import now_utc
 def create_account(person: User, creator: User, invite: bool = True) -> dict:
     """Store a new person (with their profile, for a patient) and, unless
     `invite` is false, mail them an invitation link: the answer's invitation
-    fields ({} without one). 409 when the email is in use, also by someone
-    added at the same moment (the unique index)."""
-    if db.session.scalar(select(User.id).where(User.email == person.email)):
+    fields ({} without one). 409 when the email is in use at this clinic, also
+    by someone added at the same moment (the unique index); an email in use
+    at another clinic is a new account like any other (README, Security)."""
+    if db.session.scalar(
+        select(User.id).where(
+            User.clinic_id == person.clinic_id, User.email == person.email
+        )
+    ):
         email_taken()
     db.session.add(person)
     try:
@@ -57,13 +62,15 @@ def issue(person: User, inviter: User) -> dict:
 def send(person: User, inviter: User, invite: dict) -> bool:
     """Queue the invitation's email (the link is also shown to whoever made
     it, for a patient without email or a mail that does not arrive); the
-    caller commits."""
+    caller commits. Someone with an account at another clinic is told that
+    this one is separate (not which clinic that is)."""
     clinic = person.clinic.name
     common = {
         "name": person.name,
         "clinic_name": clinic,
         "link": invite["invite_url"],
         "expires": invite["invite_expires_at"],
+        "elsewhere": _has_account_elsewhere(person),
     }
     if person.role == "patient":
         subject = _l("Your home exercises at %(clinic)s", clinic=clinic)
@@ -78,4 +85,15 @@ def send(person: User, inviter: User, invite: dict) -> bool:
         **common,
         invited_by=inviter.name,
         role=role,
+    )
+
+
+def _has_account_elsewhere(person: User) -> bool:
+    return (
+        db.session.scalar(
+            select(User.id)
+            .where(User.email == person.email, User.clinic_id != person.clinic_id)
+            .limit(1)
+        )
+        is not None
     )

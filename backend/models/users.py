@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    UniqueConstraint,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,11 +59,14 @@ class User(UserMixin, db.Model):
         CheckConstraint("role IN ('patient', 'therapist', 'admin')", name="role"),
         # the patient list's pages by name (keyset on name, id)
         Index("ix_users_clinic_role_name", "clinic_id", "role", "name", "id"),
+        # an email is one account per clinic: a person treated at two clinics
+        # has two accounts, and no clinic learns of the other (README, Security)
+        UniqueConstraint("clinic_id", "email", name="uq_users_clinic_id_email"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     # Null until a patient accepts their invitation.
@@ -70,6 +74,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the last completed sign-in: which of one email's accounts a password
+    # opens when it opens several (api/auth.py login)
+    last_signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # TOTP (RFC 6238) second factor: the shared secret (base32, encrypted at
     # rest), when its enrolment was confirmed, and the last time step accepted
     # (no replays); a new secret waits in totp_pending_secret until confirmed

@@ -81,7 +81,11 @@ PROGRAMME_V2 = [
 
 def demo_exists() -> bool:
     return (
-        db.session.scalar(select(User.id).where(User.email == "admin@demo.test"))
+        db.session.scalar(
+            select(User.id)
+            .join(Clinic, Clinic.id == User.clinic_id)
+            .where(Clinic.name == DEMO_CLINIC, User.email == "admin@demo.test")
+        )
         is not None
     )
 
