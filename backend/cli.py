@@ -25,6 +25,7 @@ from backend.services import (
     alerts,
     audit_chain,
     demo,
+    invitations,
     jobs,
     media,
     reminders,
@@ -99,11 +100,15 @@ def create_admin(clinic_name, email, password, name):
 @click.command("rotate-keys")
 @with_appcontext
 def rotate_keys():
-    """Encrypt every stored TOTP secret again with the newest key of
-    FIELD_ENCRYPTION_KEYS (then the older keys may be dropped)."""
-    count = second_factor.rotate_keys(current_app.extensions["homeward_fields"])
+    """Encrypt every stored TOTP secret and sealed invitation link again with
+    the newest key of FIELD_ENCRYPTION_KEYS (then the older keys may be
+    dropped)."""
+    keys = current_app.extensions["homeward_fields"]
+    count = second_factor.rotate_keys(keys)
+    links = invitations.rotate_keys(keys)
     db.session.commit()
     click.echo(f"Encrypted the secrets of {count} user(s) with the newest key.")
+    click.echo(f"Encrypted {links} invitation link(s) with the newest key.")
 
 
 @click.command("seed-demo")

@@ -12,14 +12,15 @@ import pypdf
 import pytest
 import segno
 import zxingcpp
+from cryptography.fernet import Fernet
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from backend.extensions import db
 from backend.models import AuditEvent, Invitation, User
 from backend.services import handout, invitations
 from backend.services.dates import now_utc
-from tests.conftest import ApiClient, exercise_id, item, prescribe
+from tests.conftest import EMAILS, ApiClient, exercise_id, item, prescribe
 from tests.test_media import upload
 
 A4 = (595, 842)
@@ -191,8 +192,7 @@ def test_a_pending_patients_handout_carries_a_working_invitation_link(
 ):
     pdf = pdf_of(therapist, invited["id"])
     [link] = qr_links(pdf)
-    assert link.startswith(app.config["PUBLIC_URL"] + "/#/invite/")
-    assert link != invited["invite_url"]
+    assert link == invited["invite_url"]  # the patient's live (emailed) link
     text = text_of(pdf)
     assert "Scan to set up Homeward on your phone" in text
     assert link in text.replace(" ", "")  # written out too (it may wrap)
@@ -215,19 +215,107 @@ def live_invitations(app, user_id: int) -> int:
         )
 
 
-def test_a_reprinted_handout_replaces_the_patients_earlier_links(
-    app, therapist, invited
+def test_a_reprinted_handout_carries_the_same_link_and_the_email_keeps_working(
+    app, therapist, invited, mailbox
 ):
-    """Printing never adds live links: the newest paper's is the patient's only
-    one (a lost or superseded handout cannot set up the account)."""
-    assert live_invitations(app, invited["id"]) == 1  # the emailed link
+    """Printing adds no live links: every paper carries the patient's live
+    invitation, so the emailed link still works after any number of prints."""
+    [message] = mailbox
+    emailed = mailbox.link(message, "#/invite/")
+    assert emailed == invited["invite_url"]
+    assert live_invitations(app, invited["id"]) == 1
     [first] = qr_links(pdf_of(therapist, invited["id"]))
     [second] = qr_links(pdf_of(therapist, invited["id"]))
-    assert first != second  # only a hash of each link is kept
+    assert first == second == emailed
     assert live_invitations(app, invited["id"]) == 1
-    assert accept(app, invited["invite_url"]).status_code == 400
-    assert accept(app, first).status_code == 400
-    assert accept(app, second).status_code == 200
+    assert accept(app, emailed).status_code == 200
+
+
+def unseal(app, user_id: int) -> None:
+    """Make the user's invitations look made before links were sealed."""
+    with app.app_context():
+        db.session.execute(
+            update(Invitation)
+            .where(Invitation.user_id == user_id)
+            .values(token_sealed=None)
+        )
+        db.session.commit()
+
+
+def test_without_a_reusable_link_a_print_adds_one_that_leaves_the_others_working(
+    app, therapist, invited
+):
+    unseal(app, invited["id"])
+    [first] = qr_links(pdf_of(therapist, invited["id"]))
+    assert first != invited["invite_url"]
+    [second] = qr_links(pdf_of(therapist, invited["id"]))
+    assert second == first
+    assert live_invitations(app, invited["id"]) == 2
+    assert accept(app, invited["invite_url"]).status_code == 200
+    assert accept(app, first).status_code == 400  # redeeming one ends the others
+
+
+def stored_seals(app, user_id: int) -> list[str | None]:
+    """The invitations.token_sealed column as the database holds it."""
+    with app.app_context():
+        return list(
+            db.session.execute(
+                text(
+                    "SELECT token_sealed FROM invitations"
+                    " WHERE user_id = :id ORDER BY id"
+                ),
+                {"id": user_id},
+            ).scalars()
+        )
+
+
+def test_a_patients_invitation_is_sealed_encrypted_and_unsealed_once_used(app, invited):
+    token = invited["invite_token"]
+    [sealed] = stored_seals(app, invited["id"])
+    assert token not in sealed
+    key = Fernet(app.config["FIELD_ENCRYPTION_KEYS"][0])
+    assert key.decrypt(sealed.encode()).decode() == token
+    assert accept(app, token).status_code == 200
+    assert stored_seals(app, invited["id"]) == [None]
+
+
+def test_a_reset_token_is_only_hashed(app, world, ctx):
+    token, _ = invitations.issue(
+        world.patient_a, None, now_utc(), timedelta(hours=1), invitations.RESET
+    )
+    db.session.commit()
+    [stored] = db.session.scalars(
+        select(Invitation).filter_by(user_id=world.patient_a, purpose="reset")
+    ).all()
+    assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert stored_seals(app, world.patient_a) == [None]
+    with pytest.raises(ValueError):
+        invitations.issue(
+            world.patient_a,
+            None,
+            now_utc(),
+            timedelta(hours=1),
+            invitations.RESET,
+            seal=True,
+        )
+
+
+def test_rotating_the_keys_keeps_the_printed_link(app, therapist, invited, make_app):
+    before = stored_seals(app, invited["id"])
+    newest = Fernet.generate_key().decode()
+    rotated = make_app(
+        FIELD_ENCRYPTION_KEYS=[newest, *app.config["FIELD_ENCRYPTION_KEYS"]]
+    )
+    result = rotated.test_cli_runner().invoke(args=["rotate-keys"])
+    assert result.exit_code == 0, result.output
+    assert "1 invitation link" in result.output
+    [after] = stored_seals(app, invited["id"])
+    assert [after] != before
+    assert Fernet(newest).decrypt(after.encode()).decode() == invited["invite_token"]
+    # the older key dropped: the handout still prints the emailed link
+    newest_only = make_app(FIELD_ENCRYPTION_KEYS=[newest])
+    staff = ApiClient(newest_only.test_client()).login(EMAILS["therapist_a"])
+    assert qr_links(pdf_of(staff, invited["id"])) == [invited["invite_url"]]
 
 
 def test_a_patient_printing_their_own_handout_issues_no_link(app, world, invited):

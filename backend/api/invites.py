@@ -1,6 +1,6 @@
 """Invitation links for new patients and staff: made, shown once, mailed."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -48,10 +48,28 @@ def email_taken() -> None:
 
 def issue(person: User, inviter: User) -> dict:
     """A new invitation link for `person` (earlier ones stop working): the
-    answer's `invite_token`, `invite_url` and `invite_expires_at`. The caller
-    commits, then calls `send`."""
+    answer's `invite_token`, `invite_url` and `invite_expires_at`. A patient's
+    is kept sealed too, for their handout. The caller commits, then calls
+    `send`."""
     valid_for = timedelta(days=current_app.config["INVITE_VALID_DAYS"])
-    token, expires_at = invitations.issue(person.id, inviter.id, now_utc(), valid_for)
+    token, expires_at = invitations.issue(
+        person.id, inviter.id, now_utc(), valid_for, seal=person.role == "patient"
+    )
+    return _answer(token, expires_at)
+
+
+def for_handout(patient: User, printer: User) -> dict:
+    """The patient's live invitation link for a printed handout (the emailed
+    one, an earlier paper's), or a new one when none is live; the others keep
+    working. Fields as `issue`'s; the caller commits."""
+    valid_for = timedelta(days=current_app.config["INVITE_VALID_DAYS"])
+    token, expires_at = invitations.for_handout(
+        patient.id, printer.id, now_utc(), valid_for
+    )
+    return _answer(token, expires_at)
+
+
+def _answer(token: str, expires_at: datetime) -> dict:
     return {
         "invite_token": token,
         "invite_url": public_url(f"/#/invite/{token}"),

@@ -122,9 +122,9 @@ def programme_history(patient_id):
 def programme_handout(patient_id):
     """The version in force on the patient's today as a PDF to print (404 when
     none). Printed by staff for a patient who has not set a password yet, it
-    also carries a QR code of an invitation link, the patient's one live link:
-    it replaces the links made before (an earlier paper's, the emailed one),
-    so a lost or superseded handout cannot set up the account."""
+    also carries a QR code of the patient's live invitation link (the emailed
+    one, or a new one when none is live): printing again reuses it, so the
+    emailed link keeps working and reprints add no links."""
     patient = patient_or_404(patient_id)
     today = today_in(patient.profile.timezone)
     version = programmes.version_in_force(patient.id, today)
@@ -135,7 +135,7 @@ def programme_handout(patient_id):
     with nullcontext() if user.id == patient.id else speaking(patient):
         contents = handout.contents(patient, version, today)
         if invites_when_printing(user, patient):
-            invite = invites.issue(patient, user)
+            invite = invites.for_handout(patient, user)
             audit.note("programmes.handout_invite", 200)
             db.session.commit()
             contents["invite"] = {

@@ -144,7 +144,9 @@ class Invitation(db.Model):
     """A single-use link that lets someone set their password: an invitation
     (a new patient or staff member) or a password reset.
 
-    Only the SHA-256 of the token is stored; the token itself is sent once.
+    Links are found by the SHA-256 of the token. A patient's invitation also
+    keeps its token sealed (encrypted with FIELD_ENCRYPTION_KEYS) while it is
+    live, so a reprinted handout can carry the same link; a reset never does.
     """
 
     __tablename__ = "invitations"
@@ -160,6 +162,7 @@ class Invitation(db.Model):
         String(8), default="invite", server_default="invite"
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_sealed: Mapped[str | None] = mapped_column(EncryptedString)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
