@@ -3,9 +3,12 @@ what is refused with nothing stored, what is kept of a picture (not its
 location), who may see the files, and byte ranges for video. Also the
 shipped line drawings."""
 
+import hashlib
+import http.client
 import io
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -21,7 +24,19 @@ from werkzeug.test import encode_multipart
 from backend.extensions import db
 from backend.models import AuditEvent, ExerciseMedia
 from backend.services import media
+from backend.services.demo import DEMO_TOTP_SECRET
 from tests.conftest import exercise_id, item, prescribe
+from tests.serving import (
+    Client,
+    Gunicorn,
+    app_env,
+    flask_cli,
+    fresh_database,
+    migrate_and_seed,
+    socket_inodes,
+    tcp_sockets_on_port,
+    worker_pids,
+)
 
 GPS = ExifTags.IFD.GPSInfo
 MP4 = (
@@ -528,3 +543,133 @@ def test_concurrent_uploads_never_pass_the_picture_limit(app, world, signed_in, 
         thread.join(timeout=60)
     assert sorted(answers) == [201, 201, 409, 409, 409, 409], answers
     assert stored()[0] == media.MAX_IMAGES
+
+
+def big_mp4(megabytes: int) -> bytes:
+    """An MP4 whose top level parses, its mdat `megabytes` of its own noise."""
+    payload = os.urandom(megabytes * 2**20)
+    return MP4[:40] + (8 + len(payload)).to_bytes(4, "big") + b"mdat" + payload
+
+
+def send_upload(client, exercise: int, video: bytes) -> http.client.HTTPConnection:
+    """POST the video as the PWA does (multipart), written 1 MB at a time on
+    the client's own connection; the reply is left to read."""
+    boundary, body = encode_multipart(
+        {"file": FileStorage(io.BytesIO(video), "v.mp4", content_type="video/mp4")}
+    )
+    connection = http.client.HTTPConnection("127.0.0.1", client.port, timeout=60)
+    connection.putrequest("POST", f"/api/exercises/{exercise}/media")
+    headers = {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Content-Length": str(len(body)),
+        "Cookie": "; ".join(f"{k}={v}" for k, v in client.cookies.items()),
+        "X-CSRF-Token": client.csrf,
+        "Accept": "application/json",
+        "Connection": "close",
+    }
+    for name, value in headers.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    for start in range(0, len(body), 2**20):
+        connection.send(body[start : start + 2**20])
+    return connection
+
+
+def handling(server) -> int:
+    """The gunicorn worker that accepted the one client connection open on its
+    port (waiting for it to be accepted)."""
+    while True:
+        established = {
+            inode
+            for inode, state in tcp_sockets_on_port(server.port).items()
+            if state == "ESTABLISHED"
+        }
+        holders = [p for p in worker_pids(server) if socket_inodes(p) & established]
+        if holders:
+            (pid,) = holders
+            return pid
+        time.sleep(0.01)
+
+
+def sigkill(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    while (
+        Path(f"/proc/{pid}").exists()
+        and "Z"
+        not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:1]
+    ):
+        time.sleep(0.01)
+
+
+@pytest.mark.serving
+def test_uploads_killed_midway_leave_files_the_sweep_removes(make_app, tmp_path):
+    folder = tmp_path / "media"
+    temp = folder / "tmp"
+    with fresh_database(tmp_path) as url:
+        env = app_env(url, tmp_path / "run", MEDIA_DIR=str(folder))
+        migrate_and_seed(env, patients=1)
+        here = make_app(SQLALCHEMY_DATABASE_URI=url, MEDIA_DIR=str(folder))
+        with Gunicorn(env, tmp_path / "gunicorn.log") as server, here.app_context():
+            therapist = Client(server.port).login(
+                "therapist@demo.test", totp_secret=DEMO_TOTP_SECRET
+            )
+            exercises = therapist.call("GET", "/api/exercises")
+            knee = exercises.body[0]["id"]
+            # another upload of this exercise is committing: each upload below
+            # stores its file, then waits for the exercise before its row
+            media.lock_exercise(knee)
+
+            # killed while the video is copied into MEDIA_DIR/tmp/; a kill that
+            # lands just after the copy leaves a whole file instead: again
+            for _attempt in range(3):
+                copying = send_upload(therapist, knee, big_mp4(45))
+                worker = handling(server)
+                while not list(temp.glob("upload-*")):
+                    time.sleep(0.001)
+                sigkill(worker)
+                with pytest.raises((ConnectionError, http.client.HTTPException)):
+                    copying.getresponse()
+                copying.close()
+                if list(temp.iterdir()):
+                    break
+            (left_temp,) = temp.iterdir()
+
+            # killed after the video is in MEDIA_DIR, before its row
+            video = big_mp4(1)
+            stored = folder / f"{hashlib.sha256(video).hexdigest()}.mp4"
+            waiting = send_upload(therapist, knee, video)
+            worker = handling(server)
+            while not stored.exists():
+                time.sleep(0.001)
+            sigkill(worker)
+            with pytest.raises((ConnectionError, http.client.HTTPException)):
+                waiting.getresponse()
+            waiting.close()
+            db.session.rollback()  # the other upload is done
+
+            assert db.session.scalar(select(func.count(ExerciseMedia.id))) == 0
+            whole = [path for path in folder.iterdir() if path.is_file()]
+            assert left_temp.exists() and stored in whole
+            # within the hour an upload may still be committing: not listed
+            assert "Nothing left over" in flask_cli(env, "media", "check")
+            hours_ago = time.time() - 2 * 3600
+            for path in (left_temp, *whole):
+                os.utime(path, (hours_ago, hours_ago))
+            listed = flask_cli(env, "media", "check")
+            assert f"temp file: tmp/{left_temp.name}" in listed, listed
+            for path in whole:
+                assert f"unreferenced: {path.name}" in listed, listed
+
+            # what the worker runs every hour
+            assert media.sweep() == 1 + len(whole)
+            db.session.remove()
+            assert not list(temp.iterdir()) and not stored.exists()
+            assert "Nothing left over" in flask_cli(env, "media", "check")
+
+            again = send_upload(therapist, knee, video)
+            reply = therapist.receive(again)
+            assert reply.status == 201, reply
+            assert stored.exists() and not list(temp.iterdir())
+            assert "Nothing left over" in flask_cli(env, "media", "check")
+        with here.app_context():
+            db.engine.dispose()
