@@ -7,7 +7,7 @@ Downgrading needs every email to be unique again: it fails while two clinics
 share one.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-02 09:00:00
 
 """
@@ -20,7 +20,7 @@ from backend.models.base import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
