@@ -191,18 +191,19 @@ function mailDelivery() {
       const failed = state.failed ? tn(state.failed, "{count} email could not be delivered in the last 30 days.", "{count} emails could not be delivered in the last 30 days.") : t("Every email of the last 30 days was delivered.");
       body.replaceChildren(
         h("p", {}, waiting, " ", failed),
-        table(
-          t("Emails not delivered"),
-          [
-            { label: t("To"), value: (m) => m.to },
-            { label: t("What"), value: (m) => t(MAIL_KINDS[m.kind] || N_("Email")) },
-            { label: t("Since"), value: (m) => formatDateTime(m.created_at) },
-            { label: t("State"), value: (m) => (m.status === "failed" ? t("Not delivered") : t("Waiting")) },
-            { label: t("Last problem"), value: (m) => m.last_error || "" },
-          ],
-          state.undelivered,
-          { empty: t("Nothing waiting or undelivered.") },
-        ),
+        state.undelivered.length
+          ? table(
+              t("Emails not delivered"),
+              [
+                { label: t("To"), value: (m) => m.to },
+                { label: t("What"), value: (m) => t(MAIL_KINDS[m.kind] || N_("Email")) },
+                { label: t("Since"), value: (m) => formatDateTime(m.created_at) },
+                { label: t("State"), value: (m) => (m.status === "failed" ? t("Not delivered") : t("Waiting")) },
+                { label: t("Last problem"), value: (m) => m.last_error || "" },
+              ],
+              state.undelivered,
+            )
+          : "",
       );
     })
     .catch((error) => body.replaceChildren(h("p", { class: "error" }, error.message)));
