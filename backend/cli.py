@@ -350,10 +350,12 @@ def reminders_group():
 @with_appcontext
 def send_due():
     """Send what is due now (each patient × time × day at most once)."""
-    outcomes = reminders.send_due()
-    click.echo(
-        ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "Nothing due."
-    )
+    _echo_counts(reminders.send_due(), "Nothing due.")
+
+
+def _echo_counts(outcomes: dict, nothing: str) -> None:
+    """ "2 sent, 1 retry", or `nothing`."""
+    click.echo(", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or nothing)
 
 
 @reminders_group.command("run")
@@ -416,10 +418,7 @@ def mail_group():
 @with_appcontext
 def send_queued():
     """One pass: send what may go now."""
-    outcomes = mail.send_queued()
-    click.echo(
-        ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "Nothing to send."
-    )
+    _echo_counts(mail.send_queued(), "Nothing to send.")
 
 
 @mail_group.command("run")

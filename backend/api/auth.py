@@ -370,6 +370,15 @@ def totp(body):
     return _complete(row)
 
 
+def _current_password(user: User, given: str, field: str) -> None:
+    """422 on `field` unless `given` is the signed-in user's password; a
+    wrong one counts as a failed sign-in of the account."""
+    passwords = current_app.extensions["homeward_passwords"]
+    if not passwords.verify(user.password_hash, given):
+        _count_failure(user.email)
+        invalid(field, _("This is not your current password."))
+
+
 def _prove(user: User, proof: dict) -> None:
     """A signed-in `user` who has a second factor proves it is them before
     changing it: their password and a current (or recovery) code; 422 on the
@@ -380,10 +389,8 @@ def _prove(user: User, proof: dict) -> None:
     wait = _account_wait(user.email) or _second_step_wait(user)
     if wait is not None:
         _too_many(wait, "auth.totp_enrol_blocked")
+    _current_password(user, proof["password"], "password")
     passwords = current_app.extensions["homeward_passwords"]
-    if not passwords.verify(user.password_hash, proof["password"]):
-        _count_failure(user.email)
-        invalid("password", _("This is not your current password."))
     if not second_factor.accept(user, proof["code"], passwords):
         db.session.rollback()
         _count_wrong_code(user)
@@ -544,10 +551,7 @@ def change_password(body):
     wait = _account_wait(user.email)
     if wait is not None:
         _too_many(wait, "auth.password_blocked")
-    passwords = current_app.extensions["homeward_passwords"]
-    if not passwords.verify(user.password_hash, body["current_password"]):
-        _count_failure(user.email)
-        invalid("current_password", _("This is not your current password."))
+    _current_password(user, body["current_password"], "current_password")
     set_password(user, body["new_password"], "new_password")
     sessions.end_all(user.id, keep=session.row.id)
     notify(user, _l("Your password was changed"))
