@@ -21,15 +21,14 @@ from sqlalchemy.pool import NullPool
 from backend import db_roles, mail
 from backend.extensions import db, lift_statement_timeout
 from backend.models import AuditEvent, Clinic, User
+from backend.models.base import rotate_encrypted
 from backend.services import (
     alerts,
     audit_chain,
     demo,
-    invitations,
     jobs,
     media,
     reminders,
-    second_factor,
 )
 from backend.services.adherence import rebuild_done
 from backend.services.dates import now_utc
@@ -97,6 +96,13 @@ def create_admin(clinic_name, email, password, name):
     click.echo(f"Created clinic {clinic.id} ({clinic.name}) with admin {email}.")
 
 
+# what the encrypted values of each table are, in the command's words
+ENCRYPTED = {
+    "users": "user(s)' second-factor secrets",
+    "invitations": "invitation link(s)",
+}
+
+
 @click.command("rotate-keys")
 @with_appcontext
 def rotate_keys():
@@ -104,11 +110,11 @@ def rotate_keys():
     the newest key of FIELD_ENCRYPTION_KEYS (then the older keys may be
     dropped)."""
     keys = current_app.extensions["homeward_fields"]
-    count = second_factor.rotate_keys(keys)
-    links = invitations.rotate_keys(keys)
+    counts = rotate_encrypted(db.session, db.metadata, keys)
     db.session.commit()
-    click.echo(f"Encrypted the secrets of {count} user(s) with the newest key.")
-    click.echo(f"Encrypted {links} invitation link(s) with the newest key.")
+    for name, count in counts.items():
+        what = ENCRYPTED.get(name, f"row(s) of {name}")
+        click.echo(f"Encrypted {count} {what} with the newest key.")
 
 
 @click.command("seed-demo")

@@ -38,13 +38,12 @@ from pathlib import Path
 from flask import current_app, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from backend.extensions import db
 from backend.i18n import speaking
 from backend.links import public_url
 from backend.models import OutboxMail, User
+from backend.models.base import DIALECT_INSERT
 from backend.services import invitations
 from backend.services.dates import now_utc
 
@@ -131,9 +130,7 @@ def queue(
     if last is not None:
         values["next_attempt_at"] = max(now, last + COALESCE_EVERY)
         values["give_up_at"] = values["next_attempt_at"] + _keep_trying()
-    insert = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}[
-        db.session.get_bind().dialect.name
-    ]
+    insert = DIALECT_INSERT[db.session.get_bind().dialect.name]
     db.session.execute(
         insert(OutboxMail)
         .values(coalesce_key=coalesce_key, **values)

@@ -238,16 +238,17 @@ def _start(user: User, step: str | None = None) -> dict:
     session.clear()
     csrf = fresh_csrf_token()
     session_store.begin(user, session["csrf_token"], step)
-    db.session.commit()
     if step is not None:
+        db.session.commit()
         return {"second_factor": step, "csrf_token": csrf}
     return _signed_in(user)
 
 
 def _signed_in(user: User) -> dict:
-    """The answer of a completed sign-in: what `GET /me` answers (the CSRF
-    token just made, the language they read), so the app asks nothing more.
-    This browser is now a known device of theirs."""
+    """The answer of a completed sign-in, committed with the session it
+    started or completed: what `GET /me` answers (the CSRF token just made,
+    the language they read), so the app asks nothing more. This browser is
+    now a known device of theirs."""
     login_user(user)
     user.last_signed_in_at = now_utc()
     db.session.commit()
@@ -274,10 +275,8 @@ def _pending(step: str | None = None) -> tuple[UserSession, User]:
 
 def _complete(row: UserSession) -> dict:
     """The second step is done: the session gets full rights."""
-    user = row.user
     session_store.complete(row)
-    db.session.commit()
-    return _signed_in(user)
+    return _signed_in(row.user)
 
 
 @blp.route("/csrf", methods=["GET"])

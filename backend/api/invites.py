@@ -49,8 +49,8 @@ def email_taken() -> None:
 def issue(person: User, inviter: User) -> dict:
     """A new invitation link for `person` (earlier ones stop working): the
     answer's `invite_token`, `invite_url` and `invite_expires_at`. A patient's
-    is kept sealed too, for their handout. The caller commits, then calls
-    `send`."""
+    is kept sealed too, for their handout. The caller calls `send` (which
+    queues the email) and commits."""
     valid_for = timedelta(days=current_app.config["INVITE_VALID_DAYS"])
     token, expires_at = invitations.issue(
         person.id, inviter.id, now_utc(), valid_for, seal=person.role == "patient"

@@ -4,7 +4,8 @@ from datetime import UTC
 
 from cryptography.fernet import Fernet, MultiFernet
 from flask import current_app
-from sqlalchemy import DateTime, String
+from sqlalchemy import DateTime, Integer, String, column, or_, select, table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
@@ -12,13 +13,19 @@ from sqlalchemy.types import TypeDecorator
 from backend.services.dates import now_utc
 
 __all__ = [
+    "DIALECT_INSERT",
     "EncryptedString",
     "UTCDateTime",
     "engine_function",
     "field_keys",
     "now_utc",
     "render_item",
+    "rotate_encrypted",
 ]
+
+# INSERT in each engine's own words, for ON CONFLICT ... DO NOTHING (both
+# engines have it): a row that is there already is no error in the log
+DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def engine_function(name: str, type_, **sql_by_dialect: str) -> type:
@@ -82,6 +89,46 @@ class EncryptedString(TypeDecorator):
         return (
             current_app.extensions["homeward_fields"].decrypt(value.encode()).decode()
         )
+
+
+def rotate_encrypted(session, metadata, keys: MultiFernet) -> dict[str, int]:
+    """Encrypt every stored EncryptedString value of `metadata`'s tables
+    again with the newest key of `keys`; {table: rows re-encrypted}. Read and
+    written as stored (ciphertext), so a column added later is never
+    forgotten. The caller commits."""
+    counts = {}
+    for model in metadata.sorted_tables:
+        names = [c.name for c in model.columns if isinstance(c.type, EncryptedString)]
+        if not names:
+            continue
+        [key] = model.primary_key.columns
+        stored = table(
+            model.name, column(key.name, Integer), *(column(n, String) for n in names)
+        )
+        rows = session.execute(
+            select(stored.c[key.name], *(stored.c[n] for n in names)).where(
+                or_(*(stored.c[n].is_not(None) for n in names))
+            )
+        ).all()
+        for row_id, *values in rows:
+            session.execute(
+                stored.update()
+                .where(stored.c[key.name] == row_id)
+                .values(
+                    {
+                        name: None
+                        if value is None
+                        else keys.rotate(value.encode()).decode()
+                        for name, value in zip(names, values, strict=True)
+                    }
+                )
+            )
+        counts[model.name] = len(rows)
+    return counts
+
+
+def _rotated(keys: MultiFernet, stored: str) -> str:
+    return keys.rotate(stored.encode()).decode()
 
 
 def render_item(type_, obj, autogen_context):

@@ -339,7 +339,9 @@ def sweep(now: datetime | None = None, batch: int = 200) -> int:
         last_id = patients[-1].id
         db.session.expunge_all()
     for therapist_id, patient_ids in critical.items():
-        _tell_therapist(db.session.get(User, therapist_id), len(patient_ids), True)
+        _tell_therapist(
+            db.session.get(User, therapist_id), len(patient_ids), sweep=True
+        )
     db.session.commit()
     return raised
 

@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from sqlalchemy import String, bindparam, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from backend.models import AuditEvent
-from backend.models.base import engine_function
+from backend.models.base import DIALECT_INSERT, engine_function
 
 # What a row's hash covers. Never change it: the stored hashes rest on it.
 CONTENT = (
@@ -63,10 +61,7 @@ _APPEND_ONCE = {
     name: dialect_insert(AuditEvent.__table__)
     .values(_LINKED)
     .on_conflict_do_nothing(index_elements=["once_key"])
-    for name, dialect_insert in (
-        ("postgresql", postgresql_insert),
-        ("sqlite", sqlite_insert),
-    )
+    for name, dialect_insert in DIALECT_INSERT.items()
 }
 
 

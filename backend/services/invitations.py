@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, column, select, table, update
+from sqlalchemy import select, update
 
 from backend.extensions import db
 from backend.models import Invitation, User
@@ -119,23 +119,3 @@ def redeem(token: str, now: datetime, purpose: str = INVITE) -> User | None:
     )
     user = db.session.get(User, user_id)
     return user if user is not None and user.active else None
-
-
-# the sealed tokens as stored (ciphertext), for re-encrypting them
-_STORED = table("invitations", column("id", Integer), column("token_sealed", String))
-
-
-def rotate_keys(keys) -> int:
-    """Encrypt every sealed token again with the newest key of `keys` (a
-    MultiFernet); returns how many there were. The caller commits."""
-    sealed = _STORED.c.token_sealed
-    rows = db.session.execute(
-        select(_STORED.c.id, sealed).where(sealed.is_not(None))
-    ).all()
-    for invitation_id, value in rows:
-        db.session.execute(
-            _STORED.update()
-            .where(_STORED.c.id == invitation_id)
-            .values(token_sealed=keys.rotate(value.encode()).decode())
-        )
-    return len(rows)

@@ -39,7 +39,6 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
 from sqlalchemy import and_, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from backend import mail
 from backend.extensions import db
@@ -52,6 +51,7 @@ from backend.models import (
     ReminderSettings,
     User,
 )
+from backend.models.base import DIALECT_INSERT
 from backend.services.dates import now_utc
 from backend.services.routine import routine_for
 
@@ -65,7 +65,6 @@ REMINDER_TTL = 30 * 60  # seconds a push service may hold a reminder
 NUDGE_TTL = 12 * 3600
 NUDGE_LATEST = timedelta(seconds=NUDGE_TTL)  # an emailed nudge goes by then
 OPEN = ("pending", "sending", "retry")
-INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 ONCE = ["patient_id", "kind", "local_date", "slot"]  # uq_reminder_sends_once
 NUDGE_TEXT = _l(
     "Your therapist sent you a reminder: "
@@ -223,7 +222,7 @@ def _claim(patient_id: int, kind: str, day: date, slot: str, due_at: datetime, *
         created_at=now_utc(),
         **extra,
     )
-    insert = INSERT[db.session.get_bind().dialect.name]
+    insert = DIALECT_INSERT[db.session.get_bind().dialect.name]
     row_id = db.session.scalar(
         insert(ReminderSend)
         .values(**values)

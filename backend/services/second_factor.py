@@ -19,7 +19,7 @@ from datetime import datetime
 
 import pyotp
 import segno
-from sqlalchemy import Integer, String, column, delete, select, table, update
+from sqlalchemy import delete, select, update
 
 from backend.extensions import db
 from backend.models import RecoveryCode, User
@@ -181,35 +181,3 @@ def recovery_codes_left(user: User) -> int:
             )
         ).all()
     )
-
-
-# the secrets' columns as stored (ciphertext), for re-encrypting them
-_STORED = table(
-    "users",
-    column("id", Integer),
-    column("totp_secret", String),
-    column("totp_pending_secret", String),
-)
-_SECRETS = ("totp_secret", "totp_pending_secret")
-
-
-def rotate_keys(keys) -> int:
-    """Encrypt every stored secret again with the newest key of `keys` (a
-    MultiFernet); returns how many users had one. The caller commits."""
-    secret, pending = _STORED.c.totp_secret, _STORED.c.totp_pending_secret
-    rows = db.session.execute(
-        select(_STORED.c.id, secret, pending).where(
-            secret.is_not(None) | pending.is_not(None)
-        )
-    ).all()
-    for user_id, *stored in rows:
-        fresh = [
-            keys.rotate(value.encode()).decode() if value is not None else None
-            for value in stored
-        ]
-        db.session.execute(
-            _STORED.update()
-            .where(_STORED.c.id == user_id)
-            .values(dict(zip(_SECRETS, fresh, strict=True)))
-        )
-    return len(rows)
