@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from backend import extensions, guards, i18n, sqlite
 from backend.extensions import compress, csrf, db, limiter, login_manager, migrate
 from backend.models.base import render_item
-from backend.services import adherence
+from backend.services import alerts, notices, writes
 from backend.session_store import ServerSideSessions
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -40,7 +40,11 @@ def create_app(config=None) -> Flask:
     db.init_app(app)
     with app.app_context():
         sqlite.harden(db.engine)
-    adherence.track_changes(db.session)
+    writes.init_app(db.session)
+    # after a write's commit (services/writes.py): the alert rules judge the
+    # new data, and the other side of a thread hears of a new message
+    writes.data_stored.connect(alerts.judge_new_data)
+    writes.data_stored.connect(notices.tell_about_messages)
     _trust_proxy(app)
     guards.init_app(app)  # first: before any extension reads a request
     migrate.init_app(

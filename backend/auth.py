@@ -228,9 +228,7 @@ def staff_member_or_404(staff_id: int) -> tuple[User, User]:
 
 def visible_exercises(user: User) -> Select:
     """The shipped library plus the private entries of the user's clinic."""
-    return select(Exercise).where(
-        (Exercise.clinic_id.is_(None)) | (Exercise.clinic_id == user.clinic_id)
-    )
+    return select(Exercise).where(Exercise.usable_in(user.clinic_id))
 
 
 def therapist_in_clinic(user: User, therapist_id: int) -> User | None:

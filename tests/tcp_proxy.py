@@ -52,8 +52,7 @@ class TcpProxy:
         assert mode in MODES and existing in ("freeze", "close"), (mode, existing)
         with self._lock:
             if mode == "refuse" and self._listener is not None:
-                self._listener.close()
-                self._listener = None
+                self._stop_listening()
             elif mode != "refuse" and self._listener is None:
                 self._listener = self._listen(self.port)
             if mode == "refuse" or (mode == "drop" and existing == "close"):
@@ -65,6 +64,16 @@ class TcpProxy:
                     client.close()
             self._frozen = mode == "drop"
             self.mode = mode
+
+    def _stop_listening(self) -> None:
+        """Refuse from now on. The accept loop may be waiting on the listener
+        (up to 0.1 s): a close alone would leave the kernel listening (and
+        completing handshakes it then resets) until that wait ends; a
+        shutdown stops it at once."""
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        self._listener = None
 
     def _close_pairs(self) -> None:
         for pair in self._pairs:
@@ -137,7 +146,6 @@ class TcpProxy:
         self._closed = True
         with self._lock:
             if self._listener is not None:
-                self._listener.close()
-                self._listener = None
+                self._stop_listening()
             self._close_pairs()
         self._thread.join(timeout=2)

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select, update
 
 from backend.extensions import db
 from backend.models import AdherenceDay, Exercise, ExerciseLog, PainLog, User
+from backend.services import writes
 from backend.services.adherence import adherence_by, note_changed, week_start
 from backend.services.programmes import create_version
 from tests.conftest import add_patient, exercise_id, item, new_id, prescribe
@@ -87,7 +88,7 @@ def case(app, world):
         pain(patient, day(1), 5, spasms=1)
         pain(patient, day(11), 3)
         note_changed(patient, day(0))  # what the write paths do
-        db.session.commit()
+        writes.commit()
     with time_machine.travel(NOW, tick=False):
         yield {"a": a, "b": b, "c": c, "patient": patient}
 
@@ -167,7 +168,7 @@ def test_a_patient_at_utc_plus_14_counts_their_own_today(app, world, case):
         create_version(kiri, [dose(case["a"], 1)], day(11), "", None)
         tick(kiri, case["a"], day(12))  # Fri 13 March: their today
         note_changed(kiri, day(11))
-        db.session.commit()
+        writes.commit()
         both = select(User.id).where(User.id.in_([kiri, case["patient"]]))
         found = adherence_by(both, day(11), day(12))
     assert (found[(kiri, day(11))].due, found[(kiri, day(12))].due) == (1, 1)
@@ -193,7 +194,7 @@ def test_rising_pain_and_inactivity_are_flagged(app, world, case, signed_in):
         for n in range(-6, -4):  # this week: pain 6 twice, then 5 silent days
             pain(world.patient_a2, day(11 + n), 6)
         create_version(world.patient_a2, [dose(case["a"], 1)], day(0), "", None)
-        db.session.commit()
+        writes.commit()
     listed = {p["id"]: p for p in signed_in("admin_a").get("/api/patients").json}
     assert set(listed[world.patient_a2]["flags"]) == {
         "pain_rising",

@@ -36,7 +36,7 @@ from backend.models import (
     User,
 )
 from backend.schemas.logs import ExerciseLogInSchema, PainLogInSchema
-from backend.services import logs, programmes
+from backend.services import logs, programmes, writes
 from backend.services.adherence import adherence_by, week_start
 from backend.services.dates import today_in
 from backend.services.export import weekly_rows
@@ -124,7 +124,7 @@ class StoredDoneMachine(RuleBasedStateMachine):
         except programmes.ProgrammeError:  # before the latest version's start
             db.session.rollback()
             return
-        db.session.commit()
+        writes.commit()
 
     @rule(
         exercise=st.integers(0, 4), days_ago=st.integers(0, 8), copies=st.integers(1, 4)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 
 from backend.extensions import db
 from backend.models import AuditEvent, ExerciseLog
-from backend.services import odi
+from backend.services import questionnaires
 from tests.conftest import ApiClient, exercise_id, new_id
 
 
@@ -25,12 +25,14 @@ from tests.conftest import ApiClient, exercise_id, new_id
     ],
 )
 def test_odi_scoring_and_bands(answers, score, band, answered):
-    assert odi.score(answers) == odi.OdiScore(score, band, answered)
+    assert questionnaires.score(answers) == questionnaires.OdiScore(
+        score, band, answered
+    )
 
 
 def test_odi_with_three_sections_missing_is_refused():
-    with pytest.raises(odi.TooFewAnswers):
-        odi.score([1, 1, 1, 1, 1, 1, 1, None, None, None])
+    with pytest.raises(questionnaires.TooFewAnswers):
+        questionnaires.score([1, 1, 1, 1, 1, 1, 1, None, None, None])
 
 
 def test_patient_takes_the_questionnaire_and_sees_it_in_progress(world, patient):

@@ -3,7 +3,7 @@ programme changed" (what a new version added, removed and re-dosed)."""
 
 from datetime import date, timedelta
 
-from backend.extensions import db
+from backend.services import writes
 from backend.services.programmes import create_version
 from tests.conftest import exercise_id, item, new_id, prescribe
 
@@ -43,7 +43,7 @@ def test_the_week_shows_each_days_exercises_due_and_done(
         create_version(
             world.patient_a, [dose(bridge, 1)], monday + timedelta(days=3), "", None
         )
-        db.session.commit()
+        writes.commit()
     url = f"/api/patients/{world.patient_a}"
 
     def tick(exercise, day):

@@ -20,7 +20,7 @@ from backend.models import (
     ProgrammeVersion,
     User,
 )
-from backend.services import odi
+from backend.services import questionnaires, writes
 from backend.services.adherence import adherence_by, note_changed, week_start
 from backend.services.programmes import create_version
 from tests.reference import reference_totals
@@ -44,11 +44,11 @@ def reference_band(score: Fraction) -> str:
 def test_odi_matches_the_contract_formula(given_answers):
     answered = [a for a in given_answers if a is not None]
     if len(answered) < 8:
-        with pytest.raises(odi.TooFewAnswers):
-            odi.score(given_answers)
+        with pytest.raises(questionnaires.TooFewAnswers):
+            questionnaires.score(given_answers)
         return
     exact = Fraction(sum(answered) * 100, 5 * len(answered))
-    result = odi.score(given_answers)
+    result = questionnaires.score(given_answers)
     assert result.answered == len(answered)
     assert abs(Fraction(str(result.score_pct)) - exact) <= Fraction(1, 20)
     assert result.band == reference_band(Fraction(str(result.score_pct)))
@@ -125,7 +125,7 @@ def test_engine_matches_the_reference_on_generated_programmes(
                 )
             start, end = FIRST - timedelta(days=3), TODAY + timedelta(days=3)
             note_changed(patient, start)  # what the write paths do
-            db.session.commit()
+            writes.commit()
             ids = select(User.id).where(User.id == patient)
             expected = reference_totals(patient, start, end, TODAY)
             found = adherence_by(ids, start, end)

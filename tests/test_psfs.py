@@ -3,7 +3,7 @@ its activities, the history a new one starts from, and progress."""
 
 import pytest
 
-from backend.services import psfs
+from backend.services import questionnaires
 
 
 def url(world):
@@ -30,7 +30,7 @@ def activities(*scores, names=NAMES):
     ],
 )
 def test_the_score_is_the_mean_of_the_activity_scores(scores, mean):
-    assert psfs.mean(activities(*scores)) == mean
+    assert questionnaires.mean(activities(*scores)) == mean
 
 
 def test_a_patient_takes_it_and_sees_it_in_history_and_progress(world, patient):

@@ -237,3 +237,52 @@ def test_a_message_id_of_another_patients_thread_is_a_conflict(app, world, signe
     with app.app_context():
         [kept] = db.session.query(Message).all()
         assert kept.patient_id == world.patient_a
+
+
+def test_another_clinics_exercise_can_be_neither_ticked_nor_prescribed(
+    app, world, signed_in
+):
+    """A clinic's own exercise is its alone: a patient of another clinic can
+    tick it neither live nor through the sync, and no therapist of another
+    clinic can prescribe it. Each is refused as unknown and stores nothing."""
+    body = {
+        "name": "Clinic B's wall slide",
+        "category": "mobility",
+        "body_region": "upper back",
+        "instructions": "Slide your arms up the wall.",
+    }
+    created = signed_in("therapist_b").post("/api/exercises", json=body)
+    assert created.status_code == 201, created.json
+    theirs = created.json["id"]
+    patient = signed_in("patient_a")
+    url = f"/api/patients/{world.patient_a}"
+    today = patient.get(f"{url}/routine").json["today"]
+
+    def tick():
+        return {"id": new_id(), "exercise_id": theirs, "performed_on": today}
+
+    synced = patient.post("/api/sync", json={"exercise_logs": [tick()]})
+    assert synced.status_code == 200
+    [result] = synced.json["results"]
+    assert result["status"] == "invalid"
+    assert "exercise_id" in result["errors"]
+    live = patient.post(f"{url}/exercise-logs", json=tick())
+    assert live.status_code == 422
+    assert "exercise_id" in live.json["errors"]["json"]
+    prescribed = signed_in("therapist_a").put(
+        f"{url}/programme", json={"note": "", "items": [item(theirs)]}
+    )
+    assert prescribed.status_code == 422, prescribed.json
+    assert stored(app, ExerciseLog) == {}
+    # the clinic's own patients may tick it
+    own = signed_in("patient_b").post(
+        f"/api/patients/{world.patient_b}/exercise-logs",
+        json={
+            "id": new_id(),
+            "exercise_id": theirs,
+            "performed_on": signed_in("patient_b")
+            .get(f"/api/patients/{world.patient_b}/routine")
+            .json["today"],
+        },
+    )
+    assert own.status_code == 201, own.json

@@ -37,7 +37,7 @@ from backend.schemas.logs import (
     SyncOutSchema,
     WeekSchema,
 )
-from backend.services import clinical_events, logs, notices, plan
+from backend.services import logs, plan, writes
 from backend.services.dates import today_in
 from backend.services.routine import routine_for
 
@@ -64,11 +64,15 @@ DEFAULT_RANGE_DAYS = 30
 STATUS = {"created": 201, "duplicate": 200}  # of a single record; else 409
 
 
-def audited(outcomes: list[logs.Outcome]) -> None:
-    """Stage a single record's audit row in the transaction that stores it."""
-    [outcome] = outcomes
+def commit_one(outcome: logs.Outcome) -> None:
+    """Commit a single record's write (services/writes.py) with its audit row
+    in the same transaction; a refused one (invalid, or a conflict) keeps
+    nothing."""
     if outcome.status in STATUS:
         audit.stage(STATUS[outcome.status])
+        writes.commit()
+    else:
+        db.session.rollback()
 
 
 @blp.route("/patients/<int:patient_id>/routine", methods=["GET"])
@@ -157,22 +161,18 @@ def record_views(
     @_described(f"Record a {what} (idempotent by the client's UUID).")
     def record(body, patient_id):
         patient = patient_self(patient_id, refusal)
-        # in the transaction that stores it (nothing to judge: no second one)
-        rules = clinical_events.arriving(patient.id, {kind.name})
         outcome = logs.record(
             patient.id,
             patient.clinic_id,
             today_in(patient.profile.timezone),
             kind,
             body,
-            before_commit=audited,
         )
+        commit_one(outcome)
         if outcome.status == "invalid":
             abort(422, errors={"json": outcome.errors})
         if outcome.status == "conflict":
             abort(409, message=_("This id was already stored with different content."))
-        if outcome.status == "created":
-            clinical_events.arrived(patient.id, {kind.name}, rules)
         return outcome.record, STATUS[outcome.status]
 
     @blp.route(path, methods=["GET"], endpoint=f"list_{kind.name}s")
@@ -207,18 +207,11 @@ record_views(
 def undo_exercise(patient_id, log_id):
     """Undo a tick; undoing it again changes nothing."""
     patient = patient_self(patient_id)
-    [outcome] = logs.store(
-        patient.id,
-        {},
-        [log_id],
-        before_commit=lambda outcomes: (
-            outcomes[0].status != "invalid" and audit.stage(204)
-        ),
-    )
+    [outcome] = logs.store(patient.id, {}, [log_id])
     if outcome.status == "invalid":
         abort(404, message=_("No such exercise log."))
-    if outcome.status == "created":
-        clinical_events.arrived(patient.id, {logs.UNDO})
+    audit.stage(204)
+    writes.commit()
 
 
 SYNC_SCHEMAS = {
@@ -268,14 +261,9 @@ def sync(body):
         today_in(patient.profile.timezone),
         {kind: body[section] for section, kind in SYNC_SECTIONS.items()},
         SYNC_SCHEMAS,
-        before_commit=lambda outcomes: audit.stage(
-            200, {"results": dict(Counter(o.status for o in outcomes))}
-        ),
     )
-    created = {outcome.kind for outcome in outcomes if outcome.status == "created"}
-    if logs.MESSAGE.name in created:
-        notices.new_message(patient, patient)
-    clinical_events.arrived(patient.id, created)
+    audit.stage(200, {"results": dict(Counter(o.status for o in outcomes))})
+    writes.commit()
     return {"results": outcomes}
 
 

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
 from backend.api.common import documents, invalid
-from backend.api.logs import STATUS, audited, write_limit, writer
+from backend.api.logs import STATUS, commit_one, write_limit, writer
 from backend.auth import actor, marks_messages_read, message_writer, patient_or_404
 from backend.extensions import db, limiter
 from backend.schemas.clinical import (
@@ -18,7 +18,7 @@ from backend.schemas.clinical import (
     ReadUpToSchema,
     UnreadSchema,
 )
-from backend.services import clinical_events, logs, messages, notices
+from backend.services import logs, messages
 from backend.services.dates import today_in
 
 blp = Blueprint(
@@ -61,13 +61,10 @@ def send_message(body, patient_id):
         today_in(patient.profile.timezone),
         logs.MESSAGE,
         body | {"author_id": author.id},
-        before_commit=audited,
     )
+    commit_one(outcome)
     if outcome.status == "conflict":
         abort(409, message=_("This id was already stored with different content."))
-    if outcome.status == "created":
-        notices.new_message(patient, author)
-        clinical_events.arrived(patient.id, {logs.MESSAGE.name})
     return messages.as_wire(outcome.record, author), STATUS[outcome.status]
 
 

@@ -17,7 +17,7 @@ from backend.auth import (
 from backend.extensions import db
 from backend.i18n import speaking
 from backend.schemas.programmes import ProgrammeInSchema, ProgrammeSchema
-from backend.services import handout, programmes
+from backend.services import handout, programmes, writes
 from backend.services.dates import today_in
 from backend.services.logs import unknown_exercises
 
@@ -99,7 +99,7 @@ def new_programme_version(body, patient_id):
     except programmes.ProgrammeError as error:
         db.session.rollback()
         invalid(error.field, error.message)
-    db.session.commit()
+    writes.commit()  # with the recount of the days it changes
     return programme_view(version)
 
 

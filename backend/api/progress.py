@@ -18,7 +18,7 @@ from backend.schemas.progress import (
     OdiSchema,
     ProgressSchema,
 )
-from backend.services import clinical_events, fhir, odi, psfs
+from backend.services import fhir, questionnaires, writes
 from backend.services.dates import now_utc, today_in
 from backend.services.logs import check_day
 from backend.services.progress import progress
@@ -66,21 +66,12 @@ def take_odi(body, patient_id):
     """Record an Oswestry questionnaire (by the patient or their therapist)."""
     user, patient, taken_on = taker_and_day(patient_id, body)
     try:
-        result = odi.score(body["answers"])
-    except odi.TooFewAnswers as error:
+        response = questionnaires.record_odi(
+            patient.id, taken_on, body["answers"], user.id
+        )
+    except questionnaires.TooFewAnswers as error:
         invalid("answers", str(error))
-    response = OdiResponse(
-        patient_id=patient.id,
-        taken_on=taken_on,
-        answers=body["answers"],
-        answered=result.answered,
-        score_pct=result.score_pct,
-        band=result.band,
-        created_by=user.id,
-    )
-    db.session.add(response)
-    db.session.commit()
-    clinical_events.arrived(patient.id, {"odi"})
+    writes.commit()
     return response
 
 
@@ -89,12 +80,7 @@ def take_odi(body, patient_id):
 @documents(blp, 401, 404)
 def odi_history(patient_id):
     """Every questionnaire, oldest first."""
-    patient = patient_or_404(patient_id)
-    return db.session.scalars(
-        select(OdiResponse)
-        .where(OdiResponse.patient_id == patient.id)
-        .order_by(OdiResponse.taken_on, OdiResponse.id)
-    ).all()
+    return questionnaires.odi_history(patient_or_404(patient_id).id)
 
 
 @blp.route("/questionnaires/psfs", methods=["POST"])
@@ -106,8 +92,10 @@ def take_psfs(body, patient_id):
     therapist): one to three activities, each scored 0..10; its score is
     their mean."""
     user, patient, taken_on = taker_and_day(patient_id, body)
-    response = psfs.record(patient.id, taken_on, body["activities"], user.id)
-    clinical_events.arrived(patient.id, {"psfs"})
+    response = questionnaires.record_psfs(
+        patient.id, taken_on, body["activities"], user.id
+    )
+    writes.commit()
     return response
 
 
@@ -116,8 +104,7 @@ def take_psfs(body, patient_id):
 @documents(blp, 401, 404)
 def psfs_history(patient_id):
     """Every PSFS, oldest first; a new one starts from the latest's activities."""
-    patient = patient_or_404(patient_id)
-    return psfs.history(patient.id)
+    return questionnaires.psfs_history(patient_or_404(patient_id).id)
 
 
 @blp.route("/fhir", methods=["GET"])
@@ -152,5 +139,5 @@ def fhir_export(patient_id):
         scores,
         now_utc(),
         flare_ups=reports,
-        psfs=psfs.history(patient.id),
+        psfs=questionnaires.psfs_history(patient.id),
     )

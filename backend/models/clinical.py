@@ -74,7 +74,7 @@ class FlareUp(db.Model):
 
 class PsfsResponse(db.Model):
     """A Patient-Specific Functional Scale: up to three activities the patient
-    finds hard, each scored 0..10, and their mean (services/psfs.py)."""
+    finds hard, each scored 0..10, and their mean (services/questionnaires.py)."""
 
     __tablename__ = "psfs_responses"
     __table_args__ = (Index("ix_psfs_responses_patient_day", "patient_id", "taken_on"),)

@@ -42,6 +42,13 @@ class Exercise(db.Model):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
+    @classmethod
+    def usable_in(cls, clinic_id):
+        """The one rule of which entries a clinic's people see, prescribe and
+        log: the shipped library and the clinic's own (`clinic_id` may be a
+        bound parameter). backend/auth.py and services/logs.py both use it."""
+        return cls.clinic_id.is_(None) | (cls.clinic_id == clinic_id)
+
 
 class ExerciseMedia(db.Model):
     """A clinic's own picture or video of an exercise (its own or a shipped one).

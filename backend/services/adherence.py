@@ -10,10 +10,10 @@ programme have nothing due.
 Sessions *done* per patient and day are derived data, stored in
 `adherence_days` so that reports sum a few rows instead of counting ticks:
 - every write that can change them (a tick or its undo, a programme version,
-  a patient's new timezone) says so with `note_changed`, and the session's
-  commit then recounts, inside the same transaction and once per patient, the
-  days from the first one noted (`track_changes` → `recount_done`): the single
-  point where the stored rows change;
+  a patient's new timezone) says so with `note_changed`, and the write's
+  commit (services/writes.py `commit` → `recount_noted`) then recounts,
+  inside the same transaction and once per patient, the days from the first
+  one noted (`recount_done`): the single point where the stored rows change;
 - bulk seeding calls `store_done` for all its patients at once, and
   `rebuild_done` repairs after a change by hand in the database;
 - all of them count with the one statement `_done_rows`.
@@ -35,7 +35,6 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
-    event,
     func,
     insert,
     literal,
@@ -265,28 +264,26 @@ def note_changed(patient_id: int, first: date) -> None:
     changed[patient_id] = min(first, changed.get(patient_id, first))
 
 
-def _recount_changed(session: Session) -> None:
-    """Before a commit: recount what its writes noted, once per patient."""
-    changed = session.info.get(_CHANGED)
+def recount_noted() -> None:
+    """Recount what this transaction's writes noted, once per patient, in the
+    transaction (services/writes.py `commit` calls it just before committing)."""
+    changed = db.session.info.pop(_CHANGED, None)
     if not changed:
         return
-    session.flush()  # the writes themselves first
+    db.session.flush()  # the writes themselves first
     for patient_id, first in sorted(changed.items()):
         recount_done(patient_id, first)
-    changed.clear()
 
 
-def _forget_changed(session: Session, _previous_transaction=None) -> None:
+def noted(session: Session) -> bool:
+    """Whether this transaction noted changes it has not recounted yet."""
+    return bool(session.info.get(_CHANGED))
+
+
+def forget_noted(session: Session, _previous_transaction=None) -> None:
+    """A rolled-back transaction changed nothing to recount (services/writes.py
+    listens with it)."""
     session.info.pop(_CHANGED, None)
-
-
-def track_changes(session) -> None:
-    """Recount noted sessions done at every commit of `session` (db.session),
-    inside the committing transaction, and forget them on a rollback: the single
-    point where `adherence_days` is kept current."""
-    if not event.contains(session, "before_commit", _recount_changed):
-        event.listen(session, "before_commit", _recount_changed)
-        event.listen(session, "after_soft_rollback", _forget_changed)
 
 
 # ---- sessions due, expanded from the programme items ----------------------------

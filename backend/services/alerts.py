@@ -8,16 +8,15 @@ in a row raises one alert, not four; after it eases and flares again, a new
 one. Acknowledging and resolving are the therapist's and do not end an
 episode.
 
-Rules run when data arrives (`data_arrived`, after the write's commit) and in
-a pass over every patient (`sweep`, hourly in the reminder worker) for the
-ones that depend on time passing. Each clinic may change the numbers and
-switch rules off (Clinic.alert_settings over RULES).
+Rules run when data arrives (`judge_new_data`, on services/writes.py's
+signal after the write's commit) and in a pass over every patient (`sweep`,
+hourly in the worker) for the ones that depend on time passing. Each clinic
+may change the numbers and switch rules off (Clinic.alert_settings over RULES).
 
 A critical alert tells the patient's therapist by email, with no health
 details: "A patient needs your attention".
 """
 
-import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -41,8 +40,6 @@ from backend.models import (
 from backend.services.adherence import adherence_by, pain_by
 from backend.services.dates import now_utc, today_in
 from backend.services.progress import each_day, pain_mean
-
-log = logging.getLogger(__name__)
 
 # The defaults every clinic starts from; each may change the numbers.
 RULES = {
@@ -278,9 +275,8 @@ def open_counts(patient_ids) -> dict[int, int]:
 
 def rules_for(patient_id: int, kinds: set[str]) -> set[str]:
     """The rules new data of `kinds` can change. One that all of them can
-    only end is among them only while its episode is open: read in the
-    caller's transaction, so the one that stores the data can ask (after
-    nearly every tick the answer is none, and nothing more is read)."""
+    only end is among them only while its episode is open (after nearly
+    every tick the answer is none, and nothing more is read)."""
     rules = set().union(*(TRIGGERED_BY.get(kind, set()) for kind in kinds))
     if_open = {
         rule
@@ -296,20 +292,13 @@ def rules_for(patient_id: int, kinds: set[str]) -> set[str]:
     return rules
 
 
-def data_arrived(
-    patient_id: int, kinds: set[str], rules: set[str] | None = None
-) -> None:
-    """After a write of `kinds` of data (committed): judge the rules it can
-    change (`rules`, when the write's transaction asked `rules_for` already).
-    Never fails the write that called it."""
-    try:
-        if rules is None:
-            rules = rules_for(patient_id, kinds)
-        if rules:
-            evaluate(db.session.get(User, patient_id), rules)
-    except Exception:
-        db.session.rollback()
-        log.exception("alert rules failed for patient %s", patient_id)
+def judge_new_data(_app, news) -> None:
+    """Receiver of services/writes.py `data_stored`: judge the rules the new
+    data (`news.kinds`, committed) can change. Commits what it raises or
+    ends; a critical alert's email is queued, never sent here."""
+    rules = rules_for(news.patient_id, news.kinds)
+    if rules:
+        evaluate(db.session.get(User, news.patient_id), rules)
 
 
 def sweep(now: datetime | None = None, batch: int = 200) -> int:

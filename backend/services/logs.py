@@ -10,7 +10,7 @@ hottest writes of the API: no unit of work for rows that are only inserted).
 """
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import count
@@ -18,11 +18,12 @@ from types import SimpleNamespace
 
 from flask_babel import gettext as _
 from marshmallow import Schema, ValidationError, fields
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
 
 from backend.extensions import db
 from backend.models import Exercise, ExerciseLog, FlareUp, Message, PainLog
+from backend.models.base import DIALECT_INSERT
+from backend.services import writes
 from backend.services.adherence import note_changed
 from backend.services.dates import now_utc
 
@@ -34,7 +35,8 @@ class Kind:
     """One kind of record a phone sends: its model, its day field (checked
     against the patient's today; None for a message, which has no day), the
     column stamped with the server's time, and the statements that read and
-    add it (built once: every tick runs them)."""
+    add it (built once: every tick runs them; the INSERT in each engine's
+    words)."""
 
     name: str
     model: type
@@ -47,7 +49,14 @@ class Kind:
             "stored": select(table).where(
                 table.c.id.in_(bindparam("ids", expanding=True))
             ),
-            "insert": insert(table),
+            # an id a concurrent request stored meanwhile is skipped (and
+            # judged against what it stored), never an error
+            "insert": {
+                name: dialect_insert(table)
+                .on_conflict_do_nothing(index_elements=["id"])
+                .returning(table.c.id)
+                for name, dialect_insert in DIALECT_INSERT.items()
+            },
         }
         if self.day_field is not None:
             day = table.c[self.day_field]
@@ -101,12 +110,13 @@ def check_day(field_name: str, day: date, today: date) -> dict:
 
 _LOGGABLE = select(Exercise.id).where(
     Exercise.id.in_(bindparam("ids", expanding=True)),
-    Exercise.clinic_id.is_(None) | (Exercise.clinic_id == bindparam("clinic_id")),
+    Exercise.usable_in(bindparam("clinic_id")),
 )
 
 
 def unknown_exercises(exercise_ids: set[int], clinic_id: int) -> set[int]:
-    """The ids in `exercise_ids` that this clinic's patients cannot log."""
+    """The ids in `exercise_ids` that this clinic's people cannot log nor
+    prescribe (`Exercise.usable_in`): ticks, the sync and programmes."""
     if not exercise_ids:
         return set()
     params = {"ids": list(exercise_ids), "clinic_id": clinic_id}
@@ -155,6 +165,7 @@ def _undo(log, log_id, now) -> Outcome:
 def _plan(patient_id: int, records: dict[str, list], deletions: list) -> list:
     """Decide every record against what is stored, and write the new ones."""
     now = now_utc()
+    dialect = db.session.get_bind().dialect.name
     # one microsecond apart: a batch's messages keep the order they were sent in
     stamps = (now + timedelta(microseconds=n) for n in count())
     outcomes: list[Outcome] = []
@@ -164,7 +175,7 @@ def _plan(patient_id: int, records: dict[str, list], deletions: list) -> list:
         kind = KINDS[name]
         ids = [data["id"] for data in batch]
         known = {row.id: row for row in db.session.execute(kind.stored, {"ids": ids})}
-        new_rows = []
+        new_rows, new = [], {}  # new: id -> (index in outcomes, the data sent)
         for data in batch:
             stored = known.get(data["id"])
             if stored is not None:
@@ -178,11 +189,19 @@ def _plan(patient_id: int, records: dict[str, list], deletions: list) -> list:
             new_rows.append(values)
             columns = dict.fromkeys(kind.model.__table__.c.keys())
             known[data["id"]] = record = SimpleNamespace(**columns | values)
+            new[data["id"]] = (len(outcomes), data)
             outcomes.append(Outcome(data["id"], name, "created", record))
             if kind is EXERCISE_LOG:
                 note_changed(patient_id, data["performed_on"])
         if new_rows:
-            db.session.execute(kind.insert, new_rows)
+            added = set(db.session.scalars(kind.insert[dialect], new_rows))
+            raced = [record_id for record_id in new if record_id not in added]
+            # stored by a concurrent request since the read above: a replay
+            # or a conflict, as if it had been there all along
+            if raced:
+                for row in db.session.execute(kind.stored, {"ids": raced}):
+                    index, data = new[row.id]
+                    outcomes[index] = _judge(row, data, patient_id, kind)
     if deletions:
         ticks = {
             tick.id: tick
@@ -204,29 +223,21 @@ def store(
     patient_id: int,
     records: dict[str, list[dict]],
     deletions: Iterable[uuid.UUID] = (),
-    *,
-    before_commit: Callable[[list[Outcome]], None] | None = None,
+    author_id: int | None = None,
 ) -> list[Outcome]:
     """Apply loaded and checked records (per kind name) and undos of ticks in
-    one transaction, and commit.
-
-    `before_commit(outcomes)` may add rows (the audit row) to the same
-    transaction. If a concurrent request stored one of the same ids first, the
-    whole plan is rolled back and made again, now seeing that row as stored.
-    """
-    deletions = list(deletions)
-    for attempt in range(3):
-        try:
-            outcomes = _plan(patient_id, records, deletions)
-            if before_commit is not None:
-                before_commit(outcomes)
-            db.session.commit()
-            return outcomes
-        except IntegrityError:
-            db.session.rollback()
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    the session's transaction, and note what is new for the signal after the
+    commit (services/writes.py; the caller commits with `writes.commit`).
+    `author_id` wrote the records (the patient unless staff write in the
+    thread). A record of the same id that a concurrent request stores first
+    is judged against it: a replay or a conflict, never an error."""
+    outcomes = _plan(patient_id, records, list(deletions))
+    writes.stored(
+        patient_id,
+        {outcome.kind for outcome in outcomes if outcome.status == "created"},
+        author_id if author_id is not None else patient_id,
+    )
+    return outcomes
 
 
 def record(
@@ -235,10 +246,10 @@ def record(
     today: date,
     kind: Kind,
     data: dict,
-    before_commit: Callable[[list[Outcome]], None] | None = None,
 ) -> Outcome:
     """Store one loaded record (`invalid` with its errors when its date or its
-    exercise will not do)."""
+    exercise will not do), in the session's transaction (the caller commits
+    with `writes.commit`)."""
     errors = {}
     if kind.day_field is not None:
         errors = check_day(kind.day_field, data[kind.day_field], today)
@@ -246,7 +257,7 @@ def record(
         errors["exercise_id"] = [_("Unknown exercise.")]
     if errors:
         return Outcome(data["id"], kind.name, "invalid", errors=errors)
-    [outcome] = store(patient_id, {kind.name: [data]}, before_commit=before_commit)
+    [outcome] = store(patient_id, {kind.name: [data]}, author_id=data.get("author_id"))
     return outcome
 
 
@@ -260,7 +271,6 @@ def sync(
     today: date,
     batch: dict[str, list],
     schemas: dict[str, Schema],
-    before_commit: Callable[[list[Outcome]], None] | None = None,
 ) -> list[Outcome]:
     """Judge an offline outbox's records each on its own and store the good ones.
 
@@ -269,8 +279,8 @@ def sync(
     `deleted_exercise_log`); `schemas` loads each kind. The outbox is the
     patient's: its messages are theirs, in their own thread. Outcomes come in
     SYNC_ORDER (exercise logs, pain logs, undos, messages, flare-ups), each
-    in the order sent; an applied undo reports `created`. `before_commit`
-    gets them all, in the transaction that stores them.
+    in the order sent; an applied undo reports `created`. The caller commits
+    (`writes.commit`).
     """
     loaded: list[tuple[str, object, dict | None, dict]] = []
     for name in SYNC_ORDER:
@@ -303,19 +313,12 @@ def sync(
         else:
             accepted[name].append(data if name in KINDS else data["id"])
             results.append((name, None))
-    final: list[Outcome] = []
-
-    def merged(outcomes: list[Outcome]) -> None:
-        stored = {
-            name: iter([o for o in outcomes if o.kind == name]) for name in SYNC_ORDER
-        }
-        final[:] = [outcome or next(stored[name]) for name, outcome in results]
-        if before_commit is not None:
-            before_commit(final)
-
     undos = accepted.pop(UNDO)
-    store(patient_id, accepted, undos, before_commit=merged)
-    return final
+    outcomes = store(patient_id, accepted, undos)
+    stored = {
+        name: iter([o for o in outcomes if o.kind == name]) for name in SYNC_ORDER
+    }
+    return [outcome or next(stored[name]) for name, outcome in results]
 
 
 def _load(schema: Schema, raw) -> tuple[dict | None, dict]:

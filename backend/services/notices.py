@@ -9,8 +9,9 @@
 Emails go through the outbox (backend/mail.py), coalesced per thread and
 reader: at most one waits, and at most one goes every 15 minutes, however
 many messages come (a patient cannot mail-bomb their therapist). Queued
-right after the message is committed, once per request however many
-messages it stored. A notice that cannot go out is logged; it never turns
+right after the message is committed (`tell_about_messages`, on
+services/writes.py's signal), once per request however many messages it
+stored. A notice that cannot go out is logged; it never turns
 the stored message into an error. The VAPID key and the patient's reminder
 channel come from services/reminders.py.
 """
@@ -34,6 +35,15 @@ PUSH_TTL = 24 * 3600  # seconds a push service may hold the notice
 NOTICE = reminders.Message(
     "Homeward", FROM_THERAPIST, url="/#/messages", tag="homeward-message"
 )
+
+
+def tell_about_messages(_app, news) -> None:
+    """Receiver of services/writes.py `data_stored`: a commit that stored
+    messages in a patient's thread tells the side that did not write them."""
+    if "message" in news.kinds:
+        new_message(
+            db.session.get(User, news.patient_id), db.session.get(User, news.author_id)
+        )
 
 
 def new_message(patient: User, author: User) -> str:

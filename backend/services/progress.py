@@ -6,7 +6,7 @@ from sqlalchemy import Select, func, select
 
 from backend.extensions import db
 from backend.models import ExerciseLog, OdiResponse, PainLog, User
-from backend.services import flare_ups, psfs
+from backend.services import flare_ups, questionnaires
 from backend.services.adherence import Totals, adherence_by, pain_by
 from backend.services.dates import today_in
 
@@ -84,7 +84,7 @@ def progress(patient: User, start: date, end: date) -> dict:
                 .order_by(OdiResponse.taken_on, OdiResponse.id)
             )
         ),
-        "psfs": psfs.history(patient.id, start, end),
+        "psfs": questionnaires.psfs_history(patient.id, start, end),
         "flare_ups": flare_ups.markers(patient.id, start, end),
     }
 
