@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    case,
     or_,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
@@ -97,6 +98,16 @@ def weekday_mask(days: list[int]) -> int:
 def due_on_weekday(weekday_mask: int, weekday: int) -> bool:
     """Whether an item with this weekday mask is due on `weekday` (Monday = 0)."""
     return bool(weekday_mask & weekday_bit(weekday))
+
+
+def sessions_done(ticks, due):
+    """The contract's done for one item on one day: min(due, live ticks).
+    Ticks beyond what is due do not count. Plain numbers give a number; SQL
+    expressions give the SQL (services/adherence.py counts stored days with
+    it; the routine and the week screen, one patient's few items, in Python)."""
+    if isinstance(ticks, int) and isinstance(due, int):
+        return min(ticks, due)
+    return case((ticks < due, ticks), else_=due)
 
 
 def days_of_week(weekday_mask: int) -> list[int]:

@@ -3,7 +3,8 @@
 For each day D not after the patient's today, and each item of the programme
 version in force on D (`ProgrammeVersion.in_force_on`) that is due on D's
 weekday (`ProgrammeItem.due_on`): due = times_per_day, done = min(due, that
-exercise's live ticks performed on D). Adherence is Σdone / Σdue (None when
+exercise's live ticks performed on D) (`sessions_done`, models/programmes.py:
+the one definition). Adherence is Σdone / Σdue (None when
 Σdue = 0). Ticks of exercises not due do not count; days before the first
 programme have nothing due.
 
@@ -33,7 +34,6 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    case,
     delete,
     func,
     insert,
@@ -55,7 +55,7 @@ from backend.models import (
 )
 from backend.models import ProgrammeVersion as Version
 from backend.models.base import engine_function
-from backend.models.programmes import days_in_force, due_on_weekday
+from backend.models.programmes import days_in_force, due_on_weekday, sessions_done
 from backend.services.dates import today_in
 
 
@@ -161,10 +161,7 @@ def _done_rows(patients, first, last) -> Select:
         )
         .subquery("per_item_day")
     )
-    capped = case(
-        (per_item_day.c.ticks < per_item_day.c.times_per_day, per_item_day.c.ticks),
-        else_=per_item_day.c.times_per_day,
-    )
+    capped = sessions_done(per_item_day.c.ticks, per_item_day.c.times_per_day)
     return select(
         per_item_day.c.patient_id, per_item_day.c.day, func.sum(capped).label("done")
     ).group_by(per_item_day.c.patient_id, per_item_day.c.day)

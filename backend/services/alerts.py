@@ -29,7 +29,6 @@ from backend.extensions import db
 from backend.links import public_url
 from backend.models import (
     Alert,
-    ExerciseLog,
     FlareUp,
     OdiResponse,
     PainLog,
@@ -37,6 +36,7 @@ from backend.models import (
     PsfsResponse,
     User,
 )
+from backend.services import patient_signals
 from backend.services.adherence import adherence_by, pain_by
 from backend.services.dates import now_utc, today_in
 from backend.services.progress import each_day, pain_mean
@@ -46,7 +46,11 @@ RULES = {
     "pain_high": {"on": True, "severity": "critical", "points": 7, "in_a_row": 2},
     "pain_rising": {"on": True, "severity": "warning", "points": 2},
     "flare_up": {"on": True, "severity": "critical", "points": 7, "days": 7},
-    "inactive": {"on": True, "severity": "warning", "days": 3},
+    "inactive": {
+        "on": True,
+        "severity": "warning",
+        "days": patient_signals.DEFAULT_INACTIVE_DAYS,
+    },
     "no_programme": {"on": True, "severity": "warning", "days": 7},
     # the Oswestry's minimal clinically important difference (10 points)
     "odi_worse": {"on": True, "severity": "warning", "points": 10},
@@ -116,35 +120,17 @@ def _flare_up(patient: User, today: date, rule: dict) -> Finding:
 
 
 def _inactive(patient: User, today: date, rule: dict) -> Finding:
-    """Each of the last `days` full days had sessions due, and nothing has
-    been logged (ticks or pain) since the first of them."""
-    first = today - timedelta(days=rule["days"])
+    """services/patient_signals.py's `inactive`, over the rule's days."""
+    days = rule["days"]
     ids = select(User.id).where(User.id == patient.id)
-    due = adherence_by(ids, first, today - timedelta(days=1))
-    every_day_due = all(
-        (found := due.get((patient.id, first + timedelta(days=n)))) is not None
-        and found.due > 0
-        for n in range(rule["days"])
-    )
-    if not every_day_due:
-        return Finding(False, {})
-    logged = db.session.scalar(
-        select(func.count()).select_from(
-            select(ExerciseLog.id)
-            .where(
-                ExerciseLog.patient_id == patient.id,
-                ExerciseLog.performed_on >= first,
-                ExerciseLog.deleted_at.is_(None),
-            )
-            .union_all(
-                select(PainLog.id).where(
-                    PainLog.patient_id == patient.id, PainLog.logged_on >= first
-                )
-            )
-            .subquery()
-        )
-    )
-    return Finding(not logged, {"days": rule["days"]})
+    due = adherence_by(ids, today - timedelta(days=days), today - timedelta(days=1))
+    last = patient_signals.last_logged(ids).get(patient.id)
+
+    def due_on(day: date) -> int:
+        found = due.get((patient.id, day))
+        return found.due if found is not None else 0
+
+    return Finding(patient_signals.inactive(today, days, due_on, last), {"days": days})
 
 
 def _no_programme(patient: User, today: date, rule: dict) -> Finding:

@@ -58,7 +58,11 @@ def summarised(patients: list[User]) -> dict[int, dict]:
     """{patient id: summary, unread messages, open alerts} for these patients
     only, in the same few statements however many there are."""
     ids = select(User.id).where(User.id.in_([patient.id for patient in patients]))
-    summary = summaries(patients, ids)
+    inactive_days = {
+        patient.id: alerts.settings_for(patient.clinic)["inactive"]["days"]
+        for patient in patients
+    }
+    summary = summaries(patients, ids, inactive_days)
     unread = messages.unread_from_patients(ids)
     alerts_open = alerts.open_counts(ids)
     return {

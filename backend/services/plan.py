@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, select
 
 from backend.extensions import db
 from backend.models import Exercise, ExerciseLog, ProgrammeItem, ProgrammeVersion
-from backend.models.programmes import days_of_week
+from backend.models.programmes import days_of_week, sessions_done
 from backend.services.library import in_language
 
 DOSE = ("sets", "reps", "hold_seconds", "times_per_day", "days_of_week")
@@ -74,7 +74,7 @@ def week_of(patient_id: int, day: date, today: date) -> dict:
                 {
                     "exercise_id": item.exercise_id,
                     "due": item.times_per_day,
-                    "done": min(done, item.times_per_day),
+                    "done": sessions_done(done, item.times_per_day),
                 }
             )
         days.append(

@@ -2,17 +2,16 @@
 
 from datetime import date, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
 from backend.extensions import db
-from backend.models import ExerciseLog, OdiResponse, PainLog, User
-from backend.services import flare_ups, questionnaires
+from backend.models import OdiResponse, PainLog, User
+from backend.services import flare_ups, patient_signals, questionnaires
 from backend.services.adherence import Totals, adherence_by, pain_by
 from backend.services.dates import today_in
 
 PAIN_RISING_POINTS = 2
 LOW_ADHERENCE = 0.5
-INACTIVE_DAYS = 5
 
 
 def each_day(start: date, end: date):
@@ -104,51 +103,29 @@ def _latest_pain(patient_ids: Select) -> dict:
     return {patient_id: score for patient_id, score in rows if score is not None}
 
 
-def _last_activity(patient_ids: Select) -> dict:
-    """{patient id: the last day they ticked or checked in}: one index probe
-    per patient and kind (the newest first), however long their history."""
-    last_tick = (
-        select(func.max(ExerciseLog.performed_on))
-        .where(ExerciseLog.patient_id == User.id, ExerciseLog.deleted_at.is_(None))
-        .scalar_subquery()
-    )
-    last_pain = (
-        select(func.max(PainLog.logged_on))
-        .where(PainLog.patient_id == User.id)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        select(User.id, last_tick, last_pain).where(User.id.in_(patient_ids))
-    )
-    return {
-        patient_id: max(day for day in days if day is not None)
-        for patient_id, *days in rows
-        if any(day is not None for day in days)
-    }
-
-
-def summaries(patients: list[User], patient_ids: Select) -> dict[int, dict]:
+def summaries(
+    patients: list[User], patient_ids: Select, inactive_days: dict[int, int]
+) -> dict[int, dict]:
     """{patient id: adherence_7d, pain_latest, last_activity, flags}.
 
     Flags (see README): pain_rising when the last 7 days' mean pain is at least
     2 points above the 7 days before; low_adherence when 7-day adherence is
-    below 50 %; inactive when nothing was logged for 5 days while something
-    was due.
+    below 50 %; inactive as services/patient_signals.py defines it, over
+    each patient's clinic's `inactive_days`.
     """
     if not patients:
         return {}
     todays = {p.id: today_in(p.profile.timezone) for p in patients}
-    start = min(todays.values()) - timedelta(days=13)
+    start = min(todays.values()) - timedelta(days=max(13, *inactive_days.values()))
     end = max(todays.values())
     adherence = adherence_by(patient_ids, start, end)
     pain = pain_by(patient_ids, start, end)
     latest_pain = _latest_pain(patient_ids)
-    last_activity = _last_activity(patient_ids)
+    last_activity = patient_signals.last_logged(patient_ids)
     result = {}
     for patient_id, today in todays.items():
         last7 = list(each_day(today - timedelta(days=6), today))
         prev7 = list(each_day(today - timedelta(days=13), today - timedelta(days=7)))
-        last5 = last7[-INACTIVE_DAYS:]
         week = _totals(adherence, patient_id, last7)
         flags = []
         pain_now = pain_mean(pain, patient_id, last7)
@@ -162,9 +139,14 @@ def summaries(patients: list[User], patient_ids: Select) -> dict[int, dict]:
         if week.adherence is not None and week.adherence < LOW_ADHERENCE:
             flags.append("low_adherence")
         active = last_activity.get(patient_id)
-        if (active is None or active < last5[0]) and _totals(
-            adherence, patient_id, last5
-        ).due:
+        if patient_signals.inactive(
+            today,
+            inactive_days[patient_id],
+            lambda day, patient_id=patient_id: (
+                _totals(adherence, patient_id, [day]).due
+            ),
+            active,
+        ):
             flags.append("inactive")
         result[patient_id] = {
             "adherence_7d": week.adherence,

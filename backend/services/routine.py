@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select
 from backend.extensions import db
 from backend.models import Exercise, ExerciseMedia, ProgrammeItem
 from backend.models import ProgrammeVersion as Version
+from backend.models.programmes import sessions_done
 from backend.services import media
 from backend.services.logs import EXERCISE_LOG, PAIN_LOG, logs_between
 
@@ -65,7 +66,9 @@ def routine_for(patient_id: int, clinic_id: int, day: date) -> dict:
             | {
                 "exercise": exercise,
                 "sessions_due": row.times_per_day,
-                "sessions_done": min(row.times_per_day, done[row.exercise_id]),
+                "sessions_done": sessions_done(
+                    done[row.exercise_id], row.times_per_day
+                ),
             }
         )
     return {
