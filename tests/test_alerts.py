@@ -158,6 +158,38 @@ def test_three_full_days_with_exercises_due_and_nothing_logged(
         assert raised(app, world.patient_a, "inactive")[0][3] is False
 
 
+def test_the_lists_inactive_flag_is_the_alerts_at_the_clinics_number(
+    app, world, signed_in
+):
+    """One definition of inactive: the flag on the patient list appears with
+    the alert, and follows the clinic's number of days as the alert does.
+    (Staff sign in afresh after each jump of the clock: their sessions end
+    after 30 idle minutes.)"""
+
+    def flagged() -> bool:
+        listed = signed_in("therapist_a").get("/api/patients").json
+        [patient] = [p for p in listed if p["id"] == world.patient_a]
+        return "inactive" in patient["flags"]
+
+    start = date(2026, 12, 7)
+    with time_machine.travel(noon(start), tick=False) as clock:
+        therapist = signed_in("therapist_a")
+        prescribe(therapist, world.patient_a, [item(exercise_id(therapist))])
+        clock.move_to(noon(start + timedelta(days=2)))
+        sweep(app)
+        assert not flagged() and raised(app, world.patient_a, "inactive") == []
+        clock.move_to(noon(start + timedelta(days=3)))
+        sweep(app)
+        assert flagged() and raised(app, world.patient_a, "inactive") != []
+        changed = signed_in("admin_a").patch(
+            "/api/clinic", json={"alert_settings": {"inactive": {"days": 4}}}
+        )
+        assert changed.status_code == 200, changed.json
+        assert not flagged()  # three days are not four
+        clock.move_to(noon(start + timedelta(days=4)))
+        assert flagged()
+
+
 def test_no_programme_seven_days_after_enrolment(app, world):
     with app.app_context():
         enrolled = db.session.get(User, world.patient_a).created_at
