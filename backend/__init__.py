@@ -109,7 +109,7 @@ def _trust_proxy(app: Flask) -> None:
 
 
 def _register_auth(app: Flask) -> None:
-    from backend.auth import load_user, script_admin
+    from backend.access import load_user, script_admin
 
     @login_manager.user_loader
     def user_from_session(user_id: str):
@@ -118,7 +118,7 @@ def _register_auth(app: Flask) -> None:
     @login_manager.request_loader
     def load_user_from_token(request):
         """`Authorization: Bearer <token>` signs in a script, on the endpoints
-        of its token's scope (backend/auth.py judges)."""
+        of its token's scope (backend/access.py judges)."""
         header = request.headers.get("Authorization", "")
         if not request.path.startswith("/api/") or not header.startswith("Bearer "):
             return None

@@ -5,8 +5,8 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import case
 
+from backend.access import alert_or_404, require_role, visible_alerts
 from backend.api.common import documents
-from backend.auth import alert_or_404, require_role, visible_alerts
 from backend.extensions import db
 from backend.models import Alert
 from backend.schemas.alerts import AlertQuerySchema, AlertSchema, ResolveSchema

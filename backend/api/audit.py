@@ -17,8 +17,13 @@ from flask_smorest import Blueprint
 from limits import RateLimitItemPerMinute
 from sqlalchemy import Select, or_, select
 
+from backend.access import (
+    clinic_events,
+    clinic_people,
+    require_role,
+    staff_signed_in,
+)
 from backend.api.common import documents
-from backend.auth import require_role
 from backend.extensions import address_key, db, limiter
 from backend.guards import CONTROL, json_body
 from backend.models import AuditEvent, User
@@ -253,9 +258,9 @@ def _refusals_within_bound() -> bool:
 def _patient_read() -> tuple[str, dict] | None:
     """A staff member's read of a patient's record, once per staff member,
     patient and (UTC) day."""
-    user = current_user
+    user = staff_signed_in()
     patient_id = (request.view_args or {}).get("patient_id")
-    if not user.is_authenticated or not user.is_staff or patient_id is None:
+    if user is None or patient_id is None:
         return None
     day = now_utc().date().isoformat()
     return "patient.read", {"once_key": f"read:{user.id}:{patient_id}:{day}"}
@@ -264,7 +269,7 @@ def _patient_read() -> tuple[str, dict] | None:
 def _list_read(endpoint: str) -> tuple[str, dict] | None:
     """A staff member's read of the patient list (a search when `q` says
     what to find) or of the alert inbox."""
-    if not current_user.is_authenticated or not current_user.is_staff:
+    if staff_signed_in() is None:
         return None
     if endpoint == "patients.list_patients" and request.args.get("q"):
         return "patient.search", {}
@@ -290,8 +295,7 @@ def _events(admin: User, query: dict) -> Select:
     (default: the last 30 days)."""
     end = query.get("end") or now_utc().date()
     start = query.get("start") or end - timedelta(days=29)
-    events = select(AuditEvent).where(
-        AuditEvent.clinic_id == admin.clinic_id,
+    events = clinic_events(admin).where(
         AuditEvent.at >= datetime.combine(start, time.min, UTC),
         AuditEvent.at < datetime.combine(end + timedelta(days=1), time.min, UTC),
     )
@@ -324,9 +328,7 @@ def _names(admin: User, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = db.session.execute(
-        select(User.id, User.name).where(
-            User.id.in_(ids), User.clinic_id == admin.clinic_id
-        )
+        clinic_people(admin, User.id, User.name).where(User.id.in_(ids))
     )
     return dict(rows.all())
 

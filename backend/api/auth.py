@@ -36,8 +36,8 @@ from limits import parse
 from sqlalchemy import select
 
 from backend import i18n, mail, session_store
+from backend.access import actor, needs_second_factor
 from backend.api.common import documents, invalid
-from backend.auth import actor, needs_second_factor
 from backend.extensions import address_key, db, limiter
 from backend.guards import json_body
 from backend.models import User, UserSession

@@ -5,8 +5,8 @@ clinic's email is going."""
 from flask_smorest import Blueprint
 
 from backend import mail
+from backend.access import require_role
 from backend.api.common import documents
-from backend.auth import require_role
 from backend.extensions import db
 from backend.schemas.clinics import ClinicPatchSchema, ClinicSchema, MailStateSchema
 

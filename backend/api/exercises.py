@@ -3,11 +3,18 @@ clinic's own pictures and videos of them (services/media.py)."""
 
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
-from sqlalchemy import func, select
+from sqlalchemy import func
 from werkzeug.exceptions import HTTPException
 
+from backend.access import (
+    actor,
+    clinic_media,
+    exercise_or_404,
+    own_exercise_or_403,
+    require_role,
+    visible_exercises,
+)
 from backend.api.common import documents
-from backend.auth import actor, require_role, visible_exercises
 from backend.extensions import db
 from backend.models import Exercise, ExerciseMedia
 from backend.schemas.exercises import (
@@ -49,17 +56,9 @@ def list_exercises(query):
 @blp.response(200, ExerciseSchema)
 @documents(blp, 401, 404)
 def get_exercise(exercise_id):
-    exercise = _visible(exercise_id)
-    media.attach([exercise], actor().clinic_id)
-    return exercise
-
-
-def _visible(exercise_id: int) -> Exercise:
-    exercise = db.session.scalar(
-        visible_exercises(actor()).where(Exercise.id == exercise_id)
-    )
-    if exercise is None:
-        abort(404, message=_("No such exercise."))
+    user = actor()
+    exercise = exercise_or_404(user, exercise_id)
+    media.attach([exercise], user.clinic_id)
     return exercise
 
 
@@ -89,9 +88,7 @@ def update_exercise(body, exercise_id):
     too: `translations` replaces what was there). The shipped library is
     read-only."""
     user = require_role("therapist", "admin")
-    exercise = _visible(exercise_id)
-    if exercise.clinic_id != user.clinic_id:
-        abort(403, message=_("The shipped library cannot be changed."))
+    exercise = own_exercise_or_403(user, exercise_id)
     for field, value in body.items():
         setattr(exercise, field, value.strip() if field == "name" else value)
     db.session.commit()
@@ -132,10 +129,8 @@ def _too_many_pictures():
 
 def _media_or_404(user, exercise_id: int, media_id: int) -> ExerciseMedia:
     found = db.session.scalar(
-        select(ExerciseMedia).where(
-            ExerciseMedia.id == media_id,
-            ExerciseMedia.exercise_id == exercise_id,
-            ExerciseMedia.clinic_id == user.clinic_id,
+        clinic_media(user).where(
+            ExerciseMedia.id == media_id, ExerciseMedia.exercise_id == exercise_id
         )
     )
     if found is None:
@@ -145,10 +140,8 @@ def _media_or_404(user, exercise_id: int, media_id: int) -> ExerciseMedia:
 
 def _of_kind(user, exercise_id: int, kind: str) -> list[ExerciseMedia]:
     return db.session.scalars(
-        select(ExerciseMedia).where(
-            ExerciseMedia.clinic_id == user.clinic_id,
-            ExerciseMedia.exercise_id == exercise_id,
-            ExerciseMedia.kind == kind,
+        clinic_media(user).where(
+            ExerciseMedia.exercise_id == exercise_id, ExerciseMedia.kind == kind
         )
     ).all()
 
@@ -163,7 +156,7 @@ def upload_media(files, exercise_id):
     The file is recognised by its content; a picture is re-encoded without
     its metadata. A new video replaces the clinic's video of the exercise."""
     user = require_role("therapist", "admin")
-    _visible(exercise_id)
+    exercise_or_404(user, exercise_id)
     kind = media.kind_of(files["file"].stream)
     if kind == "image" and media.count_of_kind(
         user.clinic_id, exercise_id, "image"

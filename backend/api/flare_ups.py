@@ -4,9 +4,9 @@ idempotent by the client's UUID), listing them and their summary."""
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
+from backend.access import patient_or_404
 from backend.api.common import documents
 from backend.api.logs import record_views
-from backend.auth import patient_or_404
 from backend.schemas.clinical import (
     FlareUpInSchema,
     FlareUpSchema,

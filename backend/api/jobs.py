@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
 from backend import mail
+from backend.access import clinic_record_or_404, require_role
 from backend.api.common import documents
-from backend.auth import clinic_record_or_404, require_role
 from backend.extensions import db
 from backend.models import ExportJob, User
 from backend.schemas.jobs import ExportJobInSchema, ExportJobSchema

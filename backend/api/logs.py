@@ -11,9 +11,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
+from backend.access import patient_or_404, patient_self, require_role
 from backend.api import audit
 from backend.api.common import documents, invalid
-from backend.auth import patient_or_404, patient_self, require_role
 from backend.extensions import (
     MAX_BODY_BYTES,
     MAX_SYNC_RECORDS,

@@ -8,9 +8,9 @@ new message without its words (services/notices.py).
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
+from backend.access import actor, marks_messages_read, message_writer, patient_or_404
 from backend.api.common import documents, invalid
 from backend.api.logs import STATUS, commit_one, write_limit, writer
-from backend.auth import actor, marks_messages_read, message_writer, patient_or_404
 from backend.extensions import db, limiter
 from backend.schemas.clinical import (
     MessageInSchema,

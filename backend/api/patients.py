@@ -7,9 +7,7 @@ from flask import request
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
-from backend.api import invites
-from backend.api.common import documents
-from backend.auth import (
+from backend.access import (
     actor,
     check_patient_changes,
     patient_for_staff,
@@ -18,6 +16,8 @@ from backend.auth import (
     therapist_for_new_patient,
     visible_patients,
 )
+from backend.api import invites
+from backend.api.common import documents
 from backend.extensions import db
 from backend.models import PatientProfile, User
 from backend.schemas.users import (

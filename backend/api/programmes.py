@@ -6,14 +6,14 @@ from flask import Response, render_template
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
-from backend.api import audit, invites
-from backend.api.common import documents, invalid
-from backend.auth import (
+from backend.access import (
     actor,
     invites_when_printing,
     patient_for_staff,
     patient_or_404,
 )
+from backend.api import audit, invites
+from backend.api.common import documents, invalid
 from backend.extensions import db
 from backend.i18n import speaking
 from backend.schemas.programmes import ProgrammeInSchema, ProgrammeSchema

@@ -6,8 +6,8 @@ from datetime import timedelta
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
+from backend.access import patient_or_404, questionnaire_taker
 from backend.api.common import documents, invalid
-from backend.auth import patient_or_404, questionnaire_taker
 from backend.extensions import db
 from backend.models import FlareUp, OdiResponse, PainLog
 from backend.schemas.clinical import PsfsInSchema, PsfsSchema

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import delete, select
 
+from backend.access import patient_for_staff, patient_or_404, patient_self, require_role
 from backend.api.common import documents, invalid
-from backend.auth import patient_for_staff, patient_or_404, patient_self, require_role
 from backend.extensions import db
 from backend.models import PushSubscription, ReminderSettings, User
 from backend.schemas.reminders import (

@@ -10,9 +10,9 @@ from datetime import timedelta
 from flask import Response, current_app, stream_with_context
 from flask_smorest import Blueprint
 
+from backend.access import actor, exports_as_job, require_role, visible_patients
 from backend.api.common import documents
 from backend.api.jobs import queue_report
-from backend.auth import actor, exports_as_job, require_role, visible_patients
 from backend.models import PatientProfile, User
 from backend.schemas.jobs import ExportJobSchema
 from backend.schemas.progress import CsvQuerySchema, ReportQuerySchema, ReportRowSchema

@@ -4,14 +4,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
-from sqlalchemy import select
 
+from backend.access import clinic_staff, require_role, staff_member_or_404
 from backend.api import invites
 from backend.api.auth import notify, set_password
 from backend.api.common import documents
-from backend.auth import require_role, staff_member_or_404
 from backend.extensions import db
-from backend.models import STAFF_ROLES, User
+from backend.models import User
 from backend.schemas.common import name_field
 from backend.schemas.users import StaffInSchema, UserSchema
 from backend.services import second_factor, sessions, tokens
@@ -44,11 +43,7 @@ class StaffPatchSchema(Schema):
 def list_staff():
     """The clinic's therapists and admins (staff only)."""
     user = require_role("therapist", "admin")
-    staff = db.session.scalars(
-        select(User)
-        .where(User.clinic_id == user.clinic_id, User.role.in_(STAFF_ROLES))
-        .order_by(User.role, User.name)
-    )
+    staff = db.session.scalars(clinic_staff(user).order_by(User.role, User.name))
     return [staff_view(member) for member in staff]
 
 

@@ -3,10 +3,9 @@ days), sees its secret once, can revoke it."""
 
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
+from backend.access import clinic_record_or_404, clinic_tokens, require_role
 from backend.api.common import documents
-from backend.auth import clinic_record_or_404, require_role
 from backend.extensions import db
 from backend.models import ApiToken
 from backend.schemas.progress import NewTokenSchema, TokenInSchema, TokenSchema
@@ -52,9 +51,7 @@ def create_token(body):
 def list_tokens():
     admin = require_role("admin")
     found = db.session.scalars(
-        select(ApiToken)
-        .where(ApiToken.clinic_id == admin.clinic_id)
-        .order_by(ApiToken.created_at.desc())
+        clinic_tokens(admin).order_by(ApiToken.created_at.desc())
     )
     return [token_view(token) for token in found]
 

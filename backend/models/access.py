@@ -28,7 +28,7 @@ class ApiToken(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # what it may reach: one of backend.auth.TOKEN_SCOPES
+    # what it may reach: one of backend.access.TOKEN_SCOPES
     scope: Mapped[str] = mapped_column(String(32), default="reports:read")
 
     creator: Mapped[User] = relationship()

@@ -46,7 +46,7 @@ class Exercise(db.Model):
     def usable_in(cls, clinic_id):
         """The one rule of which entries a clinic's people see, prescribe and
         log: the shipped library and the clinic's own (`clinic_id` may be a
-        bound parameter). backend/auth.py and services/logs.py both use it."""
+        bound parameter). backend/access.py and services/logs.py both use it."""
         return cls.clinic_id.is_(None) | (cls.clinic_id == clinic_id)
 
 

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 
 from backend import mail
-from backend.auth import may_still_export, visible_patients
+from backend.access import may_still_export, visible_patients
 from backend.extensions import db, lift_statement_timeout
 from backend.i18n import speaking
 from backend.links import public_url

@@ -1,7 +1,7 @@
 """The second factor: TOTP (RFC 6238: SHA-1, 6 digits, 30 s, with pyotp),
 its QR code (segno, as inline SVG), and single-use recovery codes.
 
-Who needs it is an access rule (backend/auth.py: needs_second_factor). A
+Who needs it is an access rule (backend/access.py: needs_second_factor). A
 code is accepted within one step either side of now, and never twice: the
 last step accepted is stored, and a code from that step or an earlier one is
 refused. Secrets are encrypted at rest (models.base.EncryptedString); a new

@@ -12,7 +12,7 @@ from backend.extensions import db
 from backend.models import ApiToken, User
 
 PREFIX = "hw_"
-SCOPES = ("reports:read",)  # what each reaches: backend.auth.TOKEN_SCOPES
+SCOPES = ("reports:read",)  # what each reaches: backend.access.TOKEN_SCOPES
 MAX_DAYS = 90  # the longest a token lives, and how long unless its maker says less
 
 

@@ -3,7 +3,7 @@ one signal after it.
 
 A write to a patient's data goes like this (docs/ARCHITECTURE.md):
 
-1. The view checks who may write (backend/auth.py) and loads the body (its
+1. The view checks who may write (backend/access.py) and loads the body (its
    schema); the service (services/logs.py, services/questionnaires.py,
    services/programmes.py) adds the rows to the session and says what it
    stored with `stored(...)` and, for ticks and programmes, which days'

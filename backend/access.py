@@ -20,7 +20,16 @@ from flask_smorest import abort
 from sqlalchemy import Select, select
 
 from backend.extensions import db
-from backend.models import STAFF_ROLES, Alert, Exercise, PatientProfile, User
+from backend.models import (
+    STAFF_ROLES,
+    Alert,
+    ApiToken,
+    AuditEvent,
+    Exercise,
+    ExerciseMedia,
+    PatientProfile,
+    User,
+)
 from backend.services import tokens
 from backend.services.dates import now_utc
 
@@ -229,6 +238,60 @@ def staff_member_or_404(staff_id: int) -> tuple[User, User]:
 def visible_exercises(user: User) -> Select:
     """The shipped library plus the private entries of the user's clinic."""
     return select(Exercise).where(Exercise.usable_in(user.clinic_id))
+
+
+def exercise_or_404(user: User, exercise_id: int) -> Exercise:
+    """An exercise the user's clinic sees (404 for another clinic's)."""
+    exercise = db.session.scalar(
+        visible_exercises(user).where(Exercise.id == exercise_id)
+    )
+    if exercise is None:
+        abort(404, message=_("No such exercise."))
+    return exercise
+
+
+def own_exercise_or_403(user: User, exercise_id: int) -> Exercise:
+    """One of the clinic's own exercises, to change: the shipped library is
+    read-only (403); another clinic's does not exist (404)."""
+    exercise = exercise_or_404(user, exercise_id)
+    if exercise.clinic_id != user.clinic_id:
+        abort(403, message=_("The shipped library cannot be changed."))
+    return exercise
+
+
+def clinic_media(user: User) -> Select:
+    """The pictures and videos of the user's clinic (only its people see them)."""
+    return select(ExerciseMedia).where(ExerciseMedia.clinic_id == user.clinic_id)
+
+
+def clinic_staff(user: User) -> Select:
+    """The therapists and admins of the user's clinic."""
+    return select(User).where(
+        User.clinic_id == user.clinic_id, User.role.in_(STAFF_ROLES)
+    )
+
+
+def clinic_tokens(admin: User) -> Select:
+    """The API tokens of the admin's clinic."""
+    return select(ApiToken).where(ApiToken.clinic_id == admin.clinic_id)
+
+
+def clinic_events(admin: User) -> Select:
+    """The audit trail of the admin's clinic."""
+    return select(AuditEvent).where(AuditEvent.clinic_id == admin.clinic_id)
+
+
+def clinic_people(admin: User, *columns) -> Select:
+    """`columns` (default: the whole User) of the people of the admin's clinic."""
+    return select(*(columns or (User,))).where(User.clinic_id == admin.clinic_id)
+
+
+def staff_signed_in() -> User | None:
+    """The signed-in staff member, or None (a patient, a script, no one)."""
+    user = current_user
+    if user.is_authenticated and user.is_staff:
+        return user._get_current_object()
+    return None
 
 
 def therapist_in_clinic(user: User, therapist_id: int) -> User | None:
