@@ -22,7 +22,7 @@ from sqlalchemy import make_url, text
 from backend import create_app, mail
 from backend.extensions import db, limiter
 from backend.models import Clinic, PatientProfile, User
-from backend.models.access import APPEND_ONLY
+from backend.models.oversight import APPEND_ONLY
 from backend.services import reminders
 from backend.services.library import sync_library
 from config import TestConfig

@@ -17,7 +17,7 @@ import config as settings
 from backend import create_app
 from backend.extensions import db
 from backend.models import AuditEvent
-from backend.models.access import APPEND_ONLY
+from backend.models.oversight import APPEND_ONLY
 from backend.services import audit
 from tests.conftest import EMAILS, ApiClient
 from tests.serving import fresh_database

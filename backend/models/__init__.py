@@ -1,6 +1,5 @@
 """SQLAlchemy models, one module per aggregate, all imported here for Alembic."""
 
-from backend.models.access import ApiToken, AuditEvent
 from backend.models.alerts import Alert
 from backend.models.clinical import HELPED, TRIGGERS, FlareUp, Message, PsfsResponse
 from backend.models.exercises import CATEGORIES, Exercise, ExerciseMedia
@@ -8,6 +7,7 @@ from backend.models.jobs import ExportJob
 from backend.models.logs import AdherenceDay, ExerciseLog, PainLog
 from backend.models.outbox import OutboxMail
 from backend.models.outcomes import OdiResponse
+from backend.models.oversight import ApiToken, AuditEvent
 from backend.models.programmes import ProgrammeItem, ProgrammeVersion, weekday_mask
 from backend.models.reminders import (
     CHANNELS,

@@ -9,7 +9,7 @@ Create Date: 2026-11-30 06:30:00
 from alembic import op
 import sqlalchemy as sa
 
-from backend.models.access import APPEND_ONLY
+from backend.models.oversight import APPEND_ONLY
 
 
 # revision identifiers, used by Alembic.

@@ -11,7 +11,7 @@ Create Date: 2026-12-01 09:00:00
 from alembic import op
 import sqlalchemy as sa
 
-from backend.models.access import APPEND_ONLY
+from backend.models.oversight import APPEND_ONLY
 from backend.models.base import UTCDateTime
 from backend.services.audit_chain import CONTENT, content, link_hash
 
