@@ -18,7 +18,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.pool import NullPool
 
-from backend import db_roles, mail
+from backend import db_roles, mail, push
 from backend.extensions import db, lift_statement_timeout
 from backend.models import AuditEvent, Clinic, User
 from backend.models.base import rotate_encrypted
@@ -343,7 +343,7 @@ def vapid_keys(force, if_missing):
         if if_missing:
             return
         raise click.ClickException(f"{path} exists; --force replaces it.")
-    public = reminders.generate_keys(path)
+    public = push.generate_keys(path)
     click.echo(f"VAPID keys written to {path}.\nPublic key: {public}")
 
 

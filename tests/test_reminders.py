@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 
 from backend.extensions import db
 from backend.models import AuditEvent, PatientProfile, PushSubscription, ReminderSend
+from backend.push import public_key as vapid_public_key
 from backend.services import reminders
 from tests.conftest import ApiClient, exercise_id, item, prescribe
 from tests.serving import BIN, ROOT, app_env
@@ -375,7 +376,7 @@ def test_the_public_key_or_a_404_when_push_is_off(
     key = anonymous.get("/api/push/public-key")
     assert key.status_code == 200
     with app.app_context():
-        assert key.json["public_key"] == reminders.public_key()
+        assert key.json["public_key"] == vapid_public_key()
     monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", None)
     monkeypatch.setitem(app.config, "VAPID_FILE", str(tmp_path / "none.json"))
     off = anonymous.get("/api/push/public-key")
