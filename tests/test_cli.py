@@ -210,7 +210,7 @@ def test_vapid_keys_are_made_once_and_kept_private(app, monkeypatch, tmp_path):
         assert vapid_public_key() != public
 
 
-def test_reminders_send_due_says_what_it_did(app, world):
-    result = app.test_cli_runner().invoke(args=["reminders", "send-due"])
+def test_worker_run_once_reminders_says_what_it_did(app, world):
+    result = app.test_cli_runner().invoke(args=["worker", "run-once", "reminders"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "Nothing due."
+    assert result.output.strip() == "reminders: nothing to do"

@@ -505,7 +505,7 @@ def test_claiming_a_claimed_slot_is_no_database_error(app, world):
 def test_a_worker_killed_mid_send_leaves_a_reminder_sent_once_after_its_lease(
     app, world, signed_in, push, tmp_path, monkeypatch
 ):
-    """A real `flask reminders send-due` whose push hangs is SIGKILLed; the
+    """A real `flask worker run-once reminders` whose push hangs is SIGKILLed; the
     next run after the lease sends the reminder, once."""
     monkeypatch.setitem(app.config, "REMINDER_QUIET_HOURS", ("00:00", "00:00"))
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -521,7 +521,7 @@ def test_a_worker_killed_mid_send_leaves_a_reminder_sent_once_after_its_lease(
     )
     push.holding.set()
     worker = subprocess.Popen(
-        [str(BIN / "flask"), "--app", "wsgi", "reminders", "send-due"],
+        [str(BIN / "flask"), "--app", "wsgi", "worker", "run-once", "reminders"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

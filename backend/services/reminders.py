@@ -1,6 +1,7 @@
 """Reminders: when they are due, and sending them by Web Push or email.
 
-Rules (the worker runs `send_due` every minute; see `flask reminders`):
+Rules (the worker's `reminders` task runs `send_due` every minute:
+backend/worker.py):
 
 - A reminder is one patient × time slot × day, claimed by inserting its row
   (`ReminderSend`, unique on those) before anything is sent: a rerun or a
