@@ -251,8 +251,8 @@ def test_a_hanging_mail_server_holds_up_no_other_task(app, world, smtp, tmp_path
         # the export job is written (and its mail queued) while the mail task
         # still waits for the server's greeting
         wait_for(lambda: job_state(app, job_id) == "done", 30, worker, log)
+        wait_for(lambda: "export-jobs: 1 run" in log.read_text(), 30, worker, log)
         assert mail_statuses(app, EMAILS["patient_a"]) == ["sending"]
-        assert "export-jobs: 1 run" in log.read_text()
         assert len(box) == 0
         proxy.set_mode("pass")  # the held connection ends: the mail is retried
         wait_for(lambda: "not sent" in log.read_text(), 30, worker, log)
