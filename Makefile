@@ -44,12 +44,12 @@ messages: setup
 migrate: setup
 	$(FLASK) db upgrade
 
-# The mail outbox is sent by a background `flask mail run` for as long as the
-# server runs (`make worker` sends it too, with the reminders).
+# The worker (mail, reminders, export jobs, the alert sweep, file clean-up:
+# backend/worker.py) runs in the background for as long as the server runs.
 run: migrate
 	$(FLASK) seed-demo --if-missing
 	$(FLASK) vapid-keys --if-missing
-	$(FLASK) mail run & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 		$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Production-style serving: gunicorn with gunicorn.conf.py (WEB_CONCURRENCY, PORT),
@@ -58,10 +58,11 @@ serve: migrate
 	$(FLASK) publish-assets
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
-# The reminder sender (Web Push and email): next to `make run`, in another terminal.
+# The worker alone (`make run` starts one too): every task on its schedule
+# (`flask --app wsgi worker tasks` lists them), e.g. next to `make serve`.
 worker: migrate
 	$(FLASK) vapid-keys --if-missing
-	$(FLASK) reminders run
+	$(FLASK) worker
 
 test: setup
 	scripts/ensure-system-packages

@@ -23,7 +23,7 @@ from backend import create_app, mail
 from backend.extensions import db, limiter
 from backend.models import Clinic, PatientProfile, User
 from backend.models.oversight import APPEND_ONLY
-from backend.services import reminders
+from backend.push import public_key as vapid_public_key
 from backend.services.library import sync_library
 from config import TestConfig
 from tests.push_service import PushService
@@ -199,7 +199,7 @@ def push(app):
     """A local Web Push service (tests/push_service.py) that checks the VAPID
     signature and decrypts what the app sends."""
     with app.app_context():
-        key = reminders.public_key()
+        key = vapid_public_key()
     with PushService(key) as service:
         yield service
 

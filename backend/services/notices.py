@@ -11,16 +11,16 @@ reader: at most one waits, and at most one goes every 15 minutes, however
 many messages come (a patient cannot mail-bomb their therapist). Queued
 right after the message is committed (`tell_about_messages`, on
 services/writes.py's signal), once per request however many messages it
-stored. A notice that cannot go out is logged; it never turns
-the stored message into an error. The VAPID key and the patient's reminder
-channel come from services/reminders.py.
+stored. A notice that cannot go out is logged; it never turns the stored
+message into an error. Push goes through backend/push.py; the patient's
+reminder channel comes from services/reminders.py.
 """
 
 import logging
 
 from flask_babel import lazy_gettext as _l
 
-from backend import mail
+from backend import mail, push
 from backend.extensions import db
 from backend.i18n import speaking
 from backend.links import public_url
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 FROM_PATIENT = _l("You have a new message from a patient")
 FROM_THERAPIST = _l("You have a new message from your therapist")
 PUSH_TTL = 24 * 3600  # seconds a push service may hold the notice
-NOTICE = reminders.Message(
+NOTICE = push.Message(
     "Homeward", FROM_THERAPIST, url="/#/messages", tag="homeward-message"
 )
 
@@ -70,7 +70,7 @@ def _tell_patient(patient: User) -> str:
     if not patient.active:
         return "none"
     with speaking(patient):
-        delivered, problem = reminders.push(patient.id, NOTICE, PUSH_TTL)
+        delivered, problem = push.push(patient.id, NOTICE, PUSH_TTL)
     if problem:
         log.warning("message notice not pushed: %s", problem)
     if delivered:
