@@ -9,25 +9,44 @@
 - The server only ever posts to push services named in PUSH_ENDPOINT_ALLOW,
   never to an address a client chose.
 
-Reminders and nudges (services/reminders.py) and message notices
-(services/notices.py) send through it; the worker (backend/worker.py) runs
-the reminders. Links in a message are paths of the PWA; mail's links come
-from backend/links.py.
+- A request never pushes: it `queue`s a notice (a row of OutboxPush, in its
+  own transaction) and the worker's `push` task (`send_queued`) sends it,
+  claiming each row with a conditional UPDATE (two workers never push it
+  twice), retrying a push service that fails with back-off until the row's
+  `give_up_at`. A notice nobody's device took is handed to the task's
+  fallback (a message notice becomes an email for a patient who chose
+  email).
+
+Message notices (services/notices.py) are queued here; reminders and nudges
+(services/reminders.py) are rows of their own that the worker's `reminders`
+task claims and pushes with `push`. Links in a message are paths of the
+PWA; mail's links come from backend/links.py.
 """
 
 import base64
 import json
+import logging
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, select, update
 
 from backend.extensions import db
-from backend.models import PushSubscription
+from backend.models import OutboxPush, PushSubscription
+from backend.models.base import DIALECT_INSERT, now_utc
+
+log = logging.getLogger(__name__)
+
+BATCH = 100  # notices one pass of the worker claims at most
+LEASE = timedelta(minutes=2)  # a claim a dead worker left is free again after
+MAX_BACKOFF = timedelta(minutes=30)
 
 
 @dataclass
@@ -149,3 +168,110 @@ def push(user_id: int, message: Message, ttl: int) -> tuple[bool, str | None]:
         )
         db.session.commit()
     return delivered, problem
+
+
+# ---- the outbox: queued by requests, sent by the worker ---------------------------
+
+
+def queue(
+    user_id: int, message: Message, ttl: int, fallback: str | None = None
+) -> bool:
+    """Queue `message` (its words as they are now: call it in the user's
+    language) for the user's devices; the caller commits. At most one notice
+    per user and tag waits: while one is queued, another is dropped (False).
+    `fallback` names what the worker's fallback does when no device takes
+    it. The row gives up when the notice would be stale (`ttl`)."""
+    now = now_utc()
+    values = {
+        "user_id": user_id,
+        "title": str(message.title),
+        "body": str(message.body),
+        "url": message.url,
+        "tag": message.tag,
+        "ttl": ttl,
+        "fallback": fallback,
+        "status": "queued",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "give_up_at": now + timedelta(seconds=ttl),
+        "created_at": now,
+    }
+    insert = DIALECT_INSERT[db.session.get_bind().dialect.name]
+    statement = (
+        insert(OutboxPush)
+        .values(values)
+        .on_conflict_do_nothing(
+            index_elements=["user_id", "tag"],
+            index_where=OutboxPush.status == "queued",
+        )
+    )
+    return db.session.execute(statement).rowcount == 1
+
+
+def send_queued(
+    fallback: Callable[[OutboxPush], str] | None = None,
+    now: datetime | None = None,
+    batch: int = BATCH,
+) -> Counter:
+    """One pass of the worker: claim and push what may go now, oldest first;
+    the counts by outcome ("sent", "retry", "failed", "no-device", and what
+    `fallback` returns for a notice no device took and that names one)."""
+    now = now or now_utc()
+    outcomes: Counter = Counter()
+    ids = db.session.scalars(
+        select(OutboxPush.id)
+        .where(_may_go(now))
+        .order_by(OutboxPush.next_attempt_at, OutboxPush.id)
+        .limit(batch)
+    ).all()
+    for row_id in ids:
+        row = _claim(row_id, now)
+        if row is None:
+            continue  # another worker has it
+        message = Message(row.title, row.body, row.url, row.tag)
+        delivered, problem = push(row.user_id, message, row.ttl)
+        if delivered:
+            row.status, row.sent_at, row.last_error = "sent", now, None
+        elif problem is None:  # no device at all
+            row.status = "no-device"
+            if row.fallback and fallback is not None:
+                outcomes[fallback(row)] += 1
+        elif now + _wait(row) >= row.give_up_at:
+            row.status, row.last_error = "failed", problem[:1000]
+            log.warning("push %s failed for good: %s", row.id, problem)
+        else:
+            row.status, row.last_error = "queued", problem[:1000]
+            row.next_attempt_at = now + _wait(row)
+            log.warning("push %s not delivered (%s): retrying", row.id, problem)
+        outcomes["retry" if row.status == "queued" else row.status] += 1
+        db.session.commit()
+    return outcomes
+
+
+def _wait(row: OutboxPush) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=30 * 2 ** min(row.attempts - 1, 10)))
+
+
+def _may_go(now: datetime):
+    """Queued rows whose time has come, and claims whose lease ran out."""
+    return and_(
+        OutboxPush.status.in_(("queued", "sending")), OutboxPush.next_attempt_at <= now
+    )
+
+
+def _claim(row_id: int, now: datetime) -> OutboxPush | None:
+    """Take one row for LEASE: one worker wins the UPDATE."""
+    taken = db.session.execute(
+        update(OutboxPush)
+        .where(OutboxPush.id == row_id, _may_go(now))
+        .values(
+            status="sending",
+            attempts=OutboxPush.attempts + 1,
+            next_attempt_at=now + LEASE,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not taken:
+        return None
+    return db.session.get(OutboxPush, row_id, populate_existing=True)

@@ -4,6 +4,7 @@ schedules of their own (`flask worker`; `make worker`).
 | task           | every   | what it does                                             |
 |----------------|---------|----------------------------------------------------------|
 | `mail`         | 5 s     | send the outbox (backend/mail.py)                        |
+| `push`         | 5 s     | send queued Web Push notices (backend/push.py)           |
 | `reminders`    | 1 min   | claim and send due reminders and nudges (Web Push, email)|
 | `export-jobs`  | 15 s    | run queued export jobs (services/jobs.py)                |
 | `alert-sweep`  | 1 hour  | every patient's time-based alert rules (services/alerts) |
@@ -42,9 +43,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
-from backend import mail
+from backend import mail, push
 from backend.extensions import db
-from backend.services import alerts, jobs, media, reminders
+from backend.services import alerts, jobs, media, notices, reminders
 
 log = logging.getLogger(__name__)
 EXPORT_BUDGET = 50.0  # seconds of export jobs one run starts at most
@@ -63,6 +64,10 @@ class Task:
 
 def _mail() -> dict:
     return dict(mail.send_queued())
+
+
+def _push() -> dict:
+    return dict(push.send_queued(fallback=notices.email_instead))
 
 
 def _reminders() -> dict:
@@ -88,6 +93,7 @@ TASKS = {
     task.name: task
     for task in (
         Task("mail", timedelta(seconds=5), _mail, "send the mail outbox"),
+        Task("push", timedelta(seconds=5), _push, "send queued Web Push notices"),
         Task(
             "reminders",
             timedelta(minutes=1),

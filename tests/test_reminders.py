@@ -229,7 +229,9 @@ def test_the_nudge_is_once_a_day_reaches_only_those_who_chose_and_is_audited(
         first = therapist.post(f"/api/patients/{world.patient_a}/nudge")
         assert first.status_code == 202
         assert first.json["held_for_quiet_hours"] is False
-        assert push.texts() == [reminders.NUDGE_TEXT]  # at once
+        assert push.arrived_so_far == []  # a request never pushes: it queues
+        send_due(app)  # the worker's next run (within a minute)
+        assert push.texts() == [reminders.NUDGE_TEXT]
         again = therapist.post(f"/api/patients/{world.patient_a}/nudge")
         assert again.status_code == 429
         assert "today already" in again.json["message"]
@@ -248,6 +250,7 @@ def test_the_nudge_is_once_a_day_reaches_only_those_who_chose_and_is_audited(
         clock.move_to(at("2026-12-01", "12:00"))
         tomorrow = signed_in("admin_a").post(f"/api/patients/{world.patient_a}/nudge")
         assert tomorrow.status_code == 202
+        send_due(app)
     assert len(push.received) == 2
     with app.app_context():
         nudges = db.session.scalars(

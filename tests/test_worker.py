@@ -153,6 +153,7 @@ def test_an_unknown_task_is_exit_code_2_naming_the_tasks(app):
     listed = app.test_cli_runner().invoke(args=["worker", "tasks"])
     assert [line.split()[:3] for line in listed.output.splitlines()] == [
         ["mail", "every", "5"],
+        ["push", "every", "5"],
         ["reminders", "every", "1"],
         ["export-jobs", "every", "15"],
         ["alert-sweep", "every", "1"],

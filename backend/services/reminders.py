@@ -12,7 +12,8 @@ backend/worker.py):
   timezone through zoneinfo: a time that does not exist on a spring-forward
   day is sent an hour later, one that happens twice on a fall-back day once.
 - Nothing is sent inside quiet hours (the settings refuse such times; a
-  therapist's nudge then waits for their end).
+  therapist's nudge then waits for their end). A nudge is queued by the
+  request and delivered by the next run, like a reminder.
 - Only while something in the day's routine is undone; the text says how many
   exercises are left and nothing else about the patient's health.
 - Push goes through backend/push.py (the VAPID key, pywebpush): a
@@ -364,8 +365,9 @@ def _email(patient: User, message: Message, give_up_at: datetime) -> bool:
 
 def nudge(patient: User, staff: User, now: datetime) -> ReminderSend | None:
     """Queue today's nudge for the patient (held to the end of quiet hours
-    when it is night for them) and deliver it at once when it is not; None
-    when they already had one today (their day)."""
+    when it is night for them): the worker's next `reminders` run delivers
+    it (within a minute; a request never pushes nor mails). None when they
+    already had one today (their day)."""
     zone = ZoneInfo(patient.profile.timezone)
     local = now.astimezone(zone)
     due_at = now
@@ -373,9 +375,4 @@ def nudge(patient: User, staff: User, now: datetime) -> ReminderSend | None:
         _, end = quiet_hours()
         day = local.date() if local.time() < end else local.date() + timedelta(days=1)
         due_at = slot_time(day, f"{end:%H:%M}", zone)
-    row = _claim(patient.id, "nudge", local.date(), "", due_at, sent_by=staff.id)
-    if row is None:
-        return None
-    if due_at <= now and _take(row, now):
-        deliver(row, now)
-    return row
+    return _claim(patient.id, "nudge", local.date(), "", due_at, sent_by=staff.id)
