@@ -153,7 +153,14 @@ const REMINDER = { title: "Homeward", body: "Time for your exercises.", url: "/#
 
 self.addEventListener("push", (event) => {
   const reminder = reminderOf(event.data);
-  event.waitUntil(self.registration.showNotification(reminder.title, { body: reminder.body, tag: reminder.tag, icon: ICON, data: { url: reminder.url } }));
+  event.waitUntil(
+    self.registration.showNotification(reminder.title, {
+      body: reminder.body,
+      tag: reminder.tag,
+      icon: ICON,
+      data: { url: reminder.url },
+    }),
+  );
 });
 
 /** The payload's title, body, tag and (same-origin) url; what is missing or

@@ -19,9 +19,25 @@ export async function render(view, { user, navigate }) {
     languageCard(user, navigate),
     user.role === "patient" ? remindersCard(user) : null,
     user.role === "patient" ? handoutCard(user) : null,
-    h("section", { class: "card", "aria-labelledby": "devices-title" }, h("h2", { id: "devices-title" }, t("Signed-in devices")), devices, devicesMessage),
-    h("section", { class: "card", "aria-labelledby": "password-title" }, h("h2", { id: "password-title" }, t("Change password")), passwordForm()),
-    h("section", { class: "card", "aria-labelledby": "two-step-title" }, h("h2", { id: "two-step-title" }, t("Two-step sign-in")), twoStep),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "devices-title" },
+      h("h2", { id: "devices-title" }, t("Signed-in devices")),
+      devices,
+      devicesMessage,
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "password-title" },
+      h("h2", { id: "password-title" }, t("Change password")),
+      passwordForm(),
+    ),
+    h(
+      "section",
+      { class: "card", "aria-labelledby": "two-step-title" },
+      h("h2", { id: "two-step-title" }, t("Two-step sign-in")),
+      twoStep,
+    ),
   );
   showTwoStep(twoStep, user);
   await showDevices(devices, devicesMessage, navigate);
@@ -34,13 +50,21 @@ function languageCard(user, navigate) {
     "select",
     { name: "language" },
     h("option", { value: "" }, t("Same as this device")),
-    Object.entries(LANGUAGES).map(([code, name]) => h("option", { value: code, lang: code, "data-l10n-skip": "" }, name)),
+    Object.entries(LANGUAGES).map(([code, name]) =>
+      h("option", { value: code, lang: code, "data-l10n-skip": "" }, name),
+    ),
   );
   select.value = user.language ?? "";
   const message = statusArea("alert");
   say(message, "");
   const save = h("button", { type: "submit" }, t("Save language"));
-  const form = h("form", { class: "stack narrow-form", novalidate: true }, field(t("Language"), select), message, h("div", { class: "actions" }, save));
+  const form = h(
+    "form",
+    { class: "stack narrow-form", novalidate: true },
+    field(t("Language"), select),
+    message,
+    h("div", { class: "actions" }, save),
+  );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!navigator.onLine) {
@@ -54,20 +78,56 @@ function languageCard(user, navigate) {
       await setLanguage(now || chosen || fromBrowser());
     } catch (error) {
       save.disabled = false;
-      say(message, error.offline ? t("You are offline: the language can be changed once you are back online.") : error.message, "error");
+      say(
+        message,
+        error.offline ? t("You are offline: the language can be changed once you are back online.") : error.message,
+        "error",
+      );
       return;
     }
     navigate(location.hash); // every screen and the menu, in the new language
   });
-  return h("section", { class: "card", "aria-labelledby": "language-title" }, h("h2", { id: "language-title" }, t("Language")), form);
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "language-title" },
+    h("h2", { id: "language-title" }, t("Language")),
+    form,
+  );
 }
 
 function handoutCard(user) {
   const area = h("div", {}, loading());
   api
     .get(`/api/patients/${user.id}/programme`)
-    .then(() => mount(area, h("a", { class: "button-link secondary", href: `/api/patients/${user.id}/programme.pdf`, target: "_blank", rel: "noopener" }, t("Print handout"))))
-    .catch((error) => mount(area, h("p", { class: "hint" }, error.status === 404 ? t("Your therapist has not set your programme yet.") : error.offline ? t("You are offline: the handout needs the internet.") : error.message)));
+    .then(() =>
+      mount(
+        area,
+        h(
+          "a",
+          {
+            class: "button-link secondary",
+            href: `/api/patients/${user.id}/programme.pdf`,
+            target: "_blank",
+            rel: "noopener",
+          },
+          t("Print handout"),
+        ),
+      ),
+    )
+    .catch((error) =>
+      mount(
+        area,
+        h(
+          "p",
+          { class: "hint" },
+          error.status === 404
+            ? t("Your therapist has not set your programme yet.")
+            : error.offline
+              ? t("You are offline: the handout needs the internet.")
+              : error.message,
+        ),
+      ),
+    );
   return h(
     "section",
     { class: "card", "aria-labelledby": "handout-title" },
@@ -82,7 +142,10 @@ async function showDevices(area, message, navigate) {
   try {
     sessions = await api.get("/api/auth/sessions");
   } catch (error) {
-    mount(area, h("p", { role: "alert" }, error.offline ? t("You are offline: the list needs the internet.") : error.message));
+    mount(
+      area,
+      h("p", { role: "alert" }, error.offline ? t("You are offline: the list needs the internet.") : error.message),
+    );
     return;
   }
   const endOne = async (session) => {
@@ -111,8 +174,33 @@ async function showDevices(area, message, navigate) {
         h(
           "li",
           { class: "device" },
-          h("div", {}, h("h3", {}, h("span", { "data-l10n-skip": "" }, session.device), session.current ? h("span", { class: "status-pill on" }, t("This device")) : null), h("p", { class: "hint", "data-l10n-skip": "" }, `${t("Last used {when} · signed in {since}", { when: formatDateTime(session.last_seen_at), since: formatDateTime(session.created_at) })}${session.address ? ` · ${session.address}` : ""}`)),
-          h("button", { type: "button", class: "secondary small", "aria-label": session.current ? t("Sign out {device} (this device)", { device: session.device }) : t("Sign out {device}", { device: session.device }), onclick: () => endOne(session) }, t("Sign out")),
+          h(
+            "div",
+            {},
+            h(
+              "h3",
+              {},
+              h("span", { "data-l10n-skip": "" }, session.device),
+              session.current ? h("span", { class: "status-pill on" }, t("This device")) : null,
+            ),
+            h(
+              "p",
+              { class: "hint", "data-l10n-skip": "" },
+              `${t("Last used {when} · signed in {since}", { when: formatDateTime(session.last_seen_at), since: formatDateTime(session.created_at) })}${session.address ? ` · ${session.address}` : ""}`,
+            ),
+          ),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "secondary small",
+              "aria-label": session.current
+                ? t("Sign out {device} (this device)", { device: session.device })
+                : t("Sign out {device}", { device: session.device }),
+              onclick: () => endOne(session),
+            },
+            t("Sign out"),
+          ),
         ),
       ),
     ),
@@ -142,8 +230,20 @@ async function showDevices(area, message, navigate) {
 }
 
 function passwordForm() {
-  const current = h("input", { type: "password", name: "current_password", autocomplete: "current-password", required: true });
-  const next = h("input", { type: "password", name: "new_password", autocomplete: "new-password", required: true, minlength: "10", maxlength: "128" });
+  const current = h("input", {
+    type: "password",
+    name: "current_password",
+    autocomplete: "current-password",
+    required: true,
+  });
+  const next = h("input", {
+    type: "password",
+    name: "new_password",
+    autocomplete: "new-password",
+    required: true,
+    minlength: "10",
+    maxlength: "128",
+  });
   const repeat = h("input", { type: "password", name: "repeat", autocomplete: "new-password", required: true });
   const message = statusArea("alert");
   say(message, "");
@@ -159,8 +259,10 @@ function passwordForm() {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
-    if (next.value.length < 10) return showErrors(form, { fieldErrors: { new_password: [t("Use at least 10 characters.")] } }, message);
-    if (next.value !== repeat.value) return showErrors(form, { fieldErrors: { repeat: [t("The two passwords are not the same.")] } }, message);
+    if (next.value.length < 10)
+      return showErrors(form, { fieldErrors: { new_password: [t("Use at least 10 characters.")] } }, message);
+    if (next.value !== repeat.value)
+      return showErrors(form, { fieldErrors: { repeat: [t("The two passwords are not the same.")] } }, message);
     try {
       await api.post("/api/auth/password", { current_password: current.value, new_password: next.value });
       form.reset();
@@ -176,14 +278,26 @@ function showTwoStep(area, user) {
   const staff = user.role !== "patient";
   const on = Boolean(user.second_factor);
   const explain = on
-    ? t("On: you sign in with your password and a code from your authenticator app. If you get a new phone, set it up again here: the app you have now keeps working until the new one is confirmed.")
+    ? t(
+        "On: you sign in with your password and a code from your authenticator app. If you get a new phone, set it up again here: the app you have now keeps working until the new one is confirmed.",
+      )
     : staff
       ? t("You will set it up at your next sign-in.")
-      : t("Off. Optional: also ask for a code from an authenticator app when you sign in, so that a stolen password alone cannot open your account.");
+      : t(
+          "Off. Optional: also ask for a code from an authenticator app when you sign in, so that a stolen password alone cannot open your account.",
+        );
   mount(
     area,
     h("p", {}, explain),
-    h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => (on ? askProof(area, user) : replace(area, user)) }, on ? t("Set up on a new phone") : t("Set up two-step sign-in"))),
+    h(
+      "div",
+      { class: "actions" },
+      h(
+        "button",
+        { type: "button", class: "secondary", onclick: () => (on ? askProof(area, user) : replace(area, user)) },
+        on ? t("Set up on a new phone") : t("Set up two-step sign-in"),
+      ),
+    ),
   );
 }
 
@@ -207,11 +321,22 @@ function askProof(area, user, refusal) {
   const form = h(
     "form",
     { class: "stack", novalidate: true },
-    h("p", {}, t("To set up a new phone, confirm it is you: your password and a code from the app you use now (or one of your recovery codes).")),
+    h(
+      "p",
+      {},
+      t(
+        "To set up a new phone, confirm it is you: your password and a code from the app you use now (or one of your recovery codes).",
+      ),
+    ),
     field(t("Current password"), password),
     field(t("Code from your app or a recovery code"), code),
     message,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, t("Continue")), h("button", { type: "button", class: "secondary", onclick: () => showTwoStep(area, user) }, t("Cancel"))),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "submit" }, t("Continue")),
+      h("button", { type: "button", class: "secondary", onclick: () => showTwoStep(area, user) }, t("Cancel")),
+    ),
   );
   mount(area, form);
   if (refusal) showErrors(form, refusal, message);

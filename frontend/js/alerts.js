@@ -26,12 +26,29 @@ export async function render(view, { user }) {
   const picker = h(
     "div",
     { class: "segmented filters", role: "group", "aria-label": t("Show alerts") },
-    FILTERS.map(([value, label]) => h("button", { type: "button", "aria-pressed": String(value === filter), dataset: { filter: value }, onclick: () => choose(value) }, t(label))),
+    FILTERS.map(([value, label]) =>
+      h(
+        "button",
+        {
+          type: "button",
+          "aria-pressed": String(value === filter),
+          dataset: { filter: value },
+          onclick: () => choose(value),
+        },
+        t(label),
+      ),
+    ),
   );
   mount(
     view,
     heading(t("Alerts")),
-    h("p", { class: "lead" }, user.role === "admin" ? t("Alerts for every patient of the clinic, the most urgent first.") : t("Alerts for your patients, the most urgent first.")),
+    h(
+      "p",
+      { class: "lead" },
+      user.role === "admin"
+        ? t("Alerts for every patient of the clinic, the most urgent first.")
+        : t("Alerts for your patients, the most urgent first."),
+    ),
     picker,
     message,
     count,
@@ -41,7 +58,8 @@ export async function render(view, { user }) {
   async function choose(value) {
     filter = value;
     sessionStorage.setItem("alerts-filter", value);
-    for (const button of picker.querySelectorAll("button")) button.setAttribute("aria-pressed", String(button.dataset.filter === value));
+    for (const button of picker.querySelectorAll("button"))
+      button.setAttribute("aria-pressed", String(button.dataset.filter === value));
     await load();
   }
 
@@ -49,10 +67,21 @@ export async function render(view, { user }) {
     try {
       const alerts = sortAlerts(await api.get("/api/alerts", filter ? { state: filter } : undefined));
       count.textContent = alertCount(filter, alerts.length);
-      mount(listArea, alertList(alerts, { user, changed: load, area: message, empty: filter === "resolved" ? t("No resolved alerts.") : t("No alerts: nothing needs your attention.") }));
+      mount(
+        listArea,
+        alertList(alerts, {
+          user,
+          changed: load,
+          area: message,
+          empty: filter === "resolved" ? t("No resolved alerts.") : t("No alerts: nothing needs your attention."),
+        }),
+      );
     } catch (error) {
       count.textContent = "";
-      mount(listArea, h("p", { role: "alert" }, error.offline ? t("You are offline. Alerts need a connection.") : error.message));
+      mount(
+        listArea,
+        h("p", { role: "alert" }, error.offline ? t("You are offline. Alerts need a connection.") : error.message),
+      );
     }
   }
 
@@ -67,14 +96,20 @@ export async function render(view, { user }) {
 /** Critical first, then the longest waiting. */
 export function sortAlerts(alerts) {
   const rank = (alert) => (alert.severity === "critical" ? 0 : 1);
-  return [...alerts].sort((a, b) => rank(a) - rank(b) || (a.raised_at < b.raised_at ? -1 : a.raised_at > b.raised_at ? 1 : a.id - b.id));
+  return [...alerts].sort(
+    (a, b) => rank(a) - rank(b) || (a.raised_at < b.raised_at ? -1 : a.raised_at > b.raised_at ? 1 : a.id - b.id),
+  );
 }
 
 /** Alert cards with their actions. `changed()` is called after an action;
  * `area` says what happened; `showPatient` false on the patient's own page. */
 export function alertList(alerts, { user, changed, area, showPatient = true, empty = t("No alerts.") }) {
   if (!alerts.length) return h("p", { class: "empty" }, empty);
-  return h("ul", { class: "alert-list" }, alerts.map((alert) => alertCard(alert, { user, changed, area, showPatient })));
+  return h(
+    "ul",
+    { class: "alert-list" },
+    alerts.map((alert) => alertCard(alert, { user, changed, area, showPatient })),
+  );
 }
 
 function alertCard(alert, { user, changed, area, showPatient }) {
@@ -87,7 +122,15 @@ function alertCard(alert, { user, changed, area, showPatient }) {
       await api.post(`/api/alerts/${alert.id}/${path}`, body);
       say(area, done, "success");
     } catch (error) {
-      say(area, error.status === 409 ? t("Someone has resolved this alert already ({who}).", { who }) : error.offline ? t("You are offline: try again when you are back online.") : error.message, "error");
+      say(
+        area,
+        error.status === 409
+          ? t("Someone has resolved this alert already ({who}).", { who })
+          : error.offline
+            ? t("You are offline: try again when you are back online.")
+            : error.message,
+        "error",
+      );
     }
     badges.refresh();
     await changed?.();
@@ -98,9 +141,28 @@ function alertCard(alert, { user, changed, area, showPatient }) {
     mount(
       actions,
       alert.state === "new"
-        ? h("button", { type: "button", class: "small", "aria-label": t("Acknowledge: {alert}", { alert: who }), onclick: () => act("acknowledge", {}, t("Acknowledged: {alert}.", { alert: who })) }, t("Acknowledge"))
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "small",
+              "aria-label": t("Acknowledge: {alert}", { alert: who }),
+              onclick: () => act("acknowledge", {}, t("Acknowledged: {alert}.", { alert: who })),
+            },
+            t("Acknowledge"),
+          )
         : null,
-      h("button", { type: "button", class: "secondary small", "aria-label": t("Resolve: {alert}", { alert: who }), "aria-expanded": "false", onclick: openResolve }, t("Resolve…")),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary small",
+          "aria-label": t("Resolve: {alert}", { alert: who }),
+          "aria-expanded": "false",
+          onclick: openResolve,
+        },
+        t("Resolve…"),
+      ),
     );
   }
 
@@ -114,7 +176,18 @@ function alertCard(alert, { user, changed, area, showPatient }) {
         "div",
         { class: "actions" },
         h("button", { type: "submit", class: "small" }, t("Resolve alert")),
-        h("button", { type: "button", class: "secondary small", onclick: () => { drawActions(); actions.querySelector("button:last-child")?.focus(); } }, t("Cancel")),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary small",
+            onclick: () => {
+              drawActions();
+              actions.querySelector("button:last-child")?.focus();
+            },
+          },
+          t("Cancel"),
+        ),
       ),
     );
     form.addEventListener("submit", (event) => {
@@ -129,18 +202,35 @@ function alertCard(alert, { user, changed, area, showPatient }) {
   drawActions();
   return h(
     "li",
-    { class: `alert-card card severity-${alert.severity} state-${alert.state}`, "aria-labelledby": titleId, dataset: { alertId: alert.id } },
+    {
+      class: `alert-card card severity-${alert.severity} state-${alert.state}`,
+      "aria-labelledby": titleId,
+      dataset: { alertId: alert.id },
+    },
     h(
       "div",
       { class: "alert-head" },
-      h("span", { class: `tag severity-tag ${alert.severity}` }, SEVERITY_WORDS[alert.severity] ? t(SEVERITY_WORDS[alert.severity]) : alert.severity),
-      h("span", { class: `status-pill state-${alert.state}` }, STATE_WORDS[alert.state] ? t(STATE_WORDS[alert.state]) : alert.state),
+      h(
+        "span",
+        { class: `tag severity-tag ${alert.severity}` },
+        SEVERITY_WORDS[alert.severity] ? t(SEVERITY_WORDS[alert.severity]) : alert.severity,
+      ),
+      h(
+        "span",
+        { class: `status-pill state-${alert.state}` },
+        STATE_WORDS[alert.state] ? t(STATE_WORDS[alert.state]) : alert.state,
+      ),
       alert.episode_open && alert.state !== "new" ? h("span", { class: "tag" }, t("still going on")) : null,
     ),
     h(
       "h3",
       { id: titleId },
-      showPatient ? [h("a", { href: `#/patients/${alert.patient_id}` }, alert.patient_name), h("span", { class: "visually-hidden" }, ": ")] : null,
+      showPatient
+        ? [
+            h("a", { href: `#/patients/${alert.patient_id}` }, alert.patient_name),
+            h("span", { class: "visually-hidden" }, ": "),
+          ]
+        : null,
       h("span", { class: "alert-summary" }, alert.summary),
     ),
     h(
@@ -148,8 +238,12 @@ function alertCard(alert, { user, changed, area, showPatient }) {
       { class: "hint alert-meta" },
       `${t("Raised")} `,
       h("time", { datetime: alert.raised_at, title: formatDateTime(alert.raised_at) }, ago(alert.raised_at)),
-      alert.acknowledged_by ? ` · ${t("acknowledged by {name} {when}", { name: alert.acknowledged_by.name, when: ago(alert.acknowledged_at) })}` : "",
-      alert.resolved_by ? ` · ${t("resolved by {name} {when}", { name: alert.resolved_by.name, when: ago(alert.resolved_at) })}` : "",
+      alert.acknowledged_by
+        ? ` · ${t("acknowledged by {name} {when}", { name: alert.acknowledged_by.name, when: ago(alert.acknowledged_at) })}`
+        : "",
+      alert.resolved_by
+        ? ` · ${t("resolved by {name} {when}", { name: alert.resolved_by.name, when: ago(alert.resolved_at) })}`
+        : "",
     ),
     user.role === "admin" ? h("p", { class: "hint wait-time" }, waited(alert)) : null,
     alert.note ? h("p", { class: "alert-note" }, h("strong", {}, `${t("Note:")} `), alert.note) : null,
@@ -162,7 +256,9 @@ function waited(alert) {
   if (alert.minutes_to_acknowledge !== null && alert.minutes_to_acknowledge !== undefined) {
     return t("Acknowledged after {time}.", { time: duration(alert.minutes_to_acknowledge) });
   }
-  return t("Waiting for {time}.", { time: duration(Math.max(0, Math.round((Date.now() - Date.parse(alert.raised_at)) / 60000))) });
+  return t("Waiting for {time}.", {
+    time: duration(Math.max(0, Math.round((Date.now() - Date.parse(alert.raised_at)) / 60000))),
+  });
 }
 
 function duration(minutes) {

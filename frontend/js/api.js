@@ -18,7 +18,10 @@ let flushAgain = false;
 
 export class ApiError extends Error {
   constructor(status, payload = {}) {
-    super(payload.message || (status === 0 ? t("You are offline.") : t("The server answered {status}.", { status: String(status) })));
+    super(
+      payload.message ||
+        (status === 0 ? t("You are offline.") : t("The server answered {status}.", { status: String(status) })),
+    );
     this.name = "ApiError";
     this.status = status;
     this.payload = payload;
@@ -93,7 +96,9 @@ export async function request(method, path, body, { retryCsrf = true, headersToo
 export const get = (path, query) => request("GET", query ? `${path}?${new URLSearchParams(query)}` : path);
 /** One page of a paginated list: {items, next} (next: the cursor for `after`, or null). */
 export async function getPage(path, query) {
-  const { payload, headers } = await request("GET", `${path}?${new URLSearchParams(query)}`, undefined, { headersToo: true });
+  const { payload, headers } = await request("GET", `${path}?${new URLSearchParams(query)}`, undefined, {
+    headersToo: true,
+  });
   return { items: payload, next: headers.get("X-Next-Cursor") };
 }
 export const post = (path, body = {}) => request("POST", path, body);
@@ -277,9 +282,7 @@ export function queuedRecords() {
 
 function askForBackgroundSync() {
   if (!("serviceWorker" in navigator)) return;
-  navigator.serviceWorker.ready
-    .then((registration) => registration.sync?.register(outbox.SYNC_TAG))
-    .catch(() => {}); // unsupported or refused: the page flushes on `online`
+  navigator.serviceWorker.ready.then((registration) => registration.sync?.register(outbox.SYNC_TAG)).catch(() => {}); // unsupported or refused: the page flushes on `online`
 }
 
 /** Sends the signed-in user's outbox; concurrent calls share one run. */

@@ -41,12 +41,24 @@ export async function setUp(container, { done, intro, proof, refused }) {
     alt: t("QR code to scan with your authenticator app"),
     src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qr_svg)}`,
   });
-  const secret = h("input", { type: "text", readonly: true, class: "mono", value: grouped(enrolment.secret), id: "totp-secret" });
+  const secret = h("input", {
+    type: "text",
+    readonly: true,
+    class: "mono",
+    value: grouped(enrolment.secret),
+    id: "totp-secret",
+  });
   const copied = statusArea();
   say(copied, "");
   const code = codeInput();
   const submit = h("button", { type: "submit" }, t("Confirm"));
-  const form = h("form", { class: "stack", novalidate: true }, field(t("6-digit code from the app"), code), message, submit);
+  const form = h(
+    "form",
+    { class: "stack", novalidate: true },
+    field(t("6-digit code from the app"), code),
+    message,
+    submit,
+  );
   say(message, "");
   mount(
     container,
@@ -54,8 +66,21 @@ export async function setUp(container, { done, intro, proof, refused }) {
       "div",
       { class: "card narrow enrol" },
       heading(t("Set up two-step sign-in"), 2),
-      h("p", {}, intro || t("Homeward asks for a code from an authenticator app (for example Google Authenticator, Microsoft Authenticator or 1Password) each time you sign in.")),
-      h("ol", { class: "steps" }, h("li", {}, t("Open the app and add an account.")), h("li", {}, t("Scan this QR code, or type the key below.")), h("li", {}, t("Enter the 6-digit code the app shows."))),
+      h(
+        "p",
+        {},
+        intro ||
+          t(
+            "Homeward asks for a code from an authenticator app (for example Google Authenticator, Microsoft Authenticator or 1Password) each time you sign in.",
+          ),
+      ),
+      h(
+        "ol",
+        { class: "steps" },
+        h("li", {}, t("Open the app and add an account.")),
+        h("li", {}, t("Scan this QR code, or type the key below.")),
+        h("li", {}, t("Enter the 6-digit code the app shows.")),
+      ),
       h("div", { class: "qr-wrap" }, qr),
       h("label", { for: "totp-secret" }, t("Key, if you cannot scan")),
       h("div", { class: "copy-row" }, secret, copyButton(secret, copied, t("Copy key"))),
@@ -78,7 +103,8 @@ export async function setUp(container, { done, intro, proof, refused }) {
     } catch (error) {
       submit.disabled = false;
       code.value = "";
-      if (error.status === 401) say(message, t("That code does not match. Check the app's code for Homeward and try again."), "error");
+      if (error.status === 401)
+        say(message, t("That code does not match. Check the app's code for Homeward and try again."), "error");
       else if (error.status === 429) say(message, t("Too many attempts. Wait a few minutes and try again."), "error");
       else showErrors(form, error, message);
       code.focus();
@@ -91,8 +117,16 @@ function grouped(secret) {
 }
 
 function showRecoveryCodes(container, codes, done) {
-  const list = h("ol", { class: "recovery-codes mono" }, codes.map((code) => h("li", {}, code)));
-  const all = h("textarea", { readonly: true, class: "visually-hidden", "aria-hidden": "true", tabindex: "-1" }, codes.join("\n"));
+  const list = h(
+    "ol",
+    { class: "recovery-codes mono" },
+    codes.map((code) => h("li", {}, code)),
+  );
+  const all = h(
+    "textarea",
+    { readonly: true, class: "visually-hidden", "aria-hidden": "true", tabindex: "-1" },
+    codes.join("\n"),
+  );
   all.value = codes.join("\n");
   const copied = statusArea();
   say(copied, "");
@@ -107,7 +141,13 @@ function showRecoveryCodes(container, codes, done) {
       "div",
       { class: "card narrow" },
       heading(t("Save your recovery codes"), 2),
-      h("p", {}, t("If you lose your phone, each of these codes signs you in once instead of the app's code. Keep them somewhere safe: they are shown only now.")),
+      h(
+        "p",
+        {},
+        t(
+          "If you lose your phone, each of these codes signs you in once instead of the app's code. Keep them somewhere safe: they are shown only now.",
+        ),
+      ),
       list,
       all,
       h("div", { class: "actions" }, copyButton(all, copied, t("Copy codes"))),

@@ -42,10 +42,15 @@ let current = null;
 /** The server's limits: fetched when online (and kept), else this device's copy. */
 export async function load() {
   try {
-    const response = await fetch("/api/limits", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    const response = await fetch("/api/limits", {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
     if (response.ok) {
       current = await response.json();
-      await (await database()).put(STORES.cache, { key: LIMITS_KEY, value: current, saved_at: new Date().toISOString() });
+      await (
+        await database()
+      ).put(STORES.cache, { key: LIMITS_KEY, value: current, saved_at: new Date().toISOString() });
       return current;
     }
   } catch {
@@ -68,8 +73,10 @@ export function problems(kind, record, today = null) {
     const day = record[name];
     if (!day || found[name] || !today) continue;
     if (day > today) found[name] = t("must not be in the future.");
-    else if (day < addDays(today, -current.oldest_log_days)) found[name] = t("must be within the last {days} days.", { days: current.oldest_log_days });
-    else if (day < current.first_day || day > current.last_day) found[name] = t("must be between {low} and {high}.", { low: current.first_day, high: current.last_day });
+    else if (day < addDays(today, -current.oldest_log_days))
+      found[name] = t("must be within the last {days} days.", { days: current.oldest_log_days });
+    else if (day < current.first_day || day > current.last_day)
+      found[name] = t("must be between {low} and {high}.", { low: current.first_day, high: current.last_day });
   }
   return found;
 }
@@ -94,7 +101,8 @@ export function againstSchema(schema, record) {
 function judge(fieldRule, value) {
   if (fieldRule.type === "array") {
     if (!Array.isArray(value)) return t("must be a list.");
-    if (fieldRule.maxItems !== undefined && value.length > fieldRule.maxItems) return t("may hold at most {count}.", { count: fieldRule.maxItems });
+    if (fieldRule.maxItems !== undefined && value.length > fieldRule.maxItems)
+      return t("may hold at most {count}.", { count: fieldRule.maxItems });
     const allowed = fieldRule.items?.enum;
     if (allowed && value.some((v) => !allowed.includes(v))) return t("holds a choice that cannot be saved.");
     return null;
@@ -102,7 +110,8 @@ function judge(fieldRule, value) {
   if (fieldRule.type === "integer") {
     if (typeof value !== "number" || !Number.isInteger(value)) return t("must be a whole number.");
     const { minimum: low, maximum: high } = fieldRule;
-    if (low !== undefined && high !== undefined && (value < low || value > high)) return t("must be between {low} and {high}.", { low, high });
+    if (low !== undefined && high !== undefined && (value < low || value > high))
+      return t("must be between {low} and {high}.", { low, high });
     if (low !== undefined && value < low) return t("must be {low} or more.", { low });
     if (high !== undefined && value > high) return t("must be {high} or less.", { high });
     return null;
@@ -110,11 +119,16 @@ function judge(fieldRule, value) {
   if (fieldRule.type === "string") {
     if (typeof value !== "string") return t("must be text.");
     const length = [...value].length; // characters, as the server counts them
-    if (fieldRule.maxLength !== undefined && length > fieldRule.maxLength) return t("may be at most {max} characters long (it is {length}).", { max: fieldRule.maxLength, length });
-    if (fieldRule.minLength !== undefined && length < fieldRule.minLength) return t("must be at least {min} characters long.", { min: fieldRule.minLength });
+    if (fieldRule.maxLength !== undefined && length > fieldRule.maxLength)
+      return t("may be at most {max} characters long (it is {length}).", { max: fieldRule.maxLength, length });
+    if (fieldRule.minLength !== undefined && length < fieldRule.minLength)
+      return t("must be at least {min} characters long.", { min: fieldRule.minLength });
     if (fieldRule.pattern) {
       const allowed = new RegExp(fieldRule.pattern, "u");
-      if (!allowed.test(value)) return allowed.test("a\nb") ? t("has characters that cannot be saved.") : t("must be one line, without special characters.");
+      if (!allowed.test(value))
+        return allowed.test("a\nb")
+          ? t("has characters that cannot be saved.")
+          : t("must be one line, without special characters.");
     }
     if (fieldRule.format === "uuid" && !UUID.test(value)) return t("is not a valid id.");
     if (fieldRule.format === "date" && !DAY.test(value)) return t("is not a valid day.");
@@ -129,7 +143,9 @@ export function describe(found) {
       const text = [messages].flat().join(" ");
       const label = LABELS[name] ? t(LABELS[name]) : name;
       // our own words start in lower case ("must be ..."); the server's are sentences
-      return /^[a-z]/.test(text) ? t("{field} {problem}", { field: label, problem: text }) : t("{field}: {problem}", { field: label, problem: text });
+      return /^[a-z]/.test(text)
+        ? t("{field} {problem}", { field: label, problem: text })
+        : t("{field}: {problem}", { field: label, problem: text });
     })
     .join(" ");
 }

@@ -27,14 +27,36 @@ export async function notice(user, change, onSeen) {
     "section",
     { class: "card programme-change", "aria-labelledby": "change-title" },
     h("h2", { id: "change-title" }, t("Your programme changed")),
-    h("p", { class: "hint" }, t("From {day}. This is what is different:", { day: formatDay(change.starts_on, "long") })),
-    change.note ? h("blockquote", { class: "therapist-note" }, h("strong", {}, `${t("From your therapist:")} `), h("span", { "data-l10n-skip": "" }, change.note)) : null,
+    h(
+      "p",
+      { class: "hint" },
+      t("From {day}. This is what is different:", { day: formatDay(change.starts_on, "long") }),
+    ),
+    change.note
+      ? h(
+          "blockquote",
+          { class: "therapist-note" },
+          h("strong", {}, `${t("From your therapist:")} `),
+          h("span", { "data-l10n-skip": "" }, change.note),
+        )
+      : null,
     h(
       "ul",
       { class: "change-list" },
-      change.added.map((item) => h("li", { class: "added" }, h("strong", {}, `${t("New:")} `), h("span", { "data-l10n-skip": "" }, item.name))),
-      change.changed.map((item) => h("li", { class: "changed" }, h("strong", { "data-l10n-skip": "" }, `${item.name}: `), difference(item))),
-      change.removed.map((item) => h("li", { class: "removed" }, h("strong", {}, `${t("No longer:")} `), h("span", { "data-l10n-skip": "" }, item.name))),
+      change.added.map((item) =>
+        h("li", { class: "added" }, h("strong", {}, `${t("New:")} `), h("span", { "data-l10n-skip": "" }, item.name)),
+      ),
+      change.changed.map((item) =>
+        h("li", { class: "changed" }, h("strong", { "data-l10n-skip": "" }, `${item.name}: `), difference(item)),
+      ),
+      change.removed.map((item) =>
+        h(
+          "li",
+          { class: "removed" },
+          h("strong", {}, `${t("No longer:")} `),
+          h("span", { "data-l10n-skip": "" }, item.name),
+        ),
+      ),
     ),
     h("button", { type: "button", onclick: dismiss }, t("Got it")),
   );

@@ -8,17 +8,27 @@ let uPlotPromise = null;
 
 function loadUPlot() {
   if (!document.querySelector("link[data-uplot]")) {
-    document.head.append(h("link", { rel: "stylesheet", href: new URL("../vendor/uplot.css", import.meta.url).href, "data-uplot": "" }));
+    document.head.append(
+      h("link", { rel: "stylesheet", href: new URL("../vendor/uplot.css", import.meta.url).href, "data-uplot": "" }),
+    );
   }
   uPlotPromise ??= import("../vendor/uplot.js").then((module) => module.default);
   return uPlotPromise;
 }
 
 const SCALES = {
-  pain: { range: [0, 10], label: N_("Pain (0–10)"), values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")) },
+  pain: {
+    range: [0, 10],
+    label: N_("Pain (0–10)"),
+    values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")),
+  },
   pct: { range: [0, 100], label: N_("Adherence"), values: (u, ticks) => ticks.map((v) => percent(v / 100)) },
   score: { range: [0, 100], label: N_("ODI score"), values: (u, ticks) => ticks.map((v) => percent(v / 100)) },
-  psfs: { range: [0, 10], label: N_("PSFS mean (0–10)"), values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")) },
+  psfs: {
+    range: [0, 10],
+    label: N_("PSFS mean (0–10)"),
+    values: (u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")),
+  },
 };
 
 function color(name) {
@@ -85,7 +95,11 @@ export async function dailyChart(container, dates, series, { height = 220, marke
   const uPlot = await loadUPlot();
   const marked = markers.length && series.some((s) => s.scale === "pain") ? markerValues(dates, markers) : null;
   const texts = new Map();
-  for (const marker of markers) texts.set(marker.date, [...(texts.get(marker.date) || []), marker.text || t("Flare-up: {severity}/10", { severity: marker.severity })]);
+  for (const marker of markers)
+    texts.set(marker.date, [
+      ...(texts.get(marker.date) || []),
+      marker.text || t("Flare-up: {severity}/10", { severity: marker.severity }),
+    ]);
   const scales = [...new Set(series.map((s) => s.scale))];
   const text = color("--text-muted");
   const grid = color("--chart-grid");
@@ -121,10 +135,29 @@ export async function dailyChart(container, dates, series, { height = 220, marke
       { label: t("Date"), value: (u, ts) => (ts == null ? "–" : new Date(ts * 1000).toISOString().slice(0, 10)) },
       ...series.map((s) => {
         const stroke = color(s.color);
-        const base = { label: s.label, scale: s.scale, stroke, width: 2, spanGaps: false, value: (u, v) => (v == null ? "–" : s.scale === "pain" ? String(Math.round(v * 10) / 10) : percent(Math.round(v) / 100)) };
+        const base = {
+          label: s.label,
+          scale: s.scale,
+          stroke,
+          width: 2,
+          spanGaps: false,
+          value: (u, v) =>
+            v == null ? "–" : s.scale === "pain" ? String(Math.round(v * 10) / 10) : percent(Math.round(v) / 100),
+        };
         return s.kind === "bars"
-          ? { ...base, width: 0, fill: `${stroke}bb`, paths: uPlot.paths.bars({ size: [0.7, 24], gap: 1 }), points: { show: false } }
-          : { ...base, dash: s.dashed ? [5, 4] : undefined, width: s.dashed ? 1.5 : 2.5, points: { show: !s.dashed, size: 5, fill: stroke } };
+          ? {
+              ...base,
+              width: 0,
+              fill: `${stroke}bb`,
+              paths: uPlot.paths.bars({ size: [0.7, 24], gap: 1 }),
+              points: { show: false },
+            }
+          : {
+              ...base,
+              dash: s.dashed ? [5, 4] : undefined,
+              width: s.dashed ? 1.5 : 2.5,
+              points: { show: !s.dashed, size: 5, fill: stroke },
+            };
       }),
       ...(marked ? [flareSeries()] : []),
     ],
@@ -132,13 +165,31 @@ export async function dailyChart(container, dates, series, { height = 220, marke
   });
   const flareSeries = () => {
     const stroke = color("--chart-flare");
-    return { label: t("Flare-up"), scale: "pain", stroke, width: 0, paths: () => null, points: { show: true, size: 12, width: 2, stroke, fill: color("--surface") }, value: (u, v) => (v == null ? "–" : `${v}/10`) };
+    return {
+      label: t("Flare-up"),
+      scale: "pain",
+      stroke,
+      width: 0,
+      paths: () => null,
+      points: { show: true, size: 12, width: 2, stroke, fill: color("--surface") },
+      value: (u, v) => (v == null ? "–" : `${v}/10`),
+    };
   };
   const flareHooks = () => {
-    const tooltip = markerTooltip(marked, (seconds) => texts.get(new Date(seconds * 1000).toISOString().slice(0, 10)).join("; "));
-    return { init: [tooltip.init], setCursor: [tooltip.setCursor], drawAxes: [markerLines(marked, color("--chart-flare"))] };
+    const tooltip = markerTooltip(marked, (seconds) =>
+      texts.get(new Date(seconds * 1000).toISOString().slice(0, 10)).join("; "),
+    );
+    return {
+      init: [tooltip.init],
+      setCursor: [tooltip.setCursor],
+      drawAxes: [markerLines(marked, color("--chart-flare"))],
+    };
   };
-  const data = [dates.map(dayToSeconds), ...series.map((s) => s.values.map((v) => (v === undefined ? null : v))), ...(marked ? [marked] : [])];
+  const data = [
+    dates.map(dayToSeconds),
+    ...series.map((s) => s.values.map((v) => (v === undefined ? null : v))),
+    ...(marked ? [marked] : []),
+  ];
   let plot = new uPlot(options(), data, container);
   plot.root.setAttribute("aria-hidden", "true");
 

@@ -49,7 +49,11 @@ export function field(labelText, input, hint) {
 
 /** A message area that screen readers announce when it changes. */
 export function statusArea(kind = "status") {
-  return h("div", { class: "message", role: kind === "alert" ? "alert" : "status", "aria-live": kind === "alert" ? "assertive" : "polite" });
+  return h("div", {
+    class: "message",
+    role: kind === "alert" ? "alert" : "status",
+    "aria-live": kind === "alert" ? "assertive" : "polite",
+  });
 }
 
 export function say(area, text, tone = "info") {
@@ -84,7 +88,11 @@ export function showErrors(form, error, area) {
     input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), note.id].filter(Boolean).join(" "));
     (input.closest(".field") || input.parentElement).append(note);
   }
-  const summary = unplaced.length ? unplaced.join(" ") : Object.keys(fieldErrors).length ? t("Please check the highlighted fields.") : error.message;
+  const summary = unplaced.length
+    ? unplaced.join(" ")
+    : Object.keys(fieldErrors).length
+      ? t("Please check the highlighted fields.")
+      : error.message;
   if (area) say(area, summary, "error");
   form.querySelector("[aria-invalid=true]")?.focus();
 }
@@ -134,7 +142,9 @@ export function isoDay(date) {
 /** Today in an IANA timezone (a patient's), as an ISO day. */
 export function todayIn(timeZone) {
   try {
-    return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+    return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(
+      new Date(),
+    );
   } catch {
     return deviceToday();
   }
@@ -173,7 +183,9 @@ export function number(value, digits = 1) {
 
 /** A weekday's name (0 = Monday) in the language in use: "Mon", or "Monday" when long. */
 export function weekdayName(day, style = "short") {
-  return new Intl.DateTimeFormat(language(), { weekday: style, timeZone: "UTC" }).format(new Date(Date.UTC(2024, 0, 1 + day)));
+  return new Intl.DateTimeFormat(language(), { weekday: style, timeZone: "UTC" }).format(
+    new Date(Date.UTC(2024, 0, 1 + day)),
+  );
 }
 
 /** A hold time as a person says it: "30 s", "15 min". */
@@ -208,7 +220,15 @@ export function table(caption, columns, rows, { empty = t("Nothing yet."), class
       "table",
       {},
       h("caption", { class: hideCaption ? "visually-hidden" : null }, caption),
-      h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.numeric ? "num" : null }, c.label)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          columns.map((c) => h("th", { scope: "col", class: c.numeric ? "num" : null }, c.label)),
+        ),
+      ),
       h(
         "tbody",
         {},
@@ -216,7 +236,11 @@ export function table(caption, columns, rows, { empty = t("Nothing yet."), class
           h(
             "tr",
             {},
-            columns.map((c, i) => (i === 0 && c.rowHeader !== false ? h("th", { scope: "row" }, c.value(row)) : h("td", { class: c.numeric ? "num" : null }, c.value(row)))),
+            columns.map((c, i) =>
+              i === 0 && c.rowHeader !== false
+                ? h("th", { scope: "row" }, c.value(row))
+                : h("td", { class: c.numeric ? "num" : null }, c.value(row)),
+            ),
           ),
         ),
       ),
@@ -245,7 +269,13 @@ export function copyButton(input, area, label) {
   );
 }
 
-const CATEGORIES = { stretch: N_("stretch"), core: N_("core"), mobility: N_("mobility"), strength: N_("strength"), modality: N_("modality") };
+const CATEGORIES = {
+  stretch: N_("stretch"),
+  core: N_("core"),
+  mobility: N_("mobility"),
+  strength: N_("strength"),
+  modality: N_("modality"),
+};
 
 /** An exercise category ("stretch", "core", ...) in the language in use. */
 export function categoryName(category) {

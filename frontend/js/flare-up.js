@@ -53,8 +53,17 @@ export function redFlagAdvice() {
   return h(
     "div",
     { class: "red-flags" },
-    h("p", {}, h("strong", {}, t("Get urgent medical help now")), ` ${t("(call your emergency number or go to the emergency department) if:")}`),
-    h("ul", {}, RED_FLAGS.map((flag) => h("li", {}, t(flag)))),
+    h(
+      "p",
+      {},
+      h("strong", {}, t("Get urgent medical help now")),
+      ` ${t("(call your emergency number or go to the emergency department) if:")}`,
+    ),
+    h(
+      "ul",
+      {},
+      RED_FLAGS.map((flag) => h("li", {}, t(flag))),
+    ),
     h("p", {}, t("Do not wait for your therapist to read your report.")),
   );
 }
@@ -65,7 +74,11 @@ export function redFlagAdvice() {
  */
 export function flareUpReport({ today, saved }) {
   const panel = h("div", { class: "flare-up-panel", id: uid("flare-up"), hidden: true });
-  const open = h("button", { type: "button", class: "flare-up-button", "aria-expanded": "false", "aria-controls": panel.id }, t("I'm having a flare-up"));
+  const open = h(
+    "button",
+    { type: "button", class: "flare-up-button", "aria-expanded": "false", "aria-controls": panel.id },
+    t("I'm having a flare-up"),
+  );
   open.addEventListener("click", () => (panel.hidden ? show() : hide()));
 
   function show() {
@@ -83,7 +96,15 @@ export function flareUpReport({ today, saved }) {
   }
 
   function form() {
-    const severity = h("input", { type: "range", name: "severity", min: "0", max: "10", step: "1", value: "5", id: uid("severity") });
+    const severity = h("input", {
+      type: "range",
+      name: "severity",
+      min: "0",
+      max: "10",
+      step: "1",
+      value: "5",
+      id: uid("severity"),
+    });
     const shown = h("output", { class: "pain-value", for: severity.id, "aria-hidden": "true" });
     const words = h("span", { class: "severity-words", "aria-hidden": "true" });
     const describe = () => {
@@ -136,14 +157,24 @@ export function flareUpReport({ today, saved }) {
         { class: "field" },
         h("label", { for: severity.id }, t("How bad is it? (0–10)")),
         h("div", { class: "range-row" }, severity, h("span", { class: "severity-readout" }, shown, words)),
-        h("p", { class: "hint scale", id: `${severity.id}-scale` }, h("span", {}, t("0 = no pain")), h("span", {}, t("10 = worst imaginable"))),
+        h(
+          "p",
+          { class: "hint scale", id: `${severity.id}-scale` },
+          h("span", {}, t("0 = no pain")),
+          h("span", {}, t("10 = worst imaginable")),
+        ),
       ),
       field(t("When did it start?"), started),
       triggers.set,
       h("div", { class: "field" }, noteLabel, note),
       helped.set,
       message,
-      h("div", { class: "actions" }, h("button", { type: "submit" }, t("Save flare-up")), h("button", { type: "button", class: "secondary", onclick: hide }, t("Cancel"))),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "submit" }, t("Save flare-up")),
+        h("button", { type: "button", class: "secondary", onclick: hide }, t("Cancel")),
+      ),
     );
     severity.setAttribute("aria-describedby", `${severity.id}-scale`);
 
@@ -161,7 +192,8 @@ export function flareUpReport({ today, saved }) {
       const found = bounds.problems("flare_up", body, day);
       if (!body.started_on) found.started_on = t("is needed.");
       if (otherChosen() && !body.note) found.note = t("is needed when you choose “Something else”: say what it was.");
-      if (body.helped.includes("nothing") && body.helped.length > 1) found.helped = t("“Nothing yet” cannot go with something that helped.");
+      if (body.helped.includes("nothing") && body.helped.length > 1)
+        found.helped = t("“Nothing yet” cannot go with something that helped.");
       if (bounds.refused(found, inputs, message)) return;
       element.querySelector("button[type=submit]").disabled = true;
       try {
@@ -187,9 +219,17 @@ export function flareUpReport({ today, saved }) {
         "p",
         {},
         `${t("Severity {severity} out of 10, since {day}.", { severity: body.severity, day: formatDay(body.started_on) })} `,
-        navigator.onLine ? t("Your therapist will see it.") : t("It is saved on this phone, and your therapist will see it once you are back online."),
+        navigator.onLine
+          ? t("Your therapist will see it.")
+          : t("It is saved on this phone, and your therapist will see it once you are back online."),
       ),
-      h("p", {}, t("Keep moving gently if you can: short walks and the stretches your therapist gave you usually help more than bed rest.")),
+      h(
+        "p",
+        {},
+        t(
+          "Keep moving gently if you can: short walks and the stretches your therapist gave you usually help more than bed rest.",
+        ),
+      ),
       redFlagAdvice(),
       h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: hide }, t("Close"))),
     );
@@ -205,7 +245,11 @@ function choices(legend, name, options) {
     "fieldset",
     { class: "choices" },
     h("legend", {}, legend),
-    h("div", { class: "choice-grid" }, boxes.map((box) => h("div", { class: "check" }, box, h("label", { for: box.id }, t(options[box.value]))))),
+    h(
+      "div",
+      { class: "choice-grid" },
+      boxes.map((box) => h("div", { class: "check" }, box, h("label", { for: box.id }, t(options[box.value])))),
+    ),
   );
   return { set, boxes, checked: () => boxes.filter((box) => box.checked).map((box) => box.value) };
 }
@@ -220,7 +264,13 @@ export function flareUpTable(reports, caption = t("Flare-ups")) {
       { label: t("How bad"), value: (r) => `${r.severity}/10`, numeric: true },
       { label: t("Set off by"), value: (r) => words(r.triggers, TRIGGERS) },
       { label: t("Helped"), value: (r) => words(r.helped, HELPED) },
-      { label: t("Note"), value: (r) => [h("span", { "data-l10n-skip": "" }, r.note || ""), r.queued ? h("span", { class: "queued" }, ` · ${t("not sent yet")}`) : ""] },
+      {
+        label: t("Note"),
+        value: (r) => [
+          h("span", { "data-l10n-skip": "" }, r.note || ""),
+          r.queued ? h("span", { class: "queued" }, ` · ${t("not sent yet")}`) : "",
+        ],
+      },
     ],
     rows,
     { empty: t("No flare-ups reported in this period.") },
@@ -259,7 +309,14 @@ export function flareUpSummary(summary) {
       [
         { label: t("Helped"), value: ([name]) => words([name], HELPED) },
         { label: t("Reports"), value: ([, row]) => row.reports, numeric: true },
-        { label: t("Mean pain, 2 days after"), value: ([, row]) => (row.pain_mean_48h === null ? "–" : `${number(row.pain_mean_48h)} (${tn(row.pain_logs_48h, "{count} check-in", "{count} check-ins")})`), numeric: true },
+        {
+          label: t("Mean pain, 2 days after"),
+          value: ([, row]) =>
+            row.pain_mean_48h === null
+              ? "–"
+              : `${number(row.pain_mean_48h)} (${tn(row.pain_logs_48h, "{count} check-in", "{count} check-ins")})`,
+          numeric: true,
+        },
       ],
       helped,
       { empty: t("Nothing named as helping.") },

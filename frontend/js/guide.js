@@ -46,7 +46,15 @@ export function plan({ sets, reps, holdSeconds }) {
 export function openGuide(host, dose, { audio, finish, close }) {
   const steps = plan(dose);
   const ui = guideView(dose);
-  const state = { index: 0, startedAt: performance.now(), pausedAt: null, ended: false, saved: false, halfwaySaid: false, message: "" };
+  const state = {
+    index: 0,
+    startedAt: performance.now(),
+    pausedAt: null,
+    ended: false,
+    saved: false,
+    halfwaySaid: false,
+    message: "",
+  };
   const screen = keepScreenOn();
 
   host.classList.add("guiding");
@@ -99,7 +107,8 @@ export function openGuide(host, dose, { audio, finish, close }) {
     draw();
     const focused = document.activeElement;
     // a tap goes on from the next control; a button that has just gone hands focus on
-    if (tapped || !focused || focused === document.body || (ui.section.contains(focused) && focused.hidden)) primaryButton().focus();
+    if (tapped || !focused || focused === document.body || (ui.section.contains(focused) && focused.hidden))
+      primaryButton().focus();
     if (tapped) flushMessage();
   }
 
@@ -110,7 +119,14 @@ export function openGuide(host, dose, { audio, finish, close }) {
     const setText = t("Set {set} of {sets}.", { set: step.set, sets: dose.sets });
     const text = {
       ready: () => `${dose.name}. ${setText} ${t("Get ready.")}`,
-      hold: () => [newSet ? setText : "", t("Rep {rep} of {reps}.", { rep: step.rep, reps: dose.reps }), tn(dose.holdSeconds, "Hold {count} second.", "Hold {count} seconds.")].filter(Boolean).join(" "),
+      hold: () =>
+        [
+          newSet ? setText : "",
+          t("Rep {rep} of {reps}.", { rep: step.rep, reps: dose.reps }),
+          tn(dose.holdSeconds, "Hold {count} second.", "Hold {count} seconds."),
+        ]
+          .filter(Boolean)
+          .join(" "),
       relax: () => t("Relax."),
       rest: () => t("Rest {seconds} seconds.", { seconds: REST_MS / 1000 }),
       set: () => `${setText} ${tn(dose.reps, "{count} rep, then Set done.", "{count} reps, then Set done.")}`,
@@ -207,7 +223,13 @@ export function openGuide(host, dose, { audio, finish, close }) {
 /** The guide's elements and how a step looks in them. */
 function guideView(dose) {
   const titleId = uid("guide-title");
-  const progress = svg("circle", { class: "guide-ring-progress", cx: 50, cy: 50, r: RING_RADIUS, "stroke-dasharray": RING_LENGTH.toFixed(2) });
+  const progress = svg("circle", {
+    class: "guide-ring-progress",
+    cx: 50,
+    cy: 50,
+    r: RING_RADIUS,
+    "stroke-dasharray": RING_LENGTH.toFixed(2),
+  });
   const ring = svg("svg", { class: "guide-ring", viewBox: "0 0 100 100", "aria-hidden": "true", focusable: "false" });
   ring.append(svg("circle", { class: "guide-ring-track", cx: 50, cy: 50, r: RING_RADIUS }), progress);
   const setLine = h("p", { class: "guide-set" });
@@ -244,11 +266,22 @@ function guideView(dose) {
     const clock = seconds >= 100; // long holds read as minutes: "2:30"
     section.dataset.phase = step.kind;
     section.toggleAttribute("data-paused", paused);
-    setLine.textContent = step.kind === "rest" ? t("Set {set} of {sets} done", { set: step.set - 1, sets: dose.sets }) : t("Set {set} of {sets}", { set: step.set, sets: dose.sets });
+    setLine.textContent =
+      step.kind === "rest"
+        ? t("Set {set} of {sets} done", { set: step.set - 1, sets: dose.sets })
+        : t("Set {set} of {sets}", { set: step.set, sets: dose.sets });
     label.textContent = paused ? t("Paused") : t(PHASES[step.kind]);
-    digits.textContent = !step.ms ? String(dose.reps) : clock ? `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}` : String(seconds);
+    digits.textContent = !step.ms
+      ? String(dose.reps)
+      : clock
+        ? `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`
+        : String(seconds);
     digits.toggleAttribute("data-long", Boolean(step.ms) && clock);
-    unit.textContent = !step.ms ? tn(dose.reps, "rep", "reps") : clock ? t("minutes") : tn(seconds, "second", "seconds");
+    unit.textContent = !step.ms
+      ? tn(dose.reps, "rep", "reps")
+      : clock
+        ? t("minutes")
+        : tn(seconds, "second", "seconds");
     if (step.ms) readout.setAttribute("role", "timer");
     else readout.removeAttribute("role");
     const spent = step.ms ? 1 - left / step.ms : 0;

@@ -71,7 +71,9 @@ export async function setLanguage(code) {
 
 function formatValue(value) {
   // no thousands separators: counts and limits read as the English did ("2000")
-  return typeof value === "number" ? new Intl.NumberFormat(current, { useGrouping: false, maximumFractionDigits: 2 }).format(value) : String(value ?? "");
+  return typeof value === "number"
+    ? new Intl.NumberFormat(current, { useGrouping: false, maximumFractionDigits: 2 }).format(value)
+    : String(value ?? "");
 }
 
 function fill(text, params) {

@@ -10,13 +10,27 @@ import { picture } from "./pictures.js";
 
 const ACCEPT_PICTURE = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic";
 const ACCEPT_VIDEO = "video/mp4,video/webm";
-const LIMITS = N_("Pictures: JPEG, PNG, WebP or HEIC up to 10 MB (their location and camera details are removed). Video: MP4 or WebM up to 50 MB.");
+const LIMITS = N_(
+  "Pictures: JPEG, PNG, WebP or HEIC up to 10 MB (their location and camera details are removed). Video: MP4 or WebM up to 50 MB.",
+);
 
 export async function render(view, { params }) {
   if (params?.[0]) return exerciseScreen(view, Number(params[0]));
   const search = h("input", { type: "search", name: "q", autocomplete: "off" });
   const results = h("ul", { class: "library-grid" }, loading());
-  mount(view, heading(t("Exercise library")), h("p", { class: "lead" }, t("Add your clinic's own pictures and video to any exercise. Your patients see them on Today and in their handout.")), field(t("Search exercises"), search), results);
+  mount(
+    view,
+    heading(t("Exercise library")),
+    h(
+      "p",
+      { class: "lead" },
+      t(
+        "Add your clinic's own pictures and video to any exercise. Your patients see them on Today and in their handout.",
+      ),
+    ),
+    field(t("Search exercises"), search),
+    results,
+  );
   let timer = null;
 
   async function load() {
@@ -55,7 +69,10 @@ function mediaSummary(exercise) {
   const pictures = exercise.media.filter((m) => m.kind === "image").length;
   const video = exercise.media.some((m) => m.kind === "video");
   if (!pictures && !video) return exercise.clinic_id ? t("Your clinic's exercise") : t("Line drawing only");
-  const parts = [pictures ? tn(pictures, "{count} picture", "{count} pictures") : null, video ? t("a video") : null].filter(Boolean);
+  const parts = [
+    pictures ? tn(pictures, "{count} picture", "{count} pictures") : null,
+    video ? t("a video") : null,
+  ].filter(Boolean);
   return parts.length === 2 ? t("{list} and {last}", { list: parts[0], last: parts[1] }) : parts[0];
 }
 
@@ -78,7 +95,14 @@ async function exerciseScreen(view, exerciseId) {
     mount(
       body,
       heading(exercise.name),
-      exercise.illustration ? h("figure", { class: "how-to" }, picture({ illustration: exercise.illustration, name: exercise.name }, "large"), h("figcaption", { class: "hint" }, exercise.illustration.alt)) : null,
+      exercise.illustration
+        ? h(
+            "figure",
+            { class: "how-to" },
+            picture({ illustration: exercise.illustration, name: exercise.name }, "large"),
+            h("figcaption", { class: "hint" }, exercise.illustration.alt),
+          )
+        : null,
       h("p", {}, exercise.instructions),
       exercise.clinic_id ? spanishWords(exercise) : null,
       message,
@@ -87,15 +111,56 @@ async function exerciseScreen(view, exerciseId) {
         { class: "card", "aria-labelledby": "pictures-title" },
         h("h2", { id: "pictures-title" }, t("Your clinic's pictures")),
         h("p", { class: "hint" }, t(LIMITS)),
-        pictures.length ? h("ul", { class: "media-list" }, pictures.map((m) => h("li", {}, h("img", { src: m.thumb_url, alt: t("Picture {number} of {name}", { number: pictures.indexOf(m) + 1, name: exercise.name }), loading: "lazy", width: m.width, height: m.height }), h("span", { class: "hint" }, `${m.width} × ${m.height}`), actions(exercise, m, "picture")))) : h("p", { class: "empty" }, t("No pictures yet.")),
-        pictures.length < 6 ? chooser(t("Add a picture"), ACCEPT_PICTURE, (file) => send("POST", `/api/exercises/${exercise.id}/media`, file, t("Picture added."))) : h("p", { class: "hint" }, t("Six pictures is the most: replace or delete one to add another.")),
+        pictures.length
+          ? h(
+              "ul",
+              { class: "media-list" },
+              pictures.map((m) =>
+                h(
+                  "li",
+                  {},
+                  h("img", {
+                    src: m.thumb_url,
+                    alt: t("Picture {number} of {name}", { number: pictures.indexOf(m) + 1, name: exercise.name }),
+                    loading: "lazy",
+                    width: m.width,
+                    height: m.height,
+                  }),
+                  h("span", { class: "hint" }, `${m.width} × ${m.height}`),
+                  actions(exercise, m, "picture"),
+                ),
+              ),
+            )
+          : h("p", { class: "empty" }, t("No pictures yet.")),
+        pictures.length < 6
+          ? chooser(t("Add a picture"), ACCEPT_PICTURE, (file) =>
+              send("POST", `/api/exercises/${exercise.id}/media`, file, t("Picture added.")),
+            )
+          : h("p", { class: "hint" }, t("Six pictures is the most: replace or delete one to add another.")),
       ),
       h(
         "section",
         { class: "card", "aria-labelledby": "video-title" },
         h("h2", { id: "video-title" }, t("Your clinic's video")),
-        video ? h("div", { class: "how-to" }, h("video", { src: video.url, controls: true, preload: "metadata", "aria-label": t("Video of {name}", { name: exercise.name }) }), h("p", { class: "hint" }, megabytes(video.bytes)), actions(exercise, video, "video")) : h("p", { class: "empty" }, t("No video yet.")),
-        video ? null : chooser(t("Add a video"), ACCEPT_VIDEO, (file) => send("POST", `/api/exercises/${exercise.id}/media`, file, t("Video added."))),
+        video
+          ? h(
+              "div",
+              { class: "how-to" },
+              h("video", {
+                src: video.url,
+                controls: true,
+                preload: "metadata",
+                "aria-label": t("Video of {name}", { name: exercise.name }),
+              }),
+              h("p", { class: "hint" }, megabytes(video.bytes)),
+              actions(exercise, video, "video"),
+            )
+          : h("p", { class: "empty" }, t("No video yet.")),
+        video
+          ? null
+          : chooser(t("Add a video"), ACCEPT_VIDEO, (file) =>
+              send("POST", `/api/exercises/${exercise.id}/media`, file, t("Video added.")),
+            ),
       ),
     );
   }
@@ -104,7 +169,18 @@ async function exerciseScreen(view, exerciseId) {
     return h(
       "div",
       { class: "row-actions" },
-      chooser(what === "video" ? t("Replace video") : t("Replace picture"), what === "video" ? ACCEPT_VIDEO : ACCEPT_PICTURE, (file) => send("PUT", `/api/exercises/${exercise.id}/media/${media.id}`, file, what === "video" ? t("The video was replaced.") : t("The picture was replaced.")), "secondary small"),
+      chooser(
+        what === "video" ? t("Replace video") : t("Replace picture"),
+        what === "video" ? ACCEPT_VIDEO : ACCEPT_PICTURE,
+        (file) =>
+          send(
+            "PUT",
+            `/api/exercises/${exercise.id}/media/${media.id}`,
+            file,
+            what === "video" ? t("The video was replaced.") : t("The picture was replaced."),
+          ),
+        "secondary small",
+      ),
       h(
         "button",
         {
@@ -128,7 +204,11 @@ async function exerciseScreen(view, exerciseId) {
   async function send(method, path, file, done) {
     const limit = file.type.startsWith("video/") ? 50 : 10;
     if (file.size > limit * 1024 * 1024) {
-      say(message, t("{file} is {size}: the most is {limit} MB.", { file: file.name, size: megabytes(file.size), limit }), "error");
+      say(
+        message,
+        t("{file} is {size}: the most is {limit} MB.", { file: file.name, size: megabytes(file.size), limit }),
+        "error",
+      );
       return;
     }
     say(message, t("Uploading {file} ({size})…", { file: file.name, size: megabytes(file.size) }));
@@ -137,7 +217,11 @@ async function exerciseScreen(view, exerciseId) {
       say(message, done, "success");
       await load();
     } catch (error) {
-      say(message, error.offline ? t("You are offline: try again when connected.") : `${file.name}: ${error.message}`, "error");
+      say(
+        message,
+        error.offline ? t("You are offline: try again when connected.") : `${file.name}: ${error.message}`,
+        "error",
+      );
     }
   }
 
@@ -148,8 +232,19 @@ async function exerciseScreen(view, exerciseId) {
  * (English shows where one is missing). Saved as `translations.es`. */
 function spanishWords(exercise) {
   const known = exercise.translations?.es || {};
-  const name = h("input", { name: "translations.es.name", maxlength: "200", autocomplete: "off", lang: "es", value: known.name ?? "", id: uid("es-name") });
-  const instructions = h("textarea", { name: "translations.es.instructions", rows: "4", maxlength: "5000", lang: "es", id: uid("es-instructions") }, known.instructions ?? "");
+  const name = h("input", {
+    name: "translations.es.name",
+    maxlength: "200",
+    autocomplete: "off",
+    lang: "es",
+    value: known.name ?? "",
+    id: uid("es-name"),
+  });
+  const instructions = h(
+    "textarea",
+    { name: "translations.es.instructions", rows: "4", maxlength: "5000", lang: "es", id: uid("es-instructions") },
+    known.instructions ?? "",
+  );
   const message = statusArea("alert");
   say(message, "");
   const form = h(
@@ -174,7 +269,13 @@ function spanishWords(exercise) {
       showErrors(form, error.offline ? { message: t("You are offline: try again when connected.") } : error, message);
     }
   });
-  return h("section", { class: "card", "aria-labelledby": "spanish-title" }, h("h2", { id: "spanish-title" }, t("In Spanish")), h("p", { class: "hint" }, t("For patients who read Spanish. Leave a field empty to show the English.")), form);
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "spanish-title" },
+    h("h2", { id: "spanish-title" }, t("In Spanish")),
+    h("p", { class: "hint" }, t("For patients who read Spanish. Leave a field empty to show the English.")),
+    form,
+  );
 }
 
 /** A button that opens the file picker and hands over the chosen file. */
@@ -185,5 +286,10 @@ function chooser(label, accept, onFile, className = "") {
     input.value = "";
     if (file) onFile(file);
   });
-  return h("span", {}, input, h("button", { type: "button", class: className || null, onclick: () => input.click() }, label));
+  return h(
+    "span",
+    {},
+    input,
+    h("button", { type: "button", class: className || null, onclick: () => input.click() }, label),
+  );
 }

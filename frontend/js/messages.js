@@ -19,8 +19,18 @@ export async function render(view, { user }) {
   mount(
     view,
     heading(t("Messages")),
-    h("p", { class: "lead" }, t("Write to your care team about your exercises or your back. They read messages during clinic hours.")),
-    h("p", { class: "notice urgent-note" }, t("Not for emergencies: if you lose control of your bladder or bowels, feel numb around the groin, or your legs become weak, get urgent medical help now.")),
+    h(
+      "p",
+      { class: "lead" },
+      t("Write to your care team about your exercises or your back. They read messages during clinic hours."),
+    ),
+    h(
+      "p",
+      { class: "notice urgent-note" },
+      t(
+        "Not for emergencies: if you lose control of your bladder or bowels, feel numb around the groin, or your legs become weak, get urgent medical help now.",
+      ),
+    ),
     thread.element,
   );
   await thread.start();
@@ -29,7 +39,9 @@ export async function render(view, { user }) {
 
 /** Today's messages by their time, older ones with their day too. */
 function when(timestamp) {
-  return isoDay(new Date(timestamp)) === isoDay(new Date()) ? t("today {time}", { time: formatTime(timestamp) }) : formatDateTime(timestamp);
+  return isoDay(new Date(timestamp)) === isoDay(new Date())
+    ? t("today {time}", { time: formatTime(timestamp) })
+    : formatDateTime(timestamp);
 }
 
 /** The thread of patient `patientId` as `user` sees it: {element, start(),
@@ -40,7 +52,11 @@ export function messageThread({ patientId, user, patientName = t("the patient") 
   const cacheKey = `messages:${user.id}`;
   const state = { server: null, queued: [], failed: false, left: false };
   const list = h("ol", { class: "thread-list" });
-  const box = h("div", { class: "thread", role: "region", "aria-label": t("Messages, oldest first"), tabindex: "0" }, list);
+  const box = h(
+    "div",
+    { class: "thread", role: "region", "aria-label": t("Messages, oldest first"), tabindex: "0" },
+    list,
+  );
   const offlineNote = h("p", { class: "notice", hidden: true });
   const composer = canWrite ? composeForm() : null;
   const element = h(
@@ -48,7 +64,14 @@ export function messageThread({ patientId, user, patientName = t("the patient") 
     { class: "messages" },
     offlineNote,
     box,
-    composer?.form ?? h("p", { class: "hint" }, t("Admins read this thread for oversight: only the patient and their therapist write in it, and reading it here marks nothing as read.")),
+    composer?.form ??
+      h(
+        "p",
+        { class: "hint" },
+        t(
+          "Admins read this thread for oversight: only the patient and their therapist write in it, and reading it here marks nothing as read.",
+        ),
+      ),
   );
 
   /** The other side's messages: the staff's for the patient, the patient's for staff. */
@@ -60,33 +83,64 @@ export function messageThread({ patientId, user, patientName = t("the patient") 
     const shown = [...(state.server || [])];
     const known = new Set(shown.map((m) => m.id));
     for (const record of state.queued) {
-      if (!known.has(record.id)) shown.push({ id: record.id, author: user, body: record.body.body, sent_at: record.queued_at, read_at: null, queued: true });
+      if (!known.has(record.id))
+        shown.push({
+          id: record.id,
+          author: user,
+          body: record.body.body,
+          sent_at: record.queued_at,
+          read_at: null,
+          queued: true,
+        });
     }
     offlineNote.hidden = !state.failed;
-    offlineNote.textContent = state.server ? t("You are offline: these are the messages saved on this phone.") : t("Connect to the internet to load the messages.");
+    offlineNote.textContent = state.server
+      ? t("You are offline: these are the messages saved on this phone.")
+      : t("Connect to the internet to load the messages.");
     if (!state.server && !shown.length) {
       mount(list);
       return;
     }
-    mount(list, shown.length ? shown.map((message) => bubble(message)) : h("li", { class: "empty" }, isPatient ? t("No messages yet. Write the first one below.") : t("No messages yet.")));
+    mount(
+      list,
+      shown.length
+        ? shown.map((message) => bubble(message))
+        : h(
+            "li",
+            { class: "empty" },
+            isPatient ? t("No messages yet. Write the first one below.") : t("No messages yet."),
+          ),
+    );
     if (atBottom || !box.dataset.drawn) box.scrollTop = box.scrollHeight;
     box.dataset.drawn = "true";
   }
 
   function bubble(message) {
     const mine = ourSide(message);
-    const who = message.author.id === user.id ? t("You") : isPatient ? t("{name} (care team)", { name: message.author.name }) : message.author.name;
+    const who =
+      message.author.id === user.id
+        ? t("You")
+        : isPatient
+          ? t("{name} (care team)", { name: message.author.name })
+          : message.author.name;
     return h(
       "li",
       { class: `message-bubble ${mine ? "ours" : "theirs"}`, dataset: { id: message.id } },
-      h("p", { class: "message-meta" }, h("strong", { "data-l10n-skip": message.author.id === user.id ? null : "" }, who), " · ", h("time", { datetime: message.sent_at, "data-l10n-skip": "" }, when(message.sent_at))),
+      h(
+        "p",
+        { class: "message-meta" },
+        h("strong", { "data-l10n-skip": message.author.id === user.id ? null : "" }, who),
+        " · ",
+        h("time", { datetime: message.sent_at, "data-l10n-skip": "" }, when(message.sent_at)),
+      ),
       h("p", { class: "message-body", "data-l10n-skip": "" }, message.body),
       mine ? h("p", { class: `message-state${message.queued ? " queued" : ""}` }, deliveryText(message)) : null,
     );
   }
 
   function deliveryText(message) {
-    if (message.queued) return navigator.onLine ? t("Sending…") : t("Saved on this phone: it is sent when you are back online.");
+    if (message.queued)
+      return navigator.onLine ? t("Sending…") : t("Saved on this phone: it is sent when you are back online.");
     return message.read_at ? t("Read") : t("Sent");
   }
 
@@ -111,18 +165,20 @@ export function messageThread({ patientId, user, patientName = t("the patient") 
   }
 
   let seen = false; // the thread is on screen (not just on the page)
-  const watcher = "IntersectionObserver" in window
-    ? new IntersectionObserver((entries) => {
-        seen = entries.some((entry) => entry.isIntersecting);
-        markRead();
-      })
-    : null;
+  const watcher =
+    "IntersectionObserver" in window
+      ? new IntersectionObserver((entries) => {
+          seen = entries.some((entry) => entry.isIntersecting);
+          markRead();
+        })
+      : null;
   if (!watcher) seen = true;
 
   let marking = false;
   /** The other side's unread messages, once shown, are read up to the last. */
   async function markRead() {
-    if (user.role === "admin" || !seen || marking || !state.server?.length || document.visibilityState !== "visible") return;
+    if (user.role === "admin" || !seen || marking || !state.server?.length || document.visibilityState !== "visible")
+      return;
     const unread = state.server.filter((m) => fromOtherSide(m) && !m.read_at);
     if (!unread.length) return;
     marking = true;
@@ -152,7 +208,17 @@ export function messageThread({ patientId, user, patientName = t("the patient") 
     const form = h(
       "form",
       { class: "message-form", novalidate: true },
-      h("div", { class: "field" }, h("label", { for: textarea.id }, isPatient ? t("Message to your care team") : t("Message to {name}", { name: patientName })), textarea, counter),
+      h(
+        "div",
+        { class: "field" },
+        h(
+          "label",
+          { for: textarea.id },
+          isPatient ? t("Message to your care team") : t("Message to {name}", { name: patientName }),
+        ),
+        textarea,
+        counter,
+      ),
       message,
       h("div", { class: "actions" }, send),
     );
@@ -201,7 +267,13 @@ export function messageThread({ patientId, user, patientName = t("the patient") 
         count();
         await load();
       } catch (error) {
-        say(message, error.offline ? t("You are offline. Your message is still here: send it again when you are back online.") : error.message, "error");
+        say(
+          message,
+          error.offline
+            ? t("You are offline. Your message is still here: send it again when you are back online.")
+            : error.message,
+          "error",
+        );
       } finally {
         send.disabled = false;
       }

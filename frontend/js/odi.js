@@ -11,7 +11,14 @@ export const SECTIONS = [
   {
     title: N_("Pain right now"),
     question: N_("How strong is your pain at the moment?"),
-    options: [N_("I have no pain right now."), N_("The pain is very mild."), N_("The pain is moderate."), N_("The pain is fairly strong."), N_("The pain is very strong."), N_("The pain is the worst I can imagine.")],
+    options: [
+      N_("I have no pain right now."),
+      N_("The pain is very mild."),
+      N_("The pain is moderate."),
+      N_("The pain is fairly strong."),
+      N_("The pain is very strong."),
+      N_("The pain is the worst I can imagine."),
+    ],
   },
   {
     title: N_("Looking after yourself"),
@@ -31,7 +38,9 @@ export const SECTIONS = [
     options: [
       N_("I can lift heavy things and it does not make the pain worse."),
       N_("I can lift heavy things, but it makes the pain worse."),
-      N_("Pain stops me lifting heavy things off the floor, but I can if they are at a handy height, such as on a table."),
+      N_(
+        "Pain stops me lifting heavy things off the floor, but I can if they are at a handy height, such as on a table.",
+      ),
       N_("Pain stops me lifting heavy things, but I can manage light or medium things at a handy height."),
       N_("I can lift only very light things."),
       N_("I cannot lift or carry anything."),
@@ -132,7 +141,13 @@ const BANDS = {
   "bed-bound": N_("Mostly confined to bed."),
 };
 
-const BAND_NAMES = { minimal: N_("minimal"), moderate: N_("moderate"), severe: N_("severe"), crippling: N_("crippling"), "bed-bound": N_("bed-bound") };
+const BAND_NAMES = {
+  minimal: N_("minimal"),
+  moderate: N_("moderate"),
+  severe: N_("severe"),
+  crippling: N_("crippling"),
+  "bed-bound": N_("bed-bound"),
+};
 
 /** A score band's name ("minimal", ...) in the language in use. */
 export function bandName(band) {
@@ -176,7 +191,14 @@ export async function render(view, { user, params }) {
     });
     const answered = answers.filter((a) => a !== null).length;
     if (answered < MIN_ANSWERED) {
-      say(message, t("Please answer at least {needed} of the 10 sections (you have answered {answered}).", { needed: MIN_ANSWERED, answered }), "error");
+      say(
+        message,
+        t("Please answer at least {needed} of the 10 sections (you have answered {answered}).", {
+          needed: MIN_ANSWERED,
+          answered,
+        }),
+        "error",
+      );
       form.querySelector("fieldset:not(.answered) input")?.focus();
       return;
     }
@@ -187,7 +209,12 @@ export async function render(view, { user, params }) {
       form.hidden = true; // answered for today; the result replaces it
       showResult(saved);
     } catch (error) {
-      if (error.offline) say(message, t("You are offline. Your answers are still here; submit again when you are back online."), "error");
+      if (error.offline)
+        say(
+          message,
+          t("You are offline. Your answers are still here; submit again when you are back online."),
+          "error",
+        );
       else showErrors(form, error, message);
     } finally {
       submit.disabled = false;
@@ -198,10 +225,21 @@ export async function render(view, { user, params }) {
     mount(
       result,
       h("h2", {}, t("Result")),
-      h("p", { class: "odi-score" }, h("strong", {}, percent(Math.round(saved.score_pct) / 100)), ` — ${bandName(saved.band)}`),
+      h(
+        "p",
+        { class: "odi-score" },
+        h("strong", {}, percent(Math.round(saved.score_pct) / 100)),
+        ` — ${bandName(saved.band)}`,
+      ),
       h("p", {}, BANDS[saved.band] ? t(BANDS[saved.band]) : ""),
-      h("p", { class: "hint" }, t("Based on {answered} of 10 sections, {day}.", { answered: saved.answered, day: formatDay(saved.taken_on) })),
-      forSelf ? h("p", {}, h("a", { href: "#/progress" }, t("See your progress"))) : h("p", {}, h("a", { href: `#/patients/${patientId}` }, t("Back to {name}", { name: patientName }))),
+      h(
+        "p",
+        { class: "hint" },
+        t("Based on {answered} of 10 sections, {day}.", { answered: saved.answered, day: formatDay(saved.taken_on) }),
+      ),
+      forSelf
+        ? h("p", {}, h("a", { href: "#/progress" }, t("See your progress")))
+        : h("p", {}, h("a", { href: `#/patients/${patientId}` }, t("Back to {name}", { name: patientName }))),
     );
     result.classList.add("card");
     result.focus();
@@ -214,7 +252,9 @@ export async function render(view, { user, params }) {
       "p",
       { class: "lead" },
       forSelf
-        ? t("Ten short sections about how your back affects daily life. In each, pick the one sentence that fits you best today. You can leave a section blank if it does not apply.")
+        ? t(
+            "Ten short sections about how your back affects daily life. In each, pick the one sentence that fits you best today. You can leave a section blank if it does not apply.",
+          )
         : t("Enter the patient's answers. Sections may be left blank; at least 8 are needed for a score."),
     ),
     h(
@@ -239,7 +279,12 @@ function sectionFieldset(section, index) {
     h("p", { class: "hint" }, t(section.question)),
     section.options.map((text, score) => {
       const id = `${name}-${score}`;
-      return h("div", { class: "choice" }, h("input", { type: "radio", name, id, value: String(score) }), h("label", { for: id }, t(text)));
+      return h(
+        "div",
+        { class: "choice" },
+        h("input", { type: "radio", name, id, value: String(score) }),
+        h("label", { for: id }, t(text)),
+      );
     }),
     h(
       "button",

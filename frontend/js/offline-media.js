@@ -18,7 +18,9 @@ export function pictureUrls(items) {
 }
 
 function videoUrls(items) {
-  return new Set(items.flatMap(({ exercise }) => (exercise.media || []).filter((m) => m.kind === "video").map((m) => m.url)));
+  return new Set(
+    items.flatMap(({ exercise }) => (exercise.media || []).filter((m) => m.kind === "video").map((m) => m.url)),
+  );
 }
 
 /** Fetch the programme's pictures that are not kept yet; drop what the
@@ -52,7 +54,8 @@ export async function isSaved(url) {
  * player's byte ranges from it). Resolves to true when it is kept. */
 export async function saveVideo(url) {
   const response = await fetch(url, { credentials: "same-origin" });
-  if (!response.ok) throw new Error(t("The video could not be fetched ({status}).", { status: String(response.status) }));
+  if (!response.ok)
+    throw new Error(t("The video could not be fetched ({status}).", { status: String(response.status) }));
   await (await caches.open(MEDIA_CACHE)).put(url, response);
   return true;
 }
@@ -68,5 +71,9 @@ export async function forgetAll() {
 
 export function megabytes(bytes) {
   const digits = bytes < 10 * 1024 * 1024 ? 1 : 0;
-  return t("{size} MB", { size: new Intl.NumberFormat(language(), { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(bytes / 1024 / 1024) });
+  return t("{size} MB", {
+    size: new Intl.NumberFormat(language(), { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(
+      bytes / 1024 / 1024,
+    ),
+  });
 }

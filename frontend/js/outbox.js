@@ -98,7 +98,8 @@ export async function settle(userId, { settled, rejected }) {
   const tx = (await database()).transaction([STORES.outbox, STORES.rejected, STORES.cache], "readwrite");
   const outboxStore = tx.objectStore(STORES.outbox);
   for (const record of [...settled, ...rejected]) outboxStore.delete(record.key);
-  for (const record of rejected) tx.objectStore(STORES.rejected).put({ ...record, rejected_at: new Date().toISOString() });
+  for (const record of rejected)
+    tx.objectStore(STORES.rejected).put({ ...record, rejected_at: new Date().toISOString() });
   if (settled.length) {
     const cacheStore = tx.objectStore(STORES.cache);
     const cached = await cacheStore.get(routineCacheKey(userId));
@@ -110,7 +111,9 @@ export async function settle(userId, { settled, rejected }) {
 /** The user's records the server refused, oldest first, each with its
  * `status` and `errors` (why), kept until the user fixes or discards them. */
 export async function rejected(userId) {
-  return (await database()).getAllFromIndex(STORES.rejected, "user_id", userId).then((records) => records.sort(byQueueOrder));
+  return (await database())
+    .getAllFromIndex(STORES.rejected, "user_id", userId)
+    .then((records) => records.sort(byQueueOrder));
 }
 
 /** A refused record, corrected: back into the outbox. Its id stays (nothing was
@@ -119,7 +122,14 @@ export async function resubmit(record, body) {
   const tx = (await database()).transaction([STORES.outbox, STORES.rejected], "readwrite");
   tx.objectStore(STORES.rejected).delete(record.key);
   const id = record.status === "conflict" ? uuid() : record.id;
-  const next = { key: keyOf(record.kind, id), id, kind: record.kind, user_id: record.user_id, body: body && { ...body, id }, queued_at: new Date().toISOString() };
+  const next = {
+    key: keyOf(record.kind, id),
+    id,
+    kind: record.kind,
+    user_id: record.user_id,
+    body: body && { ...body, id },
+    queued_at: new Date().toISOString(),
+  };
   tx.objectStore(STORES.outbox).put(next);
   await tx.done;
   return next;
@@ -237,7 +247,10 @@ function batchFrom(records, count, budget) {
  * patient's refused records (to fix or discard) instead of being sent. */
 function refusedTooLarge({ record, bytes }, budget) {
   const size = (n) => Math.ceil(n / 1000);
-  const why = t("is too large to send ({size} KB; at most {budget} KB go at once).", { size: size(bytes), budget: size(budget) });
+  const why = t("is too large to send ({size} KB; at most {budget} KB go at once).", {
+    size: size(bytes),
+    budget: size(budget),
+  });
   return { settled: [], rejected: [{ ...record, status: "invalid", errors: { _schema: [why] } }] };
 }
 
@@ -272,7 +285,8 @@ async function send(records, csrfToken) {
   } finally {
     clearTimeout(timer);
   }
-  if (records.length === 1 && (response.status === 413 || response.status === 422)) return refusedAlone(records[0], response);
+  if (records.length === 1 && (response.status === 413 || response.status === 422))
+    return refusedAlone(records[0], response);
   if (!response.ok) throw new RetryLater(`sync answered ${response.status}`, response.status);
   return judge(records, (await response.json()).results);
 }

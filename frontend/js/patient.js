@@ -6,7 +6,22 @@
 import * as api from "./api.js";
 import { alertList, sortAlerts } from "./alerts.js";
 import { chartFigure, dailyChart } from "./charts.js";
-import { addDays, formatDay, h, holdText, heading, loading, mount, number, percent, say, statusArea, table, todayIn, weekdayName } from "./dom.js";
+import {
+  addDays,
+  formatDay,
+  h,
+  holdText,
+  heading,
+  loading,
+  mount,
+  number,
+  percent,
+  say,
+  statusArea,
+  table,
+  todayIn,
+  weekdayName,
+} from "./dom.js";
 import { t, tn } from "./i18n.js";
 import { flareUpSummary, severityWords } from "./flare-up.js";
 import { messageThread } from "./messages.js";
@@ -25,7 +40,11 @@ export async function render(view, { params, user }) {
   try {
     patient = await api.get(`/api/patients/${patientId}`);
   } catch (error) {
-    mount(view, heading(t("Patient")), h("p", { role: "alert" }, error.status === 404 ? t("No such patient.") : error.message));
+    mount(
+      view,
+      heading(t("Patient")),
+      h("p", { role: "alert" }, error.status === 404 ? t("No such patient.") : error.message),
+    );
     return;
   }
   document.title = `${patient.name} · Homeward`;
@@ -36,7 +55,18 @@ export async function render(view, { params, user }) {
   const picker = h(
     "div",
     { class: "segmented", role: "group", "aria-label": t("Period") },
-    PERIODS.map((days) => h("button", { type: "button", "aria-pressed": String(days === period), dataset: { days: String(days) }, onclick: () => showTrend(days) }, t("{days} days", { days }))),
+    PERIODS.map((days) =>
+      h(
+        "button",
+        {
+          type: "button",
+          "aria-pressed": String(days === period),
+          dataset: { days: String(days) },
+          onclick: () => showTrend(days),
+        },
+        t("{days} days", { days }),
+      ),
+    ),
   );
   const logsArea = h("div", {}, loading());
   const odiArea = h("div", {}, loading());
@@ -45,11 +75,27 @@ export async function render(view, { params, user }) {
   const alertsMessage = statusArea();
   say(alertsMessage, "");
   const alertsArea = h("div");
-  const alertsSection = h("section", { class: "card open-alerts", "aria-labelledby": "alerts-title", hidden: true }, h("h2", { id: "alerts-title" }, t("Open alerts")), alertsMessage, alertsArea);
+  const alertsSection = h(
+    "section",
+    { class: "card open-alerts", "aria-labelledby": "alerts-title", hidden: true },
+    h("h2", { id: "alerts-title" }, t("Open alerts")),
+    alertsMessage,
+    alertsArea,
+  );
   const thread = messageThread({ patientId, user, patientName: patient.name });
   const historyArea = h("div", {}, loading());
   // shown once the history says a programme is in force (the PDF is a 404 before)
-  const handout = h("a", { class: "button-link secondary", href: `/api/patients/${patientId}/programme.pdf`, target: "_blank", rel: "noopener", hidden: true }, t("Print handout"));
+  const handout = h(
+    "a",
+    {
+      class: "button-link secondary",
+      href: `/api/patients/${patientId}/programme.pdf`,
+      target: "_blank",
+      rel: "noopener",
+      hidden: true,
+    },
+    t("Print handout"),
+  );
 
   mount(
     view,
@@ -70,23 +116,58 @@ export async function render(view, { params, user }) {
     facts(patient),
     patient.invite_pending ? invitePanel(patient) : null,
     remindersSection(patient),
-    h("section", { "aria-labelledby": "trend-title", class: "card" }, h("div", { class: "section-head" }, h("h2", { id: "trend-title" }, t("Pain and adherence")), picker), trend),
-    h("section", { "aria-labelledby": "messages-title", class: "card" }, h("h2", { id: "messages-title" }, t("Messages")), thread.element),
+    h(
+      "section",
+      { "aria-labelledby": "trend-title", class: "card" },
+      h("div", { class: "section-head" }, h("h2", { id: "trend-title" }, t("Pain and adherence")), picker),
+      trend,
+    ),
+    h(
+      "section",
+      { "aria-labelledby": "messages-title", class: "card" },
+      h("h2", { id: "messages-title" }, t("Messages")),
+      thread.element,
+    ),
     h(
       "div",
       { class: "two-col" },
       h(
         "div",
         {},
-        h("section", { "aria-labelledby": "logs-title" }, h("h2", { id: "logs-title" }, t("Recent activity")), logsArea),
-        h("section", { "aria-labelledby": "flare-title" }, h("h2", { id: "flare-title" }, t("Flare-ups: triggers and what helped")), flareArea),
+        h(
+          "section",
+          { "aria-labelledby": "logs-title" },
+          h("h2", { id: "logs-title" }, t("Recent activity")),
+          logsArea,
+        ),
+        h(
+          "section",
+          { "aria-labelledby": "flare-title" },
+          h("h2", { id: "flare-title" }, t("Flare-ups: triggers and what helped")),
+          flareArea,
+        ),
       ),
       h(
         "div",
         {},
-        h("section", { "aria-labelledby": "odi-title" }, h("h2", { id: "odi-title" }, t("Questionnaire (ODI)")), odiArea),
-        h("section", { "aria-labelledby": "psfs-title" }, h("h2", { id: "psfs-title" }, t("Daily activities (PSFS)")), psfsArea),
-        h("section", { "aria-labelledby": "history-title" }, h("h2", { id: "history-title" }, t("Programme history")), historyArea),
+        h(
+          "section",
+          { "aria-labelledby": "odi-title" },
+          h("h2", { id: "odi-title" }, t("Questionnaire (ODI)")),
+          odiArea,
+        ),
+        h(
+          "section",
+          { "aria-labelledby": "psfs-title" },
+          h("h2", { id: "psfs-title" }, t("Daily activities (PSFS)")),
+          psfsArea,
+        ),
+        h(
+          "section",
+          { "aria-labelledby": "history-title" },
+          h("h2", { id: "history-title" }, t("Programme history")),
+          historyArea,
+        ),
       ),
     ),
   );
@@ -95,7 +176,16 @@ export async function render(view, { params, user }) {
     try {
       const alerts = sortAlerts(await api.get("/api/alerts", { patient_id: patientId }));
       alertsSection.hidden = !alerts.length && !alertsMessage.textContent;
-      mount(alertsArea, alertList(alerts, { user, changed: showAlerts, area: alertsMessage, showPatient: false, empty: t("No open alerts.") }));
+      mount(
+        alertsArea,
+        alertList(alerts, {
+          user,
+          changed: showAlerts,
+          area: alertsMessage,
+          showPatient: false,
+          empty: t("No open alerts."),
+        }),
+      );
     } catch {
       alertsSection.hidden = true; // the rest of the page stands without them
     }
@@ -111,7 +201,13 @@ export async function render(view, { params, user }) {
 
   async function showPsfs() {
     try {
-      mount(psfsArea, psfsTable(await api.get(`/api/patients/${patientId}/questionnaires/psfs`), t("Daily activities (PSFS) results")));
+      mount(
+        psfsArea,
+        psfsTable(
+          await api.get(`/api/patients/${patientId}/questionnaires/psfs`),
+          t("Daily activities (PSFS) results"),
+        ),
+      );
     } catch (error) {
       mount(psfsArea, h("p", { role: "alert" }, error.message));
     }
@@ -119,7 +215,8 @@ export async function render(view, { params, user }) {
 
   async function showTrend(days) {
     period = days;
-    for (const button of picker.querySelectorAll("button")) button.setAttribute("aria-pressed", String(button.dataset.days === String(days)));
+    for (const button of picker.querySelectorAll("button"))
+      button.setAttribute("aria-pressed", String(button.dataset.days === String(days)));
     chart?.destroy();
     chart = null;
     let progress;
@@ -131,15 +228,27 @@ export async function render(view, { params, user }) {
       return;
     }
     const { days: rows, summary } = progress;
-    const markers = (progress.flare_ups || []).map((f) => ({ date: f.started_on, severity: f.severity, text: t("Flare-up: {severity}/10, {words}", { severity: f.severity, words: severityWords(f.severity) }) }));
-    const flareOn = (date) => markers.filter((m) => m.date === date).map((m) => `${m.severity}/10`).join(", ") || "–";
+    const markers = (progress.flare_ups || []).map((f) => ({
+      date: f.started_on,
+      severity: f.severity,
+      text: t("Flare-up: {severity}/10, {words}", { severity: f.severity, words: severityWords(f.severity) }),
+    }));
+    const flareOn = (date) =>
+      markers
+        .filter((m) => m.date === date)
+        .map((m) => `${m.severity}/10`)
+        .join(", ") || "–";
     const figure = chartFigure(
       `${t("Daily adherence (bars) and average pain (line), last {days} days", { days })}${markers.length ? `, ${tn(markers.length, "{count} flare-up marked", "{count} flare-ups marked")}` : ""}`,
       table(
         t("Daily adherence and pain"),
         [
           { label: t("Date"), value: (d) => formatDay(d.date) },
-          { label: t("Sessions done"), value: (d) => (d.sessions_due ? t("{done} of {due}", { done: d.sessions_done, due: d.sessions_due }) : "–"), numeric: true },
+          {
+            label: t("Sessions done"),
+            value: (d) => (d.sessions_due ? t("{done} of {due}", { done: d.sessions_done, due: d.sessions_due }) : "–"),
+            numeric: true,
+          },
           { label: t("Adherence"), value: (d) => percent(d.adherence), numeric: true },
           { label: t("Pain (avg)"), value: (d) => number(d.pain_mean), numeric: true },
           { label: t("Pain (worst)"), value: (d) => number(d.pain_max, 0), numeric: true },
@@ -165,8 +274,20 @@ export async function render(view, { params, user }) {
       figure.area,
       rows.map((d) => d.date),
       [
-        { label: t("Adherence"), values: rows.map((d) => (d.adherence === null ? null : d.adherence * 100)), scale: "pct", kind: "bars", color: "--chart-adherence" },
-        { label: t("Average pain"), values: rows.map((d) => d.pain_mean), scale: "pain", kind: "line", color: "--chart-pain" },
+        {
+          label: t("Adherence"),
+          values: rows.map((d) => (d.adherence === null ? null : d.adherence * 100)),
+          scale: "pct",
+          kind: "bars",
+          color: "--chart-adherence",
+        },
+        {
+          label: t("Average pain"),
+          values: rows.map((d) => d.pain_mean),
+          scale: "pain",
+          kind: "line",
+          color: "--chart-pain",
+        },
       ],
       { markers },
     );
@@ -241,7 +362,9 @@ function sessionsByDay(ticks, names) {
     .map(([date, counts]) => ({
       date,
       count: [...counts.values()].reduce((sum, n) => sum + n, 0),
-      exercises: [...counts.entries()].map(([id, n]) => `${names.get(id) || t("Exercise {id}", { id: String(id) })}${n > 1 ? ` ×${n}` : ""}`).join(", "),
+      exercises: [...counts.entries()]
+        .map(([id, n]) => `${names.get(id) || t("Exercise {id}", { id: String(id) })}${n > 1 ? ` ×${n}` : ""}`)
+        .join(", "),
     }));
 }
 
@@ -253,7 +376,14 @@ function facts(patient) {
     h("div", {}, h("dt", {}, t("Therapist")), h("dd", {}, patient.therapist_name || "–")),
     h("div", {}, h("dt", {}, t("Email")), h("dd", {}, patient.email)),
     h("div", {}, h("dt", {}, t("Timezone")), h("dd", {}, patient.timezone)),
-    "last_activity" in patient ? h("div", {}, h("dt", {}, t("Last activity")), h("dd", {}, patient.last_activity ? formatDay(patient.last_activity) : "–")) : null,
+    "last_activity" in patient
+      ? h(
+          "div",
+          {},
+          h("dt", {}, t("Last activity")),
+          h("dd", {}, patient.last_activity ? formatDay(patient.last_activity) : "–"),
+        )
+      : null,
   );
 }
 
@@ -303,7 +433,13 @@ export function programmeHistory(history, today) {
           current ? h("span", { class: "tag tag-current" }, t("in force")) : null,
           empty ? h("span", { class: "tag" }, t("replaced the same day")) : null,
         ),
-        h("p", { class: "hint" }, version.ends_on ? t("From {start} to {end}", { start: formatDay(version.starts_on), end: formatDay(version.ends_on) }) : t("From {start}", { start: formatDay(version.starts_on) })),
+        h(
+          "p",
+          { class: "hint" },
+          version.ends_on
+            ? t("From {start} to {end}", { start: formatDay(version.starts_on), end: formatDay(version.ends_on) })
+            : t("From {start}", { start: formatDay(version.starts_on) }),
+        ),
         version.note ? h("p", {}, version.note) : null,
         h(
           "ul",
@@ -329,5 +465,8 @@ function inForce(version, today) {
 
 function days(list) {
   if (list.length === 7) return t("every day");
-  return [...list].sort().map((d) => weekdayName(d)).join(", ");
+  return [...list]
+    .sort()
+    .map((d) => weekdayName(d))
+    .join(", ");
 }

@@ -3,7 +3,21 @@
  * summary, unread messages and open alerts) and the form that enrols a patient
  * and shows their invitation link. */
 import * as api from "./api.js";
-import { clearErrors, copyButton, field, formatDateTime, formatDay, h, heading, loading, mount, percent, say, showErrors, statusArea } from "./dom.js";
+import {
+  clearErrors,
+  copyButton,
+  field,
+  formatDateTime,
+  formatDay,
+  h,
+  heading,
+  loading,
+  mount,
+  percent,
+  say,
+  showErrors,
+  statusArea,
+} from "./dom.js";
 import { N_, t, tn } from "./i18n.js";
 
 const PAGE_SIZE = 100;
@@ -12,7 +26,12 @@ const SEARCH_DELAY_MS = 300;
 const COLUMNS = [
   { key: "name", label: N_("Name"), sort: (p) => p.name.toLowerCase() },
   // open alerts weigh more than unread messages; nothing waiting sorts last
-  { key: "waiting", label: N_("Inbox"), sort: (p) => (p.open_alerts || 0) * 10000 + (p.unread_messages || 0) || null, numeric: true },
+  {
+    key: "waiting",
+    label: N_("Inbox"),
+    sort: (p) => (p.open_alerts || 0) * 10000 + (p.unread_messages || 0) || null,
+    numeric: true,
+  },
   { key: "therapist_name", label: N_("Therapist"), sort: (p) => (p.therapist_name || "").toLowerCase() || null },
   { key: "adherence_7d", label: N_("Adherence (7 d)"), sort: (p) => p.adherence_7d, numeric: true },
   { key: "pain_latest", label: N_("Latest pain"), sort: (p) => p.pain_latest, numeric: true },
@@ -39,7 +58,10 @@ async function patientPage(query) {
 }
 
 export async function render(view, { user }) {
-  const sort = { key: sessionStorage.getItem("patients-sort") || "name", direction: sessionStorage.getItem("patients-dir") || "ascending" };
+  const sort = {
+    key: sessionStorage.getItem("patients-sort") || "name",
+    direction: sessionStorage.getItem("patients-dir") || "ascending",
+  };
   let patients = [];
   let next = null; // the cursor of the next page, null when all are loaded
   let loadingPage = false;
@@ -56,9 +78,23 @@ export async function render(view, { user }) {
   const count = h("p", { class: "hint", role: "status" });
   const more = h("button", { type: "button", class: "secondary load-more", hidden: true }, t("Load more patients"));
   // on a phone the patients are cards (CSS), sorted by these two in place of the table's column buttons
-  const sortChoice = h("select", { name: "sort" }, COLUMNS.map((c) => h("option", { value: c.key }, t(c.label))));
-  const order = h("select", { name: "order" }, h("option", { value: "ascending" }, t("Ascending")), h("option", { value: "descending" }, t("Descending")));
-  const sortOnPhone = h("div", { class: "toolbar card-sort" }, field(t("Sort by"), sortChoice), field(t("Order"), order));
+  const sortChoice = h(
+    "select",
+    { name: "sort" },
+    COLUMNS.map((c) => h("option", { value: c.key }, t(c.label))),
+  );
+  const order = h(
+    "select",
+    { name: "order" },
+    h("option", { value: "ascending" }, t("Ascending")),
+    h("option", { value: "descending" }, t("Descending")),
+  );
+  const sortOnPhone = h(
+    "div",
+    { class: "toolbar card-sort" },
+    field(t("Sort by"), sortChoice),
+    field(t("Order"), order),
+  );
   const enrol = enrolSection(user, (created) => {
     patients = [created, ...patients.filter((p) => p.id !== created.id)];
     draw();
@@ -98,7 +134,12 @@ export async function render(view, { user }) {
   alertsOnly.addEventListener("change", reload);
   more.addEventListener("click", () => loadPage());
   // the next page comes as the button scrolls into view; a tap works too
-  const observer = "IntersectionObserver" in window ? new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && loadPage(), { rootMargin: "200px" }) : null;
+  const observer =
+    "IntersectionObserver" in window
+      ? new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && loadPage(), {
+          rootMargin: "200px",
+        })
+      : null;
   observer?.observe(more);
 
   function query() {
@@ -158,11 +199,24 @@ export async function render(view, { user }) {
       if (y === null || y === undefined) return -1;
       return x < y ? -factor : factor;
     });
-    count.textContent = next ? tn(patients.length, "{count} patient shown, more below", "{count} patients shown, more below") : tn(patients.length, "{count} patient", "{count} patients");
+    count.textContent = next
+      ? tn(patients.length, "{count} patient shown, more below", "{count} patients shown, more below")
+      : tn(patients.length, "{count} patient", "{count} patients");
     more.hidden = !next;
     if (!patients.length) {
       const filtered = search.value.trim() || flag.value || alertsOnly.checked;
-      mount(tableArea, h("p", { class: "empty" }, next ? t("None of the patients read so far match.") : filtered ? t("No patients match.") : t("No patients yet. Enrol your first patient above.")));
+      mount(
+        tableArea,
+        h(
+          "p",
+          { class: "empty" },
+          next
+            ? t("None of the patients read so far match.")
+            : filtered
+              ? t("No patients match.")
+              : t("No patients yet. Enrol your first patient above."),
+        ),
+      );
       return;
     }
     mount(
@@ -183,12 +237,20 @@ export async function render(view, { user }) {
               COLUMNS.map((c) =>
                 h(
                   "th",
-                  { scope: "col", "aria-sort": c.key === sort.key ? sort.direction : null, class: c.numeric ? "num" : null },
+                  {
+                    scope: "col",
+                    "aria-sort": c.key === sort.key ? sort.direction : null,
+                    class: c.numeric ? "num" : null,
+                  },
                   h(
                     "button",
                     { type: "button", class: "sort", onclick: () => sortBy(c.key) },
                     t(c.label),
-                    h("span", { class: "sort-mark", "aria-hidden": "true" }, c.key === sort.key ? (sort.direction === "ascending" ? " ▲" : " ▼") : " ↕"),
+                    h(
+                      "span",
+                      { class: "sort-mark", "aria-hidden": "true" },
+                      c.key === sort.key ? (sort.direction === "ascending" ? " ▲" : " ▼") : " ↕",
+                    ),
                   ),
                 ),
               ),
@@ -220,7 +282,12 @@ function row(patient) {
   return h(
     "tr",
     {},
-    h("th", { scope: "row" }, h("a", { href: `#/patients/${patient.id}` }, patient.name), h("span", { class: "sub" }, patient.email)),
+    h(
+      "th",
+      { scope: "row" },
+      h("a", { href: `#/patients/${patient.id}` }, patient.name),
+      h("span", { class: "sub" }, patient.email),
+    ),
     h("td", { class: "num inbox" }, inboxCell(patient)),
     h("td", {}, patient.therapist_name || "–"),
     h("td", { class: "num" }, adherenceCell(patient.adherence_7d)),
@@ -233,7 +300,8 @@ function row(patient) {
 /** A patient as a card, for a phone: the table's row without its columns. */
 function patientCard(patient) {
   const flags = flagsOf(patient);
-  const fact = (key, value) => h("div", {}, h("dt", {}, t(COLUMNS.find((c) => c.key === key).label)), h("dd", {}, value));
+  const fact = (key, value) =>
+    h("div", {}, h("dt", {}, t(COLUMNS.find((c) => c.key === key).label)), h("dd", {}, value));
   return h(
     "li",
     { class: "patient-card" },
@@ -253,19 +321,44 @@ function patientCard(patient) {
 }
 
 function flagList(flags) {
-  return h("ul", { class: "flags" }, flags.map((flag) => h("li", { class: `flag flag-${flag}` }, FLAG_TEXT[flag] ? t(FLAG_TEXT[flag]) : flag.replaceAll("_", " "))));
+  return h(
+    "ul",
+    { class: "flags" },
+    flags.map((flag) =>
+      h("li", { class: `flag flag-${flag}` }, FLAG_TEXT[flag] ? t(FLAG_TEXT[flag]) : flag.replaceAll("_", " ")),
+    ),
+  );
 }
 
 /** Unread messages and open alerts as two small counts, read out in words. */
 function inboxCell(patient) {
   const unread = patient.unread_messages || 0;
   const alerts = patient.open_alerts || 0;
-  if (!unread && !alerts) return h("span", { class: "hint" }, "–", h("span", { class: "visually-hidden" }, t("nothing waiting")));
+  if (!unread && !alerts)
+    return h("span", { class: "hint" }, "–", h("span", { class: "visually-hidden" }, t("nothing waiting")));
   return h(
     "span",
     { class: "counts" },
-    unread ? h("span", { class: "count-badge messages" }, h("span", { "aria-hidden": "true" }, `✉ ${unread}`), h("span", { class: "visually-hidden" }, tn(unread, "{count} unread message", "{count} unread messages"))) : null,
-    alerts ? h("span", { class: "count-badge alerts" }, h("span", { "aria-hidden": "true" }, `⚠ ${alerts}`), h("span", { class: "visually-hidden" }, `${unread ? ", " : ""}${tn(alerts, "{count} open alert", "{count} open alerts")}`)) : null,
+    unread
+      ? h(
+          "span",
+          { class: "count-badge messages" },
+          h("span", { "aria-hidden": "true" }, `✉ ${unread}`),
+          h("span", { class: "visually-hidden" }, tn(unread, "{count} unread message", "{count} unread messages")),
+        )
+      : null,
+    alerts
+      ? h(
+          "span",
+          { class: "count-badge alerts" },
+          h("span", { "aria-hidden": "true" }, `⚠ ${alerts}`),
+          h(
+            "span",
+            { class: "visually-hidden" },
+            `${unread ? ", " : ""}${tn(alerts, "{count} open alert", "{count} open alerts")}`,
+          ),
+        )
+      : null,
   );
 }
 
@@ -278,7 +371,13 @@ function enrolSection(user, onCreated) {
   const name = h("input", { name: "name", required: true, autocomplete: "off" });
   const email = h("input", { type: "email", name: "email", required: true, autocomplete: "off" });
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
-  const timezone = h("input", { name: "timezone", required: true, list: "timezones", value: Intl.DateTimeFormat().resolvedOptions().timeZone || "Europe/London", autocomplete: "off" });
+  const timezone = h("input", {
+    name: "timezone",
+    required: true,
+    list: "timezones",
+    value: Intl.DateTimeFormat().resolvedOptions().timeZone || "Europe/London",
+    autocomplete: "off",
+  });
   const condition = h("textarea", { name: "condition", rows: "2" });
   const therapist = h("select", { name: "therapist_id" }, h("option", { value: "" }, t("No therapist yet")));
   const message = statusArea("alert");
@@ -291,7 +390,11 @@ function enrolSection(user, onCreated) {
     field(t("Full name"), name),
     field(t("Email"), email),
     field(t("Timezone"), timezone, t("The patient's own timezone decides what “today” is for them.")),
-    h("datalist", { id: "timezones" }, zones.map((zone) => h("option", { value: zone }))),
+    h(
+      "datalist",
+      { id: "timezones" },
+      zones.map((zone) => h("option", { value: zone })),
+    ),
     user.role === "admin" ? field(t("Therapist"), therapist) : null,
     field(t("Condition (optional)"), condition),
     message,
@@ -299,13 +402,19 @@ function enrolSection(user, onCreated) {
   );
   if (user.role === "admin") {
     api.get("/api/staff").then((staff) => {
-      for (const member of staff.filter((s) => s.role === "therapist" && s.active !== false)) therapist.append(h("option", { value: String(member.id) }, member.name));
+      for (const member of staff.filter((s) => s.role === "therapist" && s.active !== false))
+        therapist.append(h("option", { value: String(member.id) }, member.name));
     });
   }
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
-    const body = { name: name.value.trim(), email: email.value.trim(), timezone: timezone.value.trim(), condition: condition.value.trim() || null };
+    const body = {
+      name: name.value.trim(),
+      email: email.value.trim(),
+      timezone: timezone.value.trim(),
+      condition: condition.value.trim() || null,
+    };
     if (user.role === "admin" && therapist.value) body.therapist_id = Number(therapist.value);
     submit.disabled = true;
     try {
@@ -326,7 +435,13 @@ function enrolSection(user, onCreated) {
 
 /** The invitation link, shown once, with a copy button. */
 export function showInvite(area, enrolled) {
-  const link = h("input", { type: "text", readonly: true, value: enrolled.invite_url, class: "mono", id: `invite-${enrolled.id}` });
+  const link = h("input", {
+    type: "text",
+    readonly: true,
+    value: enrolled.invite_url,
+    class: "mono",
+    id: `invite-${enrolled.id}`,
+  });
   const copied = statusArea();
   say(copied, "");
   mount(
@@ -335,7 +450,13 @@ export function showInvite(area, enrolled) {
       "div",
       { class: "card success", role: "status" },
       h("h3", {}, t("Invitation for {name}", { name: enrolled.name })),
-      h("p", {}, t("Send this link to the patient. It works once and expires {when}.", { when: formatDateTime(enrolled.invite_expires_at) })),
+      h(
+        "p",
+        {},
+        t("Send this link to the patient. It works once and expires {when}.", {
+          when: formatDateTime(enrolled.invite_expires_at),
+        }),
+      ),
       h("label", { for: link.id }, t("Invitation link")),
       h("div", { class: "copy-row" }, link, copyButton(link, copied, t("Copy link"))),
       copied,
@@ -343,4 +464,3 @@ export function showInvite(area, enrolled) {
   );
   link.addEventListener("focus", () => link.select());
 }
-

@@ -2,7 +2,21 @@
  * set each dose and weekdays, and save a new version (PUT). */
 import * as api from "./api.js";
 import * as bounds from "./bounds.js";
-import { categoryName, clearErrors, field, formatDay, h, heading, loading, mount, say, statusArea, todayIn, uid, weekdayName } from "./dom.js";
+import {
+  categoryName,
+  clearErrors,
+  field,
+  formatDay,
+  h,
+  heading,
+  loading,
+  mount,
+  say,
+  statusArea,
+  todayIn,
+  uid,
+  weekdayName,
+} from "./dom.js";
 import { N_, t, tn } from "./i18n.js";
 
 const CATEGORIES = ["stretch", "core", "mobility", "strength", "modality"];
@@ -11,7 +25,7 @@ export async function render(view, { params, navigate }) {
   const patientId = Number(params[0]);
   mount(view, heading(t("Edit programme")), loading());
   let patient;
-  let current = null;
+  let current;
   try {
     patient = await api.get(`/api/patients/${patientId}`);
     current = await api.get(`/api/patients/${patientId}/programme`).catch((error) => {
@@ -45,20 +59,56 @@ export async function render(view, { params, navigate }) {
     summary,
     emptyNote,
     itemsList,
-    h("div", { class: "grid-form" }, field(t("Note for this version (optional)"), note, t("Why it changed, e.g. “Spasms settled: adding core work.”")), field(t("Starts on"), startsOn, t("Not in the past. The current version ends the day before."))),
+    h(
+      "div",
+      { class: "grid-form" },
+      field(t("Note for this version (optional)"), note, t("Why it changed, e.g. “Spasms settled: adding core work.”")),
+      field(t("Starts on"), startsOn, t("Not in the past. The current version ends the day before.")),
+    ),
     message,
-    h("div", { class: "actions" }, saveButton, h("a", { href: `#/patients/${patientId}`, class: "button-link secondary" }, t("Cancel"))),
+    h(
+      "div",
+      { class: "actions" },
+      saveButton,
+      h("a", { href: `#/patients/${patientId}`, class: "button-link secondary" }, t("Cancel")),
+    ),
   );
 
   const library = librarySection((exercise) => {
-    addItem({ exercise, exercise_id: exercise.id, sets: exercise.default_sets, reps: exercise.default_reps, hold_seconds: exercise.default_hold_seconds, times_per_day: 1, days_of_week: [0, 1, 2, 3, 4, 5, 6], notes: "" }, true);
+    addItem(
+      {
+        exercise,
+        exercise_id: exercise.id,
+        sets: exercise.default_sets,
+        reps: exercise.default_reps,
+        hold_seconds: exercise.default_hold_seconds,
+        times_per_day: 1,
+        days_of_week: [0, 1, 2, 3, 4, 5, 6],
+        notes: "",
+      },
+      true,
+    );
   }, isChosen);
 
   mount(
     view,
     h("div", { class: "page-head" }, heading(t("Programme for {name}", { name: patient.name }))),
-    h("p", { class: "lead" }, current ? t("Version {version} is in force since {day}. Saving makes a new version; the history is kept.", { version: current.version, day: formatDay(current.starts_on) }) : t("No programme is in force yet.")),
-    h("div", { class: "editor" }, h("section", { class: "card", "aria-labelledby": "items-title" }, form), library.section),
+    h(
+      "p",
+      { class: "lead" },
+      current
+        ? t("Version {version} is in force since {day}. Saving makes a new version; the history is kept.", {
+            version: current.version,
+            day: formatDay(current.starts_on),
+          })
+        : t("No programme is in force yet."),
+    ),
+    h(
+      "div",
+      { class: "editor" },
+      h("section", { class: "card", "aria-labelledby": "items-title" }, form),
+      library.section,
+    ),
   );
 
   for (const item of current?.items || []) addItem(item, false);
@@ -120,8 +170,16 @@ export async function render(view, { params, navigate }) {
     saveButton.disabled = true;
     say(message, t("Saving…"), "info");
     try {
-      const saved = await api.put(`/api/patients/${patientId}/programme`, { items, starts_on: startsOn.value || today, note: note.value.trim() });
-      say(message, t("Saved version {version}, starting {day}.", { version: saved.version, day: formatDay(saved.starts_on) }), "success");
+      const saved = await api.put(`/api/patients/${patientId}/programme`, {
+        items,
+        starts_on: startsOn.value || today,
+        note: note.value.trim(),
+      });
+      say(
+        message,
+        t("Saved version {version}, starting {day}.", { version: saved.version, day: formatDay(saved.starts_on) }),
+        "success",
+      );
       navigate(`#/patients/${patientId}`);
     } catch (error) {
       saveButton.disabled = false;
@@ -169,7 +227,11 @@ function itemProblems(editor, item, rules) {
 
 /** A 422's {"items": {"2": {"reps": [...]}}, "note": [...]} as problems, in the same words. */
 function serverProblems(form, editors, error) {
-  const words = (messages) => [messages].flat(Infinity).flatMap((m) => (m && typeof m === "object" ? Object.values(m).flat(Infinity) : [m])).join(" ");
+  const words = (messages) =>
+    [messages]
+      .flat(Infinity)
+      .flatMap((m) => (m && typeof m === "object" ? Object.values(m).flat(Infinity) : [m]))
+      .join(" ");
   const found = [];
   for (const [name, messages] of Object.entries(error.fieldErrors || {})) {
     if (name === "items" && messages && typeof messages === "object" && !Array.isArray(messages)) {
@@ -177,12 +239,19 @@ function serverProblems(form, editors, error) {
         const editor = editors[Number(index)];
         if (editor && typeof fields === "object" && !Array.isArray(fields)) {
           for (const [field, text] of Object.entries(fields)) found.push(itemProblem(editor, field, words(text)));
-        } else found.push({ target: null, text: t("{field}: {problem}", { field: t(PROGRAMME_FIELDS.items), problem: words(fields) }) });
+        } else
+          found.push({
+            target: null,
+            text: t("{field}: {problem}", { field: t(PROGRAMME_FIELDS.items), problem: words(fields) }),
+          });
       }
     } else {
       const target = form.querySelector(`[name="${CSS.escape(name)}"]`);
       const field = PROGRAMME_FIELDS[name] ? t(PROGRAMME_FIELDS[name]) : name;
-      found.push({ target, text: name === "_schema" ? words(messages) : t("{field}: {problem}", { field, problem: words(messages) }) });
+      found.push({
+        target,
+        text: name === "_schema" ? words(messages) : t("{field}: {problem}", { field, problem: words(messages) }),
+      });
     }
   }
   return found;
@@ -202,7 +271,10 @@ function showProblems(summary, found) {
     }
     const note = h("p", { class: "field-error", id: `${target.id}-error` }, text);
     target.setAttribute("aria-invalid", "true");
-    target.setAttribute("aria-describedby", [target.getAttribute("aria-describedby"), note.id].filter(Boolean).join(" "));
+    target.setAttribute(
+      "aria-describedby",
+      [target.getAttribute("aria-describedby"), note.id].filter(Boolean).join(" "),
+    );
     (target.matches("fieldset") ? target : target.closest(".field") || target.parentElement).append(note);
   }
   mount(
@@ -216,10 +288,17 @@ function showProblems(summary, found) {
           "li",
           {},
           target
-            ? h("a", { href: `#${target.id}`, onclick: (event) => {
-                event.preventDefault(); // the address is the router's
-                focusable(target).focus();
-              } }, text)
+            ? h(
+                "a",
+                {
+                  href: `#${target.id}`,
+                  onclick: (event) => {
+                    event.preventDefault(); // the address is the router's
+                    focusable(target).focus();
+                  },
+                },
+                text,
+              )
             : text,
         ),
       ),
@@ -237,13 +316,33 @@ function exerciseButton(props, word, name) {
 }
 
 function numberInput(name, value, min, max) {
-  return h("input", { type: "number", "data-field": name, name: uid(name), min: String(min), max: String(max), step: "1", value: String(value), required: true, inputmode: "numeric" });
+  return h("input", {
+    type: "number",
+    "data-field": name,
+    name: uid(name),
+    min: String(min),
+    max: String(max),
+    step: "1",
+    value: String(value),
+    required: true,
+    inputmode: "numeric",
+  });
 }
 
 function itemEditor(item, { remove, move }) {
   const name = item.exercise.name;
   const days = new Set(item.days_of_week);
-  const times = h("select", { "data-field": "times_per_day", name: uid("times") }, [1, 2, 3, 4, 5, 6].map((n) => h("option", { value: String(n), selected: n === item.times_per_day }, n === 1 ? t("Once") : n === 2 ? t("Twice") : t("{count} times", { count: n }))));
+  const times = h(
+    "select",
+    { "data-field": "times_per_day", name: uid("times") },
+    [1, 2, 3, 4, 5, 6].map((n) =>
+      h(
+        "option",
+        { value: String(n), selected: n === item.times_per_day },
+        n === 1 ? t("Once") : n === 2 ? t("Twice") : t("{count} times", { count: n }),
+      ),
+    ),
+  );
   const legendId = uid("item");
   return h(
     "li",
@@ -267,10 +366,30 @@ function itemEditor(item, { remove, move }) {
         h("legend", {}, t("Days")),
         [0, 1, 2, 3, 4, 5, 6].map((day) => {
           const id = uid("day");
-          return h("span", { class: "weekday" }, h("input", { type: "checkbox", id, value: String(day), checked: days.has(day), "aria-label": weekdayName(day, "long") }), h("label", { for: id, "aria-hidden": "true" }, weekdayName(day)));
+          return h(
+            "span",
+            { class: "weekday" },
+            h("input", {
+              type: "checkbox",
+              id,
+              value: String(day),
+              checked: days.has(day),
+              "aria-label": weekdayName(day, "long"),
+            }),
+            h("label", { for: id, "aria-hidden": "true" }, weekdayName(day)),
+          );
         }),
       ),
-      field(t("Notes for the patient"), h("input", { type: "text", "data-field": "notes", name: uid("notes"), value: item.notes || "", maxlength: "1000" })),
+      field(
+        t("Notes for the patient"),
+        h("input", {
+          type: "text",
+          "data-field": "notes",
+          name: uid("notes"),
+          value: item.notes || "",
+          maxlength: "1000",
+        }),
+      ),
       h(
         "div",
         { class: "item-actions" },
@@ -299,7 +418,12 @@ function readItem(editor) {
 /** The library: search box, category filter and an "Add" button per exercise. */
 function librarySection(onPick, isChosen) {
   const search = h("input", { type: "search", name: "q", autocomplete: "off" });
-  const category = h("select", { name: "category" }, h("option", { value: "" }, t("All categories")), CATEGORIES.map((c) => h("option", { value: c }, categoryName(c)[0].toUpperCase() + categoryName(c).slice(1))));
+  const category = h(
+    "select",
+    { name: "category" },
+    h("option", { value: "" }, t("All categories")),
+    CATEGORIES.map((c) => h("option", { value: c }, categoryName(c)[0].toUpperCase() + categoryName(c).slice(1))),
+  );
   const count = h("p", { class: "hint", role: "status" });
   const results = h("ul", { class: "library-results" });
   let exercises = [];
@@ -330,8 +454,22 @@ function librarySection(onPick, isChosen) {
         return h(
           "li",
           {},
-          h("div", {}, h("span", { class: "name" }, exercise.name), h("span", { class: `tag tag-${exercise.category}` }, categoryName(exercise.category)), h("span", { class: "sub" }, `${exercise.body_region} · ${exercise.default_sets} × ${exercise.default_reps}${exercise.default_hold_seconds ? `, ${t("hold {time}", { time: t("{seconds} s", { seconds: exercise.default_hold_seconds }) })}` : ""}`)),
-          exerciseButton({ class: "small", disabled: chosen, onclick: () => onPick(exercise) }, chosen ? t("Added") : t("Add"), exercise.name),
+          h(
+            "div",
+            {},
+            h("span", { class: "name" }, exercise.name),
+            h("span", { class: `tag tag-${exercise.category}` }, categoryName(exercise.category)),
+            h(
+              "span",
+              { class: "sub" },
+              `${exercise.body_region} · ${exercise.default_sets} × ${exercise.default_reps}${exercise.default_hold_seconds ? `, ${t("hold {time}", { time: t("{seconds} s", { seconds: exercise.default_hold_seconds }) })}` : ""}`,
+            ),
+          ),
+          exerciseButton(
+            { class: "small", disabled: chosen, onclick: () => onPick(exercise) },
+            chosen ? t("Added") : t("Add"),
+            exercise.name,
+          ),
         );
       }),
     );
@@ -348,7 +486,12 @@ function librarySection(onPick, isChosen) {
     "section",
     { class: "card library", "aria-labelledby": "library-title" },
     h("h2", { id: "library-title" }, t("Exercise library")),
-    h("div", { class: "library-filters", role: "search" }, field(t("Search exercises"), search), field(t("Category"), category)),
+    h(
+      "div",
+      { class: "library-filters", role: "search" },
+      field(t("Search exercises"), search),
+      field(t("Category"), category),
+    ),
     count,
     results,
   );

@@ -19,7 +19,18 @@ export async function render(view, { user }) {
   const picker = h(
     "div",
     { class: "segmented", role: "group", "aria-label": t("Period") },
-    PERIODS.map((days) => h("button", { type: "button", "aria-pressed": String(days === period), dataset: { days: String(days) }, onclick: () => choose(days) }, t("{days} days", { days }))),
+    PERIODS.map((days) =>
+      h(
+        "button",
+        {
+          type: "button",
+          "aria-pressed": String(days === period),
+          dataset: { days: String(days) },
+          onclick: () => choose(days),
+        },
+        t("{days} days", { days }),
+      ),
+    ),
   );
   mount(view, heading(t("Progress")), picker, body);
 
@@ -31,7 +42,8 @@ export async function render(view, { user }) {
   async function choose(days) {
     period = days;
     sessionStorage.setItem("progress-period", String(days));
-    for (const button of picker.querySelectorAll("button")) button.setAttribute("aria-pressed", String(button.dataset.days === String(days)));
+    for (const button of picker.querySelectorAll("button"))
+      button.setAttribute("aria-pressed", String(button.dataset.days === String(days)));
     await show();
   }
 
@@ -39,7 +51,7 @@ export async function render(view, { user }) {
     const to = await store.patientToday(user.id);
     const from = addDays(to, -(period - 1));
     const key = `progress:${user.id}:${period}`;
-    let progress = null;
+    let progress;
     let offlineNote = null;
     try {
       const [answer, flareUps, psfs] = await Promise.all([
@@ -53,15 +65,23 @@ export async function render(view, { user }) {
       if (!error.offline && error.status < 500) throw error;
       const saved = await store.cached(key);
       progress = saved?.value;
-      offlineNote = saved ? t("You are offline: these are the numbers saved on {day}.", { day: formatDay(saved.saved_at.slice(0, 10)) }) : null;
+      offlineNote = saved
+        ? t("You are offline: these are the numbers saved on {day}.", { day: formatDay(saved.saved_at.slice(0, 10)) })
+        : null;
     }
     destroyCharts();
     if (!progress) {
       mount(body, h("p", { class: "empty" }, t("Connect to the internet to see your progress.")));
       return;
     }
-    const queued = (await api.queuedRecords()).filter((r) => r.kind === "flare_up" && r.body.started_on >= from && r.body.started_on <= to);
-    drawProgress(progress, offlineNote, queued.map((r) => ({ ...r.body, queued: true })));
+    const queued = (await api.queuedRecords()).filter(
+      (r) => r.kind === "flare_up" && r.body.started_on >= from && r.body.started_on <= to,
+    );
+    drawProgress(
+      progress,
+      offlineNote,
+      queued.map((r) => ({ ...r.body, queued: true })),
+    );
   }
 
   function drawProgress(progress, offlineNote, queuedFlareUps) {
@@ -70,26 +90,51 @@ export async function render(view, { user }) {
     const known = new Set([...(progress.flare_up_reports || []), ...(progress.flare_ups || [])].map((f) => f.id));
     const waiting = queuedFlareUps.filter((q) => !known.has(q.id)); // not on the server yet
     const reports = [...(progress.flare_up_reports || []), ...waiting];
-    const markers = [...(progress.flare_ups || []), ...waiting].map((f) => ({ date: f.started_on, severity: f.severity, text: t("Flare-up: {severity}/10, {words}", { severity: f.severity, words: severityWords(f.severity) }) }));
+    const markers = [...(progress.flare_ups || []), ...waiting].map((f) => ({
+      date: f.started_on,
+      severity: f.severity,
+      text: t("Flare-up: {severity}/10, {words}", { severity: f.severity, words: severityWords(f.severity) }),
+    }));
     const flareOn = (date) => markers.filter((m) => m.date === date);
     const painRows = days.filter((d) => d.pain_mean !== null || flareOn(d.date).length);
     const pain = chartFigure(
       t("Daily pain (0–10), flare-ups marked"),
-      table(t("Daily pain"), [
-        { label: t("Date"), value: (d) => h("span", { "data-l10n-skip": "" }, formatDay(d.date)) },
-        { label: t("Average"), value: (d) => number(d.pain_mean), numeric: true },
-        { label: t("Worst"), value: (d) => number(d.pain_max, 0), numeric: true },
-        { label: t("Spasms"), value: (d) => (d.spasms ?? "–"), numeric: true },
-        { label: t("Flare-up"), value: (d) => flareOn(d.date).map((m) => `${m.severity}/10`).join(", ") || "–", numeric: true },
-      ], painRows, { empty: t("No pain check-ins in this period.") }),
+      table(
+        t("Daily pain"),
+        [
+          { label: t("Date"), value: (d) => h("span", { "data-l10n-skip": "" }, formatDay(d.date)) },
+          { label: t("Average"), value: (d) => number(d.pain_mean), numeric: true },
+          { label: t("Worst"), value: (d) => number(d.pain_max, 0), numeric: true },
+          { label: t("Spasms"), value: (d) => d.spasms ?? "–", numeric: true },
+          {
+            label: t("Flare-up"),
+            value: (d) =>
+              flareOn(d.date)
+                .map((m) => `${m.severity}/10`)
+                .join(", ") || "–",
+            numeric: true,
+          },
+        ],
+        painRows,
+        { empty: t("No pain check-ins in this period.") },
+      ),
     );
     const adherence = chartFigure(
       t("Exercises done (% of sessions due)"),
-      table(t("Exercises done"), [
-        { label: t("Date"), value: (d) => h("span", { "data-l10n-skip": "" }, formatDay(d.date)) },
-        { label: t("Done"), value: (d) => t("{done} of {due}", { done: d.sessions_done, due: d.sessions_due }), numeric: true },
-        { label: t("Adherence"), value: (d) => percent(d.adherence), numeric: true },
-      ], days.filter((d) => d.sessions_due > 0), { empty: t("No exercises were due in this period.") }),
+      table(
+        t("Exercises done"),
+        [
+          { label: t("Date"), value: (d) => h("span", { "data-l10n-skip": "" }, formatDay(d.date)) },
+          {
+            label: t("Done"),
+            value: (d) => t("{done} of {due}", { done: d.sessions_done, due: d.sessions_due }),
+            numeric: true,
+          },
+          { label: t("Adherence"), value: (d) => percent(d.adherence), numeric: true },
+        ],
+        days.filter((d) => d.sessions_due > 0),
+        { empty: t("No exercises were due in this period.") },
+      ),
     );
     mount(
       body,
@@ -104,12 +149,21 @@ export async function render(view, { user }) {
       trendSentence(summary),
       pain.figure,
       adherence.figure,
-      h("section", { "aria-labelledby": "flare-history" }, h("h2", { id: "flare-history" }, t("Flare-ups")), flareUpTable(reports, t("Your flare-ups in this period"))),
+      h(
+        "section",
+        { "aria-labelledby": "flare-history" },
+        h("h2", { id: "flare-history" }, t("Flare-ups")),
+        flareUpTable(reports, t("Your flare-ups in this period")),
+      ),
       h(
         "section",
         { "aria-labelledby": "odi-history" },
         h("h2", { id: "odi-history" }, t("Back-pain questionnaire")),
-        h("p", {}, t("The Oswestry questionnaire measures how much your back pain affects daily life. Lower is better.")),
+        h(
+          "p",
+          {},
+          t("The Oswestry questionnaire measures how much your back pain affects daily life. Lower is better."),
+        ),
         odiTable(progress.odi || []),
         h("p", {}, h("a", { class: "button-link", href: "#/odi" }, t("Fill in the questionnaire"))),
       ),
@@ -127,13 +181,32 @@ export async function render(view, { user }) {
         pain.area,
         dates,
         [
-          { label: t("Average pain"), values: days.map((d) => d.pain_mean), scale: "pain", kind: "line", color: "--chart-pain" },
-          { label: t("Worst pain"), values: days.map((d) => d.pain_max), scale: "pain", kind: "line", color: "--chart-pain-max", dashed: true },
+          {
+            label: t("Average pain"),
+            values: days.map((d) => d.pain_mean),
+            scale: "pain",
+            kind: "line",
+            color: "--chart-pain",
+          },
+          {
+            label: t("Worst pain"),
+            values: days.map((d) => d.pain_max),
+            scale: "pain",
+            kind: "line",
+            color: "--chart-pain-max",
+            dashed: true,
+          },
         ],
         { markers },
       ),
       dailyChart(adherence.area, dates, [
-        { label: t("Adherence"), values: days.map((d) => (d.adherence === null ? null : d.adherence * 100)), scale: "pct", kind: "bars", color: "--chart-adherence" },
+        {
+          label: t("Adherence"),
+          values: days.map((d) => (d.adherence === null ? null : d.adherence * 100)),
+          scale: "pct",
+          kind: "bars",
+          color: "--chart-adherence",
+        },
       ]),
     ])
       .then((drawn) => {
@@ -156,7 +229,11 @@ function trendSentence(summary) {
     Math.abs(change) < 0.5
       ? t("Your pain has been about the same over this period.")
       : change < 0
-        ? t("Your pain has come down by {points} points over this period. Well done — keep going.", { points: number(-change) })
-        : t("Your pain has gone up by {points} points over this period. Tell your therapist if it keeps rising.", { points: number(change) });
+        ? t("Your pain has come down by {points} points over this period. Well done — keep going.", {
+            points: number(-change),
+          })
+        : t("Your pain has gone up by {points} points over this period. Tell your therapist if it keeps rising.", {
+            points: number(change),
+          });
   return h("p", { class: "trend" }, text);
 }

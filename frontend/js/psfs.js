@@ -16,12 +16,17 @@ const SCALE = N_("0 = unable to do it, 10 = as well as before the problem");
 
 /** The history as a table, newest first: the activities with their scores and the mean. */
 export function psfsTable(history, caption = t("Daily activities results")) {
-  const rows = [...history].sort((a, b) => (a.taken_on < b.taken_on || (a.taken_on === b.taken_on && a.id < b.id) ? 1 : -1));
+  const rows = [...history].sort((a, b) =>
+    a.taken_on < b.taken_on || (a.taken_on === b.taken_on && a.id < b.id) ? 1 : -1,
+  );
   return table(
     caption,
     [
       { label: t("Date"), value: (r) => h("span", { "data-l10n-skip": "" }, formatDay(r.taken_on)) },
-      { label: t("Activities (0–10)"), value: (r) => h("span", { "data-l10n-skip": "" }, r.activities.map((a) => `${a.name}: ${a.score}`).join(" · ")) },
+      {
+        label: t("Activities (0–10)"),
+        value: (r) => h("span", { "data-l10n-skip": "" }, r.activities.map((a) => `${a.name}: ${a.score}`).join(" · ")),
+      },
       { label: t("Mean"), value: (r) => mean(r.mean), numeric: true },
     ],
     rows,
@@ -37,14 +42,32 @@ export function psfsChart(history) {
   const dates = [...byDay.keys()].sort();
   const figure = chartFigure(
     t("Daily activities: mean over time (0–10, higher is better)"),
-    table(t("Daily activities means"), [
-      { label: t("Date"), value: (d) => h("span", { "data-l10n-skip": "" }, formatDay(d)) },
-      { label: t("Mean"), value: (d) => mean(byDay.get(d)), numeric: true },
-    ], [...dates].reverse()),
+    table(
+      t("Daily activities means"),
+      [
+        { label: t("Date"), value: (d) => h("span", { "data-l10n-skip": "" }, formatDay(d)) },
+        { label: t("Mean"), value: (d) => mean(byDay.get(d)), numeric: true },
+      ],
+      [...dates].reverse(),
+    ),
   );
   return {
     figure: figure.figure,
-    draw: () => dailyChart(figure.area, dates, [{ label: t("Mean"), values: dates.map((d) => byDay.get(d)), scale: "psfs", kind: "line", color: "--chart-adherence" }], { height: 180 }),
+    draw: () =>
+      dailyChart(
+        figure.area,
+        dates,
+        [
+          {
+            label: t("Mean"),
+            values: dates.map((d) => byDay.get(d)),
+            scale: "psfs",
+            kind: "line",
+            color: "--chart-adherence",
+          },
+        ],
+        { height: 180 },
+      ),
   };
 }
 
@@ -80,11 +103,19 @@ export async function render(view, { user, params }) {
     chart?.destroy();
     chart = null;
     const drawn = psfsChart(list);
-    mount(historyArea, h("h2", { id: "psfs-history-title" }, forSelf ? t("Your ratings so far") : t("Ratings so far")), drawn.figure, psfsTable(list));
-    drawn.draw().then((made) => {
-      if (made && historyArea.isConnected) chart = made;
-      else made?.destroy();
-    }).catch(() => {});
+    mount(
+      historyArea,
+      h("h2", { id: "psfs-history-title" }, forSelf ? t("Your ratings so far") : t("Ratings so far")),
+      drawn.figure,
+      psfsTable(list),
+    );
+    drawn
+      .draw()
+      .then((made) => {
+        if (made && historyArea.isConnected) chart = made;
+        else made?.destroy();
+      })
+      .catch(() => {});
   }
 
   form.addEventListener("submit", async (event) => {
@@ -100,7 +131,9 @@ export async function render(view, { user, params }) {
         problems.push(t("Activity {number}: name the activity you rated.", { number: row.index + 1 }));
         row.name.setAttribute("aria-invalid", "true");
       } else if (score === null) {
-        problems.push(t("Activity {number}: choose how well you can do “{name}”, 0 to 10.", { number: row.index + 1, name }));
+        problems.push(
+          t("Activity {number}: choose how well you can do “{name}”, 0 to 10.", { number: row.index + 1, name }),
+        );
       } else activities.push({ name, score });
     }
     const names = activities.map((a) => a.name.toLocaleLowerCase());
@@ -119,15 +152,31 @@ export async function render(view, { user, params }) {
       mount(
         result,
         h("h2", {}, t("Saved")),
-        h("p", { class: "odi-score" }, h("strong", {}, t("{mean} out of 10", { mean: mean(saved.mean) })), ` ${t("on average")}`),
-        h("p", { class: "hint", "data-l10n-skip": "" }, `${saved.activities.map((a) => `${a.name}: ${a.score}`).join(" · ")} — ${formatDay(saved.taken_on)}.`),
-        forSelf ? h("p", {}, h("a", { href: "#/progress" }, t("See your progress"))) : h("p", {}, h("a", { href: `#/patients/${patientId}` }, t("Back to {name}", { name: patient.name }))),
+        h(
+          "p",
+          { class: "odi-score" },
+          h("strong", {}, t("{mean} out of 10", { mean: mean(saved.mean) })),
+          ` ${t("on average")}`,
+        ),
+        h(
+          "p",
+          { class: "hint", "data-l10n-skip": "" },
+          `${saved.activities.map((a) => `${a.name}: ${a.score}`).join(" · ")} — ${formatDay(saved.taken_on)}.`,
+        ),
+        forSelf
+          ? h("p", {}, h("a", { href: "#/progress" }, t("See your progress")))
+          : h("p", {}, h("a", { href: `#/patients/${patientId}` }, t("Back to {name}", { name: patient.name }))),
       );
       result.classList.add("card");
       result.focus();
       drawHistory([...(history || []), saved]);
     } catch (error) {
-      if (error.offline) say(message, t("You are offline. Your ratings are still here; save them again when you are back online."), "error");
+      if (error.offline)
+        say(
+          message,
+          t("You are offline. Your ratings are still here; save them again when you are back online."),
+          "error",
+        );
       else showErrors(form, error, message);
     } finally {
       submit.disabled = false;
@@ -141,12 +190,24 @@ export async function render(view, { user, params }) {
       "p",
       { class: "lead" },
       forSelf
-        ? t("Think of up to three everyday activities your back makes hard, such as putting on socks, lifting a bag or walking to the shop. Rate how well you can do each today.")
+        ? t(
+            "Think of up to three everyday activities your back makes hard, such as putting on socks, lifting a bag or walking to the shop. Rate how well you can do each today.",
+          )
         : t("Enter the activities the patient named and their ratings."),
     ),
     h("p", { class: "scale-note" }, h("strong", {}, `${t("Scale:")} `), t(SCALE)),
-    latest ? h("p", { class: "hint" }, t("The activities are those of {day}, so the ratings can be compared. Change them if they no longer fit.", { day: formatDay(latest.taken_on) })) : null,
-    history === null ? h("p", { class: "notice" }, t("You are offline: the earlier ratings cannot be loaded now.")) : null,
+    latest
+      ? h(
+          "p",
+          { class: "hint" },
+          t("The activities are those of {day}, so the ratings can be compared. Change them if they no longer fit.", {
+            day: formatDay(latest.taken_on),
+          }),
+        )
+      : null,
+    history === null
+      ? h("p", { class: "notice" }, t("You are offline: the earlier ratings cannot be loaded now."))
+      : null,
     result,
     form,
     historyArea,
@@ -157,9 +218,17 @@ export async function render(view, { user, params }) {
 
 /** One activity: its name and a 0–10 rating as eleven radio buttons. */
 function activityRow(index, previous) {
-  const name = h("input", { name: "name", maxlength: "100", autocomplete: "off", value: previous?.name ?? "", id: uid("psfs-name") });
+  const name = h("input", {
+    name: "name",
+    maxlength: "100",
+    autocomplete: "off",
+    value: previous?.name ?? "",
+    id: uid("psfs-name"),
+  });
   const group = uid("psfs-score");
-  const radios = Array.from({ length: 11 }, (_, score) => h("input", { type: "radio", name: group, value: String(score) }));
+  const radios = Array.from({ length: 11 }, (_, score) =>
+    h("input", { type: "radio", name: group, value: String(score) }),
+  );
   const element = h(
     "fieldset",
     { class: "psfs-activity card" },
@@ -169,12 +238,26 @@ function activityRow(index, previous) {
       "fieldset",
       { class: "score-scale", "aria-describedby": `${group}-hint` },
       h("legend", {}, t("How well can you do it today?")),
-      h("div", { class: "score-chips" }, radios.map((radio) => h("label", { class: "score-chip" }, radio, h("span", {}, radio.value)))),
-      h("p", { class: "hint", id: `${group}-hint` }, t(SCALE), previous ? `. ${t("Last time: {score}.", { score: previous.score })}` : "."),
+      h(
+        "div",
+        { class: "score-chips" },
+        radios.map((radio) => h("label", { class: "score-chip" }, radio, h("span", {}, radio.value))),
+      ),
+      h(
+        "p",
+        { class: "hint", id: `${group}-hint` },
+        t(SCALE),
+        previous ? `. ${t("Last time: {score}.", { score: previous.score })}` : ".",
+      ),
     ),
   );
-  return { index, element, name, score: () => {
-    const chosen = radios.find((radio) => radio.checked);
-    return chosen ? Number(chosen.value) : null;
-  } };
+  return {
+    index,
+    element,
+    name,
+    score: () => {
+      const chosen = radios.find((radio) => radio.checked);
+      return chosen ? Number(chosen.value) : null;
+    },
+  };
 }

@@ -8,7 +8,13 @@ import * as store from "./store.js";
 import { excerpt, field, formatDay, h, mount, say, statusArea } from "./dom.js";
 import { N_, t, tn } from "./i18n.js";
 
-const KINDS = { exercise_log: N_("Exercise"), pain_log: N_("Pain check-in"), deleted_exercise_log: N_("Undo of an exercise"), message: N_("Message"), flare_up: N_("Flare-up report") };
+const KINDS = {
+  exercise_log: N_("Exercise"),
+  pain_log: N_("Pain check-in"),
+  deleted_exercise_log: N_("Undo of an exercise"),
+  message: N_("Message"),
+  flare_up: N_("Flare-up report"),
+};
 
 /** The panel for `records` (oldest first), or null when there are none. */
 export function panel(records) {
@@ -16,9 +22,23 @@ export function panel(records) {
   return h(
     "section",
     { class: "banner-item refused", "data-banner": "refused", "aria-labelledby": "refused-title" },
-    h("h2", { id: "refused-title" }, tn(records.length, "{count} record could not be saved", "{count} records could not be saved")),
-    h("p", { class: "hint" }, records.length === 1 ? t("Homeward's server did not accept it. Correct it and send it again, or discard it.") : t("Homeward's server did not accept them. Correct each and send it again, or discard it.")),
-    h("ul", { class: "refused-list" }, records.map((record) => h("li", {}, entry(record)))),
+    h(
+      "h2",
+      { id: "refused-title" },
+      tn(records.length, "{count} record could not be saved", "{count} records could not be saved"),
+    ),
+    h(
+      "p",
+      { class: "hint" },
+      records.length === 1
+        ? t("Homeward's server did not accept it. Correct it and send it again, or discard it.")
+        : t("Homeward's server did not accept them. Correct each and send it again, or discard it."),
+    ),
+    h(
+      "ul",
+      { class: "refused-list" },
+      records.map((record) => h("li", {}, entry(record))),
+    ),
   );
 }
 
@@ -39,7 +59,16 @@ function entry(record) {
           : record.kind === "exercise_log"
             ? h("button", { type: "button", onclick: () => resend(null) }, t("Send again"))
             : null,
-        h("button", { type: "button", class: "secondary", "aria-label": t("Discard: {record}", { record: title(record) }), onclick: discard }, t("Discard")),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            "aria-label": t("Discard: {record}", { record: title(record) }),
+            onclick: discard,
+          },
+          t("Discard"),
+        ),
       ),
       message,
     );
@@ -74,7 +103,13 @@ function title(record) {
 function summary(record) {
   const body = record.body || {};
   if (record.kind === "pain_log") {
-    return [t("pain {score} out of 10", { score: body.score }), body.spasms != null ? tn(body.spasms, "{count} spasm", "{count} spasms") : null, body.note ? `“${excerpt(body.note)}”` : null].filter(Boolean).join(" · ");
+    return [
+      t("pain {score} out of 10", { score: body.score }),
+      body.spasms != null ? tn(body.spasms, "{count} spasm", "{count} spasms") : null,
+      body.note ? `“${excerpt(body.note)}”` : null,
+    ]
+      .filter(Boolean)
+      .join(" · ");
   }
   if (record.kind === "exercise_log") return t("one session ticked");
   if (record.kind === "message") return `“${body.body}”`;
@@ -86,7 +121,8 @@ function summary(record) {
 function reason(record) {
   const found = record.body ? bounds.problems(record.kind, record.body) : {};
   if (Object.keys(found).length) return bounds.describe(found);
-  if (record.status === "conflict") return t("A different record with the same id was already saved. Sending it again saves it as a new one.");
+  if (record.status === "conflict")
+    return t("A different record with the same id was already saved. Sending it again saves it as a new one.");
   return bounds.describe(record.errors || { _schema: t("it was refused.") });
 }
 
@@ -96,8 +132,24 @@ function painEditor(record, send, cancel) {
   const rule = (name) => bounds.rule("pain_log", name) || {};
   const body = record.body || {};
   const inputs = {
-    score: h("input", { type: "number", name: "score", inputmode: "numeric", min: rule("score").minimum, max: rule("score").maximum, step: "1", value: body.score ?? "" }),
-    spasms: h("input", { type: "number", name: "spasms", inputmode: "numeric", min: rule("spasms").minimum, max: rule("spasms").maximum, step: "1", value: body.spasms ?? "" }),
+    score: h("input", {
+      type: "number",
+      name: "score",
+      inputmode: "numeric",
+      min: rule("score").minimum,
+      max: rule("score").maximum,
+      step: "1",
+      value: body.score ?? "",
+    }),
+    spasms: h("input", {
+      type: "number",
+      name: "spasms",
+      inputmode: "numeric",
+      min: rule("spasms").minimum,
+      max: rule("spasms").maximum,
+      step: "1",
+      value: body.spasms ?? "",
+    }),
     note: h("textarea", { name: "note", rows: "2", maxlength: rule("note").maxLength }, body.note ?? ""),
   };
   const message = statusArea("alert");
@@ -109,14 +161,24 @@ function painEditor(record, send, cancel) {
     field(t("Spasms (optional)"), inputs.spasms),
     field(t("Note (optional)"), inputs.note),
     message,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, t("Send again")), h("button", { type: "button", class: "secondary", onclick: cancel }, t("Cancel"))),
+    h(
+      "div",
+      { class: "actions" },
+      h("button", { type: "submit" }, t("Send again")),
+      h("button", { type: "button", class: "secondary", onclick: cancel }, t("Cancel")),
+    ),
   );
   const problems = bounds.problems("pain_log", body);
   for (const name of Object.keys(problems)) inputs[name]?.setAttribute("aria-invalid", "true");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const number = (input) => (input.value === "" ? null : Number(input.value));
-    const fixed = { ...body, score: number(inputs.score), spasms: number(inputs.spasms), note: inputs.note.value.trim() || null };
+    const fixed = {
+      ...body,
+      score: number(inputs.score),
+      spasms: number(inputs.spasms),
+      note: inputs.note.value.trim() || null,
+    };
     const found = bounds.problems("pain_log", fixed, await store.patientToday(record.user_id));
     for (const [name, input] of Object.entries(inputs)) {
       if (input.validity?.badInput) found[name] = t("must be a whole number.");

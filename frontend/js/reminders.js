@@ -2,7 +2,22 @@
  * phone or one email a day, pause, stop), the page an email's stop link opens,
  * and the staff's view of them on a patient's page with "Send a reminder". */
 import * as api from "./api.js";
-import { addDays, clearErrors, formatDateTime, formatDay, h, heading, loading, mount, say, showErrors, statusArea, todayIn, uid, weekdayName } from "./dom.js";
+import {
+  addDays,
+  clearErrors,
+  formatDateTime,
+  formatDay,
+  h,
+  heading,
+  loading,
+  mount,
+  say,
+  showErrors,
+  statusArea,
+  todayIn,
+  uid,
+  weekdayName,
+} from "./dom.js";
 import { N_, t, tn } from "./i18n.js";
 import * as push from "./push.js";
 
@@ -18,15 +33,27 @@ const READY_TIMEOUT_MS = 10000;
 export async function render(view, { params: [token], user }) {
   const answer = h("div", {}, loading(t("Stopping your reminders…")));
   mount(view, h("section", { class: "signin narrow" }, heading(t("Reminders")), answer));
-  const onward = user ? h("a", { class: "button-link secondary", href: "#/account" }, t("Go to Account")) : h("a", { class: "button-link secondary", href: "#/signin" }, t("Sign in"));
+  const onward = user
+    ? h("a", { class: "button-link secondary", href: "#/account" }, t("Go to Account"))
+    : h("a", { class: "button-link secondary", href: "#/signin" }, t("Sign in"));
   try {
     await api.post("/api/reminders/stop", { token });
-    mount(answer, h("p", { class: "message", role: "status", "data-tone": "success" }, t("Reminders are stopped. You can turn them on again under Account.")), onward);
+    mount(
+      answer,
+      h(
+        "p",
+        { class: "message", role: "status", "data-tone": "success" },
+        t("Reminders are stopped. You can turn them on again under Account."),
+      ),
+      onward,
+    );
   } catch (error) {
     const text = error.offline
       ? t("You are offline. Open the link again when you have the internet.")
       : error.status === 404
-        ? t("This link does not work: it may be cut short or out of date. Sign in and turn reminders off under Account.")
+        ? t(
+            "This link does not work: it may be cut short or out of date. Sign in and turn reminders off under Account.",
+          )
         : error.message;
     mount(answer, h("p", { class: "message", role: "alert", "data-tone": "error" }, text), onward);
   }
@@ -54,7 +81,9 @@ function whenWords(settings) {
 
 /** Paused today (paused_until is the last day without reminders). */
 function paused(settings) {
-  return settings.channel !== "off" && Boolean(settings.paused_until) && settings.paused_until >= todayIn(settings.timezone);
+  return (
+    settings.channel !== "off" && Boolean(settings.paused_until) && settings.paused_until >= todayIn(settings.timezone)
+  );
 }
 
 function quietWords(settings) {
@@ -94,10 +123,24 @@ class PushProblem extends Error {}
 /** The "Reminders" card: loads the settings, then shows them as a form. */
 export function remindersCard(user) {
   const body = h("div", {}, loading());
-  const card = h("section", { class: "card reminders", "aria-labelledby": "reminders-title" }, h("h2", { id: "reminders-title" }, t("Reminders")), body);
+  const card = h(
+    "section",
+    { class: "card reminders", "aria-labelledby": "reminders-title" },
+    h("h2", { id: "reminders-title" }, t("Reminders")),
+    body,
+  );
   Promise.all([api.get(`/api/patients/${user.id}/reminders`), push.currentSubscription().catch(() => null)])
     .then(([settings, here]) => settingsForm(body, user, settings, Boolean(here)))
-    .catch((error) => mount(body, h("p", { class: "hint" }, error.offline ? t("You are offline: your reminders need the internet.") : error.message)));
+    .catch((error) =>
+      mount(
+        body,
+        h(
+          "p",
+          { class: "hint" },
+          error.offline ? t("You are offline: your reminders need the internet.") : error.message,
+        ),
+      ),
+    );
   return card;
 }
 
@@ -109,10 +152,18 @@ function statusWords(settings, pushHere) {
       : pushHere
         ? t("on this phone")
         : settings.push_devices
-          ? tn(settings.push_devices, "as notifications on {count} other device", "as notifications on {count} other devices")
+          ? tn(
+              settings.push_devices,
+              "as notifications on {count} other device",
+              "as notifications on {count} other devices",
+            )
           : t("as notifications, but no phone is set up for them: choose Notifications on this phone and save");
   const when = `${whenWords(settings)}, ${where}.`;
-  if (paused(settings)) return t("Reminders paused. They start again on {day}: {when}", { day: formatDay(addDays(settings.paused_until, 1), "long"), when });
+  if (paused(settings))
+    return t("Reminders paused. They start again on {day}: {when}", {
+      day: formatDay(addDays(settings.paused_until, 1), "long"),
+      when,
+    });
   return t("Reminders on: {when}", { when });
 }
 
@@ -131,7 +182,14 @@ function settingsForm(area, user, settings, pushHere) {
     "fieldset",
     { class: "field", name: "times", id: uid("times"), tabindex: "-1" },
     h("legend", {}, t("Times")),
-    h("p", { class: "hint" }, t("Up to three a day. Nothing is sent during quiet hours, {hours} ({timezone}).", { hours: quietWords(settings), timezone: settings.timezone })),
+    h(
+      "p",
+      { class: "hint" },
+      t("Up to three a day. Nothing is sent during quiet hours, {hours} ({timezone}).", {
+        hours: quietWords(settings),
+        timezone: settings.timezone,
+      }),
+    ),
     times,
     h("div", { class: "actions" }, addTime),
   );
@@ -141,7 +199,18 @@ function settingsForm(area, user, settings, pushHere) {
     h("legend", {}, t("Days")),
     [0, 1, 2, 3, 4, 5, 6].map((day) => {
       const id = uid("reminder-day");
-      return h("span", { class: "weekday" }, h("input", { type: "checkbox", id, name: "days_of_week", value: String(day), "aria-label": weekdayName(day, "long") }), h("label", { for: id, "aria-hidden": "true" }, weekdayName(day)));
+      return h(
+        "span",
+        { class: "weekday" },
+        h("input", {
+          type: "checkbox",
+          id,
+          name: "days_of_week",
+          value: String(day),
+          "aria-label": weekdayName(day, "long"),
+        }),
+        h("label", { for: id, "aria-hidden": "true" }, weekdayName(day)),
+      );
     }),
   );
   const channelGroup = h(
@@ -150,7 +219,8 @@ function settingsForm(area, user, settings, pushHere) {
     h("legend", {}, t("How to remind you")),
     CHANNELS.map(([value, label]) => {
       const id = uid("channel");
-      const unavailable = (value === "push" && !settings.push_available) || (value === "email" && !settings.email_available);
+      const unavailable =
+        (value === "push" && !settings.push_available) || (value === "email" && !settings.email_available);
       const why = value === "push" ? t("Not available on this server.") : t("Not set up on this server.");
       return h(
         "div",
@@ -160,11 +230,29 @@ function settingsForm(area, user, settings, pushHere) {
       );
     }),
   );
-  const form = h("form", { class: "reminder-form", novalidate: true }, channelGroup, timesGroup, daysGroup, message, h("div", { class: "actions" }, saveButton));
+  const form = h(
+    "form",
+    { class: "reminder-form", novalidate: true },
+    channelGroup,
+    timesGroup,
+    daysGroup,
+    message,
+    h("div", { class: "actions" }, saveButton),
+  );
 
   function addRow(value, focus = !value) {
     const input = h("input", { type: "time", id: uid("time"), step: "60", value });
-    const row = h("div", { class: "field time-row" }, h("label", { for: input.id }), h("div", { class: "time-input" }, input, h("button", { type: "button", class: "secondary small", onclick: () => removeRow(row) })));
+    const row = h(
+      "div",
+      { class: "field time-row" },
+      h("label", { for: input.id }),
+      h(
+        "div",
+        { class: "time-input" },
+        input,
+        h("button", { type: "button", class: "secondary small", onclick: () => removeRow(row) }),
+      ),
+    );
     times.append(row);
     renumber();
     if (focus) input.focus();
@@ -206,9 +294,40 @@ function settingsForm(area, user, settings, pushHere) {
     const resting = paused(settings);
     mount(
       quick,
-      on && !resting ? h("button", { type: "button", class: "secondary", onclick: () => quickSave({ paused_until: addDays(todayIn(settings.timezone), 6) }, t("Paused for a week.")) }, t("Pause for a week")) : null,
-      resting ? h("button", { type: "button", class: "secondary", onclick: () => quickSave({ paused_until: null }, t("Reminders are back on.")) }, t("Resume now")) : null,
-      on ? h("button", { type: "button", class: "danger", onclick: () => quickSave({ channel: "off", paused_until: null }, t("All reminders are stopped.")) }, t("Stop all reminders")) : null,
+      on && !resting
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "secondary",
+              onclick: () =>
+                quickSave({ paused_until: addDays(todayIn(settings.timezone), 6) }, t("Paused for a week.")),
+            },
+            t("Pause for a week"),
+          )
+        : null,
+      resting
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "secondary",
+              onclick: () => quickSave({ paused_until: null }, t("Reminders are back on.")),
+            },
+            t("Resume now"),
+          )
+        : null,
+      on
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "danger",
+              onclick: () => quickSave({ channel: "off", paused_until: null }, t("All reminders are stopped.")),
+            },
+            t("Stop all reminders"),
+          )
+        : null,
     );
     quick.hidden = !on;
   }
@@ -217,7 +336,8 @@ function settingsForm(area, user, settings, pushHere) {
   function fill() {
     times.replaceChildren();
     for (const time of settings.times.length ? settings.times : [""]) addRow(time, false);
-    for (const box of daysGroup.querySelectorAll("input")) box.checked = settings.days_of_week.includes(Number(box.value));
+    for (const box of daysGroup.querySelectorAll("input"))
+      box.checked = settings.days_of_week.includes(Number(box.value));
     for (const radio of channelGroup.querySelectorAll("input")) radio.checked = radio.value === settings.channel;
   }
 
@@ -275,7 +395,11 @@ function settingsForm(area, user, settings, pushHere) {
       offer,
       h("p", {}, `${problem} ${t("Your reminders are as they were.")}`),
       settings.email_available
-        ? h("div", { class: "actions" }, h("button", { type: "button", onclick: useEmail }, t("Send me an email instead")))
+        ? h(
+            "div",
+            { class: "actions" },
+            h("button", { type: "button", onclick: useEmail }, t("Send me an email instead")),
+          )
         : h("p", {}, t("Email reminders are not set up on this server either: ask your clinic.")),
     );
     offer.hidden = false;
@@ -312,16 +436,31 @@ async function turnPushOn() {
     throw new PushProblem(t("This browser cannot show notifications from Homeward."));
   }
   const permission = await Notification.requestPermission();
-  if (permission === "denied") throw new PushProblem(t("Notifications are blocked for Homeward on this phone (you can allow them in the browser's settings for this site)."));
+  if (permission === "denied")
+    throw new PushProblem(
+      t(
+        "Notifications are blocked for Homeward on this phone (you can allow them in the browser's settings for this site).",
+      ),
+    );
   if (permission !== "granted") throw new PushProblem(t("Notifications were not allowed."));
   let key;
   try {
     key = (await api.get(push.PUBLIC_KEY)).public_key;
   } catch (error) {
-    throw new PushProblem(error.offline ? t("You are offline: notifications need the internet to be set up.") : error.message);
+    throw new PushProblem(
+      error.offline ? t("You are offline: notifications need the internet to be set up.") : error.message,
+    );
   }
-  const registration = await Promise.race([navigator.serviceWorker.ready, new Promise((resolve) => setTimeout(resolve, READY_TIMEOUT_MS))]);
-  if (!registration) throw new PushProblem(t("This phone could not set up notifications: Homeward is not installed for offline use yet. Reload and try again."));
+  const registration = await Promise.race([
+    navigator.serviceWorker.ready,
+    new Promise((resolve) => setTimeout(resolve, READY_TIMEOUT_MS)),
+  ]);
+  if (!registration)
+    throw new PushProblem(
+      t(
+        "This phone could not set up notifications: Homeward is not installed for offline use yet. Reload and try again.",
+      ),
+    );
   let subscription, isNew;
   try {
     const before = await registration.pushManager.getSubscription();
@@ -334,7 +473,11 @@ async function turnPushOn() {
     await api.post(push.SUBSCRIPTIONS, push.subscriptionBody(subscription));
   } catch (error) {
     if (isNew) await subscription.unsubscribe().catch(() => {});
-    throw new PushProblem(error.offline ? t("You are offline: notifications need the internet to be set up.") : t("Notifications could not be set up: {problem}", { problem: error.message }));
+    throw new PushProblem(
+      error.offline
+        ? t("You are offline: notifications need the internet to be set up.")
+        : t("Notifications could not be set up: {problem}", { problem: error.message }),
+    );
   }
   return { subscription, isNew };
 }
@@ -353,7 +496,11 @@ export function remindersSection(patient) {
   const facts = h("div", {}, loading());
   const message = statusArea();
   say(message, "");
-  const send = h("button", { type: "button", class: "secondary", disabled: true, onclick: nudge }, t("Send a reminder"));
+  const send = h(
+    "button",
+    { type: "button", class: "secondary", disabled: true, onclick: nudge },
+    t("Send a reminder"),
+  );
   const section = h(
     "section",
     { class: "card reminders-staff", "aria-labelledby": "reminders-title" },
@@ -375,12 +522,31 @@ export function remindersSection(patient) {
       h(
         "dl",
         { class: "facts" },
-        h("div", {}, h("dt", {}, t("Channel")), h("dd", {}, CHANNEL_NAMES[settings.channel] ? t(CHANNEL_NAMES[settings.channel]) : settings.channel, paused(settings) ? ` ${t("(paused, back on {day})", { day: formatDay(addDays(settings.paused_until, 1), "short") })}` : "")),
+        h(
+          "div",
+          {},
+          h("dt", {}, t("Channel")),
+          h(
+            "dd",
+            {},
+            CHANNEL_NAMES[settings.channel] ? t(CHANNEL_NAMES[settings.channel]) : settings.channel,
+            paused(settings)
+              ? ` ${t("(paused, back on {day})", { day: formatDay(addDays(settings.paused_until, 1), "short") })}`
+              : "",
+          ),
+        ),
         h("div", {}, h("dt", {}, t("Times")), h("dd", {}, settings.channel === "off" ? "–" : whenWords(settings))),
-        h("div", {}, h("dt", {}, t("Devices")), h("dd", {}, settings.push_devices ? tn(settings.push_devices, "{count} phone", "{count} phones") : t("None"))),
+        h(
+          "div",
+          {},
+          h("dt", {}, t("Devices")),
+          h("dd", {}, settings.push_devices ? tn(settings.push_devices, "{count} phone", "{count} phones") : t("None")),
+        ),
         h("div", {}, h("dt", {}, t("Last sent")), h("dd", {}, lastSentWords(settings.last_sent))),
       ),
-      settings.channel === "off" ? h("p", { class: "hint" }, t("{name} has reminders off, so none can be sent.", { name: patient.name })) : null,
+      settings.channel === "off"
+        ? h("p", { class: "hint" }, t("{name} has reminders off, so none can be sent.", { name: patient.name }))
+        : null,
     );
     send.disabled = settings.channel === "off";
   }
@@ -391,7 +557,15 @@ export function remindersSection(patient) {
     try {
       const answer = await api.post(`/api/patients/${patient.id}/nudge`);
       const how = answer.channel === "push" ? "push" : "email";
-      say(message, answer.held_for_quiet_hours ? t("Held until {time} (quiet hours).", { time: clock(answer.deliver_at, settings?.timezone) }) : how === "push" ? t("Sent by push.") : t("Sent by email."), "success");
+      say(
+        message,
+        answer.held_for_quiet_hours
+          ? t("Held until {time} (quiet hours).", { time: clock(answer.deliver_at, settings?.timezone) })
+          : how === "push"
+            ? t("Sent by push.")
+            : t("Sent by email."),
+        "success",
+      );
     } catch (error) {
       say(message, error.offline ? t("You are offline.") : error.message, "error");
     }

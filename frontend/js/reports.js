@@ -3,7 +3,22 @@
  * too big to answer at once (the server says 202 with an export job) becomes a
  * file: a progress bar, then a Download link. */
 import * as api from "./api.js";
-import { addDays, deviceToday, field, formatDay, h, heading, loading, mount, number, percent, rangeChosen, say, statusArea, table } from "./dom.js";
+import {
+  addDays,
+  deviceToday,
+  field,
+  formatDay,
+  h,
+  heading,
+  loading,
+  mount,
+  number,
+  percent,
+  rangeChosen,
+  say,
+  statusArea,
+  table,
+} from "./dom.js";
 import { t } from "./i18n.js";
 
 function mondayOf(iso) {
@@ -61,14 +76,33 @@ export async function render(view, { user }) {
       bar.value = current.progress;
       if (current.state === "done") {
         const name = `adherence-${current.params.from}-to-${current.params.to}.${current.kind}`;
-        mount(jobArea, h("p", { role: "status" }, t("Your {kind} file is ready.", { kind })), h("a", { class: "button-link", href: current.file_url, download: name }, t("Download the report ({kind})", { kind })));
+        mount(
+          jobArea,
+          h("p", { role: "status" }, t("Your {kind} file is ready.", { kind })),
+          h(
+            "a",
+            { class: "button-link", href: current.file_url, download: name },
+            t("Download the report ({kind})", { kind }),
+          ),
+        );
         return;
       }
       if (current.state === "failed") {
-        say(status, current.error ? t("The report could not be prepared: {problem}", { problem: current.error }) : t("The report could not be prepared."), "error");
+        say(
+          status,
+          current.error
+            ? t("The report could not be prepared: {problem}", { problem: current.error })
+            : t("The report could not be prepared."),
+          "error",
+        );
         return;
       }
-      say(status, current.state === "queued" ? t("Waiting for its turn…") : t("Preparing… {percent}", { percent: percent(current.progress) }));
+      say(
+        status,
+        current.state === "queued"
+          ? t("Waiting for its turn…")
+          : t("Preparing… {percent}", { percent: percent(current.progress) }),
+      );
       setTimeout(poll, 2000);
     };
     update(job);
@@ -115,8 +149,19 @@ export async function render(view, { user }) {
             { label: t("Patient"), value: (r) => r.patient_name },
             { label: t("Therapist"), value: (r) => r.therapist_name || "–" },
             { label: t("Week of"), value: (r) => formatDay(r.week_start) },
-            { label: t("Sessions"), value: (r) => t("{done} of {due}", { done: r.sessions_done, due: r.sessions_due }), numeric: true },
-            { label: t("Adherence"), value: (r) => (r.adherence_pct === null || r.adherence_pct === undefined ? "–" : percent(Math.round(r.adherence_pct) / 100)), numeric: true },
+            {
+              label: t("Sessions"),
+              value: (r) => t("{done} of {due}", { done: r.sessions_done, due: r.sessions_due }),
+              numeric: true,
+            },
+            {
+              label: t("Adherence"),
+              value: (r) =>
+                r.adherence_pct === null || r.adherence_pct === undefined
+                  ? "–"
+                  : percent(Math.round(r.adherence_pct) / 100),
+              numeric: true,
+            },
             { label: t("Pain (avg)"), value: (r) => number(r.pain_mean), numeric: true },
             { label: t("Pain (worst)"), value: (r) => number(r.pain_max, 0), numeric: true },
             { label: t("Check-ins"), value: (r) => r.pain_logs, numeric: true },
@@ -138,10 +183,19 @@ export async function render(view, { user }) {
     show();
   });
   updateLink();
-  mount(view, heading(t("Adherence report")), h("p", { class: "lead" }, t("One row per patient per week (weeks start on Monday). The CSV has the same rows.")), form, message, jobArea, results);
+  mount(
+    view,
+    heading(t("Adherence report")),
+    h("p", { class: "lead" }, t("One row per patient per week (weeks start on Monday). The CSV has the same rows.")),
+    form,
+    message,
+    jobArea,
+    results,
+  );
   if (user.role === "admin") {
     api.get("/api/staff").then((staff) => {
-      for (const member of staff.filter((s) => s.role === "therapist")) therapist.append(h("option", { value: String(member.id) }, member.name));
+      for (const member of staff.filter((s) => s.role === "therapist"))
+        therapist.append(h("option", { value: String(member.id) }, member.name));
     });
   }
   await show();

@@ -15,7 +15,10 @@ export function render(view, ctx) {
 }
 
 function page(view, title, lead, ...content) {
-  mount(view, h("section", { class: "signin" }, heading(title), lead ? h("p", { class: "lead" }, lead) : null, ...content));
+  mount(
+    view,
+    h("section", { class: "signin" }, heading(title), lead ? h("p", { class: "lead" }, lead) : null, ...content),
+  );
 }
 
 /** Where a finished sign-in goes: the page asked for, or the person's home. */
@@ -26,11 +29,26 @@ function onward(navigate) {
 }
 
 function renderSignIn(view, { notice, navigate }) {
-  const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true, inputmode: "email", autocapitalize: "none", spellcheck: "false" });
+  const email = h("input", {
+    type: "email",
+    name: "email",
+    autocomplete: "username",
+    required: true,
+    inputmode: "email",
+    autocapitalize: "none",
+    spellcheck: "false",
+  });
   const password = h("input", { type: "password", name: "password", autocomplete: "current-password", required: true });
   const message = statusArea("alert");
   const submit = h("button", { type: "submit" }, t("Sign in"));
-  const form = h("form", { class: "card narrow", novalidate: true }, field(t("Email"), email), field(t("Password"), password), message, submit);
+  const form = h(
+    "form",
+    { class: "card narrow", novalidate: true },
+    field(t("Email"), email),
+    field(t("Password"), password),
+    message,
+    submit,
+  );
   say(message, "");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -51,7 +69,14 @@ function renderSignIn(view, { notice, navigate }) {
       submit.disabled = false;
       password.value = "";
       if (error.offline) say(message, t("You are offline. Connect to the internet to sign in."), "error");
-      else if (error.status === 429) say(message, error.payload.message?.startsWith("Too many attempts on this account") ? error.payload.message : t("Too many attempts. Please wait a few minutes and try again."), "error");
+      else if (error.status === 429)
+        say(
+          message,
+          error.payload.message?.startsWith("Too many attempts on this account")
+            ? error.payload.message
+            : t("Too many attempts. Please wait a few minutes and try again."),
+          "error",
+        );
       else if (error.status === 401) say(message, t("Wrong email or password."), "error");
       else showErrors(form, error, message);
       password.focus();
@@ -72,7 +97,12 @@ function renderSignIn(view, { notice, navigate }) {
 function nextStep(view, step, navigate) {
   if (step === "enrol") {
     const area = h("div");
-    page(view, t("One more step"), t("Staff sign in with a password and a code from an authenticator app. Set it up now: it takes a minute."), area);
+    page(
+      view,
+      t("One more step"),
+      t("Staff sign in with a password and a code from an authenticator app. Set it up now: it takes a minute."),
+      area,
+    );
     setUp(area, { done: () => onward(navigate) });
     return;
   }
@@ -82,7 +112,13 @@ function nextStep(view, step, navigate) {
   const form = h(
     "form",
     { class: "card narrow", novalidate: true },
-    field(t("6-digit code"), code, t("Open your authenticator app and enter the code it shows for Homeward. Lost your phone? Enter one of your recovery codes instead.")),
+    field(
+      t("6-digit code"),
+      code,
+      t(
+        "Open your authenticator app and enter the code it shows for Homeward. Lost your phone? Enter one of your recovery codes instead.",
+      ),
+    ),
     message,
     submit,
   );
@@ -101,28 +137,50 @@ function nextStep(view, step, navigate) {
     } catch (error) {
       submit.disabled = false;
       code.value = "";
-      if (error.status === 401 && error.payload.message === "Sign in first.") say(message, t("This sign-in took too long. Start again with your email and password."), "error");
-      else if (error.status === 401) say(message, t("That code is wrong or was used already. Wait for the next code and try again."), "error");
-      else if (error.status === 429) say(message, t("Too many wrong codes. Wait a few minutes, then sign in again."), "error");
+      if (error.status === 401 && error.payload.message === "Sign in first.")
+        say(message, t("This sign-in took too long. Start again with your email and password."), "error");
+      else if (error.status === 401)
+        say(message, t("That code is wrong or was used already. Wait for the next code and try again."), "error");
+      else if (error.status === 429)
+        say(message, t("Too many wrong codes. Wait a few minutes, then sign in again."), "error");
       else showErrors(form, error, message);
       code.focus();
     }
   });
-  page(view, t("Enter your code"), null, form, h("p", { class: "center" }, h("a", { href: "#/signin", onclick: () => location.reload() }, t("Start again"))));
+  page(
+    view,
+    t("Enter your code"),
+    null,
+    form,
+    h("p", { class: "center" }, h("a", { href: "#/signin", onclick: () => location.reload() }, t("Start again"))),
+  );
   code.focus();
 }
 
 function newPasswordFields() {
-  const password = h("input", { type: "password", name: "password", autocomplete: "new-password", required: true, minlength: MIN_PASSWORD, maxlength: MAX_PASSWORD });
+  const password = h("input", {
+    type: "password",
+    name: "password",
+    autocomplete: "new-password",
+    required: true,
+    minlength: MIN_PASSWORD,
+    maxlength: MAX_PASSWORD,
+  });
   const repeat = h("input", { type: "password", name: "repeat", autocomplete: "new-password", required: true });
   const fields = [
-    field(t("New password"), password, t("At least {count} characters. A few unusual words are strong and easy to remember.", { count: MIN_PASSWORD })),
+    field(
+      t("New password"),
+      password,
+      t("At least {count} characters. A few unusual words are strong and easy to remember.", { count: MIN_PASSWORD }),
+    ),
     field(t("Repeat the password"), repeat),
   ];
   /** Errors we can tell before asking the server (it also judges how guessable). */
   function problems() {
-    if (password.value.length < MIN_PASSWORD) return { password: [t("Use at least {count} characters.", { count: MIN_PASSWORD })] };
-    if (password.value.length > MAX_PASSWORD) return { password: [t("Use at most {count} characters.", { count: MAX_PASSWORD })] };
+    if (password.value.length < MIN_PASSWORD)
+      return { password: [t("Use at least {count} characters.", { count: MIN_PASSWORD })] };
+    if (password.value.length > MAX_PASSWORD)
+      return { password: [t("Use at most {count} characters.", { count: MAX_PASSWORD })] };
     if (password.value !== repeat.value) return { repeat: [t("The two passwords are not the same.")] };
     return null;
   }
@@ -161,7 +219,13 @@ function newPasswordForm(submitLabel, { send, offline, spent }) {
 
 function renderInvite(view, { params: [token], navigate }) {
   if (api.currentUser()) {
-    page(view, t("Welcome"), null, h("p", {}, t("You are already signed in.")), h("p", {}, h("a", { href: "#/signin" }, t("Continue"))));
+    page(
+      view,
+      t("Welcome"),
+      null,
+      h("p", {}, t("You are already signed in.")),
+      h("p", {}, h("a", { href: "#/signin" }, t("Continue"))),
+    );
     return;
   }
   const form = newPasswordForm(t("Set password and sign in"), {
@@ -177,7 +241,15 @@ function renderInvite(view, { params: [token], navigate }) {
 }
 
 function renderForgot(view) {
-  const email = h("input", { type: "email", name: "email", autocomplete: "username", required: true, inputmode: "email", autocapitalize: "none", spellcheck: "false" });
+  const email = h("input", {
+    type: "email",
+    name: "email",
+    autocomplete: "username",
+    required: true,
+    inputmode: "email",
+    autocapitalize: "none",
+    spellcheck: "false",
+  });
   const message = statusArea("alert");
   const submit = h("button", { type: "submit" }, t("Send me a link"));
   const form = h("form", { class: "card narrow", novalidate: true }, field(t("Email"), email), message, submit);
@@ -194,7 +266,14 @@ function renderForgot(view) {
       await api.post("/api/auth/password-reset", { email: email.value.trim() });
       mount(
         form,
-        h("p", { role: "status" }, t("If {email} belongs to a Homeward account, an email with a link is on its way. The link works once, for an hour.", { email: email.value.trim() })),
+        h(
+          "p",
+          { role: "status" },
+          t(
+            "If {email} belongs to a Homeward account, an email with a link is on its way. The link works once, for an hour.",
+            { email: email.value.trim() },
+          ),
+        ),
         h("p", {}, h("a", { href: "#/signin" }, t("Back to sign in"))),
       );
     } catch (error) {
@@ -204,7 +283,13 @@ function renderForgot(view) {
       else showErrors(form, error, message);
     }
   });
-  page(view, t("Forgot your password?"), t("Enter your email and we will send you a link to choose a new one."), form, h("p", { class: "center" }, h("a", { href: "#/signin" }, t("Back to sign in"))));
+  page(
+    view,
+    t("Forgot your password?"),
+    t("Enter your email and we will send you a link to choose a new one."),
+    form,
+    h("p", { class: "center" }, h("a", { href: "#/signin" }, t("Back to sign in"))),
+  );
 }
 
 function renderReset(view, { params: [token] }) {
@@ -212,10 +297,19 @@ function renderReset(view, { params: [token] }) {
     async send(password) {
       await api.post("/api/auth/password-reset/confirm", { token, password });
       await api.signedOutHere();
-      mount(form, h("p", { role: "status" }, t("Your new password is saved. Every device was signed out.")), h("p", {}, h("a", { href: "#/signin", class: "button-link" }, t("Sign in"))));
+      mount(
+        form,
+        h("p", { role: "status" }, t("Your new password is saved. Every device was signed out.")),
+        h("p", {}, h("a", { href: "#/signin", class: "button-link" }, t("Sign in"))),
+      );
     },
     offline: t("You are offline. Connect to the internet and try again."),
     spent: t("This link has been used or has expired. Ask for a new one from the sign-in page."),
   });
-  page(view, t("Choose a new password"), t("You will be signed out everywhere and can sign in with the new password."), form);
+  page(
+    view,
+    t("Choose a new password"),
+    t("You will be signed out everywhere and can sign in with the new password."),
+    form,
+  );
 }

@@ -12,7 +12,21 @@ import * as offlineMedia from "./offline-media.js";
 import { picture } from "./pictures.js";
 import { routineCacheKey } from "./outbox.js";
 import * as store from "./store.js";
-import { categoryName, deviceToday, excerpt, field, holdText, formatDay, formatTime, h, heading, loading, mount, say, statusArea } from "./dom.js";
+import {
+  categoryName,
+  deviceToday,
+  excerpt,
+  field,
+  holdText,
+  formatDay,
+  formatTime,
+  h,
+  heading,
+  loading,
+  mount,
+  say,
+  statusArea,
+} from "./dom.js";
 import { t, tn } from "./i18n.js";
 
 export async function render(view, { user }) {
@@ -26,13 +40,31 @@ export async function render(view, { user }) {
   const announcer = statusArea(); // for screen readers: the cards show the same visually
   announcer.classList.add("visually-hidden");
   const changeArea = h("div");
-  const routineSection = h("section", { "aria-labelledby": "routine-title" }, h("h2", { id: "routine-title" }, t("Your exercises")), loading());
+  const routineSection = h(
+    "section",
+    { "aria-labelledby": "routine-title" },
+    h("h2", { id: "routine-title" }, t("Your exercises")),
+    loading(),
+  );
   const painSection = h("section", { "aria-labelledby": "pain-title", class: "card", hidden: true });
   const weekLink = h("p", { class: "week-link" }, h("a", { href: "#/week" }, t("See your week ahead")));
   const flareUp = flareUpReport({ today: () => today() });
   // shown once this phone's copy is drawn: a note about a changed programme
   // appearing above a painted list would make the page jump
-  const show = () => view.contains(title) || mount(view, title, dateLine, flareUp.element, freshness, changeArea, announcer, routineSection, weekLink, painSection);
+  const show = () =>
+    view.contains(title) ||
+    mount(
+      view,
+      title,
+      dateLine,
+      flareUp.element,
+      freshness,
+      changeArea,
+      announcer,
+      routineSection,
+      weekLink,
+      painSection,
+    );
   say(announcer, "");
   // an exercise's picture and "How to do it" are made once and moved on each
   // redraw: a tick elsewhere must not close the instructions or stop the video
@@ -72,12 +104,15 @@ export async function render(view, { user }) {
     const change = state.routine?.programme_change ?? null;
     if ((change?.version ?? null) === changeShown) return;
     changeShown = change?.version ?? null;
-    mount(changeArea, await changes.notice(user, change, () => {
-      mount(changeArea);
-      const next = routineSection.querySelector("h2"); // focus does not fall to the page
-      next.tabIndex = -1;
-      next.focus();
-    }));
+    mount(
+      changeArea,
+      await changes.notice(user, change, () => {
+        mount(changeArea);
+        const next = routineSection.querySelector("h2"); // focus does not fall to the page
+        next.tabIndex = -1;
+        next.focus();
+      }),
+    );
   }
 
   const today = () => store.patientTodayFrom(state.routine);
@@ -87,7 +122,12 @@ export async function render(view, { user }) {
     const routine = state.routine;
     dateLine.textContent = formatDay(day, "long");
     if (!routine) {
-      if (state.fetchFailed) mount(routineSection, h("h2", { id: "routine-title" }, t("Your exercises")), h("p", { class: "empty" }, t("Connect to the internet once to load your programme.")));
+      if (state.fetchFailed)
+        mount(
+          routineSection,
+          h("h2", { id: "routine-title" }, t("Your exercises")),
+          h("p", { class: "empty" }, t("Connect to the internet once to load your programme.")),
+        );
       painSection.hidden = true;
       return;
     }
@@ -96,14 +136,21 @@ export async function render(view, { user }) {
     // only once the server could not be asked: a notice that comes and goes would shift the page
     freshness.hidden = state.fresh || !state.fetchFailed;
     freshness.textContent = stale
-      ? t("You are offline. This is your programme as of {day}; it may have changed since.", { day: formatDay(routine.date) })
+      ? t("You are offline. This is your programme as of {day}; it may have changed since.", {
+          day: formatDay(routine.date),
+        })
       : state.fresh
         ? ""
         : `${navigator.onLine ? t("Homeward cannot be reached right now.") : t("You are offline.")} ${t("Ticks are kept on this phone and sent later.")}`;
     const items = dayItems(routine, state.outbox, day, state.undoing);
-    const focused = routineSection.contains(document.activeElement) ? document.activeElement.getAttribute("aria-label") : null;
+    const focused = routineSection.contains(document.activeElement)
+      ? document.activeElement.getAttribute("aria-label")
+      : null;
     drawRoutine(items, day);
-    if (focused) [...routineSection.querySelectorAll("button")].find((b) => b.getAttribute("aria-label") === focused && !b.disabled)?.focus();
+    if (focused)
+      [...routineSection.querySelectorAll("button")]
+        .find((b) => b.getAttribute("aria-label") === focused && !b.disabled)
+        ?.focus();
     drawPain(painToday(routine, state.outbox, day));
   }
 
@@ -120,11 +167,19 @@ export async function render(view, { user }) {
       h("h2", { id: "routine-title" }, t("Your exercises")),
       items.length
         ? [
-            h("p", { class: "day-progress" }, tn(due, "{done} of {count} session done today", "{done} of {count} sessions done today", { done })),
+            h(
+              "p",
+              { class: "day-progress" },
+              tn(due, "{done} of {count} session done today", "{done} of {count} sessions done today", { done }),
+            ),
             h("progress", { max: String(due || 1), value: String(done), "aria-label": t("Sessions done today") }),
             list,
           ]
-        : h("p", { class: "empty" }, t("Nothing is due today. Rest well — gentle walking is still good for your back.")),
+        : h(
+            "p",
+            { class: "empty" },
+            t("Nothing is due today. Rest well — gentle walking is still good for your back."),
+          ),
     );
   }
 
@@ -134,24 +189,70 @@ export async function render(view, { user }) {
     return h(
       "li",
       { class: `exercise-card${complete ? " complete" : ""}`, dataset: { exerciseId: item.exercise_id } },
-      h("div", { class: "exercise-head" }, h("h3", { "data-l10n-skip": "" }, exercise.name), h("span", { class: `tag tag-${exercise.category}` }, categoryName(exercise.category))),
+      h(
+        "div",
+        { class: "exercise-head" },
+        h("h3", { "data-l10n-skip": "" }, exercise.name),
+        h("span", { class: `tag tag-${exercise.category}` }, categoryName(exercise.category)),
+      ),
       pictureAndHowTo(exercise).picture,
       h(
         "div",
         { class: "dose-row" },
         h("p", { class: "dose" }, dose(item)),
-        h("button", { type: "button", class: "secondary start", "aria-label": t("Start: {name}", { name: exercise.name }), disabled: complete, onclick: () => startGuide(item, day) }, t("Start")),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary start",
+            "aria-label": t("Start: {name}", { name: exercise.name }),
+            disabled: complete,
+            onclick: () => startGuide(item, day),
+          },
+          t("Start"),
+        ),
       ),
-      item.notes ? h("p", { class: "therapist-note" }, h("strong", {}, `${t("From your therapist:")} `), h("span", { "data-l10n-skip": "" }, item.notes)) : null,
+      item.notes
+        ? h(
+            "p",
+            { class: "therapist-note" },
+            h("strong", {}, `${t("From your therapist:")} `),
+            h("span", { "data-l10n-skip": "" }, item.notes),
+          )
+        : null,
       pictureAndHowTo(exercise).howTo,
       h(
         "div",
         { class: "exercise-actions" },
-        h("p", { class: "count" }, t("{done} of {due}", { done: item.done, due: item.due }), complete ? h("span", { class: "visually-hidden" }, ` — ${t("done for today")}`) : null),
+        h(
+          "p",
+          { class: "count" },
+          t("{done} of {due}", { done: item.done, due: item.due }),
+          complete ? h("span", { class: "visually-hidden" }, ` — ${t("done for today")}`) : null,
+        ),
         item.ticks.length
-          ? h("button", { type: "button", class: "secondary", "aria-label": t("Undo: {name}", { name: exercise.name }), onclick: () => undo(item) }, t("Undo"))
+          ? h(
+              "button",
+              {
+                type: "button",
+                class: "secondary",
+                "aria-label": t("Undo: {name}", { name: exercise.name }),
+                onclick: () => undo(item),
+              },
+              t("Undo"),
+            )
           : null,
-        h("button", { type: "button", class: "done", "aria-label": t("Done: {name}", { name: exercise.name }), disabled: complete, onclick: (event) => tick(item, day, event) }, complete ? `✓ ${t("Done")}` : t("Done")),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "done",
+            "aria-label": t("Done: {name}", { name: exercise.name }),
+            disabled: complete,
+            onclick: (event) => tick(item, day, event),
+          },
+          complete ? `✓ ${t("Done")}` : t("Done"),
+        ),
       ),
     );
   }
@@ -159,10 +260,18 @@ export async function render(view, { user }) {
   /** The card's picture and its "How to do it", made once per exercise (and
    * again only when the exercise's media changed). */
   function pictureAndHowTo(exercise) {
-    const key = JSON.stringify([exercise.instructions, exercise.illustration?.url, (exercise.media || []).map((m) => m.url)]);
+    const key = JSON.stringify([
+      exercise.instructions,
+      exercise.illustration?.url,
+      (exercise.media || []).map((m) => m.url),
+    ]);
     const known = shown.get(exercise.id);
     if (known?.key === key) return known;
-    const made = { key, picture: picture(exercise, "small", { class: "exercise-picture card-picture" }), howTo: howToDoIt(exercise) };
+    const made = {
+      key,
+      picture: picture(exercise, "small", { class: "exercise-picture card-picture" }),
+      howTo: howToDoIt(exercise),
+    };
     shown.set(exercise.id, made);
     return made;
   }
@@ -196,7 +305,14 @@ export async function render(view, { user }) {
   }
 
   function sayDone(item) {
-    say(announcer, t("{name}: {done} of {due} done.", { name: item.exercise.name, done: Math.min(item.done + 1, item.due), due: item.due }));
+    say(
+      announcer,
+      t("{name}: {done} of {due} done.", {
+        name: item.exercise.name,
+        done: Math.min(item.done + 1, item.due),
+        due: item.due,
+      }),
+    );
   }
 
   /** Guides the item's sets; finishing the last one saves the session, exactly
@@ -252,10 +368,24 @@ export async function render(view, { user }) {
   }
 
   const pain = painForm();
-  painSection.append(h("h2", { id: "pain-title" }, t("Pain check-in")), h("p", { class: "hint" }, t("How is your back right now? You can check in more than once a day.")), pain.form, pain.entries);
+  painSection.append(
+    h("h2", { id: "pain-title" }, t("Pain check-in")),
+    h("p", { class: "hint" }, t("How is your back right now? You can check in more than once a day.")),
+    pain.form,
+    pain.entries,
+  );
 
   function painForm() {
-    const score = h("input", { type: "range", id: "pain-score", name: "score", min: "0", max: "10", step: "1", value: "0", "aria-describedby": "pain-scale" });
+    const score = h("input", {
+      type: "range",
+      id: "pain-score",
+      name: "score",
+      min: "0",
+      max: "10",
+      step: "1",
+      value: "0",
+      "aria-describedby": "pain-scale",
+    });
     const shown = h("output", { class: "pain-value", for: "pain-score", "aria-hidden": "true" }, "0");
     const sayScore = () => score.setAttribute("aria-valuetext", painValueText(Number(score.value)));
     sayScore();
@@ -266,7 +396,14 @@ export async function render(view, { user }) {
     });
     // the bounds are the server's (bounds.js); the browser's own checks are off (novalidate)
     const spasmsRule = bounds.rule("pain_log", "spasms");
-    const spasms = h("input", { type: "number", name: "spasms", min: spasmsRule?.minimum, max: spasmsRule?.maximum, step: "1", inputmode: "numeric" });
+    const spasms = h("input", {
+      type: "number",
+      name: "spasms",
+      min: spasmsRule?.minimum,
+      max: spasmsRule?.maximum,
+      step: "1",
+      inputmode: "numeric",
+    });
     const note = h("textarea", { name: "note", rows: "2", maxlength: bounds.rule("pain_log", "note")?.maxLength });
     const inputs = { score, spasms, note };
     const message = statusArea();
@@ -279,7 +416,12 @@ export async function render(view, { user }) {
         { class: "field" },
         h("label", { for: "pain-score" }, t("Pain (0-10)")),
         h("div", { class: "range-row" }, score, shown),
-        h("p", { class: "hint scale", id: "pain-scale" }, h("span", {}, t("0 = no pain")), h("span", {}, t("10 = worst imaginable"))),
+        h(
+          "p",
+          { class: "hint scale", id: "pain-scale" },
+          h("span", {}, t("0 = no pain")),
+          h("span", {}, t("10 = worst imaginable")),
+        ),
       ),
       field(t("Spasms today (optional)"), spasms),
       field(t("Note (optional)"), note),
@@ -290,7 +432,13 @@ export async function render(view, { user }) {
       event.preventDefault();
       for (const input of Object.values(inputs)) input.removeAttribute("aria-invalid");
       const count = spasms.value === "" ? null : Number(spasms.value);
-      const body = { id: api.uuid(), logged_on: today(), score: Number(score.value), spasms: count, note: note.value.trim() || null };
+      const body = {
+        id: api.uuid(),
+        logged_on: today(),
+        score: Number(score.value),
+        spasms: count,
+        note: note.value.trim() || null,
+      };
       // the same bounds as the server's: "Saved" only for what it will take
       const found = bounds.problems("pain_log", body, today());
       if (spasms.validity.badInput) found.spasms = t("must be a whole number.");
@@ -321,11 +469,18 @@ export async function render(view, { user }) {
                   h(
                     "li",
                     {},
-                    h("span", { class: "pain-badge", dataset: { level: painLevel(entry.score) }, "aria-hidden": "true" }, String(entry.score)),
+                    h(
+                      "span",
+                      { class: "pain-badge", dataset: { level: painLevel(entry.score) }, "aria-hidden": "true" },
+                      String(entry.score),
+                    ),
                     h(
                       "span",
                       {},
-                      t("{time} · pain {score}/10", { time: formatTime(entry.created_at || entry.queued_at), score: entry.score }),
+                      t("{time} · pain {score}/10", {
+                        time: formatTime(entry.created_at || entry.queued_at),
+                        score: entry.score,
+                      }),
                       entry.spasms ? ` · ${tn(entry.spasms, "{count} spasm", "{count} spasms")}` : "",
                       entry.note ? [" · ", h("span", { "data-l10n-skip": "" }, excerpt(entry.note))] : "",
                       entry.queued ? h("span", { class: "queued" }, ` · ${t("not sent yet")}`) : "",
@@ -352,7 +507,11 @@ export async function render(view, { user }) {
     await load();
   } catch (error) {
     show();
-    mount(routineSection, h("h2", { id: "routine-title" }, t("Your exercises")), h("p", { role: "alert" }, error.message));
+    mount(
+      routineSection,
+      h("h2", { id: "routine-title" }, t("Your exercises")),
+      h("p", { role: "alert" }, error.message),
+    );
   }
   return () => {
     left = true;
@@ -369,7 +528,8 @@ export function dayItems(routine, outbox, day, undoing = new Set()) {
   const ticks = new Map();
   if (routine.date === day) {
     for (const log of routine.exercise_logs || []) {
-      if (!log.deleted_at && !undone.has(log.id)) ticks.set(log.id, { id: log.id, exercise_id: log.exercise_id, at: log.created_at });
+      if (!log.deleted_at && !undone.has(log.id))
+        ticks.set(log.id, { id: log.id, exercise_id: log.exercise_id, at: log.created_at });
     }
   }
   for (const record of outbox) {
@@ -410,7 +570,21 @@ function howToDoIt(exercise) {
     h("summary", {}, t("How to do {name}", { name: exercise.name })),
     large,
     h("p", { "data-l10n-skip": "" }, exercise.instructions),
-    others.length ? h("div", { class: "clinic-pictures" }, others.map((m) => h("img", { src: m.thumb_url, alt: t("{name}, another view from your clinic", { name: exercise.name }), loading: "lazy", width: m.width, height: m.height }))) : null,
+    others.length
+      ? h(
+          "div",
+          { class: "clinic-pictures" },
+          others.map((m) =>
+            h("img", {
+              src: m.thumb_url,
+              alt: t("{name}, another view from your clinic", { name: exercise.name }),
+              loading: "lazy",
+              width: m.width,
+              height: m.height,
+            }),
+          ),
+        )
+      : null,
     video ? videoBlock(exercise, video) : null,
   );
 }
@@ -418,16 +592,28 @@ function howToDoIt(exercise) {
 function videoBlock(exercise, video) {
   const status = h("p", { class: "hint video-status", role: "status" });
   const button = h("button", { type: "button", class: "secondary small" });
-  const player = h("video", { controls: true, preload: "none", playsinline: true, src: video.url, "aria-label": t("Video: {name}", { name: exercise.name }) });
+  const player = h("video", {
+    controls: true,
+    preload: "none",
+    playsinline: true,
+    src: video.url,
+    "aria-label": t("Video: {name}", { name: exercise.name }),
+  });
 
   async function show() {
     const saved = await offlineMedia.isSaved(video.url);
     button.disabled = false;
-    button.textContent = saved ? t("Remove the video from this phone") : t("Save video for offline ({size})", { size: offlineMedia.megabytes(video.bytes) });
+    button.textContent = saved
+      ? t("Remove the video from this phone")
+      : t("Save video for offline ({size})", { size: offlineMedia.megabytes(video.bytes) });
     // the exercise's name after the visible words: every card with a video has this button
     button.setAttribute("aria-label", `${button.textContent}: ${exercise.name}`);
     button.onclick = saved ? remove : save;
-    status.textContent = saved ? t("Saved on this phone: it plays without the internet.") : navigator.onLine ? "" : t("You are offline: save the video while online to watch it offline.");
+    status.textContent = saved
+      ? t("Saved on this phone: it plays without the internet.")
+      : navigator.onLine
+        ? ""
+        : t("You are offline: save the video while online to watch it offline.");
   }
   async function save() {
     button.disabled = true;
@@ -435,7 +621,8 @@ function videoBlock(exercise, video) {
     try {
       await offlineMedia.saveVideo(video.url);
     } catch (error) {
-      status.textContent = error instanceof TypeError ? t("You are offline: try again when you are online.") : error.message;
+      status.textContent =
+        error instanceof TypeError ? t("You are offline: try again when you are online.") : error.message;
       button.disabled = false;
       return;
     }
@@ -463,7 +650,13 @@ function tapAudio() {
 function dose(item) {
   const parts = [`${tn(item.sets, "{count} set", "{count} sets")} × ${tn(item.reps, "{count} rep", "{count} reps")}`];
   if (item.hold_seconds) parts.push(t("hold {time}", { time: holdText(item.hold_seconds) }));
-  parts.push(item.times_per_day === 1 ? t("once a day") : item.times_per_day === 2 ? t("twice a day") : t("{count} times a day", { count: item.times_per_day }));
+  parts.push(
+    item.times_per_day === 1
+      ? t("once a day")
+      : item.times_per_day === 2
+        ? t("twice a day")
+        : t("{count} times a day", { count: item.times_per_day }),
+  );
   return parts.join(" · ");
 }
 

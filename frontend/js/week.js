@@ -14,7 +14,7 @@ export async function render(view, { user }) {
 
   async function show(day) {
     const key = `week:${user.id}:${day || "now"}`;
-    let week = null;
+    let week;
     let note = null;
     try {
       week = await api.get(`/api/patients/${user.id}/week`, day ? { date: day } : undefined);
@@ -25,7 +25,9 @@ export async function render(view, { user }) {
         return;
       }
       week = (await store.cached(key))?.value;
-      note = week ? t("You are offline: this is the week as this phone last saw it.") : t("Connect to the internet once to see your week.");
+      note = week
+        ? t("You are offline: this is the week as this phone last saw it.")
+        : t("Connect to the internet once to see your week.");
     }
     if (!week) {
       mount(body, h("p", { class: "empty" }, note));
@@ -40,9 +42,19 @@ export async function render(view, { user }) {
     const thisWeek = week.today >= week.start && week.today <= addDays(week.start, 6);
     mount(
       nav,
-      h("button", { type: "button", class: "secondary small", onclick: () => show(addDays(showing, -7)) }, `← ${t("Previous week")}`),
-      h("p", { class: "week-range", "data-l10n-skip": "" }, `${formatDay(week.start, "short")} – ${formatDay(addDays(week.start, 6), "short")}`),
-      thisWeek ? h("span") : h("button", { type: "button", class: "secondary small", onclick: () => show(null) }, `${t("This week")} →`),
+      h(
+        "button",
+        { type: "button", class: "secondary small", onclick: () => show(addDays(showing, -7)) },
+        `← ${t("Previous week")}`,
+      ),
+      h(
+        "p",
+        { class: "week-range", "data-l10n-skip": "" },
+        `${formatDay(week.start, "short")} – ${formatDay(addDays(week.start, 6), "short")}`,
+      ),
+      thisWeek
+        ? h("span")
+        : h("button", { type: "button", class: "secondary small", onclick: () => show(null) }, `${t("This week")} →`),
     );
   }
 
@@ -57,7 +69,14 @@ function dayState(day, today) {
   return day.done ? "partial" : "missed";
 }
 
-const STATE_WORDS = { rest: N_("rest day"), ahead: N_("to come"), done: N_("all done"), today: N_("today"), partial: N_("partly done"), missed: N_("missed") };
+const STATE_WORDS = {
+  rest: N_("rest day"),
+  ahead: N_("to come"),
+  done: N_("all done"),
+  today: N_("today"),
+  partial: N_("partly done"),
+  missed: N_("missed"),
+};
 
 /** One line per day: the day's sessions, done or missed. */
 function summary(week) {
@@ -70,9 +89,17 @@ function summary(week) {
         "li",
         { class: `week-day ${state}`, "aria-current": day.date === week.today ? "date" : null },
         h("span", { class: "week-day-name" }, weekdayName(index)),
-        h("span", { class: "week-day-mark", "aria-hidden": "true" }, { done: "✓", missed: "✗", partial: "◐", today: "•", ahead: "·", rest: "–" }[state]),
+        h(
+          "span",
+          { class: "week-day-mark", "aria-hidden": "true" },
+          { done: "✓", missed: "✗", partial: "◐", today: "•", ahead: "·", rest: "–" }[state],
+        ),
         h("span", { class: "week-day-count" }, day.due ? `${day.done}/${day.due}` : ""),
-        h("span", { class: "visually-hidden", "data-l10n-skip": "" }, `${formatDay(day.date, "long")}: ${t(STATE_WORDS[state])}${day.due ? `, ${t("{done} of {due} sessions", { done: day.done, due: day.due })}` : ""}`),
+        h(
+          "span",
+          { class: "visually-hidden", "data-l10n-skip": "" },
+          `${formatDay(day.date, "long")}: ${t(STATE_WORDS[state])}${day.due ? `, ${t("{done} of {due} sessions", { done: day.done, due: day.due })}` : ""}`,
+        ),
       );
     }),
   );
@@ -85,9 +112,34 @@ function grid(week) {
     const item = day.items.find((i) => i.exercise_id === exercise.id);
     if (!item) return h("td", { class: "not-due" }, h("span", { class: "visually-hidden" }, t("not due")));
     const past = day.date < week.today;
-    const state = item.done >= item.due ? "done" : past ? (item.done ? "partial" : "missed") : day.date === week.today ? "today" : "ahead";
-    const text = item.due > 1 ? `${item.done}/${item.due}` : { done: "✓", missed: "✗", partial: "◐", today: "•", ahead: "·" }[state];
-    return h("td", { class: state }, h("span", { "aria-hidden": "true" }, text), h("span", { class: "visually-hidden" }, t("{state}, {done} of {due}", { state: state === "done" ? t("done") : t(STATE_WORDS[state]), done: item.done, due: item.due })));
+    const state =
+      item.done >= item.due
+        ? "done"
+        : past
+          ? item.done
+            ? "partial"
+            : "missed"
+          : day.date === week.today
+            ? "today"
+            : "ahead";
+    const text =
+      item.due > 1
+        ? `${item.done}/${item.due}`
+        : { done: "✓", missed: "✗", partial: "◐", today: "•", ahead: "·" }[state];
+    return h(
+      "td",
+      { class: state },
+      h("span", { "aria-hidden": "true" }, text),
+      h(
+        "span",
+        { class: "visually-hidden" },
+        t("{state}, {done} of {due}", {
+          state: state === "done" ? t("done") : t(STATE_WORDS[state]),
+          done: item.done,
+          due: item.due,
+        }),
+      ),
+    );
   };
   return h(
     "div",
@@ -96,8 +148,34 @@ function grid(week) {
       "table",
       {},
       h("caption", { class: "visually-hidden" }, t("Your exercises by day: done, missed or to come")),
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("Exercise")), week.days.map((day, index) => h("th", { scope: "col", class: day.date === week.today ? "today" : null }, h("abbr", { title: formatDay(day.date, "long") }, weekdayName(index)))))),
-      h("tbody", {}, week.exercises.map((exercise) => h("tr", {}, h("th", { scope: "row", "data-l10n-skip": "" }, exercise.name), week.days.map((day) => cell(exercise, day))))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { scope: "col" }, t("Exercise")),
+          week.days.map((day, index) =>
+            h(
+              "th",
+              { scope: "col", class: day.date === week.today ? "today" : null },
+              h("abbr", { title: formatDay(day.date, "long") }, weekdayName(index)),
+            ),
+          ),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        week.exercises.map((exercise) =>
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row", "data-l10n-skip": "" }, exercise.name),
+            week.days.map((day) => cell(exercise, day)),
+          ),
+        ),
+      ),
     ),
   );
 }
