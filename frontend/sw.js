@@ -2,8 +2,8 @@
  * outbox flushed by Background Sync when the page is gone, with the very module
  * the page uses (outbox.js), and reminders by Web Push (push.js, shared with the
  * page too). API data is cached per user by the page, never here. */
-import { SYNC_TAG, flush } from "__ASSETS__js/outbox.js";
-import { PUBLIC_KEY, SUBSCRIPTIONS, subscribe, subscriptionBody } from "__ASSETS__js/push.js";
+import { SYNC_TAG, flush } from "__ASSETS__js/core/outbox.js";
+import { PUBLIC_KEY, SUBSCRIPTIONS, subscribe, subscriptionBody } from "__ASSETS__js/core/push.js";
 
 const VERSION = "__ASSET_VERSION__";
 const SHELL_CACHE = `homeward-shell-${VERSION}`;

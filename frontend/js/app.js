@@ -1,83 +1,130 @@
 /** The shell: boots the session, routes #/… to one screen module at a time,
  * keeps the online / pending-records indicator and the service worker current. */
-import * as api from "./api.js";
-import * as badges from "./badges.js";
-import * as bounds from "./bounds.js";
-import { h, mount } from "./dom.js";
-import { N_, language, remembered, setLanguage, t, tn } from "./i18n.js";
+import * as api from "./core/api.js";
+import * as badges from "./core/badges.js";
+import * as bounds from "./core/bounds.js";
+import { h, mount } from "./core/dom.js";
+import { N_, language, remembered, setLanguage, t, tn } from "./core/i18n.js";
 
 const STAFF = ["therapist", "admin"];
 const BADGE_POLL_MS = 60000;
 const HOME = { patient: "#/today", therapist: "#/patients", admin: "#/patients" };
 
 const ROUTES = [
-  { path: /^\/signin$/, public: true, title: N_("Sign in"), load: () => import("./signin.js") },
+  { path: /^\/signin$/, public: true, title: N_("Sign in"), load: () => import("./screens/signin.js") },
   {
     path: /^\/invite\/([\w.~-]+)$/,
     public: true,
     title: N_("Welcome"),
     view: "invite",
-    load: () => import("./signin.js"),
+    load: () => import("./screens/signin.js"),
   },
-  { path: /^\/forgot$/, public: true, title: N_("Forgot password"), view: "forgot", load: () => import("./signin.js") },
+  {
+    path: /^\/forgot$/,
+    public: true,
+    title: N_("Forgot password"),
+    view: "forgot",
+    load: () => import("./screens/signin.js"),
+  },
   {
     path: /^\/reset\/([\w.~-]+)$/,
     public: true,
     title: N_("New password"),
     view: "reset",
-    load: () => import("./signin.js"),
+    load: () => import("./screens/signin.js"),
   },
   {
     path: /^\/reminders\/stop\/([\w.~-]+)$/,
     public: true,
     title: N_("Reminders"),
-    load: () => import("./reminders.js"),
+    load: () => import("./screens/reminders.js"),
   },
   {
     path: /^\/account$/,
     roles: ["patient", "therapist", "admin"],
     title: N_("Account"),
-    load: () => import("./account.js"),
+    load: () => import("./screens/account.js"),
   },
-  { path: /^\/today$/, roles: ["patient"], title: N_("Today"), load: () => import("./today.js") },
-  { path: /^\/week$/, roles: ["patient"], title: N_("This week"), load: () => import("./week.js") },
-  { path: /^\/progress$/, roles: ["patient"], title: N_("Progress"), load: () => import("./progress.js") },
-  { path: /^\/odi$/, roles: ["patient"], title: N_("Back-pain questionnaire"), load: () => import("./odi.js") },
-  { path: /^\/psfs$/, roles: ["patient"], title: N_("Daily activities"), load: () => import("./psfs.js") },
-  { path: /^\/messages$/, roles: ["patient"], title: N_("Messages"), load: () => import("./messages.js") },
-  { path: /^\/patients$/, roles: STAFF, title: N_("Patients"), load: () => import("./patients.js") },
-  { path: /^\/patients\/(\d+)$/, roles: STAFF, title: N_("Patient"), load: () => import("./patient.js") },
+  { path: /^\/today$/, roles: ["patient"], title: N_("Today"), load: () => import("./screens/patient/today.js") },
+  { path: /^\/week$/, roles: ["patient"], title: N_("This week"), load: () => import("./screens/patient/week.js") },
+  {
+    path: /^\/progress$/,
+    roles: ["patient"],
+    title: N_("Progress"),
+    load: () => import("./screens/patient/progress.js"),
+  },
+  {
+    path: /^\/odi$/,
+    roles: ["patient"],
+    title: N_("Back-pain questionnaire"),
+    load: () => import("./screens/patient/odi.js"),
+  },
+  {
+    path: /^\/psfs$/,
+    roles: ["patient"],
+    title: N_("Daily activities"),
+    load: () => import("./screens/patient/psfs.js"),
+  },
+  {
+    path: /^\/messages$/,
+    roles: ["patient"],
+    title: N_("Messages"),
+    load: () => import("./screens/patient/messages.js"),
+  },
+  { path: /^\/patients$/, roles: STAFF, title: N_("Patients"), load: () => import("./screens/staff/patients.js") },
+  { path: /^\/patients\/(\d+)$/, roles: STAFF, title: N_("Patient"), load: () => import("./screens/staff/patient.js") },
   {
     path: /^\/patients\/(\d+)\/programme$/,
     roles: STAFF,
     title: N_("Edit programme"),
-    load: () => import("./programme.js"),
+    load: () => import("./screens/staff/programme.js"),
   },
   {
     path: /^\/patients\/(\d+)\/odi$/,
     roles: STAFF,
     title: N_("Back-pain questionnaire"),
-    load: () => import("./odi.js"),
+    load: () => import("./screens/patient/odi.js"),
   },
-  { path: /^\/patients\/(\d+)\/psfs$/, roles: STAFF, title: N_("Daily activities"), load: () => import("./psfs.js") },
-  { path: /^\/alerts$/, roles: STAFF, title: N_("Alerts"), load: () => import("./alerts.js") },
-  { path: /^\/reports$/, roles: STAFF, title: N_("Adherence report"), load: () => import("./reports.js") },
-  { path: /^\/library$/, roles: STAFF, title: N_("Exercise library"), load: () => import("./library.js") },
-  { path: /^\/library\/(\d+)$/, roles: STAFF, title: N_("Exercise"), load: () => import("./library.js") },
-  { path: /^\/admin\/staff$/, roles: ["admin"], title: N_("Staff"), view: "staff", load: () => import("./admin.js") },
+  {
+    path: /^\/patients\/(\d+)\/psfs$/,
+    roles: STAFF,
+    title: N_("Daily activities"),
+    load: () => import("./screens/patient/psfs.js"),
+  },
+  { path: /^\/alerts$/, roles: STAFF, title: N_("Alerts"), load: () => import("./screens/staff/alerts.js") },
+  {
+    path: /^\/reports$/,
+    roles: STAFF,
+    title: N_("Adherence report"),
+    load: () => import("./screens/staff/reports.js"),
+  },
+  {
+    path: /^\/library$/,
+    roles: STAFF,
+    title: N_("Exercise library"),
+    load: () => import("./screens/staff/library.js"),
+  },
+  { path: /^\/library\/(\d+)$/, roles: STAFF, title: N_("Exercise"), load: () => import("./screens/staff/library.js") },
+  {
+    path: /^\/admin\/staff$/,
+    roles: ["admin"],
+    title: N_("Staff"),
+    view: "staff",
+    load: () => import("./screens/staff/admin.js"),
+  },
   {
     path: /^\/admin\/tokens$/,
     roles: ["admin"],
     title: N_("API tokens"),
     view: "tokens",
-    load: () => import("./admin.js"),
+    load: () => import("./screens/staff/admin.js"),
   },
   {
     path: /^\/admin\/audit$/,
     roles: ["admin"],
     title: N_("Audit log"),
     view: "audit",
-    load: () => import("./admin.js"),
+    load: () => import("./screens/staff/admin.js"),
   },
 ];
 
@@ -300,7 +347,7 @@ async function drawRefused() {
   const existing = banner.querySelector("[data-banner=refused]");
   const shown = refused.map((record) => `${record.key}@${record.rejected_at}`).join(" ");
   if ((existing?.dataset.shown ?? "") === shown) return;
-  const panel = refused.length ? (await import("./refused.js")).panel(refused) : null;
+  const panel = refused.length ? (await import("./screens/patient/refused.js")).panel(refused) : null;
   if (panel) panel.dataset.shown = shown;
   if (existing && panel) existing.replaceWith(panel);
   else if (existing) existing.remove();

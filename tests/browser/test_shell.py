@@ -75,7 +75,7 @@ def test_service_worker_controls_the_page_and_manifest_is_installable(phone, wat
     assert any(
         url.endswith("/vendor/uplot.js") for url in cached
     )  # charts work offline
-    assert any(url.endswith("/js/today.js") for url in cached)
+    assert any(url.endswith("/js/screens/patient/today.js") for url in cached)
 
     href = page.locator("link[rel=manifest]").get_attribute("href")
     manifest = page.request.get(href).json()

@@ -8,7 +8,7 @@
  * "flare_up" (each a section of POST /api/sync, see SECTIONS).
  * Nothing here touches the DOM: the service worker has none.
  */
-import { openDB } from "../vendor/idb.js";
+import { openDB } from "../../vendor/idb.js";
 import { t } from "./i18n.js";
 
 export const DB_NAME = "homeward";

@@ -2,11 +2,11 @@
  * the clinic's own pictures (up to 6) and video (one) of each: add, replace,
  * delete. The server checks each file by its content and says why it refuses
  * one; the limits are shown before the upload. */
-import * as api from "./api.js";
-import { field, h, heading, loading, mount, say, showErrors, statusArea, uid } from "./dom.js";
-import { N_, t, tn } from "./i18n.js";
-import { megabytes } from "./offline-media.js";
-import { picture } from "./pictures.js";
+import * as api from "../../core/api.js";
+import { field, h, heading, loading, mount, say, showErrors, statusArea, uid } from "../../core/dom.js";
+import { N_, t, tn } from "../../core/i18n.js";
+import { megabytes } from "../../core/offline-media.js";
+import { picture } from "../../core/pictures.js";
 
 const ACCEPT_PICTURE = "image/jpeg,image/png,image/webp,image/heic,image/heif,.heic";
 const ACCEPT_VIDEO = "video/mp4,video/webm";

@@ -1,9 +1,9 @@
 /** Setting up an authenticator app (TOTP): the QR code to scan, the secret to
  * type instead, a code to confirm, then the ten recovery codes, shown once.
  * Used during sign-in (staff enrol at their first sign-in) and from Account. */
-import * as api from "./api.js";
-import { clearErrors, copyButton, field, h, heading, mount, say, showErrors, statusArea } from "./dom.js";
-import { t } from "./i18n.js";
+import * as api from "../core/api.js";
+import { clearErrors, copyButton, field, h, heading, mount, say, showErrors, statusArea } from "../core/dom.js";
+import { t } from "../core/i18n.js";
 
 /** A one-time code input: digits on phones, the OS's code autofill. */
 export function codeInput(name = "code") {

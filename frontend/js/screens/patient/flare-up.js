@@ -1,10 +1,10 @@
 /** Flare-ups: the patient's report (opened from Today), saved through the
  * outbox like a pain check-in (so offline too), the advice shown after it,
  * and the words and tables the progress screens use for them. */
-import * as api from "./api.js";
-import * as bounds from "./bounds.js";
-import { field, formatDay, h, mount, number, say, statusArea, table, uid } from "./dom.js";
-import { N_, t, tn } from "./i18n.js";
+import * as api from "../../core/api.js";
+import * as bounds from "../../core/bounds.js";
+import { field, formatDay, h, mount, number, say, statusArea, table, uid } from "../../core/dom.js";
+import { N_, t, tn } from "../../core/i18n.js";
 
 // the server's names (backend/models/clinical.py) and how the patient reads them
 export const TRIGGERS = {

@@ -1,10 +1,21 @@
 /** Account: the signed-in person's password, the devices they are signed in
  * on (each can be signed out), their two-step sign-in and, for a patient,
  * their reminders and their programme as a handout to print. */
-import * as api from "./api.js";
+import * as api from "../core/api.js";
 import { codeInput, setUp } from "./authenticator.js";
-import { clearErrors, field, formatDateTime, h, heading, loading, mount, say, showErrors, statusArea } from "./dom.js";
-import { LANGUAGES, fromBrowser, setLanguage, t } from "./i18n.js";
+import {
+  clearErrors,
+  field,
+  formatDateTime,
+  h,
+  heading,
+  loading,
+  mount,
+  say,
+  showErrors,
+  statusArea,
+} from "../core/dom.js";
+import { LANGUAGES, fromBrowser, setLanguage, t } from "../core/i18n.js";
 import { remindersCard } from "./reminders.js";
 
 export async function render(view, { user, navigate }) {

@@ -9,10 +9,10 @@ let uPlotPromise = null;
 function loadUPlot() {
   if (!document.querySelector("link[data-uplot]")) {
     document.head.append(
-      h("link", { rel: "stylesheet", href: new URL("../vendor/uplot.css", import.meta.url).href, "data-uplot": "" }),
+      h("link", { rel: "stylesheet", href: new URL("../../vendor/uplot.css", import.meta.url).href, "data-uplot": "" }),
     );
   }
-  uPlotPromise ??= import("../vendor/uplot.js").then((module) => module.default);
+  uPlotPromise ??= import("../../vendor/uplot.js").then((module) => module.default);
   return uPlotPromise;
 }
 

@@ -1,10 +1,10 @@
 /** This week: which exercises are due on which day, and for each past day
  * whether they were done or missed, at a glance. Kept on the device for
  * offline use, like Today. */
-import * as api from "./api.js";
-import * as store from "./store.js";
-import { addDays, formatDay, h, heading, loading, mount, weekdayName } from "./dom.js";
-import { N_, t } from "./i18n.js";
+import * as api from "../../core/api.js";
+import * as store from "../../core/store.js";
+import { addDays, formatDay, h, heading, loading, mount, weekdayName } from "../../core/dom.js";
+import { N_, t } from "../../core/i18n.js";
 
 export async function render(view, { user }) {
   const body = h("div", { class: "week-body" }, loading());

@@ -3,10 +3,10 @@
  * what happened and how long ago; Acknowledge, and Resolve with a note. The
  * admin also sees how long each waited to be acknowledged. The patient page
  * shows one patient's open alerts with the same cards (`alertList`). */
-import * as api from "./api.js";
-import * as badges from "./badges.js";
-import { formatDateTime, h, heading, loading, mount, say, statusArea, uid } from "./dom.js";
-import { N_, language, t, tn } from "./i18n.js";
+import * as api from "../../core/api.js";
+import * as badges from "../../core/badges.js";
+import { formatDateTime, h, heading, loading, mount, say, statusArea, uid } from "../../core/dom.js";
+import { N_, language, t, tn } from "../../core/i18n.js";
 
 const FILTERS = [
   ["", N_("Open")],

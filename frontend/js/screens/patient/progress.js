@@ -1,11 +1,11 @@
 /** Progress: the patient's daily pain (with their flare-ups marked) and
  * adherence over 14/30/90 days, with the same numbers as tables, their
  * flare-ups, and their questionnaire histories (ODI, PSFS). */
-import * as api from "./api.js";
-import * as store from "./store.js";
-import { chartFigure, dailyChart } from "./charts.js";
-import { addDays, formatDay, h, heading, loading, mount, number, percent, table } from "./dom.js";
-import { t } from "./i18n.js";
+import * as api from "../../core/api.js";
+import * as store from "../../core/store.js";
+import { chartFigure, dailyChart } from "../../core/charts.js";
+import { addDays, formatDay, h, heading, loading, mount, number, percent, table } from "../../core/dom.js";
+import { t } from "../../core/i18n.js";
 import { flareUpTable, severityWords } from "./flare-up.js";
 import { odiTable } from "./odi.js";
 import { psfsTable } from "./psfs.js";

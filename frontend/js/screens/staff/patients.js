@@ -2,7 +2,7 @@
  * filtered on the server; the loaded rows sortable, with the adherence/pain
  * summary, unread messages and open alerts) and the form that enrols a patient
  * and shows their invitation link. */
-import * as api from "./api.js";
+import * as api from "../../core/api.js";
 import {
   clearErrors,
   copyButton,
@@ -17,8 +17,8 @@ import {
   say,
   showErrors,
   statusArea,
-} from "./dom.js";
-import { N_, t, tn } from "./i18n.js";
+} from "../../core/dom.js";
+import { N_, t, tn } from "../../core/i18n.js";
 
 const PAGE_SIZE = 100;
 const SEARCH_DELAY_MS = 300;

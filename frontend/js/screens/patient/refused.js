@@ -2,11 +2,11 @@
  * what each was, why it was refused in plain words, and the choice to correct
  * it (then it is sent again, once) or to discard it. Nothing is dropped
  * silently. Shown above every screen of the patient until dealt with. */
-import * as api from "./api.js";
-import * as bounds from "./bounds.js";
-import * as store from "./store.js";
-import { excerpt, field, formatDay, h, mount, say, statusArea } from "./dom.js";
-import { N_, t, tn } from "./i18n.js";
+import * as api from "../../core/api.js";
+import * as bounds from "../../core/bounds.js";
+import * as store from "../../core/store.js";
+import { excerpt, field, formatDay, h, mount, say, statusArea } from "../../core/dom.js";
+import { N_, t, tn } from "../../core/i18n.js";
 
 const KINDS = {
   exercise_log: N_("Exercise"),

@@ -3,8 +3,8 @@
  * at the end of each hold, and the screen kept on. Loaded by today.js on first
  * use. It records nothing itself: finishing the last set calls `finish()`,
  * which ticks the exercise; Stop, Escape or leaving the screen record nothing. */
-import { h, say, uid } from "./dom.js";
-import { N_, t, tn } from "./i18n.js";
+import { h, say, uid } from "../../core/dom.js";
+import { N_, t, tn } from "../../core/i18n.js";
 
 const READY_MS = 5000; // time to get down on the mat before the first hold
 const RELAX_MS = 3000; // between reps

@@ -1,7 +1,7 @@
 /** Reminders: the patient's settings card on Account (times, days, push on this
  * phone or one email a day, pause, stop), the page an email's stop link opens,
  * and the staff's view of them on a patient's page with "Send a reminder". */
-import * as api from "./api.js";
+import * as api from "../core/api.js";
 import {
   addDays,
   clearErrors,
@@ -17,9 +17,9 @@ import {
   todayIn,
   uid,
   weekdayName,
-} from "./dom.js";
-import { N_, t, tn } from "./i18n.js";
-import * as push from "./push.js";
+} from "../core/dom.js";
+import { N_, t, tn } from "../core/i18n.js";
+import * as push from "../core/push.js";
 
 const MAX_TIMES = 3;
 const CHANNELS = [

@@ -2,7 +2,7 @@
  * as a table, with a CSV download of exactly the same query. An admin's report
  * too big to answer at once (the server says 202 with an export job) becomes a
  * file: a progress bar, then a Download link. */
-import * as api from "./api.js";
+import * as api from "../../core/api.js";
 import {
   addDays,
   deviceToday,
@@ -18,8 +18,8 @@ import {
   say,
   statusArea,
   table,
-} from "./dom.js";
-import { t } from "./i18n.js";
+} from "../../core/dom.js";
+import { t } from "../../core/i18n.js";
 
 function mondayOf(iso) {
   const weekday = (new Date(`${iso}T00:00:00Z`).getUTCDay() + 6) % 7; // Monday = 0

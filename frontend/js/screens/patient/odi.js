@@ -1,9 +1,9 @@
 /** The Oswestry Disability Index questionnaire in plain words: ten sections,
  * each answered 0..5 or left blank; the server scores it. Patients fill it in
  * for themselves; staff can enter it for a patient (#/patients/<id>/odi). */
-import * as api from "./api.js";
-import { formatDay, h, heading, mount, percent, say, showErrors, statusArea, table } from "./dom.js";
-import { N_, t } from "./i18n.js";
+import * as api from "../../core/api.js";
+import { formatDay, h, heading, mount, percent, say, showErrors, statusArea, table } from "../../core/dom.js";
+import { N_, t } from "../../core/i18n.js";
 
 const MIN_ANSWERED = 8;
 

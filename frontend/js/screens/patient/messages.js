@@ -4,12 +4,12 @@
  * arrives once); a therapist's are posted at once with their UUID, so a retry
  * after a lost answer is harmless. Showing the thread marks the other side's
  * messages read, except for an admin, who reads for oversight only. */
-import * as api from "./api.js";
-import * as badges from "./badges.js";
-import * as bounds from "./bounds.js";
-import * as store from "./store.js";
-import { formatDateTime, formatTime, h, heading, isoDay, mount, say, statusArea, uid } from "./dom.js";
-import { t } from "./i18n.js";
+import * as api from "../../core/api.js";
+import * as badges from "../../core/badges.js";
+import * as bounds from "../../core/bounds.js";
+import * as store from "../../core/store.js";
+import { formatDateTime, formatTime, h, heading, isoDay, mount, say, statusArea, uid } from "../../core/dom.js";
+import { t } from "../../core/i18n.js";
 
 const POLL_MS = 30000;
 const FALLBACK_LENGTH = 2000;

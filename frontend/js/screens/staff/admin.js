@@ -1,7 +1,7 @@
 /** Clinic administration: staff (add, deactivate), the handout's paper size,
  * the alert rules' settings, API tokens for scripts (the secret is shown once)
  * and the audit log. */
-import * as api from "./api.js";
+import * as api from "../../core/api.js";
 import {
   addDays,
   clearErrors,
@@ -18,8 +18,8 @@ import {
   showErrors,
   statusArea,
   table,
-} from "./dom.js";
-import { LANGUAGES, N_, t, tn } from "./i18n.js";
+} from "../../core/dom.js";
+import { LANGUAGES, N_, t, tn } from "../../core/i18n.js";
 
 export function render(view, ctx) {
   const screens = { staff: staffScreen, tokens: tokensScreen, audit: auditScreen };

@@ -2,10 +2,10 @@
  * re-dosed, with the therapist's note, on Today until the patient says they
  * have seen it (POST .../programme/seen; remembered on the phone when offline
  * and sent at the next chance). */
-import * as api from "./api.js";
-import * as store from "./store.js";
-import { formatDay, h, holdText, weekdayName } from "./dom.js";
-import { N_, t, tn } from "./i18n.js";
+import * as api from "../../core/api.js";
+import * as store from "../../core/store.js";
+import { formatDay, h, holdText, weekdayName } from "../../core/dom.js";
+import { N_, t, tn } from "../../core/i18n.js";
 
 const seenKey = (userId) => `programme-seen:${userId}`;
 

@@ -50,7 +50,7 @@ export async function setLanguage(code) {
   let loaded = {};
   if (wanted !== "en") {
     try {
-      const response = await fetch(new URL(`../locales/${wanted}.json`, import.meta.url));
+      const response = await fetch(new URL(`../../locales/${wanted}.json`, import.meta.url));
       if (!response.ok) throw new Error(`catalog ${wanted}: ${response.status}`);
       loaded = await response.json();
     } catch (error) {

@@ -4,14 +4,14 @@
  * first use), a note when the programme changed, the pain check-in and the
  * flare-up report (flare-up.js). Every write goes to the outbox first and
  * shows at once. */
-import * as api from "./api.js";
-import * as bounds from "./bounds.js";
+import * as api from "../../core/api.js";
+import * as bounds from "../../core/bounds.js";
 import * as changes from "./changes.js";
 import { flareUpReport, painValueText } from "./flare-up.js";
-import * as offlineMedia from "./offline-media.js";
-import { picture } from "./pictures.js";
-import { routineCacheKey } from "./outbox.js";
-import * as store from "./store.js";
+import * as offlineMedia from "../../core/offline-media.js";
+import { picture } from "../../core/pictures.js";
+import { routineCacheKey } from "../../core/outbox.js";
+import * as store from "../../core/store.js";
 import {
   categoryName,
   deviceToday,
@@ -26,8 +26,8 @@ import {
   mount,
   say,
   statusArea,
-} from "./dom.js";
-import { t, tn } from "./i18n.js";
+} from "../../core/dom.js";
+import { t, tn } from "../../core/i18n.js";
 
 export async function render(view, { user }) {
   // fetchFailed: the server could not be asked, so what shows is this phone's copy

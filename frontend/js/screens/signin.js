@@ -1,10 +1,10 @@
 /** Signing in (password, then a code for staff and those who chose two-step
  * sign-in), "Forgot password?", the reset link's page, and the invitation
  * page where a new patient or staff member sets a password. */
-import * as api from "./api.js";
+import * as api from "../core/api.js";
 import { codeInput, setUp } from "./authenticator.js";
-import { clearErrors, field, h, heading, mount, say, showErrors, statusArea } from "./dom.js";
-import { t } from "./i18n.js";
+import { clearErrors, field, h, heading, mount, say, showErrors, statusArea } from "../core/dom.js";
+import { t } from "../core/i18n.js";
 
 const MIN_PASSWORD = 10;
 const MAX_PASSWORD = 128;

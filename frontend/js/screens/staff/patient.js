@@ -3,9 +3,9 @@
  * questionnaire results (ODI, PSFS), what sets their flare-ups off and what
  * helps, every programme version, the printed handout and their reminders
  * (with a nudge). */
-import * as api from "./api.js";
+import * as api from "../../core/api.js";
 import { alertList, sortAlerts } from "./alerts.js";
-import { chartFigure, dailyChart } from "./charts.js";
+import { chartFigure, dailyChart } from "../../core/charts.js";
 import {
   addDays,
   formatDay,
@@ -21,14 +21,14 @@ import {
   table,
   todayIn,
   weekdayName,
-} from "./dom.js";
-import { t, tn } from "./i18n.js";
-import { flareUpSummary, severityWords } from "./flare-up.js";
-import { messageThread } from "./messages.js";
-import { odiTable } from "./odi.js";
-import { psfsTable } from "./psfs.js";
+} from "../../core/dom.js";
+import { t, tn } from "../../core/i18n.js";
+import { flareUpSummary, severityWords } from "../patient/flare-up.js";
+import { messageThread } from "../patient/messages.js";
+import { odiTable } from "../patient/odi.js";
+import { psfsTable } from "../patient/psfs.js";
 import { showInvite } from "./patients.js";
-import { remindersSection } from "./reminders.js";
+import { remindersSection } from "../reminders.js";
 
 const PERIODS = [14, 30, 90];
 

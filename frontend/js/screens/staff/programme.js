@@ -1,7 +1,7 @@
 /** The programme editor: pick exercises from the library (search + category),
  * set each dose and weekdays, and save a new version (PUT). */
-import * as api from "./api.js";
-import * as bounds from "./bounds.js";
+import * as api from "../../core/api.js";
+import * as bounds from "../../core/bounds.js";
 import {
   categoryName,
   clearErrors,
@@ -16,8 +16,8 @@ import {
   todayIn,
   uid,
   weekdayName,
-} from "./dom.js";
-import { N_, t, tn } from "./i18n.js";
+} from "../../core/dom.js";
+import { N_, t, tn } from "../../core/i18n.js";
 
 const CATEGORIES = ["stretch", "core", "mobility", "strength", "modality"];
 

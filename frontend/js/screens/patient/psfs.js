@@ -3,10 +3,22 @@
  * time. The names start from the latest questionnaire, so the same activities
  * are compared. Patients fill it in (#/psfs); staff can enter it for a patient
  * (#/patients/<id>/psfs). The server scores it. */
-import * as api from "./api.js";
-import { chartFigure, dailyChart } from "./charts.js";
-import { formatDay, h, heading, loading, mount, number, say, showErrors, statusArea, table, uid } from "./dom.js";
-import { N_, t } from "./i18n.js";
+import * as api from "../../core/api.js";
+import { chartFigure, dailyChart } from "../../core/charts.js";
+import {
+  formatDay,
+  h,
+  heading,
+  loading,
+  mount,
+  number,
+  say,
+  showErrors,
+  statusArea,
+  table,
+  uid,
+} from "../../core/dom.js";
+import { N_, t } from "../../core/i18n.js";
 
 const ACTIVITIES = 3;
 
