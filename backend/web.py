@@ -28,6 +28,8 @@ from backend.extensions import db, limiter
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 TEMPLATED = {"index.html", "sw.js", "manifest.webmanifest"}
+# the frontend's own unit tests (`node --test frontend/tests/`): never precached
+NOT_SHIPPED = {"tests"}
 YEAR = 365 * 24 * 3600
 
 CSP = (
@@ -46,6 +48,7 @@ def _asset_files(root: Path) -> list[str]:
         if path.is_file()
         and path.name not in TEMPLATED
         and not path.name.startswith(".")
+        and path.relative_to(root).parts[0] not in NOT_SHIPPED
     )
 
 

@@ -19,7 +19,7 @@ CATALOGS = sorted((FRONTEND / "locales").glob("*.json"))
 COMPUTED_KEYS = {
     ("app.js", "found.route.title"),
     ("app.js", "label"),
-    ("bounds.js", "LABELS[name]"),
+    ("rules.js", "LABELS[name]"),
     ("changes.js", "text"),
     ("charts.js", "SCALES[name].label"),
     ("dom.js", "CATEGORIES[category]"),

@@ -174,6 +174,14 @@ def test_versioned_assets_are_cached_for_a_year_and_the_shell_is_not(app, anonym
     assert version in anonymous.get("/").get_data(as_text=True)
 
 
+def test_the_precache_holds_the_app_s_modules_and_not_its_unit_tests(app):
+    files = app.extensions["homeward_frontend"]["files"]
+    assert "js/app.js" in files
+    assert "js/core/outbox.js" in files
+    assert "js/screens/patient/today.js" in files
+    assert not [name for name in files if name.startswith("tests/")]
+
+
 def test_text_is_compressed_when_the_client_accepts_it(world, patient):
     response = patient.get("/api/exercises", headers={"Accept-Encoding": "br, gzip"})
     assert response.headers["Content-Encoding"] in ("br", "gzip")

@@ -8,34 +8,11 @@
  * and a refusal comes back to the person, see refused.js).
  */
 import { LIMITS_KEY, STORES, database } from "./outbox.js";
-import { addDays, say } from "./dom.js";
-import { N_, t } from "./i18n.js";
+import { say } from "./dom.js";
+import { t } from "./i18n.js";
+import { describe, recordProblems } from "./rules.js";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const DAY_FIELDS = ["logged_on", "performed_on", "started_on"];
-
-// How the fields of a record are called on screen.
-export const LABELS = {
-  score: N_("Pain"),
-  spasms: N_("Spasms"),
-  note: N_("Note"),
-  location: N_("Where it hurts"),
-  logged_on: N_("The day"),
-  performed_on: N_("The day"),
-  exercise_id: N_("The exercise"),
-  sets_done: N_("Sets"),
-  reps_done: N_("Reps"),
-  pain_during: N_("Pain during the exercise"),
-  difficulty: N_("Difficulty"),
-  body: N_("The message"),
-  severity: N_("How bad it is"),
-  started_on: N_("When it started"),
-  triggers: N_("What set it off"),
-  helped: N_("What helped"),
-  id: N_("The record"),
-  _schema: N_("The record"),
-};
+export { againstSchema, describe, LABELS } from "./rules.js";
 
 let current = null;
 
@@ -65,89 +42,9 @@ export function rule(kind, field) {
   return current?.records?.[kind]?.properties?.[field] ?? null;
 }
 
+/** What `record` breaks of the server's bounds as this device knows them (rules.js). */
 export function problems(kind, record, today = null) {
-  const schema = current?.records?.[kind];
-  if (!schema) return {}; // not known yet (never online here): the server judges
-  const found = againstSchema(schema, record);
-  for (const name of DAY_FIELDS) {
-    const day = record[name];
-    if (!day || found[name] || !today) continue;
-    if (day > today) found[name] = t("must not be in the future.");
-    else if (day < addDays(today, -current.oldest_log_days))
-      found[name] = t("must be within the last {days} days.", { days: current.oldest_log_days });
-    else if (day < current.first_day || day > current.last_day)
-      found[name] = t("must be between {low} and {high}.", { low: current.first_day, high: current.last_day });
-  }
-  return found;
-}
-
-/** {field: "plain words"} for what `record` breaks of a JSON Schema from the
- * server's OpenAPI document (a record kind's, or another, e.g. a programme item's). */
-export function againstSchema(schema, record) {
-  const found = {};
-  for (const [name, fieldRule] of Object.entries(schema.properties || {})) {
-    const value = record[name];
-    if (value === undefined || value === null || value === "") {
-      if ((schema.required || []).includes(name)) found[name] = t("is needed.");
-      else if (value === "" && fieldRule.type !== "string") found[name] = t("is needed.");
-      continue;
-    }
-    const problem = judge(fieldRule, value);
-    if (problem) found[name] = problem;
-  }
-  return found;
-}
-
-function judge(fieldRule, value) {
-  if (fieldRule.type === "array") {
-    if (!Array.isArray(value)) return t("must be a list.");
-    if (fieldRule.maxItems !== undefined && value.length > fieldRule.maxItems)
-      return t("may hold at most {count}.", { count: fieldRule.maxItems });
-    const allowed = fieldRule.items?.enum;
-    if (allowed && value.some((v) => !allowed.includes(v))) return t("holds a choice that cannot be saved.");
-    return null;
-  }
-  if (fieldRule.type === "integer") {
-    if (typeof value !== "number" || !Number.isInteger(value)) return t("must be a whole number.");
-    const { minimum: low, maximum: high } = fieldRule;
-    if (low !== undefined && high !== undefined && (value < low || value > high))
-      return t("must be between {low} and {high}.", { low, high });
-    if (low !== undefined && value < low) return t("must be {low} or more.", { low });
-    if (high !== undefined && value > high) return t("must be {high} or less.", { high });
-    return null;
-  }
-  if (fieldRule.type === "string") {
-    if (typeof value !== "string") return t("must be text.");
-    const length = [...value].length; // characters, as the server counts them
-    if (fieldRule.maxLength !== undefined && length > fieldRule.maxLength)
-      return t("may be at most {max} characters long (it is {length}).", { max: fieldRule.maxLength, length });
-    if (fieldRule.minLength !== undefined && length < fieldRule.minLength)
-      return t("must be at least {min} characters long.", { min: fieldRule.minLength });
-    if (fieldRule.pattern) {
-      const allowed = new RegExp(fieldRule.pattern, "u");
-      if (!allowed.test(value))
-        return allowed.test("a\nb")
-          ? t("has characters that cannot be saved.")
-          : t("must be one line, without special characters.");
-    }
-    if (fieldRule.format === "uuid" && !UUID.test(value)) return t("is not a valid id.");
-    if (fieldRule.format === "date" && !DAY.test(value)) return t("is not a valid day.");
-  }
-  return null;
-}
-
-/** {field: message or [messages]} as sentences: "Spasms must be between 0 and 1000." */
-export function describe(found) {
-  return Object.entries(found)
-    .map(([name, messages]) => {
-      const text = [messages].flat().join(" ");
-      const label = LABELS[name] ? t(LABELS[name]) : name;
-      // our own words start in lower case ("must be ..."); the server's are sentences
-      return /^[a-z]/.test(text)
-        ? t("{field} {problem}", { field: label, problem: text })
-        : t("{field}: {problem}", { field: label, problem: text });
-    })
-    .join(" ");
+  return recordProblems(current, kind, record, today);
 }
 
 /** Whether a form's record has problems (from `problems`): if so, `message`

@@ -1,5 +1,6 @@
 /** Small shared helpers: build elements without innerHTML (so no markup from
  * data ever reaches the page), show form errors, format dates and numbers. */
+import { utcDate } from "./days.js";
 import { N_, language, t } from "./i18n.js";
 
 const PROPERTIES = new Set(["value", "checked", "selected", "indeterminate"]);
@@ -113,42 +114,9 @@ function flattenMessages(messages) {
   return [String(messages)];
 }
 
-/* ---- dates: ISO "YYYY-MM-DD" strings are calendar days, never instants ---- */
+/* ---- dates: ISO "YYYY-MM-DD" strings are calendar days (days.js) ---- */
 
-function utcDate(iso) {
-  return new Date(`${iso}T00:00:00Z`);
-}
-
-export function addDays(iso, days) {
-  const date = utcDate(iso);
-  date.setUTCDate(date.getUTCDate() + days);
-  return date.toISOString().slice(0, 10);
-}
-
-export function daysBetween(fromIso, toIso) {
-  return Math.round((utcDate(toIso) - utcDate(fromIso)) / 86400000);
-}
-
-/** Today's date on this device, as an ISO day. */
-export function deviceToday(now = new Date()) {
-  return isoDay(now);
-}
-
-export function isoDay(date) {
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-}
-
-/** Today in an IANA timezone (a patient's), as an ISO day. */
-export function todayIn(timeZone) {
-  try {
-    return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(
-      new Date(),
-    );
-  } catch {
-    return deviceToday();
-  }
-}
+export { addDays, daysBetween, deviceToday, isoDay, todayIn } from "./days.js";
 
 export function formatDay(iso, style = "medium") {
   if (!iso) return "–";

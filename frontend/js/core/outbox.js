@@ -1,22 +1,23 @@
 /* The offline outbox, one module for the page and the service worker (a module
  * worker imports it too): the IndexedDB layout, queueing a record, sending the
- * queue as POST /api/sync batches, judging the answer, and what a settled record
- * changes in the cached routine.
+ * queue as POST /api/sync batches and storing what the answer settled (what a
+ * batch holds, the verdicts and their effect on the cached routine are plain
+ * data, in records.js).
  *
  * An outbox record: {key: "<kind>:<uuid>", id, kind, user_id, body, queued_at}
  * where kind is "exercise_log" | "pain_log" | "deleted_exercise_log" | "message" |
- * "flare_up" (each a section of POST /api/sync, see SECTIONS).
+ * "flare_up" (each a section of POST /api/sync, see records.js SECTIONS).
  * Nothing here touches the DOM: the service worker has none.
  */
 import { openDB } from "../../vendor/idb.js";
 import { t } from "./i18n.js";
+import { FALLBACK_LIMITS, applyToRoutine, batchFrom, batchOf, bodyBudget, keyOf, verdicts } from "./records.js";
 
 export const DB_NAME = "homeward";
 export const DB_VERSION = 1;
 export const STORES = { outbox: "outbox", rejected: "rejected", cache: "cache" };
 export const SYNC_TAG = "homeward-outbox";
 export const LIMITS_KEY = "limits"; // GET /api/limits, cached by bounds.js
-const FALLBACK_LIMITS = { sync_records: 100, body_bytes: 256 * 1024 }; // before the first fetch
 const LOCK_NAME = "homeward-outbox";
 const SEND_TIMEOUT_MS = 20000;
 
@@ -50,10 +51,6 @@ export function uuid() {
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-export function keyOf(kind, id) {
-  return `${kind}:${id}`;
 }
 
 export function routineCacheKey(userId) {
@@ -162,25 +159,6 @@ export async function forgetUser(userId) {
 
 /* ---- sending ----------------------------------------------------------------- */
 
-// each kind of record and the section of POST /api/sync that carries it
-const SECTIONS = {
-  exercise_log: "exercise_logs",
-  pain_log: "pain_logs",
-  deleted_exercise_log: "deleted_exercise_logs",
-  message: "messages",
-  flare_up: "flare_ups",
-};
-
-function batchOf(records) {
-  const body = Object.fromEntries(Object.values(SECTIONS).map((section) => [section, []]));
-  for (const record of records) {
-    const section = SECTIONS[record.kind];
-    if (!section) continue;
-    body[section].push(record.kind === "deleted_exercise_log" ? record.id : record.body);
-  }
-  return body;
-}
-
 /** Thrown when nothing may be dropped: offline, timeout, 5xx, 401, a bad CSRF token. */
 export class RetryLater extends Error {
   constructor(message, status = 0) {
@@ -190,57 +168,10 @@ export class RetryLater extends Error {
   }
 }
 
-/** The server's verdicts, matched to the records by kind and id. */
-function judge(records, results) {
-  const byKey = new Map(records.map((record) => [record.key, record]));
-  const settled = [];
-  const refused = [];
-  for (const result of results || []) {
-    const record = result.id ? byKey.get(keyOf(result.kind, String(result.id).toLowerCase())) : null;
-    if (!record) continue; // not ours to judge: it stays queued
-    byKey.delete(record.key);
-    if (result.status === "created" || result.status === "duplicate") settled.push(record);
-    else refused.push({ ...record, status: result.status, errors: result.errors || null });
-  }
-  return { settled, rejected: refused };
-}
-
 /** The server's limits per sync as this device last heard them. */
 async function syncLimits() {
   const cached = await (await database()).get(STORES.cache, LIMITS_KEY);
   return cached?.value || FALLBACK_LIMITS;
-}
-
-const encoder = new TextEncoder();
-
-/** The size on the wire of `value` as JSON: UTF-8 bytes, not characters (a Greek
- * or CJK note is two or three bytes a character). */
-function jsonBytes(value) {
-  return encoder.encode(JSON.stringify(value)).length;
-}
-
-/** The bytes one sync may carry: the server's body limit less 15 % (≤ 900 KB of
- * its 1 MiB), room for a proxy or a later server that counts a little differently. */
-function bodyBudget(limits) {
-  return Math.floor((limits.body_bytes || FALLBACK_LIMITS.body_bytes) * 0.85);
-}
-
-/** The oldest records that fit in one sync: at most `count` of them, and
- * their JSON body at most `budget` bytes. `oversized` is the oldest record
- * when it cannot be sent even alone (it would jam everything after it). */
-function batchFrom(records, count, budget) {
-  const batch = [];
-  let size = jsonBytes(batchOf([])); // the body's own braces and keys
-  for (const record of records.slice(0, count)) {
-    const grown = size + jsonBytes(record.body ?? record.id) + 1; // and a comma
-    if (grown > budget) {
-      if (!batch.length) return { batch, oversized: { record, bytes: grown } };
-      break;
-    }
-    size = grown;
-    batch.push(record);
-  }
-  return { batch, oversized: null };
 }
 
 /** A record too large for any sync, refused on the phone: it goes to the
@@ -288,7 +219,7 @@ async function send(records, csrfToken) {
   if (records.length === 1 && (response.status === 413 || response.status === 422))
     return refusedAlone(records[0], response);
   if (!response.ok) throw new RetryLater(`sync answered ${response.status}`, response.status);
-  return judge(records, (await response.json()).results);
+  return verdicts(records, (await response.json()).results);
 }
 
 /** Runs `task` while no other tab or the service worker is flushing. */
@@ -343,24 +274,4 @@ export function flush(userId, session) {
       if (!verdict.settled.length && !verdict.rejected.length) return "later"; // nothing matched
     }
   });
-}
-
-/** The cached routine after the server accepted `settled` (what it now knows). */
-export function applyToRoutine(routine, settled) {
-  if (!routine) return routine;
-  const next = { ...routine, exercise_logs: [...(routine.exercise_logs || [])], pain: [...(routine.pain || [])] };
-  for (const record of settled) {
-    if (record.kind === "exercise_log" && record.body.performed_on === routine.date) {
-      if (!next.exercise_logs.some((log) => log.id === record.id)) {
-        next.exercise_logs.push({ ...record.body, created_at: record.queued_at, deleted_at: null });
-      }
-    } else if (record.kind === "pain_log" && record.body.logged_on === routine.date) {
-      if (!next.pain.some((log) => log.id === record.id)) {
-        next.pain.push({ ...record.body, created_at: record.queued_at });
-      }
-    } else if (record.kind === "deleted_exercise_log") {
-      next.exercise_logs = next.exercise_logs.filter((log) => log.id !== record.id);
-    }
-  }
-  return next;
 }
