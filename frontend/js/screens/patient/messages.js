@@ -58,7 +58,7 @@ export function messageThread({ patientId, user, patientName = t("the patient") 
     list,
   );
   const offlineNote = h("p", { class: "notice", hidden: true });
-  const composer = canWrite ? composeForm() : null;
+  const composer = canWrite ? composeForm({ patientId, isPatient, patientName, sent: () => load() }) : null;
   const element = h(
     "div",
     { class: "messages" },
@@ -104,7 +104,7 @@ export function messageThread({ patientId, user, patientName = t("the patient") 
     mount(
       list,
       shown.length
-        ? shown.map((message) => bubble(message))
+        ? shown.map((message) => bubble(message, { user, isPatient, ourSide }))
         : h(
             "li",
             { class: "empty" },
@@ -113,35 +113,6 @@ export function messageThread({ patientId, user, patientName = t("the patient") 
     );
     if (atBottom || !box.dataset.drawn) box.scrollTop = box.scrollHeight;
     box.dataset.drawn = "true";
-  }
-
-  function bubble(message) {
-    const mine = ourSide(message);
-    const who =
-      message.author.id === user.id
-        ? t("You")
-        : isPatient
-          ? t("{name} (care team)", { name: message.author.name })
-          : message.author.name;
-    return h(
-      "li",
-      { class: `message-bubble ${mine ? "ours" : "theirs"}`, dataset: { id: message.id } },
-      h(
-        "p",
-        { class: "message-meta" },
-        h("strong", { "data-l10n-skip": message.author.id === user.id ? null : "" }, who),
-        " · ",
-        h("time", { datetime: message.sent_at, "data-l10n-skip": "" }, when(message.sent_at)),
-      ),
-      h("p", { class: "message-body", "data-l10n-skip": "" }, message.body),
-      mine ? h("p", { class: `message-state${message.queued ? " queued" : ""}` }, deliveryText(message)) : null,
-    );
-  }
-
-  function deliveryText(message) {
-    if (message.queued)
-      return navigator.onLine ? t("Sending…") : t("Saved on this phone: it is sent when you are back online.");
-    return message.read_at ? t("Read") : t("Sent");
   }
 
   /** This phone's copy (the patient's, for offline use), then the server's. */
@@ -197,90 +168,6 @@ export function messageThread({ patientId, user, patientName = t("the patient") 
     }
   }
 
-  function composeForm() {
-    const maxLength = bounds.rule("message", "body")?.maxLength ?? FALLBACK_LENGTH;
-    const textarea = h("textarea", { name: "body", rows: "3", maxlength: String(maxLength), id: uid("message") });
-    const counter = h("p", { class: "hint counter", id: `${textarea.id}-count` });
-    textarea.setAttribute("aria-describedby", counter.id);
-    const message = statusArea();
-    say(message, "");
-    const send = h("button", { type: "submit" }, t("Send"));
-    const form = h(
-      "form",
-      { class: "message-form", novalidate: true },
-      h(
-        "div",
-        { class: "field" },
-        h(
-          "label",
-          { for: textarea.id },
-          isPatient ? t("Message to your care team") : t("Message to {name}", { name: patientName }),
-        ),
-        textarea,
-        counter,
-      ),
-      message,
-      h("div", { class: "actions" }, send),
-    );
-    // a therapist's retry of the same words keeps their id: the server stores it once
-    let pending = null;
-    const count = () => {
-      const used = [...textarea.value].length;
-      counter.textContent = t("{used} of {max} characters", { used, max: maxLength });
-      counter.dataset.near = String(used > maxLength * 0.9);
-    };
-    textarea.addEventListener("input", count);
-    count();
-    // Ctrl/⌘+Enter sends, as in most chat apps; Enter alone is a new line
-    textarea.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
-    });
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const text = textarea.value;
-      textarea.removeAttribute("aria-invalid");
-      if (!text.trim()) {
-        say(message, t("Write a message first."), "error");
-        textarea.setAttribute("aria-invalid", "true");
-        textarea.focus();
-        return;
-      }
-      if (pending?.body !== text) pending = { id: api.uuid(), body: text };
-      const found = bounds.problems("message", pending);
-      if (Object.keys(found).length) {
-        say(message, t("Not sent: {problems}", { problems: bounds.describe(found) }), "error");
-        textarea.setAttribute("aria-invalid", "true");
-        textarea.focus();
-        return;
-      }
-      send.disabled = true;
-      try {
-        if (isPatient) {
-          await api.record("message", pending);
-          say(message, navigator.onLine ? "" : t("Saved on this phone. It is sent when you are back online."), "info");
-        } else {
-          await api.post(`/api/patients/${patientId}/messages`, pending);
-          say(message, t("Sent."), "success");
-        }
-        pending = null;
-        textarea.value = "";
-        count();
-        await load();
-      } catch (error) {
-        say(
-          message,
-          error.offline
-            ? t("You are offline. Your message is still here: send it again when you are back online.")
-            : error.message,
-          "error",
-        );
-      } finally {
-        send.disabled = false;
-      }
-    });
-    return { form };
-  }
-
   /** After a flush: what left the outbox is on the server now. */
   async function onOutbox() {
     const queued = (await api.queuedRecords()).filter((r) => r.kind === "message");
@@ -320,4 +207,121 @@ export function messageThread({ patientId, user, patientName = t("the patient") 
       document.removeEventListener("visibilitychange", onVisible);
     },
   };
+}
+
+/** One message as a bubble: ours on one side, theirs on the other, ours with
+ * whether it was sent and read. `viewer`: {user, isPatient, ourSide}. */
+function bubble(message, { user, isPatient, ourSide }) {
+  const mine = ourSide(message);
+  const who =
+    message.author.id === user.id
+      ? t("You")
+      : isPatient
+        ? t("{name} (care team)", { name: message.author.name })
+        : message.author.name;
+  return h(
+    "li",
+    { class: `message-bubble ${mine ? "ours" : "theirs"}`, dataset: { id: message.id } },
+    h(
+      "p",
+      { class: "message-meta" },
+      h("strong", { "data-l10n-skip": message.author.id === user.id ? null : "" }, who),
+      " · ",
+      h("time", { datetime: message.sent_at, "data-l10n-skip": "" }, when(message.sent_at)),
+    ),
+    h("p", { class: "message-body", "data-l10n-skip": "" }, message.body),
+    mine ? h("p", { class: `message-state${message.queued ? " queued" : ""}` }, deliveryText(message)) : null,
+  );
+}
+
+function deliveryText(message) {
+  if (message.queued)
+    return navigator.onLine ? t("Sending…") : t("Saved on this phone: it is sent when you are back online.");
+  return message.read_at ? t("Read") : t("Sent");
+}
+
+/** The form that writes to the thread: the patient's message goes to the
+ * outbox, staff's is posted at once; `sent()` shows the thread again. */
+function composeForm({ patientId, isPatient, patientName, sent }) {
+  const maxLength = bounds.rule("message", "body")?.maxLength ?? FALLBACK_LENGTH;
+  const textarea = h("textarea", { name: "body", rows: "3", maxlength: String(maxLength), id: uid("message") });
+  const counter = h("p", { class: "hint counter", id: `${textarea.id}-count` });
+  textarea.setAttribute("aria-describedby", counter.id);
+  const message = statusArea();
+  say(message, "");
+  const send = h("button", { type: "submit" }, t("Send"));
+  const form = h(
+    "form",
+    { class: "message-form", novalidate: true },
+    h(
+      "div",
+      { class: "field" },
+      h(
+        "label",
+        { for: textarea.id },
+        isPatient ? t("Message to your care team") : t("Message to {name}", { name: patientName }),
+      ),
+      textarea,
+      counter,
+    ),
+    message,
+    h("div", { class: "actions" }, send),
+  );
+  // a therapist's retry of the same words keeps their id: the server stores it once
+  let pending = null;
+  const count = () => {
+    const used = [...textarea.value].length;
+    counter.textContent = t("{used} of {max} characters", { used, max: maxLength });
+    counter.dataset.near = String(used > maxLength * 0.9);
+  };
+  textarea.addEventListener("input", count);
+  count();
+  // Ctrl/⌘+Enter sends, as in most chat apps; Enter alone is a new line
+  textarea.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = textarea.value;
+    textarea.removeAttribute("aria-invalid");
+    if (!text.trim()) {
+      say(message, t("Write a message first."), "error");
+      textarea.setAttribute("aria-invalid", "true");
+      textarea.focus();
+      return;
+    }
+    if (pending?.body !== text) pending = { id: api.uuid(), body: text };
+    const found = bounds.problems("message", pending);
+    if (Object.keys(found).length) {
+      say(message, t("Not sent: {problems}", { problems: bounds.describe(found) }), "error");
+      textarea.setAttribute("aria-invalid", "true");
+      textarea.focus();
+      return;
+    }
+    send.disabled = true;
+    try {
+      if (isPatient) {
+        await api.record("message", pending);
+        say(message, navigator.onLine ? "" : t("Saved on this phone. It is sent when you are back online."), "info");
+      } else {
+        await api.post(`/api/patients/${patientId}/messages`, pending);
+        say(message, t("Sent."), "success");
+      }
+      pending = null;
+      textarea.value = "";
+      count();
+      await sent();
+    } catch (error) {
+      say(
+        message,
+        error.offline
+          ? t("You are offline. Your message is still here: send it again when you are back online.")
+          : error.message,
+        "error",
+      );
+    } finally {
+      send.disabled = false;
+    }
+  });
+  return { form };
 }

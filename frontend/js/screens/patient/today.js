@@ -161,7 +161,13 @@ export async function render(view, { user }) {
     const list = h(
       "ol",
       { class: "exercise-list" },
-      items.map((item) => exerciseCard(item, day)),
+      items.map((item) =>
+        exerciseCard(item, pictureAndHowTo(item.exercise), {
+          start: () => startGuide(item, day),
+          undo: () => undo(item),
+          done: (event) => tick(item, day, event),
+        }),
+      ),
     );
     mount(
       routineSection,
@@ -181,80 +187,6 @@ export async function render(view, { user }) {
             { class: "empty" },
             t("Nothing is due today. Rest well — gentle walking is still good for your back."),
           ),
-    );
-  }
-
-  function exerciseCard(item, day) {
-    const { exercise } = item;
-    const complete = item.done >= item.due;
-    return h(
-      "li",
-      { class: `exercise-card${complete ? " complete" : ""}`, dataset: { exerciseId: item.exercise_id } },
-      h(
-        "div",
-        { class: "exercise-head" },
-        h("h3", { "data-l10n-skip": "" }, exercise.name),
-        h("span", { class: `tag tag-${exercise.category}` }, categoryName(exercise.category)),
-      ),
-      pictureAndHowTo(exercise).picture,
-      h(
-        "div",
-        { class: "dose-row" },
-        h("p", { class: "dose" }, dose(item)),
-        h(
-          "button",
-          {
-            type: "button",
-            class: "secondary start",
-            "aria-label": t("Start: {name}", { name: exercise.name }),
-            disabled: complete,
-            onclick: () => startGuide(item, day),
-          },
-          t("Start"),
-        ),
-      ),
-      item.notes
-        ? h(
-            "p",
-            { class: "therapist-note" },
-            h("strong", {}, `${t("From your therapist:")} `),
-            h("span", { "data-l10n-skip": "" }, item.notes),
-          )
-        : null,
-      pictureAndHowTo(exercise).howTo,
-      h(
-        "div",
-        { class: "exercise-actions" },
-        h(
-          "p",
-          { class: "count" },
-          t("{done} of {due}", { done: item.done, due: item.due }),
-          complete ? h("span", { class: "visually-hidden" }, ` — ${t("done for today")}`) : null,
-        ),
-        item.ticks.length
-          ? h(
-              "button",
-              {
-                type: "button",
-                class: "secondary",
-                "aria-label": t("Undo: {name}", { name: exercise.name }),
-                onclick: () => undo(item),
-              },
-              t("Undo"),
-            )
-          : null,
-        h(
-          "button",
-          {
-            type: "button",
-            class: "done",
-            "aria-label": t("Done: {name}", { name: exercise.name }),
-            disabled: complete,
-            onclick: (event) => tick(item, day, event),
-          },
-          complete ? `✓ ${t("Done")}` : t("Done"),
-        ),
-      ),
     );
   }
 
@@ -368,133 +300,13 @@ export async function render(view, { user }) {
     target?.focus();
   }
 
-  const pain = painForm();
+  const pain = painForm({ today, refresh });
   painSection.append(
     h("h2", { id: "pain-title" }, t("Pain check-in")),
     h("p", { class: "hint" }, t("How is your back right now? You can check in more than once a day.")),
     pain.form,
     pain.entries,
   );
-
-  function painForm() {
-    const score = h("input", {
-      type: "range",
-      id: "pain-score",
-      name: "score",
-      min: "0",
-      max: "10",
-      step: "1",
-      value: "0",
-      "aria-describedby": "pain-scale",
-    });
-    const shown = h("output", { class: "pain-value", for: "pain-score", "aria-hidden": "true" }, "0");
-    const sayScore = () => score.setAttribute("aria-valuetext", painValueText(Number(score.value)));
-    sayScore();
-    score.addEventListener("input", () => {
-      shown.textContent = score.value;
-      sayScore();
-      score.dataset.touched = "true";
-    });
-    // the bounds are the server's (bounds.js); the browser's own checks are off (novalidate)
-    const spasmsRule = bounds.rule("pain_log", "spasms");
-    const spasms = h("input", {
-      type: "number",
-      name: "spasms",
-      min: spasmsRule?.minimum,
-      max: spasmsRule?.maximum,
-      step: "1",
-      inputmode: "numeric",
-    });
-    const note = h("textarea", { name: "note", rows: "2", maxlength: bounds.rule("pain_log", "note")?.maxLength });
-    const inputs = { score, spasms, note };
-    const message = statusArea();
-    say(message, "");
-    const form = h(
-      "form",
-      { class: "pain-form", novalidate: true },
-      h(
-        "div",
-        { class: "field" },
-        h("label", { for: "pain-score" }, t("Pain (0-10)")),
-        h("div", { class: "range-row" }, score, shown),
-        h(
-          "p",
-          { class: "hint scale", id: "pain-scale" },
-          h("span", {}, t("0 = no pain")),
-          h("span", {}, t("10 = worst imaginable")),
-        ),
-      ),
-      field(t("Spasms today (optional)"), spasms),
-      field(t("Note (optional)"), note),
-      message,
-      h("button", { type: "submit" }, t("Save pain")),
-    );
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      for (const input of Object.values(inputs)) input.removeAttribute("aria-invalid");
-      const count = spasms.value === "" ? null : Number(spasms.value);
-      const body = {
-        id: api.uuid(),
-        logged_on: today(),
-        score: Number(score.value),
-        spasms: count,
-        note: note.value.trim() || null,
-      };
-      // the same bounds as the server's: "Saved" only for what it will take
-      const found = bounds.problems("pain_log", body, today());
-      if (spasms.validity.badInput) found.spasms = t("must be a whole number.");
-      if (bounds.refused(found, inputs, message)) return;
-      await api.record("pain_log", body);
-      spasms.value = "";
-      note.value = "";
-      say(message, t("Saved: pain {score} out of 10.", { score: body.score }), "success");
-      await refresh();
-    });
-    const entries = h("div", { class: "pain-today" });
-    /** Lists today's check-ins; the slider starts at the latest score until touched. */
-    const update = (list) => {
-      if (list.length && !score.dataset.touched) {
-        score.value = String(list[list.length - 1].score);
-        shown.textContent = score.value;
-        sayScore();
-      }
-      mount(
-        entries,
-        list.length
-          ? [
-              h("h3", {}, t("Earlier today")),
-              h(
-                "ul",
-                { class: "pain-entries" },
-                list.map((entry) =>
-                  h(
-                    "li",
-                    {},
-                    h(
-                      "span",
-                      { class: "pain-badge", dataset: { level: painLevel(entry.score) }, "aria-hidden": "true" },
-                      String(entry.score),
-                    ),
-                    h(
-                      "span",
-                      {},
-                      t("{time} · pain {score}/10", {
-                        time: formatTime(entry.created_at || entry.queued_at),
-                        score: entry.score,
-                      }),
-                      entry.spasms ? ` · ${tn(entry.spasms, "{count} spasm", "{count} spasms")}` : "",
-                      entry.note ? [" · ", h("span", { "data-l10n-skip": "" }, excerpt(entry.note))] : "",
-                      entry.queued ? h("span", { class: "queued" }, ` · ${t("not sent yet")}`) : "",
-                    ),
-                  ),
-                ),
-              ),
-            ]
-          : null,
-      );
-    };
-    return { form, entries, update };
-  }
 
   function drawPain(entries) {
     pain.update(entries);
@@ -520,6 +332,206 @@ export async function render(view, { user }) {
     api.events.removeEventListener("outbox", onOutbox);
     window.removeEventListener("online", onOnline);
   };
+}
+
+/** One exercise of the day: its picture, dose, the therapist's note, "How to
+ * do it" (`media`, made once per exercise) and its Start, Undo and Done
+ * buttons, which call `actions` (each gets the click event). */
+function exerciseCard(item, media, actions) {
+  const { exercise } = item;
+  const complete = item.done >= item.due;
+  return h(
+    "li",
+    { class: `exercise-card${complete ? " complete" : ""}`, dataset: { exerciseId: item.exercise_id } },
+    h(
+      "div",
+      { class: "exercise-head" },
+      h("h3", { "data-l10n-skip": "" }, exercise.name),
+      h("span", { class: `tag tag-${exercise.category}` }, categoryName(exercise.category)),
+    ),
+    media.picture,
+    h(
+      "div",
+      { class: "dose-row" },
+      h("p", { class: "dose" }, dose(item)),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary start",
+          "aria-label": t("Start: {name}", { name: exercise.name }),
+          disabled: complete,
+          onclick: actions.start,
+        },
+        t("Start"),
+      ),
+    ),
+    item.notes
+      ? h(
+          "p",
+          { class: "therapist-note" },
+          h("strong", {}, `${t("From your therapist:")} `),
+          h("span", { "data-l10n-skip": "" }, item.notes),
+        )
+      : null,
+    media.howTo,
+    h(
+      "div",
+      { class: "exercise-actions" },
+      h(
+        "p",
+        { class: "count" },
+        t("{done} of {due}", { done: item.done, due: item.due }),
+        complete ? h("span", { class: "visually-hidden" }, ` — ${t("done for today")}`) : null,
+      ),
+      item.ticks.length
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "secondary",
+              "aria-label": t("Undo: {name}", { name: exercise.name }),
+              onclick: actions.undo,
+            },
+            t("Undo"),
+          )
+        : null,
+      h(
+        "button",
+        {
+          type: "button",
+          class: "done",
+          "aria-label": t("Done: {name}", { name: exercise.name }),
+          disabled: complete,
+          onclick: actions.done,
+        },
+        complete ? `✓ ${t("Done")}` : t("Done"),
+      ),
+    ),
+  );
+}
+
+/** The pain check-in: a 0-10 slider, spasms and a note, checked against the
+ * server's bounds and queued in the outbox; `update(list)` shows the day's
+ * check-ins. `today()` is the patient's day, `refresh()` redraws the screen. */
+function painForm({ today, refresh }) {
+  const score = h("input", {
+    type: "range",
+    id: "pain-score",
+    name: "score",
+    min: "0",
+    max: "10",
+    step: "1",
+    value: "0",
+    "aria-describedby": "pain-scale",
+  });
+  const shown = h("output", { class: "pain-value", for: "pain-score", "aria-hidden": "true" }, "0");
+  const sayScore = () => score.setAttribute("aria-valuetext", painValueText(Number(score.value)));
+  sayScore();
+  score.addEventListener("input", () => {
+    shown.textContent = score.value;
+    sayScore();
+    score.dataset.touched = "true";
+  });
+  // the bounds are the server's (bounds.js); the browser's own checks are off (novalidate)
+  const spasmsRule = bounds.rule("pain_log", "spasms");
+  const spasms = h("input", {
+    type: "number",
+    name: "spasms",
+    min: spasmsRule?.minimum,
+    max: spasmsRule?.maximum,
+    step: "1",
+    inputmode: "numeric",
+  });
+  const note = h("textarea", { name: "note", rows: "2", maxlength: bounds.rule("pain_log", "note")?.maxLength });
+  const inputs = { score, spasms, note };
+  const message = statusArea();
+  say(message, "");
+  const form = h(
+    "form",
+    { class: "pain-form", novalidate: true },
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "pain-score" }, t("Pain (0-10)")),
+      h("div", { class: "range-row" }, score, shown),
+      h(
+        "p",
+        { class: "hint scale", id: "pain-scale" },
+        h("span", {}, t("0 = no pain")),
+        h("span", {}, t("10 = worst imaginable")),
+      ),
+    ),
+    field(t("Spasms today (optional)"), spasms),
+    field(t("Note (optional)"), note),
+    message,
+    h("button", { type: "submit" }, t("Save pain")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    for (const input of Object.values(inputs)) input.removeAttribute("aria-invalid");
+    const count = spasms.value === "" ? null : Number(spasms.value);
+    const body = {
+      id: api.uuid(),
+      logged_on: today(),
+      score: Number(score.value),
+      spasms: count,
+      note: note.value.trim() || null,
+    };
+    // the same bounds as the server's: "Saved" only for what it will take
+    const found = bounds.problems("pain_log", body, today());
+    if (spasms.validity.badInput) found.spasms = t("must be a whole number.");
+    if (bounds.refused(found, inputs, message)) return;
+    await api.record("pain_log", body);
+    spasms.value = "";
+    note.value = "";
+    say(message, t("Saved: pain {score} out of 10.", { score: body.score }), "success");
+    await refresh();
+  });
+  const entries = h("div", { class: "pain-today" });
+  /** Lists today's check-ins; the slider starts at the latest score until touched. */
+  const update = (list) => {
+    if (list.length && !score.dataset.touched) {
+      score.value = String(list[list.length - 1].score);
+      shown.textContent = score.value;
+      sayScore();
+    }
+    mount(
+      entries,
+      list.length
+        ? [
+            h("h3", {}, t("Earlier today")),
+            h(
+              "ul",
+              { class: "pain-entries" },
+              list.map((entry) =>
+                h(
+                  "li",
+                  {},
+                  h(
+                    "span",
+                    { class: "pain-badge", dataset: { level: painLevel(entry.score) }, "aria-hidden": "true" },
+                    String(entry.score),
+                  ),
+                  h(
+                    "span",
+                    {},
+                    t("{time} · pain {score}/10", {
+                      time: formatTime(entry.created_at || entry.queued_at),
+                      score: entry.score,
+                    }),
+                    entry.spasms ? ` · ${tn(entry.spasms, "{count} spasm", "{count} spasms")}` : "",
+                    entry.note ? [" · ", h("span", { "data-l10n-skip": "" }, excerpt(entry.note))] : "",
+                    entry.queued ? h("span", { class: "queued" }, ` · ${t("not sent yet")}`) : "",
+                  ),
+                ),
+              ),
+            ),
+          ]
+        : null,
+    );
+  };
+  return { form, entries, update };
 }
 
 /** "How to do it": the larger picture, the instructions, the clinic's other

@@ -99,19 +99,7 @@ export async function render(view, { params, user }) {
 
   mount(
     view,
-    h(
-      "div",
-      { class: "page-head" },
-      heading(patient.name),
-      h(
-        "div",
-        { class: "actions" },
-        h("a", { class: "button-link", href: `#/patients/${patientId}/programme` }, t("Edit programme")),
-        h("a", { class: "button-link secondary", href: `#/patients/${patientId}/odi` }, t("Enter questionnaire")),
-        h("a", { class: "button-link secondary", href: `#/patients/${patientId}/psfs` }, t("Enter daily activities")),
-        handout,
-      ),
-    ),
+    pageHead(patient, handout),
     alertsSection,
     facts(patient),
     patient.invite_pending ? invitePanel(patient) : null,
@@ -228,67 +216,14 @@ export async function render(view, { params, user }) {
       return;
     }
     const { days: rows, summary } = progress;
-    const markers = (progress.flare_ups || []).map((f) => ({
-      date: f.started_on,
-      severity: f.severity,
-      text: t("Flare-up: {severity}/10, {words}", { severity: f.severity, words: severityWords(f.severity) }),
-    }));
-    const flareOn = (date) =>
-      markers
-        .filter((m) => m.date === date)
-        .map((m) => `${m.severity}/10`)
-        .join(", ") || "–";
-    const figure = chartFigure(
-      `${t("Daily adherence (bars) and average pain (line), last {days} days", { days })}${markers.length ? `, ${tn(markers.length, "{count} flare-up marked", "{count} flare-ups marked")}` : ""}`,
-      table(
-        t("Daily adherence and pain"),
-        [
-          { label: t("Date"), value: (d) => formatDay(d.date) },
-          {
-            label: t("Sessions done"),
-            value: (d) => (d.sessions_due ? t("{done} of {due}", { done: d.sessions_done, due: d.sessions_due }) : "–"),
-            numeric: true,
-          },
-          { label: t("Adherence"), value: (d) => percent(d.adherence), numeric: true },
-          { label: t("Pain (avg)"), value: (d) => number(d.pain_mean), numeric: true },
-          { label: t("Pain (worst)"), value: (d) => number(d.pain_max, 0), numeric: true },
-          { label: t("Spasms"), value: (d) => d.spasms ?? "–", numeric: true },
-          { label: t("Flare-up"), value: (d) => flareOn(d.date), numeric: true },
-        ],
-        [...rows].reverse(),
-      ),
-    );
-    mount(
-      trend,
-      h(
-        "dl",
-        { class: "stats" },
-        h("div", {}, h("dt", {}, t("Adherence ({days} d)", { days })), h("dd", {}, percent(summary.adherence))),
-        h("div", {}, h("dt", {}, t("Pain, first 7 days")), h("dd", {}, number(summary.pain_first_7d_mean))),
-        h("div", {}, h("dt", {}, t("Pain, last 7 days")), h("dd", {}, number(summary.pain_last_7d_mean))),
-      ),
-      figure.figure,
-    );
+    const markers = flareUpMarkers(progress.flare_ups || []);
+    const figure = trendFigure(rows, markers, days);
+    mount(trend, trendStats(summary, days), figure.figure);
     mount(odiArea, odiTable(progress.odi || []));
     const drawn = await dailyChart(
       figure.area,
       rows.map((d) => d.date),
-      [
-        {
-          label: t("Adherence"),
-          values: rows.map((d) => (d.adherence === null ? null : d.adherence * 100)),
-          scale: "pct",
-          kind: "bars",
-          color: "--chart-adherence",
-        },
-        {
-          label: t("Average pain"),
-          values: rows.map((d) => d.pain_mean),
-          scale: "pain",
-          kind: "line",
-          color: "--chart-pain",
-        },
-      ],
+      trendSeries(rows),
       { markers },
     );
     if (figure.area.isConnected && period === days) chart = drawn;
@@ -304,31 +239,7 @@ export async function render(view, { params, user }) {
         api.get(`/api/patients/${patientId}/exercise-logs`, range),
         api.get(`/api/patients/${patientId}/pain-logs`, range),
       ]);
-      const sortNewest = (field) => (a, b) => (a[field] < b[field] ? 1 : -1);
-      mount(
-        logsArea,
-        table(
-          t("Pain check-ins, last 14 days"),
-          [
-            { label: t("Date"), value: (p) => `${formatDay(p.logged_on, "short")}` },
-            { label: t("Pain"), value: (p) => `${p.score}/10`, numeric: true },
-            { label: t("Spasms"), value: (p) => p.spasms ?? "–", numeric: true },
-            { label: t("Note"), value: (p) => p.note || "" },
-          ],
-          pain.sort(sortNewest("created_at")),
-          { empty: t("No pain check-ins in the last 14 days.") },
-        ),
-        table(
-          t("Exercise sessions, last 14 days"),
-          [
-            { label: t("Date"), value: (day) => formatDay(day.date, "short") },
-            { label: t("Sessions"), value: (day) => day.count, numeric: true },
-            { label: t("Exercises"), value: (day) => day.exercises },
-          ],
-          sessionsByDay(ticks, names),
-          { empty: t("No exercise sessions in the last 14 days.") },
-        ),
-      );
+      mount(logsArea, ...logTables(pain, ticks, names));
     } catch (error) {
       mount(logsArea, h("p", { role: "alert" }, error.message));
     }
@@ -347,6 +258,120 @@ export async function render(view, { params, user }) {
     chart?.destroy();
     thread.stop();
   };
+}
+
+/** The patient's name and what can be done for them: edit, enter answers, print. */
+function pageHead(patient, handout) {
+  const patientId = patient.id;
+  return h(
+    "div",
+    { class: "page-head" },
+    heading(patient.name),
+    h(
+      "div",
+      { class: "actions" },
+      h("a", { class: "button-link", href: `#/patients/${patientId}/programme` }, t("Edit programme")),
+      h("a", { class: "button-link secondary", href: `#/patients/${patientId}/odi` }, t("Enter questionnaire")),
+      h("a", { class: "button-link secondary", href: `#/patients/${patientId}/psfs` }, t("Enter daily activities")),
+      handout,
+    ),
+  );
+}
+
+/** The patient's flare-ups as marks on the chart. */
+function flareUpMarkers(flareUps) {
+  return flareUps.map((f) => ({
+    date: f.started_on,
+    severity: f.severity,
+    text: t("Flare-up: {severity}/10, {words}", { severity: f.severity, words: severityWords(f.severity) }),
+  }));
+}
+
+/** The trend's figure: its caption and the table of the days (the chart goes in its area). */
+function trendFigure(rows, markers, days) {
+  const flareOn = (date) =>
+    markers
+      .filter((m) => m.date === date)
+      .map((m) => `${m.severity}/10`)
+      .join(", ") || "–";
+  return chartFigure(
+    `${t("Daily adherence (bars) and average pain (line), last {days} days", { days })}${markers.length ? `, ${tn(markers.length, "{count} flare-up marked", "{count} flare-ups marked")}` : ""}`,
+    table(
+      t("Daily adherence and pain"),
+      [
+        { label: t("Date"), value: (d) => formatDay(d.date) },
+        {
+          label: t("Sessions done"),
+          value: (d) => (d.sessions_due ? t("{done} of {due}", { done: d.sessions_done, due: d.sessions_due }) : "–"),
+          numeric: true,
+        },
+        { label: t("Adherence"), value: (d) => percent(d.adherence), numeric: true },
+        { label: t("Pain (avg)"), value: (d) => number(d.pain_mean), numeric: true },
+        { label: t("Pain (worst)"), value: (d) => number(d.pain_max, 0), numeric: true },
+        { label: t("Spasms"), value: (d) => d.spasms ?? "–", numeric: true },
+        { label: t("Flare-up"), value: (d) => flareOn(d.date), numeric: true },
+      ],
+      [...rows].reverse(),
+    ),
+  );
+}
+
+function trendStats(summary, days) {
+  return h(
+    "dl",
+    { class: "stats" },
+    h("div", {}, h("dt", {}, t("Adherence ({days} d)", { days })), h("dd", {}, percent(summary.adherence))),
+    h("div", {}, h("dt", {}, t("Pain, first 7 days")), h("dd", {}, number(summary.pain_first_7d_mean))),
+    h("div", {}, h("dt", {}, t("Pain, last 7 days")), h("dd", {}, number(summary.pain_last_7d_mean))),
+  );
+}
+
+/** Adherence as bars, average pain as a line. */
+function trendSeries(rows) {
+  return [
+    {
+      label: t("Adherence"),
+      values: rows.map((d) => (d.adherence === null ? null : d.adherence * 100)),
+      scale: "pct",
+      kind: "bars",
+      color: "--chart-adherence",
+    },
+    {
+      label: t("Average pain"),
+      values: rows.map((d) => d.pain_mean),
+      scale: "pain",
+      kind: "line",
+      color: "--chart-pain",
+    },
+  ];
+}
+
+/** The last 14 days: pain check-ins, newest first, and sessions per day. */
+function logTables(pain, ticks, names) {
+  const sortNewest = (field) => (a, b) => (a[field] < b[field] ? 1 : -1);
+  return [
+    table(
+      t("Pain check-ins, last 14 days"),
+      [
+        { label: t("Date"), value: (p) => `${formatDay(p.logged_on, "short")}` },
+        { label: t("Pain"), value: (p) => `${p.score}/10`, numeric: true },
+        { label: t("Spasms"), value: (p) => p.spasms ?? "–", numeric: true },
+        { label: t("Note"), value: (p) => p.note || "" },
+      ],
+      pain.sort(sortNewest("created_at")),
+      { empty: t("No pain check-ins in the last 14 days.") },
+    ),
+    table(
+      t("Exercise sessions, last 14 days"),
+      [
+        { label: t("Date"), value: (day) => formatDay(day.date, "short") },
+        { label: t("Sessions"), value: (day) => day.count, numeric: true },
+        { label: t("Exercises"), value: (day) => day.exercises },
+      ],
+      sessionsByDay(ticks, names),
+      { empty: t("No exercise sessions in the last 14 days.") },
+    ),
+  ];
 }
 
 /** One row per day: how many sessions, and of which exercises ("Bird dog ×2"). */
