@@ -98,6 +98,30 @@ export function showErrors(form, error, area) {
   form.querySelector("[aria-invalid=true]")?.focus();
 }
 
+/** A form's submit, one way for all: the page stays, old errors go, `check()`
+ * (optional) says whether the form may be sent (when not, it has shown why),
+ * then `button` is disabled while `send()` runs, so one tap sends once. On a
+ * failure the button is enabled again and `failed(error)` shows it (by default
+ * next to the fields it names, the rest in `area`); after a success it stays
+ * disabled (the screen moves on) unless `again` is set. */
+export function submitForm(form, { button, area, check, send, failed, again = false }) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    if (check && !check()) return;
+    if (button) button.disabled = true;
+    try {
+      await send();
+    } catch (error) {
+      if (button) button.disabled = false;
+      if (failed) failed(error);
+      else showErrors(form, error, area);
+      return;
+    }
+    if (button && again) button.disabled = false;
+  });
+}
+
 export function clearErrors(form) {
   for (const note of form.querySelectorAll(".field-error")) note.remove();
   for (const input of form.querySelectorAll("[aria-invalid]")) {

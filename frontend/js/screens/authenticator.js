@@ -2,7 +2,7 @@
  * type instead, a code to confirm, then the ten recovery codes, shown once.
  * Used during sign-in (staff enrol at their first sign-in) and from Account. */
 import * as api from "../core/api.js";
-import { clearErrors, copyButton, field, h, heading, mount, say, showErrors, statusArea } from "../core/dom.js";
+import { copyButton, field, h, heading, mount, say, showErrors, statusArea, submitForm } from "../core/dom.js";
 import { t } from "../core/i18n.js";
 
 /** A one-time code input: digits on phones, the OS's code autofill. */
@@ -89,26 +89,25 @@ export async function setUp(container, { done, intro, proof, refused }) {
     ),
   );
   code.focus();
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    if (!code.value.trim()) {
+  submitForm(form, {
+    button: submit,
+    check() {
+      if (code.value.trim()) return true;
       showErrors(form, { fieldErrors: { code: [t("Enter the code the app shows.")] } }, message);
-      return;
-    }
-    submit.disabled = true;
-    try {
+      return false;
+    },
+    async send() {
       const codes = await api.confirmAuthenticator(code.value.replace(/\s/g, ""));
       showRecoveryCodes(container, codes, done);
-    } catch (error) {
-      submit.disabled = false;
+    },
+    failed(error) {
       code.value = "";
       if (error.status === 401)
         say(message, t("That code does not match. Check the app's code for Homeward and try again."), "error");
       else if (error.status === 429) say(message, t("Too many attempts. Wait a few minutes and try again."), "error");
       else showErrors(form, error, message);
       code.focus();
-    }
+    },
   });
 }
 

@@ -3,7 +3,7 @@
  * page where a new patient or staff member sets a password. */
 import * as api from "../core/api.js";
 import { codeInput, setUp } from "./authenticator.js";
-import { clearErrors, field, h, heading, mount, say, showErrors, statusArea } from "../core/dom.js";
+import { field, h, heading, mount, say, showErrors, statusArea, submitForm } from "../core/dom.js";
 import { t } from "../core/i18n.js";
 
 const MIN_PASSWORD = 10;
@@ -50,23 +50,22 @@ function renderSignIn(view, { notice, navigate }) {
     submit,
   );
   say(message, "");
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    if (!email.value.trim() || !password.value) {
+  submitForm(form, {
+    button: submit,
+    check() {
+      if (email.value.trim() && password.value) return true;
       say(message, t("Enter your email and password."), "error");
       (email.value.trim() ? password : email).focus();
-      return;
-    }
-    submit.disabled = true;
-    say(message, t("Signing in…"), "info");
-    try {
+      return false;
+    },
+    async send() {
+      say(message, t("Signing in…"), "info");
       const result = await api.signIn(email.value.trim(), password.value);
       say(message, "");
       if (result.step) nextStep(view, result.step, navigate);
       else onward(navigate);
-    } catch (error) {
-      submit.disabled = false;
+    },
+    failed(error) {
       password.value = "";
       if (error.offline) say(message, t("You are offline. Connect to the internet to sign in."), "error");
       else if (error.status === 429)
@@ -80,7 +79,7 @@ function renderSignIn(view, { notice, navigate }) {
       else if (error.status === 401) say(message, t("Wrong email or password."), "error");
       else showErrors(form, error, message);
       password.focus();
-    }
+    },
   });
   page(
     view,
@@ -123,19 +122,18 @@ function nextStep(view, step, navigate) {
     submit,
   );
   say(message, "");
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    if (!code.value.trim()) {
+  submitForm(form, {
+    button: submit,
+    check() {
+      if (code.value.trim()) return true;
       showErrors(form, { fieldErrors: { code: [t("Enter the code from the app.")] } }, message);
-      return;
-    }
-    submit.disabled = true;
-    try {
+      return false;
+    },
+    async send() {
       await api.secondStep(code.value.replace(/\s/g, ""));
       onward(navigate);
-    } catch (error) {
-      submit.disabled = false;
+    },
+    failed(error) {
       code.value = "";
       if (error.status === 401 && error.payload.message === "Sign in first.")
         say(message, t("This sign-in took too long. Start again with your email and password."), "error");
@@ -145,7 +143,7 @@ function nextStep(view, step, navigate) {
         say(message, t("Too many wrong codes. Wait a few minutes, then sign in again."), "error");
       else showErrors(form, error, message);
       code.focus();
-    }
+    },
   });
   page(
     view,
@@ -196,23 +194,19 @@ function newPasswordForm(submitLabel, { send, offline, spent }) {
   const submit = h("button", { type: "submit" }, submitLabel);
   const form = h("form", { class: "card narrow", novalidate: true }, ...choose.fields, message, submit);
   say(message, "");
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    const problems = choose.problems();
-    if (problems) {
-      showErrors(form, { fieldErrors: problems }, message);
-      return;
-    }
-    submit.disabled = true;
-    try {
-      await send(choose.password.value);
-    } catch (error) {
-      submit.disabled = false;
+  submitForm(form, {
+    button: submit,
+    check() {
+      const problems = choose.problems();
+      if (problems) showErrors(form, { fieldErrors: problems }, message);
+      return !problems;
+    },
+    send: () => send(choose.password.value),
+    failed(error) {
       if (error.offline) say(message, offline, "error");
       else if (error.status === 400 && !Object.keys(error.fieldErrors).length) say(message, spent, "error");
       else showErrors(form, error, message);
-    }
+    },
   });
   return form;
 }
@@ -254,15 +248,14 @@ function renderForgot(view) {
   const submit = h("button", { type: "submit" }, t("Send me a link"));
   const form = h("form", { class: "card narrow", novalidate: true }, field(t("Email"), email), message, submit);
   say(message, "");
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    if (!email.value.trim()) {
+  submitForm(form, {
+    button: submit,
+    check() {
+      if (email.value.trim()) return true;
       showErrors(form, { fieldErrors: { email: [t("Enter the email you sign in with.")] } }, message);
-      return;
-    }
-    submit.disabled = true;
-    try {
+      return false;
+    },
+    async send() {
       await api.post("/api/auth/password-reset", { email: email.value.trim() });
       mount(
         form,
@@ -276,12 +269,12 @@ function renderForgot(view) {
         ),
         h("p", {}, h("a", { href: "#/signin" }, t("Back to sign in"))),
       );
-    } catch (error) {
-      submit.disabled = false;
+    },
+    failed(error) {
       if (error.offline) say(message, t("You are offline. Connect to the internet and try again."), "error");
       else if (error.status === 429) say(message, t("Too many requests. Please wait a while and try again."), "error");
       else showErrors(form, error, message);
-    }
+    },
   });
   page(
     view,

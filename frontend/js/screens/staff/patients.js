@@ -4,7 +4,6 @@
  * and shows their invitation link. */
 import * as api from "../../core/api.js";
 import {
-  clearErrors,
   copyButton,
   field,
   formatDateTime,
@@ -15,8 +14,8 @@ import {
   mount,
   percent,
   say,
-  showErrors,
   statusArea,
+  submitForm,
 } from "../../core/dom.js";
 import { N_, t, tn } from "../../core/i18n.js";
 
@@ -406,29 +405,25 @@ function enrolSection(user, onCreated) {
         therapist.append(h("option", { value: String(member.id) }, member.name));
     });
   }
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    const body = {
-      name: name.value.trim(),
-      email: email.value.trim(),
-      timezone: timezone.value.trim(),
-      condition: condition.value.trim() || null,
-    };
-    if (user.role === "admin" && therapist.value) body.therapist_id = Number(therapist.value);
-    submit.disabled = true;
-    try {
+  submitForm(form, {
+    button: submit,
+    area: message,
+    again: true,
+    async send() {
+      const body = {
+        name: name.value.trim(),
+        email: email.value.trim(),
+        timezone: timezone.value.trim(),
+        condition: condition.value.trim() || null,
+      };
+      if (user.role === "admin" && therapist.value) body.therapist_id = Number(therapist.value);
       const created = await api.post("/api/patients", body);
       form.reset();
       timezone.value = body.timezone;
       say(message, "");
       showInvite(result, created);
       onCreated(created);
-    } catch (error) {
-      showErrors(form, error, message);
-    } finally {
-      submit.disabled = false;
-    }
+    },
   });
   return h("details", { class: "card enrol" }, h("summary", {}, t("Enrol a patient")), form, result);
 }
