@@ -14,6 +14,7 @@ import {
   say,
   showErrors,
   statusArea,
+  submitForm,
 } from "../core/dom.js";
 import { LANGUAGES, fromBrowser, setLanguage, t } from "../core/i18n.js";
 import { remindersCard } from "./reminders.js";
@@ -267,20 +268,21 @@ function passwordForm() {
     message,
     h("div", { class: "actions" }, h("button", { type: "submit" }, t("Change password"))),
   );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    if (next.value.length < 10)
-      return showErrors(form, { fieldErrors: { new_password: [t("Use at least 10 characters.")] } }, message);
-    if (next.value !== repeat.value)
-      return showErrors(form, { fieldErrors: { repeat: [t("The two passwords are not the same.")] } }, message);
-    try {
+  submitForm(form, {
+    area: message,
+    check() {
+      if (next.value.length < 10)
+        showErrors(form, { fieldErrors: { new_password: [t("Use at least 10 characters.")] } }, message);
+      else if (next.value !== repeat.value)
+        showErrors(form, { fieldErrors: { repeat: [t("The two passwords are not the same.")] } }, message);
+      else return true;
+      return false;
+    },
+    async send() {
       await api.post("/api/auth/password", { current_password: current.value, new_password: next.value });
       form.reset();
       say(message, t("Password changed. Your other devices were signed out."), "success");
-    } catch (error) {
-      showErrors(form, error, message);
-    }
+    },
   });
   return form;
 }

@@ -17,6 +17,7 @@ import {
   say,
   showErrors,
   statusArea,
+  submitForm,
   table,
 } from "../../core/dom.js";
 import { LANGUAGES, N_, t, tn } from "../../core/i18n.js";
@@ -164,10 +165,9 @@ function addStaffForm(onAdded) {
     message,
     h("div", { class: "actions" }, h("button", { type: "submit" }, t("Send invitation"))),
   );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    try {
+  submitForm(form, {
+    area: message,
+    async send() {
       const added = await api.post("/api/staff", {
         name: name.value.trim(),
         email: email.value.trim(),
@@ -195,9 +195,7 @@ function addStaffForm(onAdded) {
         copied,
       );
       await onAdded();
-    } catch (error) {
-      showErrors(form, error, message);
-    }
+    },
   });
   return h("details", { class: "card" }, h("summary", {}, t("Invite a staff member")), form, invite);
 }
@@ -582,14 +580,14 @@ async function tokensScreen(view) {
     h("section", { "aria-labelledby": "token-list" }, h("h2", { id: "token-list" }, t("Tokens")), listArea),
   );
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    if (!name.value.trim()) {
+  submitForm(form, {
+    area: message,
+    check() {
+      if (name.value.trim()) return true;
       showErrors(form, { fieldErrors: { name: [t("Give the token a name.")] } }, message);
-      return;
-    }
-    try {
+      return false;
+    },
+    async send() {
       const created = await api.post("/api/tokens", { name: name.value.trim(), expires_in_days: Number(days.value) });
       form.reset();
       say(message, "");
@@ -625,9 +623,7 @@ async function tokensScreen(view) {
       secret.focus();
       secret.select();
       await load();
-    } catch (error) {
-      showErrors(form, error, message);
-    }
+    },
   });
 
   async function load() {
