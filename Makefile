@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 export PORT
+# the JavaScript's checks, in `make lint` and `make test`
+JS_CHECKS = node_modules/.bin/eslint . && node_modules/.bin/prettier --check --log-level=warn .
 
 .PHONY: setup run serve worker test bench lint migrate clean messages
 
@@ -64,9 +66,13 @@ worker: migrate
 	$(FLASK) vapid-keys --if-missing
 	$(FLASK) worker
 
+# ESLint and Prettier over our JavaScript (eslint.config.js, .prettierrc.json),
+# then the frontend's pure logic under node (frontend/tests/), then pytest.
 test: setup
 	scripts/ensure-system-packages
 	$(BIN)/ruff check --quiet .
+	$(JS_CHECKS)
+	node --test frontend/tests/
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures; they are never part of `make test`.
@@ -76,6 +82,7 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(JS_CHECKS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules frontend/vendor
