@@ -140,6 +140,7 @@ class StoredDoneMachine(RuleBasedStateMachine):
                 logs.EXERCISE_LOG,
                 data,
             )
+            writes.commit()  # as the view does
             self.sent.append(body)
             self.remember([outcome])
 
@@ -148,6 +149,7 @@ class StoredDoneMachine(RuleBasedStateMachine):
     def undo(self, pick):
         tick_id = self.live[pick % len(self.live)]
         self.remember(logs.store(self.patient.id, {}, [tick_id]))
+        writes.commit()
 
     @rule(
         ticks=new_ticks,
@@ -180,6 +182,7 @@ class StoredDoneMachine(RuleBasedStateMachine):
         outcomes = logs.sync(
             self.patient.id, self.patient.clinic_id, self.today(), batch, SCHEMAS
         )
+        writes.commit()
         self.sent += fresh
         self.remember(outcomes)
         # a replay is never stored twice (nor refused for its content); one from a
