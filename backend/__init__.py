@@ -85,8 +85,12 @@ def create_app(config=None) -> Flask:
         extensions.api.register_blueprint(blueprint)
 
     from backend.api import audit, media
+    from backend.api import jobs as job_views
+    from backend.services import jobs
 
     audit.install(app)
+    # what the worker's jobs may read and how their rows look (api/jobs.py)
+    jobs.init_app(app, job_views.job_patients, job_views.dump_report_row)
     app.register_blueprint(media.bp)  # files, not API: not in the OpenAPI document
 
     from backend.web import init_web
