@@ -35,7 +35,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse
 from sqlalchemy import select
 
-from backend import i18n, mail, session_store
+from backend import i18n, mail, sessions
 from backend.access import actor, needs_second_factor
 from backend.api.common import documents, invalid
 from backend.extensions import address_key, db, limiter
@@ -57,7 +57,7 @@ from backend.schemas.users import (
     SessionSchema,
     SignInSchema,
 )
-from backend.services import invitations, second_factor, sessions
+from backend.services import invitations, second_factor
 from backend.services.dates import now_utc
 from backend.services.passwords import weakness
 
@@ -155,7 +155,7 @@ def _known_devices() -> URLSafeTimedSerializer:
 def _known_device_cookie() -> str:
     return (
         f"__Host-{KNOWN_DEVICE}"
-        if session_store.secure_cookies(current_app)
+        if sessions.secure_cookies(current_app)
         else KNOWN_DEVICE
     )
 
@@ -175,7 +175,7 @@ def _known_device(user: User | None) -> bool:
 def _remember_device(user: User) -> None:
     """Mark this browser as one `user` signs in from (with the answer)."""
     token = _known_devices().dumps(user.id)
-    secure = session_store.secure_cookies(current_app)
+    secure = sessions.secure_cookies(current_app)
     name = _known_device_cookie()
     days = current_app.config["KNOWN_DEVICE_DAYS"]
 
@@ -237,7 +237,7 @@ def _start(user: User, step: str | None = None) -> dict:
     goes out with the answer), complete or waiting for `step`."""
     session.clear()
     csrf = fresh_csrf_token()
-    session_store.begin(user, session["csrf_token"], step)
+    sessions.begin(user, session["csrf_token"], step)
     if step is not None:
         db.session.commit()
         return {"second_factor": step, "csrf_token": csrf}
@@ -275,7 +275,7 @@ def _pending(step: str | None = None) -> tuple[UserSession, User]:
 
 def _complete(row: UserSession) -> dict:
     """The second step is done: the session gets full rights."""
-    session_store.complete(row)
+    sessions.complete(row)
     return _signed_in(row.user)
 
 
@@ -360,7 +360,7 @@ def totp(body):
         ended = row.wrong_codes >= current_app.config["SECOND_FACTOR_SESSION_TRIES"]
         if ended:
             db.session.delete(row)  # a guesser starts again at the password
-            session_store.finish()
+            sessions.finish()
         db.session.commit()
         _count_wrong_code(user)
         if ended:
@@ -455,7 +455,7 @@ def logout():
     if row is not None:
         db.session.delete(row)
         db.session.commit()
-    session_store.finish()
+    sessions.finish()
     logout_user()
     return None, 204, {"Clear-Site-Data": '"cookies"'}
 
@@ -468,7 +468,7 @@ def logout_everywhere():
     user = actor()
     sessions.end_all(user.id)
     db.session.commit()
-    session_store.finish()
+    sessions.finish()
     logout_user()
 
 
@@ -533,7 +533,7 @@ def end_device_session(session_id):
     if row is None or row.user_id != user.id:
         abort(404, message=_("No such session."))
     if row.id == session.row.id:
-        session_store.finish()
+        sessions.finish()
     db.session.delete(row)
     db.session.commit()
 

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
+from backend import sessions
 from backend.access import clinic_staff, require_role, staff_member_or_404
 from backend.api import invites
 from backend.api.auth import notify, set_password
@@ -13,7 +14,7 @@ from backend.extensions import db
 from backend.models import User
 from backend.schemas.common import name_field
 from backend.schemas.users import StaffInSchema, UserSchema
-from backend.services import second_factor, sessions, tokens
+from backend.services import second_factor, tokens
 from backend.services.dates import now_utc
 
 blp = Blueprint("staff", __name__, url_prefix="/api/staff", description="Clinic staff")
