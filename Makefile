@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 export PORT
+# the JavaScript's checks, in `make lint` and `make test`
+JS_CHECKS = node_modules/.bin/eslint . && node_modules/.bin/prettier --check --log-level=warn .
 
 .PHONY: setup run serve worker test bench lint migrate clean messages
 
@@ -44,12 +46,12 @@ messages: setup
 migrate: setup
 	$(FLASK) db upgrade
 
-# The mail outbox is sent by a background `flask mail run` for as long as the
-# server runs (`make worker` sends it too, with the reminders).
+# The worker (mail, reminders, export jobs, the alert sweep, file clean-up:
+# backend/worker.py) runs in the background for as long as the server runs.
 run: migrate
 	$(FLASK) seed-demo --if-missing
 	$(FLASK) vapid-keys --if-missing
-	$(FLASK) mail run & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 		$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Production-style serving: gunicorn with gunicorn.conf.py (WEB_CONCURRENCY, PORT),
@@ -58,14 +60,19 @@ serve: migrate
 	$(FLASK) publish-assets
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
-# The reminder sender (Web Push and email): next to `make run`, in another terminal.
+# The worker alone (`make run` starts one too): every task on its schedule
+# (`flask --app wsgi worker tasks` lists them), e.g. next to `make serve`.
 worker: migrate
 	$(FLASK) vapid-keys --if-missing
-	$(FLASK) reminders run
+	$(FLASK) worker
 
+# ESLint and Prettier over our JavaScript (eslint.config.js, .prettierrc.json),
+# then the frontend's pure logic under node (frontend/tests/), then pytest.
 test: setup
 	scripts/ensure-system-packages
 	$(BIN)/ruff check --quiet .
+	$(JS_CHECKS)
+	node --test frontend/tests/
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures; they are never part of `make test`.
@@ -75,6 +82,7 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(JS_CHECKS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules frontend/vendor

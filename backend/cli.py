@@ -1,14 +1,12 @@
 """Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
-`restore`, `rebuild-adherence`, `publish-assets`, `vapid-keys`,
-`reminders send-due|run` (which also runs export jobs and sends the mail
-outbox), `jobs run-one`, `mail send-queued|run`, `alerts sweep`, `media check`,
-`grant-runtime` (PostgreSQL's runtime role), `audit verify`, `rotate-keys`."""
+`restore`, `rebuild-adherence`, `publish-assets`, `vapid-keys`, `worker`
+(mail, reminders, export jobs, the alert sweep, file clean-up: backend/worker.py;
+`worker run-once TASK`, `worker tasks`), `media check`, `grant-runtime`
+(PostgreSQL's runtime role), `audit verify`, `rotate-keys`."""
 
 import logging
 import os
 import sqlite3
-import threading
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -18,20 +16,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.pool import NullPool
 
-from backend import db_roles, mail
+from backend import db_roles, push, worker
 from backend.extensions import db, lift_statement_timeout
 from backend.models import AuditEvent, Clinic, User
 from backend.models.base import rotate_encrypted
-from backend.services import (
-    alerts,
-    audit_chain,
-    demo,
-    jobs,
-    media,
-    reminders,
-)
+from backend.services import audit_chain, demo, media
 from backend.services.adherence import rebuild_done
-from backend.services.dates import now_utc
 from backend.services.library import sync_library
 from backend.services.passwords import MIN_PASSWORD_LENGTH
 
@@ -45,13 +35,10 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(rebuild_adherence)
     app.cli.add_command(publish_assets)
     app.cli.add_command(vapid_keys)
-    app.cli.add_command(reminders_group)
-    app.cli.add_command(alerts_group)
-    app.cli.add_command(mail_group)
+    app.cli.add_command(worker_group)
     app.cli.add_command(grant_runtime)
     app.cli.add_command(audit_group)
     app.cli.add_command(rotate_keys)
-    app.cli.add_command(jobs_group)
     app.cli.add_command(media_group)
 
 
@@ -343,116 +330,43 @@ def vapid_keys(force, if_missing):
         if if_missing:
             return
         raise click.ClickException(f"{path} exists; --force replaces it.")
-    public = reminders.generate_keys(path)
+    public = push.generate_keys(path)
     click.echo(f"VAPID keys written to {path}.\nPublic key: {public}")
 
 
-@click.group("reminders")
-def reminders_group():
-    """Send patients' reminders (Web Push or email)."""
-
-
-@reminders_group.command("send-due")
+@click.group("worker", invoke_without_command=True)
 @with_appcontext
-def send_due():
-    """Send what is due now (each patient × time × day at most once)."""
-    _echo_counts(reminders.send_due(), "Nothing due.")
+@click.pass_context
+def worker_group(ctx):
+    """Run every worker task on its schedule until SIGTERM or Ctrl+C
+    (backend/worker.py): mail every 5 s, reminders every minute, export jobs
+    every 15 s, the alert sweep and file clean-up every hour."""
+    if ctx.invoked_subcommand is None:
+        worker.run_forever(current_app._get_current_object(), echo=click.echo)
 
 
-def _echo_counts(outcomes: dict, nothing: str) -> None:
-    """ "2 sent, 1 retry", or `nothing`."""
-    click.echo(", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or nothing)
+@worker_group.command("run-once")
+@click.argument("task", type=click.Choice(list(worker.TASKS)), metavar="TASK")
+def worker_run_once(task):
+    """Run TASK once and say what it did (for cron and by hand); exit 1 if it
+    failed."""
+    try:
+        done = worker.run_once(current_app._get_current_object(), task)
+    except Exception as error:
+        logging.getLogger(__name__).exception("worker task %s failed", task)
+        raise click.ClickException(
+            f"Task {task} failed: {type(error).__name__}: {error}"
+        ) from None
+    click.echo(f"{task}: {worker.describe(done)}")
 
 
-@reminders_group.command("run")
-@with_appcontext
-@click.option("--every", default=60, show_default=True, help="Seconds between runs.")
-def run_reminders(every):
-    """Send what is due every minute, until stopped (for a process manager);
-    every hour, also run the alert rules over every patient (the ones that
-    depend on time passing: nothing logged for days, no programme yet), and
-    delete export files older than a week and media files left over
-    (`flask media check`). Between sends, it runs queued export jobs (big
-    reports, services/jobs.py) for up to 50 s. The mail outbox is sent every
-    few seconds by a thread of its own, so a long export never holds a
-    password reset."""
-    log = logging.getLogger(__name__)
-    click.echo(f"Sending reminders every {every} s; Ctrl+C stops.")
-    app = current_app._get_current_object()
-    threading.Thread(target=_mail_loop, args=(app, 5), daemon=True).start()
-    swept = None
-    while True:
-        started = time.monotonic()
-        try:
-            outcomes = reminders.send_due()
-            if outcomes:
-                click.echo(f"{now_utc():%Y-%m-%d %H:%M} UTC: {outcomes}")
-            if swept is None or started - swept >= 3600:
-                swept = started
-                raised = alerts.sweep()
-                click.echo(f"{now_utc():%Y-%m-%d %H:%M} UTC: {raised} alerts raised")
-                jobs.delete_old_files()
-                media.sweep()
-            if ran := jobs.run_queued(budget_seconds=max(1.0, every - 10)):
-                click.echo(f"{now_utc():%Y-%m-%d %H:%M} UTC: {ran} export jobs run")
-        except Exception:  # a database or network hiccup: try again next minute
-            db.session.rollback()
-            log.exception("sending reminders failed")
-        finally:
-            db.session.remove()
-        time.sleep(max(1.0, every - (time.monotonic() - started)))
-
-
-@click.group("alerts")
-def alerts_group():
-    """Alert rules over every patient."""
-
-
-@alerts_group.command("sweep")
-@with_appcontext
-def sweep_alerts():
-    """Run every rule for every active patient (the worker does it hourly)."""
-    click.echo(f"{alerts.sweep()} alerts raised.")
-
-
-@click.group("mail")
-def mail_group():
-    """The mail outbox (backend/mail.py)."""
-
-
-@mail_group.command("send-queued")
-@with_appcontext
-def send_queued():
-    """One pass: send what may go now."""
-    _echo_counts(mail.send_queued(), "Nothing to send.")
-
-
-@mail_group.command("run")
-@with_appcontext
-@click.option("--every", default=5, show_default=True, help="Seconds between passes.")
-def run_mail(every):
-    """Send the outbox every few seconds, until stopped (`reminders run` does
-    this too, in a thread of its own)."""
-    click.echo(f"Sending mail every {every} s; Ctrl+C stops.")
-    _mail_loop(current_app._get_current_object(), every)
-
-
-def _mail_loop(app: Flask, every: float) -> None:
-    """Send the outbox every `every` seconds, in an app context of its own
-    (its own database session), surviving any failure of a pass."""
-    log = logging.getLogger(__name__)
-    while True:
-        with app.app_context():
-            try:
-                outcomes = mail.send_queued()
-                if outcomes:
-                    click.echo(f"{now_utc():%Y-%m-%d %H:%M:%S} UTC: mail {outcomes}")
-            except Exception:  # the database or the disk: try again next pass
-                db.session.rollback()
-                log.exception("sending mail failed")
-            finally:
-                db.session.remove()
-        time.sleep(every)
+@worker_group.command("tasks")
+def worker_tasks():
+    """List the tasks and how often the worker runs each."""
+    for task in worker.TASKS.values():
+        click.echo(
+            f"{task.name:<14} every {worker.every_words(task.every):<8} {task.about}"
+        )
 
 
 @click.command("grant-runtime")
@@ -498,23 +412,6 @@ def verify_audit():
     click.echo(f"{verdict.rows} rows, chain intact.")
     if verdict.last_hash:  # noted elsewhere, it shows rows removed from the end
         click.echo(f"Last hash: {verdict.last_hash}")
-
-
-@click.group("jobs")
-def jobs_group():
-    """Export jobs (the worker runs them between reminders)."""
-
-
-@jobs_group.command("run-one")
-@with_appcontext
-def run_one_job():
-    """Run the oldest queued export job, or one whose worker died."""
-    job = jobs.claim()
-    if job is None:
-        click.echo("No export job to run.")
-        return
-    jobs.run(job)
-    click.echo(f"Export job {job.id}: {db.session.get(jobs.ExportJob, job.id).state}.")
 
 
 @click.group("media")

@@ -4,14 +4,14 @@
   its recipient's language and adds an outbox row to the caller's
   transaction (the caller commits); `ask` adds a row the worker prepares
   (a password reset: the request costs the same whoever the address is).
-- The worker (`send_queued`, every few seconds in `flask worker run`) claims
-  each row with a conditional UPDATE and a lease, sends it over one SMTP
-  connection per batch, and marks it sent (the message is then cleared, as
-  it may hold a single-use link). A server that is down or slow costs a
-  batch one timeout; its rows are retried with back-off until `give_up_at`
-  (24 hours by default), then marked failed and shown to the admin. A
-  worker killed mid-send leaves its row `sending`; once the lease runs out,
-  the next worker sends it.
+- The worker (`send_queued`, every 5 s: the `mail` task of
+  backend/worker.py) claims each row with a conditional UPDATE and a lease,
+  sends it over one SMTP connection per batch, and marks it sent (the
+  message is then cleared, as it may hold a single-use link). A server
+  that is down or slow costs a batch one timeout; its rows are retried
+  with back-off until `give_up_at` (24 hours by default), then marked
+  failed and shown to the admin. A worker killed mid-send leaves its row
+  `sending`; once the lease runs out, the next worker sends it.
 - Coalescing: rows with a `coalesce_key` (a thread's message notices) are
   at most one unsent at a time and at most one per `COALESCE_EVERY`.
 

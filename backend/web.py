@@ -2,8 +2,10 @@
 
 Static files live under `/assets/<version>/…`, where the version is a hash of
 the frontend's files: a deploy changes every URL, so the files can be cached
-for a year and the service worker's precache is replaced as a whole.
-`index.html` and `sw.js` are served with that version filled in.
+for a year. Each file also has its own content hash (its revision): the
+service worker's new precache copies a file whose revision it already holds
+from the old one and fetches only the files a deploy changed.
+`index.html` and `sw.js` are served with the version (and the revisions) filled in.
 """
 
 import hashlib
@@ -28,6 +30,8 @@ from backend.extensions import db, limiter
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 TEMPLATED = {"index.html", "sw.js", "manifest.webmanifest"}
+# the frontend's own unit tests (`node --test frontend/tests/`): never precached
+NOT_SHIPPED = {"tests"}
 YEAR = 365 * 24 * 3600
 
 CSP = (
@@ -46,19 +50,25 @@ def _asset_files(root: Path) -> list[str]:
         if path.is_file()
         and path.name not in TEMPLATED
         and not path.name.startswith(".")
+        and path.relative_to(root).parts[0] not in NOT_SHIPPED
     )
 
 
 def build_manifest(root: Path = FRONTEND_DIR) -> dict:
-    """The asset version (a content hash) and the files to precache."""
+    """The asset version (a content hash of them all), the files to precache
+    and each one's revision (a hash of its content)."""
     files = _asset_files(root) if root.is_dir() else []
     digest = hashlib.sha256()
+    revisions = {}
     for name in files + sorted(TEMPLATED):
         path = root / name
         if path.is_file():
+            content = path.read_bytes()
             digest.update(name.encode())
-            digest.update(path.read_bytes())
-    return {"version": digest.hexdigest()[:12], "files": files}
+            digest.update(content)
+            if name in files:
+                revisions[name] = hashlib.sha256(content).hexdigest()[:12]
+    return {"version": digest.hexdigest()[:12], "files": files, "revisions": revisions}
 
 
 def _frontend() -> dict:
@@ -77,6 +87,7 @@ def _templated(name: str, content_type: str) -> Response:
     if name == "sw.js":
         urls = ["/"] + [prefix + file for file in frontend["files"]]
         text = text.replace('"__PRECACHE__"', json.dumps(urls))
+        text = text.replace('"__REVISIONS__"', json.dumps(frontend["revisions"]))
     response = Response(text, content_type=content_type)
     response.headers["Cache-Control"] = "no-cache"
     return response

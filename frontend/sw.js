@@ -2,19 +2,57 @@
  * outbox flushed by Background Sync when the page is gone, with the very module
  * the page uses (outbox.js), and reminders by Web Push (push.js, shared with the
  * page too). API data is cached per user by the page, never here. */
-import { SYNC_TAG, flush } from "__ASSETS__js/outbox.js";
-import { PUBLIC_KEY, SUBSCRIPTIONS, subscribe, subscriptionBody } from "__ASSETS__js/push.js";
+import { SYNC_TAG, flush } from "__ASSETS__js/core/outbox.js";
+import { PUBLIC_KEY, SUBSCRIPTIONS, subscribe, subscriptionBody } from "__ASSETS__js/core/push.js";
 
 const VERSION = "__ASSET_VERSION__";
 const SHELL_CACHE = `homeward-shell-${VERSION}`;
 const PRECACHE = "__PRECACHE__";
+const ASSETS = "__ASSETS__"; // this version's prefix of every asset's URL
+const REVISIONS = "__REVISIONS__"; // {file under ASSETS: a hash of its content}
+const REVISIONS_KEY = `${ASSETS}.revisions`; // in each shell cache, stored last: it is complete
 const NAVIGATION_TIMEOUT_MS = 4000;
 const MEDIA_CACHE = "homeward-media"; // filled by the page (offline-media.js)
 
 self.addEventListener("install", (event) => {
-  // every URL is versioned: all or nothing, so a half-filled cache never serves
-  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(PRECACHE)));
+  event.waitUntil(precache());
 });
+
+/** Fills this version's cache: a file whose revision the previous version's
+ * cache holds is copied from it, only the others (and the page) are fetched,
+ * so a deploy costs the phone only the files it changed. The revisions go in
+ * last: a cache without them (an install that failed half-way) is never
+ * copied from. */
+async function precache() {
+  const cache = await caches.open(SHELL_CACHE);
+  const previous = await previousShell();
+  const fetched = [];
+  for (const url of PRECACHE) {
+    const file = url.startsWith(ASSETS) ? url.slice(ASSETS.length) : null;
+    const same = file && previous && previous.revisions[file] === REVISIONS[file];
+    const kept = same ? await previous.cache.match(previous.assets + file) : undefined;
+    if (kept) await cache.put(url, kept);
+    else fetched.push(url);
+  }
+  await cache.addAll(fetched); // all or nothing
+  const revisions = JSON.stringify({ assets: ASSETS, revisions: REVISIONS });
+  await cache.put(REVISIONS_KEY, new Response(revisions, { headers: { "Content-Type": "application/json" } }));
+}
+
+/** The shell cache of the version this phone has (complete, with its
+ * revisions), or null: {cache, assets (its URL prefix), revisions}. */
+async function previousShell() {
+  for (const name of await caches.keys()) {
+    if (!name.startsWith("homeward-shell-") || name === SHELL_CACHE) continue;
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      if (!new URL(request.url).pathname.endsWith("/.revisions")) continue;
+      const stored = await (await cache.match(request)).json();
+      return { cache, assets: stored.assets, revisions: stored.revisions };
+    }
+  }
+  return null;
+}
 
 self.addEventListener("activate", (event) => {
   event.waitUntil(
@@ -153,7 +191,14 @@ const REMINDER = { title: "Homeward", body: "Time for your exercises.", url: "/#
 
 self.addEventListener("push", (event) => {
   const reminder = reminderOf(event.data);
-  event.waitUntil(self.registration.showNotification(reminder.title, { body: reminder.body, tag: reminder.tag, icon: ICON, data: { url: reminder.url } }));
+  event.waitUntil(
+    self.registration.showNotification(reminder.title, {
+      body: reminder.body,
+      tag: reminder.tag,
+      icon: ICON,
+      data: { url: reminder.url },
+    }),
+  );
 });
 
 /** The payload's title, body, tag and (same-origin) url; what is missing or

@@ -19,11 +19,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import make_url, text
 
-from backend import create_app, mail
+from backend import create_app, mail, worker
 from backend.extensions import db, limiter
 from backend.models import Clinic, PatientProfile, User
 from backend.models.oversight import APPEND_ONLY
-from backend.services import reminders
+from backend.push import public_key as vapid_public_key
 from backend.services.library import sync_library
 from config import TestConfig
 from tests.push_service import PushService
@@ -197,10 +197,12 @@ def mailbox(app):
 @pytest.fixture
 def push(app):
     """A local Web Push service (tests/push_service.py) that checks the VAPID
-    signature and decrypts what the app sends."""
+    signature and decrypts what the app sends. Reading `received` first runs
+    the worker's push task once (queued notices go, as the running worker
+    would have sent them by then); `arrived_so_far` reads without it."""
     with app.app_context():
-        key = reminders.public_key()
-    with PushService(key) as service:
+        key = vapid_public_key()
+    with PushService(key, deliver=lambda: worker.run_once(app, "push")) as service:
         yield service
 
 

@@ -57,9 +57,14 @@ class Received:
 
 
 class PushService:
-    def __init__(self, vapid_public_key: str):
+    """`deliver`, when given, is called before `received` is read (from the
+    test's thread): the app's tests pass one run of the worker's push and
+    reminders tasks, as the running worker would have done by then."""
+
+    def __init__(self, vapid_public_key: str, deliver=None):
         self.vapid_public_key = vapid_public_key
-        self.received: list[Received] = []
+        self.deliver = deliver
+        self.arrived_so_far: list[Received] = []  # without a worker's run
         self.refused: list[str] = []  # why a request was not accepted
         self.answers: dict[str, int] = {}  # path → status to answer
         # set `holding`: a push arrives (`arrived` is set) and gets no answer
@@ -86,6 +91,12 @@ class PushService:
         made = Browser(f"{self.url}/push/{name}")
         self.browsers[f"/push/{name}"] = made
         return made
+
+    @property
+    def received(self) -> list[Received]:
+        if self.deliver is not None:
+            self.deliver()
+        return self.arrived_so_far
 
     def texts(self) -> list[str]:
         return [r.payload["body"] for r in self.received]
@@ -150,7 +161,7 @@ class PushService:
                 else:
                     if status < 300:
                         with service.lock:
-                            service.received.append(received)
+                            service.arrived_so_far.append(received)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -338,6 +338,8 @@ def test_the_sweep_command(app, world):
         enrolled = db.session.get(User, world.patient_a).created_at
         db.session.remove()
     with time_machine.travel(enrolled + timedelta(days=8), tick=False):
-        result = app.test_cli_runner().invoke(args=["alerts", "sweep"])
+        result = app.test_cli_runner().invoke(
+            args=["worker", "run-once", "alert-sweep"]
+        )
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "3 alerts raised."  # no programme: every patient
+    assert result.output.strip() == "alert-sweep: 3 raised"  # no programme: all

@@ -13,7 +13,7 @@ from backend.models import (
     ProgrammeVersion,
     User,
 )
-from backend.services import reminders
+from backend.push import public_key as vapid_public_key
 from backend.services.demo import DEMO_TOTP_SECRET
 from tests.conftest import ApiClient
 
@@ -198,19 +198,19 @@ def test_vapid_keys_are_made_once_and_kept_private(app, monkeypatch, tmp_path):
     assert made.exit_code == 0, made.output
     assert path.stat().st_mode & 0o777 == 0o600
     with app.app_context():
-        public = reminders.public_key()  # read back from the file
+        public = vapid_public_key()  # read back from the file
     assert f"Public key: {public}" in made.output
     # never replaced by mistake
     assert runner.invoke(args=["vapid-keys"]).exit_code != 0
     assert runner.invoke(args=["vapid-keys", "--if-missing"]).exit_code == 0
     with app.app_context():
-        assert reminders.public_key() == public
+        assert vapid_public_key() == public
     assert runner.invoke(args=["vapid-keys", "--force"]).exit_code == 0
     with app.app_context():
-        assert reminders.public_key() != public
+        assert vapid_public_key() != public
 
 
-def test_reminders_send_due_says_what_it_did(app, world):
-    result = app.test_cli_runner().invoke(args=["reminders", "send-due"])
+def test_worker_run_once_reminders_says_what_it_did(app, world):
+    result = app.test_cli_runner().invoke(args=["worker", "run-once", "reminders"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "Nothing due."
+    assert result.output.strip() == "reminders: nothing to do"

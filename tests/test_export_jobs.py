@@ -334,7 +334,7 @@ def test_a_clinic_has_at_most_three_jobs_queued(app, exports, demo):
 
 def worker_run_one(env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(BIN / "flask"), "--app", "wsgi", "jobs", "run-one"],
+        [str(BIN / "flask"), "--app", "wsgi", "worker", "run-once", "export-jobs"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -379,9 +379,11 @@ def test_a_sigkilled_export_is_retried_into_the_same_file(make_app, tmp_path):
             lease_runs_out(killed)  # a minute passes without renewals
             db.session.remove()
 
-        flask_cli(env, "jobs", "run-one")  # the retry
+        flask_cli(env, "worker", "run-once", "export-jobs")  # the retry
         clean = queue_directly(here, url)
-        flask_cli(env, "jobs", "run-one")  # the same report, never interrupted
+        flask_cli(
+            env, "worker", "run-once", "export-jobs"
+        )  # the same report, never interrupted
         with here.app_context():
             retried = db.session.get(ExportJob, killed)
             assert (retried.state, retried.attempts) == ("done", 2)

@@ -19,7 +19,7 @@ CATALOGS = sorted((FRONTEND / "locales").glob("*.json"))
 COMPUTED_KEYS = {
     ("app.js", "found.route.title"),
     ("app.js", "label"),
-    ("bounds.js", "LABELS[name]"),
+    ("rules.js", "LABELS[name]"),
     ("changes.js", "text"),
     ("charts.js", "SCALES[name].label"),
     ("dom.js", "CATEGORIES[category]"),
@@ -108,7 +108,7 @@ def _skip_space(source: str, i: int) -> int:
 def messages():
     """(singular keys, plural keys {one: other}, computed t() calls, bad calls)."""
     singular, plural, computed, bad = {}, {}, [], []
-    for path in sorted((FRONTEND / "js").glob("*.js")):
+    for path in sorted((FRONTEND / "js").rglob("*.js")):
         if path.name == "i18n.js":  # where t(), tn() and N_() are defined
             continue
         source = path.read_text(encoding="utf-8")

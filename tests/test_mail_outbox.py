@@ -172,7 +172,7 @@ def test_a_killed_workers_mail_is_sent_once_by_the_next(app, world, smtp, tmp_pa
         "MAIL_TIMEOUT": "60",
     }
     worker = subprocess.Popen(
-        [str(BIN / "flask"), "--app", "wsgi", "mail", "send-queued"],
+        [str(BIN / "flask"), "--app", "wsgi", "worker", "run-once", "mail"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

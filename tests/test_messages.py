@@ -1,12 +1,16 @@
 """Messages: one thread per patient, idempotent writes, who writes and who
 reads, unread counts, and the notice the other side gets (without the words)."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from sqlalchemy import event, select
 
 from backend import mail
 from backend.extensions import db
-from backend.models import Message, OutboxMail, PushSubscription
+from backend.models import Message, OutboxMail, OutboxPush, PushSubscription
+from backend.models.base import now_utc
 from tests.conftest import new_id
 from tests.serving import free_port
 
@@ -267,8 +271,68 @@ def test_a_device_the_push_service_forgot_is_deleted(
     patient.post("/api/push-subscriptions", json=phone.subscription())
     push.answers["/push/gone"] = 410
     write(therapist, world, "Hello")
+    assert push.received == []  # the worker's run: the service answered 410
     with app.app_context():
         assert db.session.scalars(select(PushSubscription)).all() == []
+
+
+def test_a_message_notice_is_queued_by_the_request_and_pushed_by_the_worker(
+    app, world, patient, therapist, push
+):
+    """The request never talks to a push service: it queues one notice,
+    however many messages follow before the worker's run, which pushes it."""
+    phone = push.browser("phone")
+    patient.post("/api/push-subscriptions", json=phone.subscription())
+    for words in ("Hello", "How is the back?", "Keep going"):
+        write(therapist, world, words)
+    assert push.arrived_so_far == []
+    with app.app_context():
+        queued = db.session.scalars(select(OutboxPush)).all()
+        assert [(row.user_id, row.status, row.tag) for row in queued] == [
+            (world.patient_a, "queued", "homeward-message")
+        ]
+        db.session.remove()
+    assert [r.payload["tag"] for r in push.received] == ["homeward-message"]
+    assert [r.payload["tag"] for r in push.received] == ["homeward-message"]  # once
+    with app.app_context():
+        assert db.session.scalar(select(OutboxPush.status)) == "sent"
+        db.session.remove()
+
+
+def test_a_push_service_that_fails_is_retried_by_the_worker(
+    app, world, patient, therapist, push
+):
+    phone = push.browser("phone")
+    patient.post("/api/push-subscriptions", json=phone.subscription())
+    push.answers["/push/phone"] = 503
+    write(therapist, world, "Hello")
+    assert push.received == []
+    with app.app_context():
+        row = db.session.scalar(select(OutboxPush))
+        assert (row.status, row.attempts) == ("queued", 1)
+        assert "503" in row.last_error
+        db.session.remove()
+    del push.answers["/push/phone"]
+    with time_machine.travel(now_utc() + timedelta(minutes=1), tick=False):
+        assert [r.payload["tag"] for r in push.received] == ["homeward-message"]
+
+
+def test_when_no_device_takes_the_notice_an_email_goes_instead(
+    app, world, patient, therapist, push, mailbox
+):
+    """A patient with email reminders whose only device is gone: the
+    worker's run finds no device and emails the notice instead."""
+    settings = {"times": ["18:00"], "days_of_week": [0, 1, 2], "channel": "email"}
+    patient.put(f"/api/patients/{world.patient_a}/reminders", json=settings)
+    phone = push.browser("gone")
+    patient.post("/api/push-subscriptions", json=phone.subscription())
+    push.answers["/push/gone"] = 410
+    write(therapist, world, SECRET)
+    assert mailbox.to("pat@a.test") == []  # nothing yet: the push is queued
+    assert push.received == []
+    [sent] = mailbox.to("pat@a.test")
+    assert sent["Subject"] == "You have a new message from your therapist"
+    assert SECRET not in str(sent)
 
 
 def test_a_patient_with_email_reminders_and_no_device_gets_an_email(

@@ -6,6 +6,7 @@ import pytest
 
 import config as settings
 from backend.extensions import db, limiter
+from backend.web import build_manifest
 from tests.conftest import PASSWORD, ApiClient
 
 FIELD_KEY = settings.TestConfig.FIELD_ENCRYPTION_KEYS[0]
@@ -172,6 +173,26 @@ def test_versioned_assets_are_cached_for_a_year_and_the_shell_is_not(app, anonym
     stale.close()
     assert anonymous.get("/").headers["Cache-Control"] == "no-cache"
     assert version in anonymous.get("/").get_data(as_text=True)
+
+
+def test_the_precache_holds_the_app_s_modules_and_not_its_unit_tests(app):
+    files = app.extensions["homeward_frontend"]["files"]
+    assert "js/app.js" in files
+    assert "js/core/outbox.js" in files
+    assert "js/screens/patient/today.js" in files
+    assert not [name for name in files if name.startswith("tests/")]
+
+
+def test_each_precached_file_has_a_revision_of_its_own_content(tmp_path):
+    (tmp_path / "js").mkdir()
+    (tmp_path / "js" / "a.js").write_text("export const a = 1;")
+    (tmp_path / "js" / "b.js").write_text("export const b = 2;")
+    before = build_manifest(tmp_path)
+    (tmp_path / "js" / "b.js").write_text("export const b = 3;")
+    after = build_manifest(tmp_path)
+    assert after["version"] != before["version"]
+    assert after["revisions"]["js/a.js"] == before["revisions"]["js/a.js"]
+    assert after["revisions"]["js/b.js"] != before["revisions"]["js/b.js"]
 
 
 def test_text_is_compressed_when_the_client_accepts_it(world, patient):

@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 
 from backend.extensions import db
 from backend.models import AuditEvent, PatientProfile, PushSubscription, ReminderSend
+from backend.push import public_key as vapid_public_key
 from backend.services import reminders
 from tests.conftest import ApiClient, exercise_id, item, prescribe
 from tests.serving import BIN, ROOT, app_env
@@ -228,7 +229,9 @@ def test_the_nudge_is_once_a_day_reaches_only_those_who_chose_and_is_audited(
         first = therapist.post(f"/api/patients/{world.patient_a}/nudge")
         assert first.status_code == 202
         assert first.json["held_for_quiet_hours"] is False
-        assert push.texts() == [reminders.NUDGE_TEXT]  # at once
+        assert push.arrived_so_far == []  # a request never pushes: it queues
+        send_due(app)  # the worker's next run (within a minute)
+        assert push.texts() == [reminders.NUDGE_TEXT]
         again = therapist.post(f"/api/patients/{world.patient_a}/nudge")
         assert again.status_code == 429
         assert "today already" in again.json["message"]
@@ -247,6 +250,7 @@ def test_the_nudge_is_once_a_day_reaches_only_those_who_chose_and_is_audited(
         clock.move_to(at("2026-12-01", "12:00"))
         tomorrow = signed_in("admin_a").post(f"/api/patients/{world.patient_a}/nudge")
         assert tomorrow.status_code == 202
+        send_due(app)
     assert len(push.received) == 2
     with app.app_context():
         nudges = db.session.scalars(
@@ -375,7 +379,7 @@ def test_the_public_key_or_a_404_when_push_is_off(
     key = anonymous.get("/api/push/public-key")
     assert key.status_code == 200
     with app.app_context():
-        assert key.json["public_key"] == reminders.public_key()
+        assert key.json["public_key"] == vapid_public_key()
     monkeypatch.setitem(app.config, "VAPID_PRIVATE_KEY", None)
     monkeypatch.setitem(app.config, "VAPID_FILE", str(tmp_path / "none.json"))
     off = anonymous.get("/api/push/public-key")
@@ -504,7 +508,7 @@ def test_claiming_a_claimed_slot_is_no_database_error(app, world):
 def test_a_worker_killed_mid_send_leaves_a_reminder_sent_once_after_its_lease(
     app, world, signed_in, push, tmp_path, monkeypatch
 ):
-    """A real `flask reminders send-due` whose push hangs is SIGKILLed; the
+    """A real `flask worker run-once reminders` whose push hangs is SIGKILLed; the
     next run after the lease sends the reminder, once."""
     monkeypatch.setitem(app.config, "REMINDER_QUIET_HOURS", ("00:00", "00:00"))
     now = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -520,7 +524,7 @@ def test_a_worker_killed_mid_send_leaves_a_reminder_sent_once_after_its_lease(
     )
     push.holding.set()
     worker = subprocess.Popen(
-        [str(BIN / "flask"), "--app", "wsgi", "reminders", "send-due"],
+        [str(BIN / "flask"), "--app", "wsgi", "worker", "run-once", "reminders"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -1,6 +1,6 @@
 """Reminders: the patient's choice of times, days and channel; each device's
 Web Push subscription; the therapist's nudge; the stop link of every email.
-Sending is the worker's (`flask reminders run`, services/reminders.py)."""
+Sending is the worker's (`flask worker`, backend/worker.py; services/reminders.py)."""
 
 from datetime import time
 
@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import delete, select
 
+from backend import push
 from backend.access import patient_for_staff, patient_or_404, patient_self, require_role
 from backend.api.common import documents, invalid
 from backend.extensions import db
@@ -39,7 +40,7 @@ def view(patient: User) -> dict:
         "paused_until": settings.paused_until,
         "timezone": patient.profile.timezone,
         "quiet_hours": {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
-        "push_available": reminders.push_available(),
+        "push_available": push.available(),
         "email_available": reminders.email_available(),
         "push_devices": reminders.device_count(patient.id),
         "last_sent": reminders.last_sent(patient.id),
@@ -52,7 +53,7 @@ def view(patient: User) -> dict:
 def public_key():
     """The key browsers subscribe with (applicationServerKey); 404 when push
     is off on this server."""
-    key = reminders.public_key()
+    key = push.public_key()
     if key is None:
         abort(404, message=_("Push reminders are off on this server."))
     return {"public_key": key}
@@ -66,7 +67,7 @@ def subscribe(body):
     """This device's push subscription (200 when it is known already). It ends
     with this device's session: signing out deletes it."""
     patient = require_role("patient")
-    if not reminders.endpoint_allowed(body["endpoint"]):
+    if not push.endpoint_allowed(body["endpoint"]):
         invalid("endpoint", _("Not a push service this server sends to."))
     row = db.session.scalar(
         select(PushSubscription).where(PushSubscription.endpoint == body["endpoint"])
@@ -127,7 +128,7 @@ def set_reminders(body, patient_id):
                 hours=hours,
             )
             abort(422, errors={"json": {"times": {index: [message]}}})
-    if body["channel"] == "push" and not reminders.push_available():
+    if body["channel"] == "push" and not push.available():
         invalid("channel", _("Notifications are off on this server: choose email."))
     if body["channel"] == "email" and not reminders.email_available():
         invalid("channel", _("This clinic does not send email: choose notifications."))

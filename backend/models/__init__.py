@@ -5,7 +5,7 @@ from backend.models.clinical import HELPED, TRIGGERS, FlareUp, Message, PsfsResp
 from backend.models.exercises import CATEGORIES, Exercise, ExerciseMedia
 from backend.models.jobs import ExportJob
 from backend.models.logs import AdherenceDay, ExerciseLog, PainLog
-from backend.models.outbox import OutboxMail
+from backend.models.outbox import OutboxMail, OutboxPush
 from backend.models.outcomes import OdiResponse
 from backend.models.oversight import ApiToken, AuditEvent
 from backend.models.programmes import ProgrammeItem, ProgrammeVersion, weekday_mask
@@ -47,6 +47,7 @@ __all__ = [
     "ExerciseLog",
     "ExportJob",
     "OutboxMail",
+    "OutboxPush",
     "Invitation",
     "Message",
     "OdiResponse",

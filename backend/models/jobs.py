@@ -1,5 +1,5 @@
 """Report exports too big to answer at once: queued by a request, run by the
-worker (`flask reminders run`), written to a file under EXPORT_DIR."""
+worker (`flask worker`), written to a file under EXPORT_DIR."""
 
 from datetime import datetime
 

@@ -1,4 +1,5 @@
-"""The mail outbox: every email Homeward sends is a row here first.
+"""The outboxes: every email and every Web Push notice Homeward sends is a
+row here first (OutboxPush: the same for push, at the end).
 
 A request only inserts a row in its own transaction; the worker sends it
 (backend/mail.py: `send_queued`), claims it with a conditional UPDATE so that
@@ -71,6 +72,56 @@ class OutboxMail(db.Model):
     message: Mapped[bytes | None] = mapped_column(LargeBinary)  # RFC 5322 bytes
     coalesce_key: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(8), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    # queued: not before this; sending: the claim's lease runs out then
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    give_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# queued → sending → sent; or → failed (gave up), or → no-device (no device
+# took it: the caller's fallback, if any, has been asked)
+PUSH_STATES = ("queued", "sending", "sent", "failed", "no-device")
+
+
+class OutboxPush(db.Model):
+    """A Web Push notice to send: a request only inserts the row; the worker
+    (backend/push.py `send_queued`) claims it with a conditional UPDATE, sends
+    it to each of the user's devices, and retries a push service that fails
+    until `give_up_at`. At most one queued notice per user and tag waits: a
+    burst of messages is one notice."""
+
+    __tablename__ = "outbox_push"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'sending', 'sent', 'failed', 'no-device')",
+            name="status",
+        ),
+        Index("ix_outbox_push_open", "status", "next_attempt_at"),
+        Index(
+            "uq_outbox_push_coalesce",
+            "user_id",
+            "tag",
+            unique=True,
+            sqlite_where=text("status = 'queued'"),
+            postgresql_where=text("status = 'queued'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # what the service worker shows, in the user's language (frontend/sw.js)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str] = mapped_column(String(200))
+    tag: Mapped[str] = mapped_column(String(40))
+    ttl: Mapped[int]  # seconds a push service may hold it for a phone that is off
+    # asked of the worker's fallback when no device takes it (e.g. "message":
+    # an email instead, if the patient chose email)
+    fallback: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(default=0)
     # queued: not before this; sending: the claim's lease runs out then
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

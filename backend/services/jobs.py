@@ -1,9 +1,9 @@
 """Export jobs: a report too big to answer at once (services/export.py's
 generators), written to a file under EXPORT_DIR by the worker.
 
-A request queues the job (at most MAX_OPEN per clinic at once); the worker
-(`flask reminders run`, or `flask jobs run-one`) claims it with a conditional
-UPDATE, so two workers never run one job, streams the report into a file
+A request queues the job (at most MAX_OPEN per clinic at once); the worker's
+`export-jobs` task (backend/worker.py) claims it with a conditional UPDATE,
+so two workers never run one job, streams the report into a file
 (mode 0600) with its progress, and marks it done (and mails the requester) or
 failed. While writing, the worker renews the job's lease every RENEW_EVERY
 seconds: a job whose lease ran out lost its worker (killed, machine gone) and

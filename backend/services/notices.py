@@ -11,20 +11,20 @@ reader: at most one waits, and at most one goes every 15 minutes, however
 many messages come (a patient cannot mail-bomb their therapist). Queued
 right after the message is committed (`tell_about_messages`, on
 services/writes.py's signal), once per request however many messages it
-stored. A notice that cannot go out is logged; it never turns
-the stored message into an error. The VAPID key and the patient's reminder
-channel come from services/reminders.py.
+stored. A notice that cannot go out is logged; it never turns the stored
+message into an error. Push goes through backend/push.py; the patient's
+reminder channel comes from services/reminders.py.
 """
 
 import logging
 
 from flask_babel import lazy_gettext as _l
 
-from backend import mail
+from backend import mail, push
 from backend.extensions import db
 from backend.i18n import speaking
 from backend.links import public_url
-from backend.models import User
+from backend.models import OutboxPush, User
 from backend.services import reminders
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 FROM_PATIENT = _l("You have a new message from a patient")
 FROM_THERAPIST = _l("You have a new message from your therapist")
 PUSH_TTL = 24 * 3600  # seconds a push service may hold the notice
-NOTICE = reminders.Message(
+FALLBACK = "message"  # OutboxPush.fallback: email the patient instead
+NOTICE = push.Message(
     "Homeward", FROM_THERAPIST, url="/#/messages", tag="homeward-message"
 )
 
@@ -47,8 +48,8 @@ def tell_about_messages(_app, news) -> None:
 
 
 def new_message(patient: User, author: User) -> str:
-    """Tell the side that did not write; returns how: "email", "push" or
-    "none"."""
+    """Tell the side that did not write (queued for the worker, committed);
+    returns how: "email", "push" or "none"."""
     try:
         if author.id == patient.id:
             return _tell_therapist(patient)
@@ -67,14 +68,29 @@ def _tell_therapist(patient: User) -> str:
 
 
 def _tell_patient(patient: User) -> str:
+    """A push to their devices when they have any (the worker emails
+    instead if none takes it, `email_instead`), else an email if they chose
+    email reminders."""
     if not patient.active:
         return "none"
-    with speaking(patient):
-        delivered, problem = reminders.push(patient.id, NOTICE, PUSH_TTL)
-    if problem:
-        log.warning("message notice not pushed: %s", problem)
-    if delivered:
+    if push.available() and push.subscriptions(patient.id):
+        with speaking(patient):
+            push.queue(patient.id, NOTICE, PUSH_TTL, fallback=FALLBACK)
+        db.session.commit()
         return "push"
+    return _email_if_chosen(patient)
+
+
+def email_instead(row: OutboxPush) -> str:
+    """The worker's fallback for a message notice no device took: the email,
+    if the patient chose email reminders. Returns the outcome to count."""
+    patient = db.session.get(User, row.user_id)
+    if row.fallback != FALLBACK or patient is None or not patient.active:
+        return "none"
+    return _email_if_chosen(patient)
+
+
+def _email_if_chosen(patient: User) -> str:
     if reminders.settings_of(patient.id).channel != "email":
         return "none"
     return _email(patient, patient, FROM_THERAPIST, NOTICE.url)

@@ -1,6 +1,7 @@
 """Reminders: when they are due, and sending them by Web Push or email.
 
-Rules (the worker runs `send_due` every minute; see `flask reminders`):
+Rules (the worker's `reminders` task runs `send_due` every minute:
+backend/worker.py):
 
 - A reminder is one patient × time slot × day, claimed by inserting its row
   (`ReminderSend`, unique on those) before anything is sent: a rerun or a
@@ -11,47 +12,42 @@ Rules (the worker runs `send_due` every minute; see `flask reminders`):
   timezone through zoneinfo: a time that does not exist on a spring-forward
   day is sent an hour later, one that happens twice on a fall-back day once.
 - Nothing is sent inside quiet hours (the settings refuse such times; a
-  therapist's nudge then waits for their end).
+  therapist's nudge then waits for their end). A nudge is queued by the
+  request and delivered by the next run, like a reminder.
 - Only while something in the day's routine is undone; the text says how many
   exercises are left and nothing else about the patient's health.
-- A push subscription answered 404 or 410 is deleted; other failures are
-  retried with backoff while the slot is still due, then recorded as failed.
+- Push goes through backend/push.py (the VAPID key, pywebpush): a
+  subscription answered 404 or 410 is deleted; other failures are retried
+  with backoff while the slot is still due, then recorded as failed.
 - Taking a send to deliver leases it for SEND_LEASE (`next_attempt_at`): a
   worker killed mid-send leaves it "sending", and once the lease has run out
   the next run sends it again while the slot is still due, else records it
   as "missed" (the therapist sees it on the patient's reminders).
 """
 
-import base64
-import json
 import logging
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives import serialization
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from itsdangerous import BadSignature, URLSafeSerializer
-from py_vapid import Vapid
-from pywebpush import WebPushException, webpush
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, or_, select, update
 
-from backend import mail
+from backend import mail, push
 from backend.extensions import db
 from backend.i18n import speaking
 from backend.links import public_url
 from backend.models import (
     PatientProfile,
-    PushSubscription,
     ReminderSend,
     ReminderSettings,
     User,
 )
 from backend.models.base import DIALECT_INSERT
+from backend.push import Message
 from backend.services.dates import now_utc
 from backend.services.routine import routine_for
 
@@ -72,61 +68,11 @@ NUDGE_TEXT = _l(
 )
 
 
-# ---- keys -------------------------------------------------------------------
-
-
-def private_key() -> str | None:
-    """The VAPID private key (base64url): VAPID_PRIVATE_KEY, else the one
-    `flask vapid-keys` wrote; None when push is off."""
-    configured = current_app.config.get("VAPID_PRIVATE_KEY")
-    if configured:
-        return configured
-    path = Path(current_app.config["VAPID_FILE"])
-    if path.is_file():
-        return json.loads(path.read_text())["private_key"]
-    return None
-
-
-def public_key() -> str | None:
-    """The applicationServerKey browsers subscribe with (base64url), or None."""
-    key = private_key()
-    return _public_of(Vapid.from_string(key)) if key else None
-
-
-def _public_of(vapid: Vapid) -> str:
-    raw = vapid.public_key.public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def generate_keys(path: Path) -> str:
-    """A new VAPID key pair in `path` (private, 0600); returns the public key."""
-    vapid = Vapid()
-    vapid.generate_keys()
-    number = vapid.private_key.private_numbers().private_value.to_bytes(32, "big")
-    private = base64.urlsafe_b64encode(number).rstrip(b"=").decode()
-    public = _public_of(vapid)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"private_key": private, "public_key": public}))
-    path.chmod(0o600)
-    return public
-
-
-def push_available() -> bool:
-    return private_key() is not None
+# ---- channels -----------------------------------------------------------------
 
 
 def email_available() -> bool:
     return mail.enabled()
-
-
-def endpoint_allowed(endpoint: str) -> bool:
-    """Only push services named in PUSH_ENDPOINT_ALLOW: the server never posts
-    to an address a client chose."""
-    return any(
-        endpoint.startswith(p) for p in current_app.config["PUSH_ENDPOINT_ALLOW"]
-    )
 
 
 # ---- settings -----------------------------------------------------------------
@@ -175,7 +121,7 @@ def last_sent(patient_id: int) -> ReminderSend | None:
 
 
 def device_count(patient_id: int) -> int:
-    return len(_subscriptions(patient_id))
+    return len(push.subscriptions(patient_id))
 
 
 # ---- the stop link -----------------------------------------------------------------
@@ -263,14 +209,6 @@ def claim_due(now: datetime) -> int:
 
 
 # ---- sending -------------------------------------------------------------------
-
-
-@dataclass
-class Message:
-    title: str
-    body: str
-    url: str = "/#/today"
-    tag: str = "homeward-reminder"
 
 
 def exercises_left(patient_id: int, clinic_id: int, day: date) -> int:
@@ -398,58 +336,9 @@ def _finish(row: ReminderSend, outcome: str, detail: str | None = None) -> None:
     db.session.commit()
 
 
-def _subscriptions(patient_id: int) -> list[PushSubscription]:
-    return list(
-        db.session.scalars(
-            select(PushSubscription).where(PushSubscription.user_id == patient_id)
-        )
-    )
-
-
 def _push(row: ReminderSend, message: Message) -> tuple[bool, str | None]:
-    return push(
-        row.patient_id, message, REMINDER_TTL if row.kind == "reminder" else NUDGE_TTL
-    )
-
-
-def push(user_id: int, message: Message, ttl: int) -> tuple[bool, str | None]:
-    """Push `message` to each of the user's devices: (any device took it, the
-    last problem). A subscription the push service no longer knows (404,
-    410) is deleted and is no problem; no device at all is (False, None)."""
-    key = private_key()
-    if key is None:
-        return False, "push is off on this server (no VAPID key)"
-    payload = json.dumps({key: str(value) for key, value in vars(message).items()})
-    delivered, problem, gone = False, None, []
-    for subscription in _subscriptions(user_id):
-        try:
-            webpush(
-                {
-                    "endpoint": subscription.endpoint,
-                    "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
-                },
-                data=payload,
-                vapid_private_key=key,
-                vapid_claims={"sub": current_app.config["VAPID_SUBJECT"]},
-                ttl=ttl,
-                headers={"Urgency": "normal"},
-                timeout=current_app.config["PUSH_TIMEOUT"],
-            )
-            delivered = True
-        except WebPushException as error:
-            status = error.response.status_code if error.response is not None else None
-            if status in (404, 410):
-                gone.append(subscription.id)
-            else:
-                problem = f"push service answered {status or error}"
-        except Exception as error:  # the network: refused, timed out, reset
-            problem = f"push service unreachable ({type(error).__name__})"
-    if gone:
-        db.session.execute(
-            delete(PushSubscription).where(PushSubscription.id.in_(gone))
-        )
-        db.session.commit()
-    return delivered, problem
+    ttl = REMINDER_TTL if row.kind == "reminder" else NUDGE_TTL
+    return push.push(row.patient_id, message, ttl)
 
 
 def _email(patient: User, message: Message, give_up_at: datetime) -> bool:
@@ -476,8 +365,9 @@ def _email(patient: User, message: Message, give_up_at: datetime) -> bool:
 
 def nudge(patient: User, staff: User, now: datetime) -> ReminderSend | None:
     """Queue today's nudge for the patient (held to the end of quiet hours
-    when it is night for them) and deliver it at once when it is not; None
-    when they already had one today (their day)."""
+    when it is night for them): the worker's next `reminders` run delivers
+    it (within a minute; a request never pushes nor mails). None when they
+    already had one today (their day)."""
     zone = ZoneInfo(patient.profile.timezone)
     local = now.astimezone(zone)
     due_at = now
@@ -485,9 +375,4 @@ def nudge(patient: User, staff: User, now: datetime) -> ReminderSend | None:
         _, end = quiet_hours()
         day = local.date() if local.time() < end else local.date() + timedelta(days=1)
         due_at = slot_time(day, f"{end:%H:%M}", zone)
-    row = _claim(patient.id, "nudge", local.date(), "", due_at, sent_by=staff.id)
-    if row is None:
-        return None
-    if due_at <= now and _take(row, now):
-        deliver(row, now)
-    return row
+    return _claim(patient.id, "nudge", local.date(), "", due_at, sent_by=staff.id)

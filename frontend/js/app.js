@@ -1,40 +1,131 @@
 /** The shell: boots the session, routes #/… to one screen module at a time,
  * keeps the online / pending-records indicator and the service worker current. */
-import * as api from "./api.js";
-import * as badges from "./badges.js";
-import * as bounds from "./bounds.js";
-import { h, mount } from "./dom.js";
-import { N_, language, remembered, setLanguage, t, tn } from "./i18n.js";
+import * as api from "./core/api.js";
+import * as badges from "./core/badges.js";
+import * as bounds from "./core/bounds.js";
+import { h, mount } from "./core/dom.js";
+import { N_, language, remembered, setLanguage, t, tn } from "./core/i18n.js";
 
 const STAFF = ["therapist", "admin"];
 const BADGE_POLL_MS = 60000;
 const HOME = { patient: "#/today", therapist: "#/patients", admin: "#/patients" };
 
 const ROUTES = [
-  { path: /^\/signin$/, public: true, title: N_("Sign in"), load: () => import("./signin.js") },
-  { path: /^\/invite\/([\w.~-]+)$/, public: true, title: N_("Welcome"), view: "invite", load: () => import("./signin.js") },
-  { path: /^\/forgot$/, public: true, title: N_("Forgot password"), view: "forgot", load: () => import("./signin.js") },
-  { path: /^\/reset\/([\w.~-]+)$/, public: true, title: N_("New password"), view: "reset", load: () => import("./signin.js") },
-  { path: /^\/reminders\/stop\/([\w.~-]+)$/, public: true, title: N_("Reminders"), load: () => import("./reminders.js") },
-  { path: /^\/account$/, roles: ["patient", "therapist", "admin"], title: N_("Account"), load: () => import("./account.js") },
-  { path: /^\/today$/, roles: ["patient"], title: N_("Today"), load: () => import("./today.js") },
-  { path: /^\/week$/, roles: ["patient"], title: N_("This week"), load: () => import("./week.js") },
-  { path: /^\/progress$/, roles: ["patient"], title: N_("Progress"), load: () => import("./progress.js") },
-  { path: /^\/odi$/, roles: ["patient"], title: N_("Back-pain questionnaire"), load: () => import("./odi.js") },
-  { path: /^\/psfs$/, roles: ["patient"], title: N_("Daily activities"), load: () => import("./psfs.js") },
-  { path: /^\/messages$/, roles: ["patient"], title: N_("Messages"), load: () => import("./messages.js") },
-  { path: /^\/patients$/, roles: STAFF, title: N_("Patients"), load: () => import("./patients.js") },
-  { path: /^\/patients\/(\d+)$/, roles: STAFF, title: N_("Patient"), load: () => import("./patient.js") },
-  { path: /^\/patients\/(\d+)\/programme$/, roles: STAFF, title: N_("Edit programme"), load: () => import("./programme.js") },
-  { path: /^\/patients\/(\d+)\/odi$/, roles: STAFF, title: N_("Back-pain questionnaire"), load: () => import("./odi.js") },
-  { path: /^\/patients\/(\d+)\/psfs$/, roles: STAFF, title: N_("Daily activities"), load: () => import("./psfs.js") },
-  { path: /^\/alerts$/, roles: STAFF, title: N_("Alerts"), load: () => import("./alerts.js") },
-  { path: /^\/reports$/, roles: STAFF, title: N_("Adherence report"), load: () => import("./reports.js") },
-  { path: /^\/library$/, roles: STAFF, title: N_("Exercise library"), load: () => import("./library.js") },
-  { path: /^\/library\/(\d+)$/, roles: STAFF, title: N_("Exercise"), load: () => import("./library.js") },
-  { path: /^\/admin\/staff$/, roles: ["admin"], title: N_("Staff"), view: "staff", load: () => import("./admin.js") },
-  { path: /^\/admin\/tokens$/, roles: ["admin"], title: N_("API tokens"), view: "tokens", load: () => import("./admin.js") },
-  { path: /^\/admin\/audit$/, roles: ["admin"], title: N_("Audit log"), view: "audit", load: () => import("./admin.js") },
+  { path: /^\/signin$/, public: true, title: N_("Sign in"), load: () => import("./screens/signin.js") },
+  {
+    path: /^\/invite\/([\w.~-]+)$/,
+    public: true,
+    title: N_("Welcome"),
+    view: "invite",
+    load: () => import("./screens/signin.js"),
+  },
+  {
+    path: /^\/forgot$/,
+    public: true,
+    title: N_("Forgot password"),
+    view: "forgot",
+    load: () => import("./screens/signin.js"),
+  },
+  {
+    path: /^\/reset\/([\w.~-]+)$/,
+    public: true,
+    title: N_("New password"),
+    view: "reset",
+    load: () => import("./screens/signin.js"),
+  },
+  {
+    path: /^\/reminders\/stop\/([\w.~-]+)$/,
+    public: true,
+    title: N_("Reminders"),
+    load: () => import("./screens/reminders.js"),
+  },
+  {
+    path: /^\/account$/,
+    roles: ["patient", "therapist", "admin"],
+    title: N_("Account"),
+    load: () => import("./screens/account.js"),
+  },
+  { path: /^\/today$/, roles: ["patient"], title: N_("Today"), load: () => import("./screens/patient/today.js") },
+  { path: /^\/week$/, roles: ["patient"], title: N_("This week"), load: () => import("./screens/patient/week.js") },
+  {
+    path: /^\/progress$/,
+    roles: ["patient"],
+    title: N_("Progress"),
+    load: () => import("./screens/patient/progress.js"),
+  },
+  {
+    path: /^\/odi$/,
+    roles: ["patient"],
+    title: N_("Back-pain questionnaire"),
+    load: () => import("./screens/patient/odi.js"),
+  },
+  {
+    path: /^\/psfs$/,
+    roles: ["patient"],
+    title: N_("Daily activities"),
+    load: () => import("./screens/patient/psfs.js"),
+  },
+  {
+    path: /^\/messages$/,
+    roles: ["patient"],
+    title: N_("Messages"),
+    load: () => import("./screens/patient/messages.js"),
+  },
+  { path: /^\/patients$/, roles: STAFF, title: N_("Patients"), load: () => import("./screens/staff/patients.js") },
+  { path: /^\/patients\/(\d+)$/, roles: STAFF, title: N_("Patient"), load: () => import("./screens/staff/patient.js") },
+  {
+    path: /^\/patients\/(\d+)\/programme$/,
+    roles: STAFF,
+    title: N_("Edit programme"),
+    load: () => import("./screens/staff/programme.js"),
+  },
+  {
+    path: /^\/patients\/(\d+)\/odi$/,
+    roles: STAFF,
+    title: N_("Back-pain questionnaire"),
+    load: () => import("./screens/patient/odi.js"),
+  },
+  {
+    path: /^\/patients\/(\d+)\/psfs$/,
+    roles: STAFF,
+    title: N_("Daily activities"),
+    load: () => import("./screens/patient/psfs.js"),
+  },
+  { path: /^\/alerts$/, roles: STAFF, title: N_("Alerts"), load: () => import("./screens/staff/alerts.js") },
+  {
+    path: /^\/reports$/,
+    roles: STAFF,
+    title: N_("Adherence report"),
+    load: () => import("./screens/staff/reports.js"),
+  },
+  {
+    path: /^\/library$/,
+    roles: STAFF,
+    title: N_("Exercise library"),
+    load: () => import("./screens/staff/library.js"),
+  },
+  { path: /^\/library\/(\d+)$/, roles: STAFF, title: N_("Exercise"), load: () => import("./screens/staff/library.js") },
+  {
+    path: /^\/admin\/staff$/,
+    roles: ["admin"],
+    title: N_("Staff"),
+    view: "staff",
+    load: () => import("./screens/staff/admin.js"),
+  },
+  {
+    path: /^\/admin\/tokens$/,
+    roles: ["admin"],
+    title: N_("API tokens"),
+    view: "tokens",
+    load: () => import("./screens/staff/admin.js"),
+  },
+  {
+    path: /^\/admin\/audit$/,
+    roles: ["admin"],
+    title: N_("Audit log"),
+    view: "audit",
+    load: () => import("./screens/staff/admin.js"),
+  },
 ];
 
 // [href, label, the badge count it shows (badges.js), if any]
@@ -107,7 +198,10 @@ async function route() {
 
   if (!user && !found?.route.public) {
     found = { route: ROUTES[0], params: [] };
-  } else if (user && (!found || found.route.path === ROUTES[0].path || (found.route.roles && !found.route.roles.includes(user.role)))) {
+  } else if (
+    user &&
+    (!found || found.route.path === ROUTES[0].path || (found.route.roles && !found.route.roles.includes(user.role)))
+  ) {
     location.replace(HOME[user.role]);
     return;
   }
@@ -137,7 +231,11 @@ async function route() {
     cleanup = done || null;
   } catch (error) {
     if (ticket !== renderTicket) return;
-    mount(view, h("h1", { class: "page-title", tabindex: "-1" }, t("Something went wrong")), h("p", { role: "alert" }, error.message || String(error)));
+    mount(
+      view,
+      h("h1", { class: "page-title", tabindex: "-1" }, t("Something went wrong")),
+      h("p", { role: "alert" }, error.message || String(error)),
+    );
   }
   if (ticket === renderTicket && moveFocus && !view.contains(document.activeElement)) view.querySelector("h1")?.focus();
 }
@@ -169,8 +267,19 @@ function renderNav(user, path) {
       "ul",
       { dataset: { items: String(links.length) } },
       links.map(([href, label, badge]) => {
-        const active = path === href.slice(1) || ((href === "#/patients" || href === "#/library") && path.startsWith(`${href.slice(1)}/`));
-        return h("li", {}, h("a", { href, "aria-current": active ? "page" : null, dataset: badge ? { badge } : null }, t(label), badge ? h("span", { class: "nav-badge" }) : null));
+        const active =
+          path === href.slice(1) ||
+          ((href === "#/patients" || href === "#/library") && path.startsWith(`${href.slice(1)}/`));
+        return h(
+          "li",
+          {},
+          h(
+            "a",
+            { href, "aria-current": active ? "page" : null, dataset: badge ? { badge } : null },
+            t(label),
+            badge ? h("span", { class: "nav-badge" }) : null,
+          ),
+        );
       }),
     ),
   );
@@ -190,7 +299,15 @@ function drawBadges() {
     const count = counts[link.dataset.badge] || 0;
     const badge = link.querySelector(".nav-badge");
     badge.hidden = !count;
-    mount(badge, count ? [h("span", { "aria-hidden": "true" }, count > 99 ? "99+" : String(count)), h("span", { class: "visually-hidden" }, BADGE_WORDS[link.dataset.badge](count))] : null);
+    mount(
+      badge,
+      count
+        ? [
+            h("span", { "aria-hidden": "true" }, count > 99 ? "99+" : String(count)),
+            h("span", { class: "visually-hidden" }, BADGE_WORDS[link.dataset.badge](count)),
+          ]
+        : null,
+    );
   }
 }
 
@@ -205,7 +322,10 @@ async function refreshStatus() {
   syncStatus.dataset.online = String(online);
   syncStatus.hidden = !user;
   let text;
-  if (pending) text = online ? tn(pending, "{count} not sent yet", "{count} not sent yet") : tn(pending, "Offline · {count} not sent yet", "Offline · {count} not sent yet");
+  if (pending)
+    text = online
+      ? tn(pending, "{count} not sent yet", "{count} not sent yet")
+      : tn(pending, "Offline · {count} not sent yet", "Offline · {count} not sent yet");
   else text = online ? t("All changes saved") : t("Offline");
   if (user?.role !== "patient" && online) text = "";
   syncStatus.textContent = text;
@@ -227,7 +347,7 @@ async function drawRefused() {
   const existing = banner.querySelector("[data-banner=refused]");
   const shown = refused.map((record) => `${record.key}@${record.rejected_at}`).join(" ");
   if ((existing?.dataset.shown ?? "") === shown) return;
-  const panel = refused.length ? (await import("./refused.js")).panel(refused) : null;
+  const panel = refused.length ? (await import("./screens/patient/refused.js")).panel(refused) : null;
   if (panel) panel.dataset.shown = shown;
   if (existing && panel) existing.replaceWith(panel);
   else if (existing) existing.remove();
@@ -237,7 +357,12 @@ async function drawRefused() {
 
 function showBanner(name, text, actions) {
   banner.querySelector(`[data-banner=${name}]`)?.remove();
-  const item = h("div", { class: "banner-item", "data-banner": name, role: "status" }, h("p", {}, text), h("div", { class: "actions" }, actions));
+  const item = h(
+    "div",
+    { class: "banner-item", "data-banner": name, role: "status" },
+    h("p", {}, text),
+    h("div", { class: "actions" }, actions),
+  );
   banner.append(item);
   banner.hidden = false;
   return item;
@@ -262,7 +387,11 @@ async function signOut() {
         "{count} records not saved on the server yet. Signing out deletes them from this device, so that the next person to use it cannot see them.",
       ),
       [
-        h("button", { type: "button", class: "danger", onclick: () => finishSignOut() }, tn(unsent, "Sign out and delete it", "Sign out and delete them")),
+        h(
+          "button",
+          { type: "button", class: "danger", onclick: () => finishSignOut() },
+          tn(unsent, "Sign out and delete it", "Sign out and delete them"),
+        ),
         h("button", { type: "button", class: "secondary", onclick: () => hideBanner("sign-out") }, t("Stay signed in")),
       ],
     );
@@ -366,8 +495,16 @@ async function boot() {
     api.sessionExpired();
     signInNotice = [
       t("Your session has ended. Please sign in again."),
-      pending ? tn(pending, "{count} record on this device will be sent then.", "{count} records on this device will be sent then.") : "",
-    ].join(" ").trim();
+      pending
+        ? tn(
+            pending,
+            "{count} record on this device will be sent then.",
+            "{count} records on this device will be sent then.",
+          )
+        : "",
+    ]
+      .join(" ")
+      .trim();
     route();
   });
 

@@ -312,7 +312,7 @@ def assert_fits_at_double_text(page, where):
 @pytest.fixture
 def narrow(browser, live_server):
     """A 360-px phone whose text is set to 200 % (the root font size, which
-    every rem and em in app.css follows)."""
+    every rem and em in frontend/css follows)."""
     context = browser.new_context(
         viewport=NARROW, base_url=live_server, service_workers="block"
     )

@@ -75,7 +75,7 @@ def test_service_worker_controls_the_page_and_manifest_is_installable(phone, wat
     assert any(
         url.endswith("/vendor/uplot.js") for url in cached
     )  # charts work offline
-    assert any(url.endswith("/js/today.js") for url in cached)
+    assert any(url.endswith("/js/screens/patient/today.js") for url in cached)
 
     href = page.locator("link[rel=manifest]").get_attribute("href")
     manifest = page.request.get(href).json()
@@ -93,6 +93,43 @@ def test_service_worker_controls_the_page_and_manifest_is_installable(phone, wat
         sizes.setdefault(icon.get("purpose", "any"), set()).add(width)
     assert sizes["any"] >= {192, 512}
     assert 512 in sizes["maskable"]
+
+
+# After a deploy, the new service worker's precache: the new version's URLs,
+# filled from the old cache for every file whose revision did not change.
+NEXT_PRECACHE = """async ({ version, unchanged, changed }) => {
+  const registration = await navigator.serviceWorker.ready;
+  await registration.update();
+  const cache = await caches.open(`homeward-shell-${version}`);
+  const done = `/assets/${version}/.revisions`;
+  for (let i = 0; i < 100 && !(await cache.match(done)); i += 1)
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  const read = async (file) => (await cache.match(`/assets/${version}/${file}`))?.url;
+  return { unchanged: await read(unchanged), changed: await read(changed) };
+}"""
+
+
+def test_a_deploy_fetches_only_the_files_it_changed(app, phone, watched):
+    page = watched(phone.new_page())
+    page.goto("/")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    before = app.extensions["homeward_frontend"]
+    unchanged, changed = "js/core/api.js", "js/screens/patient/week.js"
+    app.extensions["homeward_frontend"] = {
+        **before,
+        "version": "0decade0cafe",
+        "revisions": {**before["revisions"], changed: "0" * 12},
+    }
+    try:
+        urls = page.evaluate(
+            NEXT_PRECACHE,
+            {"version": "0decade0cafe", "unchanged": unchanged, "changed": changed},
+        )
+    finally:
+        app.extensions["homeward_frontend"] = before
+    # the unchanged file is the old version's response, copied: not fetched again
+    assert urls["unchanged"].endswith(f"/assets/{before['version']}/{unchanged}")
+    assert urls["changed"].endswith(f"/assets/0decade0cafe/{changed}")
 
 
 def test_every_control_has_an_accessible_name_on_every_patient_screen(
