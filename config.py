@@ -87,7 +87,7 @@ class Config:
         "SQLITE_SYNCHRONOUS", "FULL" if ENV_NAME == "production" else "NORMAL"
     )
 
-    # Sessions live on the server (backend/session_store.py); the cookie holds
+    # Sessions live on the server (backend/sessions.py); the cookie holds
     # only a random token. Idle and absolute limits, by role:
     PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
     SESSION_LIMITS = {

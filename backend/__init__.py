@@ -18,7 +18,7 @@ from backend import extensions, guards, i18n, sqlite
 from backend.extensions import compress, csrf, db, limiter, login_manager, migrate
 from backend.models.base import render_item
 from backend.services import alerts, notices, writes
-from backend.session_store import ServerSideSessions
+from backend.sessions import ServerSideSessions
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -56,7 +56,7 @@ def create_app(config=None) -> Flask:
         render_item=render_item,
     )
     login_manager.init_app(app)
-    # the server-side session row is the control (backend/session_store.py)
+    # the server-side session row is the control (backend/sessions.py)
     login_manager.session_protection = None
     csrf.init_app(app)
     limiter.init_app(app)
@@ -85,8 +85,12 @@ def create_app(config=None) -> Flask:
         extensions.api.register_blueprint(blueprint)
 
     from backend.api import audit, media
+    from backend.api import jobs as job_views
+    from backend.services import jobs
 
     audit.install(app)
+    # what the worker's jobs may read and how their rows look (api/jobs.py)
+    jobs.init_app(app, job_views.job_patients, job_views.dump_report_row)
     app.register_blueprint(media.bp)  # files, not API: not in the OpenAPI document
 
     from backend.web import init_web
@@ -196,7 +200,7 @@ def _register_errors(app: Flask) -> None:
     app.after_request_funcs.setdefault(None, []).insert(0, keep_retry_after)
 
     def session_unreadable():
-        """The database failed while opening the session (session_store.py):
+        """The database failed while opening the session (sessions.py):
         that is this request's answer."""
         if (error := g.pop("session_unreadable", None)) is not None:
             raise error

@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DatabaseError
 
-from backend.api.audit import EXPORTS, SIGN_INS
 from backend.extensions import db
 from backend.models import Alert, AuditEvent, User
-from backend.services.audit import SENTENCES
+from backend.services.audit import EXPORTS, SENTENCES, SIGN_INS
 from tests.conftest import ApiClient, new_id
 
 

@@ -1,21 +1,20 @@
 """The audit trail: the after-request hook that records, and the admin's view of it.
 
-Recorded: every successful write under /api, every sign-in attempt (success
-and failure, with the address) and every export. Rows are only ever added.
-The patient's log writes stage their row inside their own transaction
-(`stage`); everything else is recorded after the response is made, in a
-transaction of its own (`record_request`).
+Which request gets which row, with which detail, is services/audit.py's; this
+hook only reads the request and its answer (`_seen`) and commits the row. The
+patient's log writes stage their row inside their own transaction (`stage`,
+then services/writes.py's `commit`); everything else is recorded after the
+response is made, in a transaction of its own (`record_request`).
 """
 
 import json
 import logging
 from datetime import UTC, datetime, time, timedelta
 
-from flask import Flask, Response, current_app, g, request, stream_with_context
+from flask import Flask, Response, g, request, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
-from limits import RateLimitItemPerMinute
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, or_
 
 from backend.access import (
     clinic_events,
@@ -24,7 +23,7 @@ from backend.access import (
     staff_signed_in,
 )
 from backend.api.common import documents
-from backend.extensions import address_key, db, limiter
+from backend.extensions import address_key, db
 from backend.guards import CONTROL, json_body
 from backend.models import AuditEvent, User
 from backend.schemas.progress import (
@@ -39,80 +38,37 @@ log = logging.getLogger(__name__)
 
 blp = Blueprint("audit", __name__, url_prefix="/api", description="Audit trail")
 
-WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-# attempts to get in or to change how one gets in: recorded, failed or not
-SIGN_INS = {
-    "auth.login",
-    "auth.accept_invite",
-    "auth.totp",
-    "auth.confirm_enrolment",
-    "auth.change_password",
-    "auth.request_password_reset",
-    "auth.confirm_password_reset",
-}
-EXPORTS = {
-    "reports.adherence_report",
-    "reports.adherence_report_csv",
-    "progress.fhir_export",
-    "audit.audit_trail_csv",
-    "jobs.report_job_file",
-}
-REFUSED = {401, 403, 404}
-REFUSALS_PER_MINUTE = RateLimitItemPerMinute(20)
-# a staff member's reads of a patient's record, recorded once a day
-PATIENT_READS = {
-    "patients.get_patient",
-    "progress.patient_progress",
-    "progress.odi_history",
-    "progress.psfs_history",
-    "messages.list_messages",
-    "messages.unread_messages",
-    "flare_ups.list_flare_ups",
-    "flare_ups.flare_up_summary",
-    "logs.routine",
-    "logs.week",
-    "logs.list_exercise_logs",
-    "logs.list_pain_logs",
-    "programmes.current_programme",
-    "programmes.programme_history",
-    "programmes.programme_handout",
-    "reminders.get_reminders",
-}
-# a staff member's reads of lists that name patients: one row per request,
-# with the ids the answer held
-LIST_READS = {
-    "patients.list_patients": "patient.list",
-    "alerts.list_alerts": "alert.list",
-}
-LIST_READ_ACTIONS = {*LIST_READS.values(), "patient.search"}
-TARGETS = (  # view argument → the kind of record it names
-    ("log_id", "exercise_log"),
-    ("alert_id", "alert"),
-    ("token_id", "api_token"),
-    ("staff_id", "user"),
-    ("exercise_id", "exercise"),
-    ("patient_id", "patient"),
-)
 
+def _seen(response) -> audit.Seen:
+    """What services/audit.py judges of this request and its answer."""
+    token = g.get("api_token")
 
-def _target_in_path():
-    args = request.view_args or {}
-    for name, kind in TARGETS:
-        if name in args:
-            return kind, args[name]
-    return None
+    def staff_id():
+        staff = staff_signed_in()
+        return staff.id if staff is not None else None
 
+    def answer():
+        # a streamed body (the JSON report) is a list: reading it would buffer it
+        if response.is_json and not response.is_streamed:
+            return response.get_json(silent=True)
+        return None
 
-def _target(response):
-    in_path = _target_in_path()
-    if in_path is not None:
-        return in_path
-    # a streamed body (the JSON report) is a list: reading it would buffer it
-    streamed = response.is_streamed
-    body = response.get_json(silent=True) if response.is_json and not streamed else None
-    if isinstance(body, dict) and "id" in body:
-        return request.blueprint, body["id"]
-    return request.blueprint, None
+    return audit.Seen(
+        endpoint=request.endpoint or "",
+        method=request.method,
+        status=response.status_code,
+        path=request.path,
+        blueprint=request.blueprint,
+        address=address_key(),
+        path_args=request.view_args or {},
+        query=request.args.to_dict(),
+        has_route=request.url_rule is not None,
+        csrf_refused=bool(g.get("csrf_refused")),
+        staff_id=staff_id,
+        token={"id": token.id, "name": token.name} if token is not None else None,
+        action=g.get("audit_action"),
+        answer=answer,
+    )
 
 
 def _email_sent() -> str | None:
@@ -122,25 +78,6 @@ def _email_sent() -> str | None:
     if not isinstance(email, str) or CONTROL.search(email):
         return None
     return email.strip().lower()[:254]
-
-
-def _detail(response, action: str) -> dict:
-    detail = {}
-    if request.endpoint in EXPORTS:
-        detail["query"] = request.args.to_dict()
-    token = g.get("api_token")
-    if token is not None:  # a script: which token
-        detail["token"] = {"id": token.id, "name": token.name}
-    if action == "patient.read":
-        detail["read"] = request.endpoint
-    if action in LIST_READ_ACTIONS:
-        detail |= _ids_listed(response)
-    if g.get("csrf_refused"):
-        detail["reason"] = "csrf"
-    elif response.status_code in REFUSED and request.endpoint not in SIGN_INS:
-        detail["path"] = request.path[:200]
-        detail["method"] = request.method
-    return detail
 
 
 def stage(status: int, detail: dict | None = None) -> None:
@@ -161,7 +98,7 @@ def note(action: str, status: int, detail: dict | None = None) -> None:
     a request does besides what its own row tells (a handout that issues an
     invitation link)."""
     user = current_user._get_current_object()
-    kind, target_id = _target_in_path() or (request.blueprint, None)
+    kind, target_id = audit.target_in_path(request.view_args or {}, request.blueprint)
     audit.record(
         action,
         status,
@@ -180,110 +117,22 @@ def record_request(response):
     (unless the view staged it in its own transaction, see `stage`)."""
     if g.get("audit_staged") or response.status_code == 503:
         return response  # 503: the database is out of reach, the row with it
-    event = _event(response)
+    seen = _seen(response)
+    event = audit.event(seen)
     if event is None:
         return response
     action, extra = event
     user = current_user if current_user.is_authenticated else None
     email = user.email if user else g.get("audit_login_email") or _email_sent()
-    clinic_id = user.clinic_id if user else None
-    kind, target_id = _target(response)
-    if user is None and email:  # an attempt on an account: name it, tell its clinic
-        # (of an email's accounts at several clinics, the oldest one's)
-        account = db.session.execute(
-            select(User.id, User.clinic_id).where(User.email == email).order_by(User.id)
-        ).first()
-        if account is not None:
-            clinic_id = account.clinic_id
-            if target_id is None:
-                kind, target_id = "user", account.id
     try:
-        audit.record(
-            action,
-            response.status_code,
-            clinic_id=clinic_id,
-            actor_id=user.id if user else None,
-            actor_email=email,
-            target_type=kind,
-            target_id=target_id,
-            ip=request.remote_addr,
-            detail=_detail(response, action) or None,
-            **extra,
+        audit.record_seen(
+            seen, action, extra, actor=user, email=email, ip=request.remote_addr
         )
         db.session.commit()
     except Exception:  # the request itself is done; never turn it into a 500
         db.session.rollback()
         log.exception("could not write the audit row for %s", request.endpoint)
     return response
-
-
-def _event(response) -> tuple[str, dict] | None:
-    """(action, extra arguments) of the row this request needs, or None."""
-    endpoint = request.endpoint or ""
-    status = response.status_code
-    if endpoint in SIGN_INS and status in (200, 202, 204, 400, 401, 429):
-        if status == 429:
-            return g.get("audit_action") or f"{endpoint}_blocked", {}
-        if status in (400, 401):
-            return f"{endpoint}_failed", {}
-        return g.get("audit_action") or endpoint, {}
-    if request.method in WRITES and status < 400 and endpoint != "auth.logout":
-        return endpoint, {}
-    if endpoint in EXPORTS and status in (200, 202):  # 202: queued as a job
-        return endpoint, {}
-    if g.get("csrf_refused") or (status in REFUSED and _names_an_object()):
-        if _refusals_within_bound():
-            return "access.refused", {}
-        return None
-    if request.method == "GET" and status == 200 and endpoint in PATIENT_READS:
-        return _patient_read()
-    if request.method == "GET" and status == 200 and endpoint in LIST_READS:
-        return _list_read(endpoint)
-    return None
-
-
-def _names_an_object() -> bool:
-    """A refused request for an API route that exists (a scanner's guesses at
-    paths that do not are not worth a row)."""
-    return request.url_rule is not None and request.path.startswith("/api/")
-
-
-def _refusals_within_bound() -> bool:
-    """At most REFUSALS_PER_MINUTE rows of refused access per address: a
-    scanner cannot flood the table."""
-    keys = (current_app.config["RATELIMIT_KEY_PREFIX"] or "homeward", "audit-refused")
-    return limiter.limiter.hit(REFUSALS_PER_MINUTE, *keys, address_key())
-
-
-def _patient_read() -> tuple[str, dict] | None:
-    """A staff member's read of a patient's record, once per staff member,
-    patient and (UTC) day."""
-    user = staff_signed_in()
-    patient_id = (request.view_args or {}).get("patient_id")
-    if user is None or patient_id is None:
-        return None
-    day = now_utc().date().isoformat()
-    return "patient.read", {"once_key": f"read:{user.id}:{patient_id}:{day}"}
-
-
-def _list_read(endpoint: str) -> tuple[str, dict] | None:
-    """A staff member's read of the patient list (a search when `q` says
-    what to find) or of the alert inbox."""
-    if staff_signed_in() is None:
-        return None
-    if endpoint == "patients.list_patients" and request.args.get("q"):
-        return "patient.search", {}
-    return LIST_READS[endpoint], {}
-
-
-def _ids_listed(response) -> dict:
-    """The ids of the records a list answer held (and, for alerts, of their
-    patients)."""
-    rows = response.get_json(silent=True) or []
-    listed = {"ids": [row["id"] for row in rows]}
-    if request.endpoint == "alerts.list_alerts":
-        listed["patient_ids"] = sorted({row["patient_id"] for row in rows})
-    return listed
 
 
 def install(app: Flask) -> None:

@@ -2,7 +2,9 @@
 second factor, passwords (change, forgotten, strength) and invitations.
 
 Sign-in throttling (ASVS V2.2.1, V6.3.1) protects without locking the owner
-out. Addresses count as `address_key()` has them (IPv6 by its /64).
+out. Addresses count as `address_key()` has them (IPv6 by its /64). The
+per-address limits are the limiter's decorators here, and the known-device
+cookie is this module's; the per-account counts are services/accounts.py's.
 
 - Passwords: failures are counted per account and address (5 in 15 minutes,
   then 429), per address (20, for password spraying), and per account alone,
@@ -20,9 +22,7 @@ The counters live in the limiter's storage (Redis in production, so every
 worker and server shares them).
 """
 
-import math
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import after_this_request, current_app, g, request, session
 from flask_babel import gettext as _
@@ -32,12 +32,11 @@ from flask_login import login_user, logout_user
 from flask_smorest import Blueprint, abort
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from limits import parse
 from sqlalchemy import select
 
-from backend import i18n, mail, session_store
+from backend import i18n, mail, sessions
 from backend.access import actor, needs_second_factor
-from backend.api.common import documents, invalid
+from backend.api.common import documents, invalid, set_password
 from backend.extensions import address_key, db, limiter
 from backend.guards import json_body
 from backend.models import User, UserSession
@@ -57,14 +56,11 @@ from backend.schemas.users import (
     SessionSchema,
     SignInSchema,
 )
-from backend.services import invitations, second_factor, sessions
+from backend.services import accounts, invitations, second_factor
 from backend.services.dates import now_utc
-from backend.services.passwords import weakness
 
 blp = Blueprint("auth", __name__, url_prefix="/api/auth", description="Accounts")
 
-FAILURES_REMEMBERED = 3600  # seconds a failed password counts towards back-off
-SECOND_STEP_WINDOW = 15  # minutes an account's wrong codes are counted over
 KNOWN_DEVICE = "homeward_device"  # the cookie's name (`__Host-` on HTTPS)
 
 
@@ -104,11 +100,6 @@ def _wrong_code(response) -> bool:
     return g.get("wrong_code", False)
 
 
-def _counter_key(*parts) -> str:
-    prefix = current_app.config["RATELIMIT_KEY_PREFIX"] or "homeward"
-    return "/".join((prefix, *map(str, parts)))
-
-
 def _too_many(wait: int, audit_action: str):
     g.audit_action = audit_action
     abort(
@@ -121,33 +112,6 @@ def _too_many(wait: int, audit_action: str):
     )
 
 
-def _account_wait(email: str) -> int | None:
-    """Seconds `email` must still wait before its password may be tried
-    again (after many failures, from any address); None when it may now."""
-    storage = limiter.limiter.storage
-    key = _counter_key("sign-in-wait", email)
-    if storage.get(key) <= 0:
-        return None
-    return max(1, math.ceil(storage.get_expiry(key) - time.time()))
-
-
-def _count_failure(email: str) -> None:
-    """A wrong password for `email`: from the tenth within the hour on, the
-    account waits 1, 2, 4 ... minutes (capped) before the next try."""
-    storage = limiter.limiter.storage
-    failures = storage.incr(
-        _counter_key("sign-in-failures", email), FAILURES_REMEMBERED
-    )
-    beyond = failures - current_app.config["ACCOUNT_BACKOFF_AFTER"]
-    if beyond < 0:
-        return
-    cap = current_app.config["ACCOUNT_BACKOFF_CAP"].total_seconds()
-    wait = min(60 * 2 ** min(beyond, 20), cap)
-    key = _counter_key("sign-in-wait", email)
-    storage.clear(key)
-    storage.incr(key, wait)
-
-
 def _known_devices() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key, salt="known-device")
 
@@ -155,7 +119,7 @@ def _known_devices() -> URLSafeTimedSerializer:
 def _known_device_cookie() -> str:
     return (
         f"__Host-{KNOWN_DEVICE}"
-        if session_store.secure_cookies(current_app)
+        if sessions.secure_cookies(current_app)
         else KNOWN_DEVICE
     )
 
@@ -175,7 +139,7 @@ def _known_device(user: User | None) -> bool:
 def _remember_device(user: User) -> None:
     """Mark this browser as one `user` signs in from (with the answer)."""
     token = _known_devices().dumps(user.id)
-    secure = session_store.secure_cookies(current_app)
+    secure = sessions.secure_cookies(current_app)
     name = _known_device_cookie()
     days = current_app.config["KNOWN_DEVICE_DAYS"]
 
@@ -193,36 +157,11 @@ def _remember_device(user: User) -> None:
         return response
 
 
-def _second_step_limit():
-    return parse(
-        f"{current_app.config['SECOND_FACTOR_ACCOUNT_LIMIT']} per "
-        f"{SECOND_STEP_WINDOW} minutes"
-    )
-
-
-def _second_step_wait(user: User) -> int | None:
-    """Seconds until `user`'s second step takes codes again after too many
-    wrong ones (from any address); None when it takes them now."""
-    keys = ("second-step", str(user.id))
-    limit = _second_step_limit()
-    if limiter.limiter.test(limit, _counter_key(), *keys):
-        return None
-    reset, _left = limiter.limiter.get_window_stats(limit, _counter_key(), *keys)
-    return max(1, math.ceil(reset - time.time()))
-
-
 def _count_wrong_code(user: User) -> None:
-    """A wrong code for `user`: the one that pauses their second step tells
-    them by email (once per pause; queued and committed here, as the answer
-    is a refusal that stores nothing else)."""
+    """A wrong code for `user`, counted against the account (services/
+    accounts.py) and, being a real one, against the address too."""
     g.wrong_code = True
-    keys = (_counter_key(), "second-step", str(user.id))
-    limit = _second_step_limit()
-    limiter.limiter.hit(limit, *keys)
-    _reset, left = limiter.limiter.get_window_stats(limit, *keys)
-    if left == 0:
-        notify(user, _l("Many wrong sign-in codes were entered"), signed_out=False)
-        db.session.commit()
+    accounts.count_wrong_code(user)
 
 
 def fresh_csrf_token() -> str:
@@ -237,7 +176,7 @@ def _start(user: User, step: str | None = None) -> dict:
     goes out with the answer), complete or waiting for `step`."""
     session.clear()
     csrf = fresh_csrf_token()
-    session_store.begin(user, session["csrf_token"], step)
+    sessions.begin(user, session["csrf_token"], step)
     if step is not None:
         db.session.commit()
         return {"second_factor": step, "csrf_token": csrf}
@@ -275,7 +214,7 @@ def _pending(step: str | None = None) -> tuple[UserSession, User]:
 
 def _complete(row: UserSession) -> dict:
     """The second step is done: the session gets full rights."""
-    session_store.complete(row)
+    sessions.complete(row)
     return _signed_in(row.user)
 
 
@@ -299,43 +238,22 @@ def csrf_token():
 def login(credentials):
     """Sign in with email and password; wrong email or password is the same 401.
     An email may have an account at several clinics: the password chooses
-    (see `_opened_by`). Staff (and patients who chose it) then give a code:
-    `second_factor`."""
+    (services/accounts.py's `opened_by`). Staff (and patients who chose it)
+    then give a code: `second_factor`."""
     email = credentials["email"].strip().lower()
     g.audit_login_email = email
-    accounts = db.session.scalars(
+    candidates = db.session.scalars(
         select(User).where(User.email == email).order_by(User.id)
     ).all()
-    if not any(_known_device(account) for account in accounts):
-        wait = _account_wait(email)
+    if not any(_known_device(account) for account in candidates):
+        wait = accounts.account_wait(email)
         if wait is not None:
             _too_many(wait, "auth.login_slowed")
-    user = _opened_by(accounts, credentials["password"])
+    user = accounts.opened_by(candidates, credentials["password"])
     if user is None:
-        _count_failure(email)
+        accounts.count_failure(email)
         abort(401, message=_("Wrong email or password."))
     return _sign_in(user)
-
-
-def _opened_by(accounts: list[User], password: str) -> User | None:
-    """The active account among one email's `accounts` that `password` opens.
-    The password is checked against every one (none skipped once one
-    matches; an unknown email costs one check against a dummy hash). When it
-    opens several (the same password at two clinics), the one signed in to
-    most recently wins, else the oldest account (lowest id)."""
-    passwords = current_app.extensions["homeward_passwords"]
-    if not accounts:
-        passwords.verify(None, password)
-        return None
-    opened = [
-        account
-        for account in accounts  # a list, not any(): every hash is checked
-        if passwords.verify(account.password_hash, password) and account.active
-    ]
-    if not opened:
-        return None
-    never = datetime.min.replace(tzinfo=UTC)
-    return max(opened, key=lambda a: (a.last_signed_in_at or never, -a.id))
 
 
 @blp.route("/totp", methods=["POST"])
@@ -350,7 +268,7 @@ def totp(body):
     row, user = _pending("totp")
     g.audit_login_email = user.email
     if not _known_device(user):
-        wait = _second_step_wait(user)
+        wait = accounts.second_step_wait(user)
         if wait is not None:
             _too_many(wait, "auth.totp_blocked")
     passwords = current_app.extensions["homeward_passwords"]
@@ -360,7 +278,7 @@ def totp(body):
         ended = row.wrong_codes >= current_app.config["SECOND_FACTOR_SESSION_TRIES"]
         if ended:
             db.session.delete(row)  # a guesser starts again at the password
-            session_store.finish()
+            sessions.finish()
         db.session.commit()
         _count_wrong_code(user)
         if ended:
@@ -372,9 +290,7 @@ def totp(body):
 def _current_password(user: User, given: str, field: str) -> None:
     """422 on `field` unless `given` is the signed-in user's password; a
     wrong one counts as a failed sign-in of the account."""
-    passwords = current_app.extensions["homeward_passwords"]
-    if not passwords.verify(user.password_hash, given):
-        _count_failure(user.email)
+    if not accounts.is_current_password(user, given):
         invalid(field, _("This is not your current password."))
 
 
@@ -385,7 +301,7 @@ def _prove(user: User, proof: dict) -> None:
     for field in ("password", "code"):
         if not proof.get(field):
             invalid(field, _("Give your password and a code from your app."))
-    wait = _account_wait(user.email) or _second_step_wait(user)
+    wait = accounts.account_wait(user.email) or accounts.second_step_wait(user)
     if wait is not None:
         _too_many(wait, "auth.totp_enrol_blocked")
     _current_password(user, proof["password"], "password")
@@ -435,7 +351,9 @@ def confirm_enrolment(body):
         db.session.rollback()
         g.wrong_code = True
         abort(401, message=_("That code does not match. Check the app and try again."))
-    notify(user, _l("A second sign-in step was set up"), signed_out=not pending)
+    accounts.notify(
+        user, _l("A second sign-in step was set up"), signed_out=not pending
+    )
     if pending:
         answer = _complete(row)
     else:  # a new phone: every other session ends
@@ -455,7 +373,7 @@ def logout():
     if row is not None:
         db.session.delete(row)
         db.session.commit()
-    session_store.finish()
+    sessions.finish()
     logout_user()
     return None, 204, {"Clear-Site-Data": '"cookies"'}
 
@@ -468,7 +386,7 @@ def logout_everywhere():
     user = actor()
     sessions.end_all(user.id)
     db.session.commit()
-    session_store.finish()
+    sessions.finish()
     logout_user()
 
 
@@ -533,7 +451,7 @@ def end_device_session(session_id):
     if row is None or row.user_id != user.id:
         abort(404, message=_("No such session."))
     if row.id == session.row.id:
-        session_store.finish()
+        sessions.finish()
     db.session.delete(row)
     db.session.commit()
 
@@ -547,13 +465,13 @@ def change_password(body):
     """A new password, given the current one; every other session ends. A
     wrong current password counts as a failed sign-in of the account."""
     user = actor()
-    wait = _account_wait(user.email)
+    wait = accounts.account_wait(user.email)
     if wait is not None:
         _too_many(wait, "auth.password_blocked")
     _current_password(user, body["current_password"], "current_password")
     set_password(user, body["new_password"], "new_password")
     sessions.end_all(user.id, keep=session.row.id)
-    notify(user, _l("Your password was changed"))
+    accounts.notify(user, _l("Your password was changed"))
     db.session.commit()
 
 
@@ -587,7 +505,7 @@ def confirm_password_reset(body):
     )
     set_password(user, body["password"], "password")
     sessions.end_all(user.id)
-    notify(user, _l("Your password was reset"))
+    accounts.notify(user, _l("Your password was reset"))
     db.session.commit()
 
 
@@ -617,32 +535,3 @@ def _redeemed(token: str, purpose: str, refused: str) -> User:
         db.session.rollback()
         abort(400, message=refused)
     return user
-
-
-def set_password(user: User, password: str, field: str) -> None:
-    """`user`'s new password, hashed (the caller commits): from a link, a
-    change, or a script adding staff; 422 on `field`, with nothing changed,
-    when it is too easy to guess."""
-    reason = weakness(password, user.name, user.email)
-    if reason is not None:
-        db.session.rollback()
-        invalid(field, reason)
-    user.password_hash = current_app.extensions["homeward_passwords"].hash(password)
-    user.password_changed_at = now_utc()
-
-
-def notify(user: User, what: str, signed_out: bool = True) -> None:
-    """Queue an email telling the user that their password or second factor
-    changed (and whether their other sessions were ended); the caller
-    commits."""
-    mail.queue(
-        user,
-        _l("%(what)s (%(clinic)s)", what=what, clinic=user.clinic.name),
-        "security_notice",
-        kind="security",
-        name=user.name,
-        clinic_name=user.clinic.name,
-        what=what,
-        when=now_utc(),
-        signed_out=signed_out,
-    )

@@ -1,23 +1,52 @@
 """Export jobs: a big adherence report written to a file by the worker.
 
-Admins only (a therapist gets 403); another clinic's job is a 404.
+Admins only (a therapist gets 403); another clinic's job is a 404. The
+worker's patient selection and row format (`job_patients`, `dump_report_row`)
+are given to services/jobs.py by the app factory.
 """
 
-from flask import Response, jsonify, url_for
+from flask import Response, current_app, jsonify, url_for
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 
 from backend import mail
-from backend.access import clinic_record_or_404, require_role
+from backend.access import (
+    clinic_record_or_404,
+    may_still_export,
+    require_role,
+    visible_patients,
+)
 from backend.api.common import documents
 from backend.extensions import db
-from backend.models import ExportJob, User
+from backend.models import ExportJob, PatientProfile, User
 from backend.schemas.jobs import ExportJobInSchema, ExportJobSchema
+from backend.schemas.progress import ReportRowSchema
 from backend.services import jobs
 
 blp = Blueprint(
     "jobs", __name__, url_prefix="/api/reports", description="Report export jobs"
 )
+
+
+def job_patients(job: ExportJob):
+    """The ids of the patients a job's requester may see now (an admin no
+    longer, or gone: PermissionError, and the job fails)."""
+    admin = db.session.get(User, job.requested_by) if job.requested_by else None
+    if not may_still_export(admin):
+        raise PermissionError("the admin who asked for it may no longer export")
+    patients = visible_patients(admin)
+    if job.params.get("therapist_id") is not None:
+        therapist_id = job.params["therapist_id"]
+        patients = patients.where(PatientProfile.therapist_id == therapist_id)
+    return patients.with_only_columns(User.id)
+
+
+_ROW = ReportRowSchema()
+
+
+def dump_report_row(row: dict) -> str:
+    """A report row as the JSON the adherence report answers."""
+    return current_app.json.dumps(_ROW.dump(row))
 
 
 def job_answer(job: ExportJob, status: int = 200):

@@ -16,8 +16,7 @@ from backend.access import (
     therapist_for_new_patient,
     visible_patients,
 )
-from backend.api import invites
-from backend.api.common import documents
+from backend.api.common import create_account, documents
 from backend.extensions import db
 from backend.models import PatientProfile, User
 from backend.schemas.users import (
@@ -28,6 +27,7 @@ from backend.schemas.users import (
     PatientSchema,
     page_cursor,
 )
+from backend.services import accounts
 from backend.services import patients as listing
 from backend.services.patients import apply_changes, summarised
 
@@ -101,7 +101,7 @@ def enrol_patient(body):
         timezone=body["timezone"],
         condition=body.get("condition"),
     )
-    invite = invites.create_account(patient, user)
+    invite = create_account(patient, user)
     return patient_view(patient) | invite
 
 
@@ -140,7 +140,7 @@ def reissue_invite(patient_id):
     user, patient = patient_for_staff(patient_id)
     if patient.password_hash is not None:
         abort(409, message=_("This patient has already set a password."))
-    invite = invites.issue(patient, user)
-    invites.send(patient, user, invite)
+    invite = accounts.invitation(patient, user)
+    accounts.send_invitation(patient, user, invite)
     db.session.commit()
     return patient_view(patient) | invite

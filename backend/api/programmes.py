@@ -12,12 +12,12 @@ from backend.access import (
     patient_for_staff,
     patient_or_404,
 )
-from backend.api import audit, invites
+from backend.api import audit
 from backend.api.common import documents, invalid
 from backend.extensions import db
 from backend.i18n import speaking
 from backend.schemas.programmes import ProgrammeInSchema, ProgrammeSchema
-from backend.services import handout, programmes, writes
+from backend.services import accounts, handout, programmes, writes
 from backend.services.dates import today_in
 from backend.services.logs import unknown_exercises
 
@@ -135,7 +135,7 @@ def programme_handout(patient_id):
     with nullcontext() if user.id == patient.id else speaking(patient):
         contents = handout.contents(patient, version, today)
         if invites_when_printing(user, patient):
-            invite = invites.for_handout(patient, user)
+            invite = accounts.handout_invitation(patient, user)
             audit.note("programmes.handout_invite", 200)
             db.session.commit()
             contents["invite"] = {

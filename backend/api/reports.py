@@ -7,12 +7,12 @@ is queued as an export job instead (202, api/jobs.py).
 
 from datetime import timedelta
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, stream_with_context
 from flask_smorest import Blueprint
 
 from backend.access import actor, exports_as_job, require_role, visible_patients
 from backend.api.common import documents
-from backend.api.jobs import queue_report
+from backend.api.jobs import dump_report_row, queue_report
 from backend.models import PatientProfile, User
 from backend.schemas.jobs import ExportJobSchema
 from backend.schemas.progress import CsvQuerySchema, ReportQuerySchema, ReportRowSchema
@@ -71,10 +71,7 @@ def adherence_report(query):
     if (job := _job_instead(query, ids, start, end, "json")) is not None:
         return job
     rows = export.weekly_rows(ids, start, end)
-    schema = ReportRowSchema()
-    lines = export.json_array(
-        rows, lambda row: current_app.json.dumps(schema.dump(row))
-    )
+    lines = export.json_array(rows, dump_report_row)
     return Response(stream_with_context(lines), mimetype="application/json")
 
 

@@ -5,15 +5,14 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 
+from backend import sessions
 from backend.access import clinic_staff, require_role, staff_member_or_404
-from backend.api import invites
-from backend.api.auth import notify, set_password
-from backend.api.common import documents
+from backend.api.common import create_account, documents, set_password
 from backend.extensions import db
 from backend.models import User
 from backend.schemas.common import name_field
 from backend.schemas.users import StaffInSchema, UserSchema
-from backend.services import second_factor, sessions, tokens
+from backend.services import accounts, second_factor, tokens
 from backend.services.dates import now_utc
 
 blp = Blueprint("staff", __name__, url_prefix="/api/staff", description="Clinic staff")
@@ -64,7 +63,7 @@ def create_staff(body):
     )
     if "password" in body:
         set_password(user, body["password"], "password")
-    invite = invites.create_account(user, admin, invite="password" not in body)
+    invite = create_account(user, admin, invite="password" not in body)
     return staff_view(user) | invite
 
 
@@ -105,5 +104,7 @@ def reset_second_factor(staff_id):
     _admin, user = staff_member_or_404(staff_id)
     second_factor.reset(user)
     sessions.end_all(user.id)
-    notify(user, _l("Your second sign-in step was reset by your clinic's admin"))
+    accounts.notify(
+        user, _l("Your second sign-in step was reset by your clinic's admin")
+    )
     db.session.commit()

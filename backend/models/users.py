@@ -75,7 +75,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # the last completed sign-in: which of one email's accounts a password
-    # opens when it opens several (api/auth.py login)
+    # opens when it opens several (services/accounts.py opened_by)
     last_signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # TOTP (RFC 6238) second factor: the shared secret (base32, encrypted at
     # rest), when its enrolment was confirmed, and the last time step accepted

@@ -1,13 +1,249 @@
 """The audit trail: append-only rows of who did what to which record, when,
-where; and each row told as a sentence for the admin's screen."""
+where; which request gets which row; and each row told as a sentence for the
+admin's screen.
 
+Recorded: every successful write under /api, every sign-in attempt (success
+and failure, with the address) and every export; refused access to a route
+that exists (at most REFUSALS_PER_MINUTE rows per address); a staff member's
+read of a patient's record (once per staff member, patient and UTC day) and
+of the lists that name patients (with the ids listed).
+
+The rules here judge a `Seen`: what api/audit.py's after-request hook saw of
+a request and its answer, as plain data. The hook, and `stage`/`note` for the
+views that add their row inside their own transaction, are the HTTP side.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from limits import RateLimitItemPerMinute
+from sqlalchemy import select
 
-from backend.extensions import db
-from backend.models import AuditEvent
+from backend.extensions import db, limiter
+from backend.models import AuditEvent, User
 from backend.services import audit_chain
 from backend.services.dates import now_utc
+
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+# attempts to get in or to change how one gets in: recorded, failed or not
+SIGN_INS = {
+    "auth.login",
+    "auth.accept_invite",
+    "auth.totp",
+    "auth.confirm_enrolment",
+    "auth.change_password",
+    "auth.request_password_reset",
+    "auth.confirm_password_reset",
+}
+EXPORTS = {
+    "reports.adherence_report",
+    "reports.adherence_report_csv",
+    "progress.fhir_export",
+    "audit.audit_trail_csv",
+    "jobs.report_job_file",
+}
+REFUSED = {401, 403, 404}
+REFUSALS_PER_MINUTE = RateLimitItemPerMinute(20)
+# a staff member's reads of a patient's record, recorded once a day
+PATIENT_READS = {
+    "patients.get_patient",
+    "progress.patient_progress",
+    "progress.odi_history",
+    "progress.psfs_history",
+    "messages.list_messages",
+    "messages.unread_messages",
+    "flare_ups.list_flare_ups",
+    "flare_ups.flare_up_summary",
+    "logs.routine",
+    "logs.week",
+    "logs.list_exercise_logs",
+    "logs.list_pain_logs",
+    "programmes.current_programme",
+    "programmes.programme_history",
+    "programmes.programme_handout",
+    "reminders.get_reminders",
+}
+# a staff member's reads of lists that name patients: one row per request,
+# with the ids the answer held
+LIST_READS = {
+    "patients.list_patients": "patient.list",
+    "alerts.list_alerts": "alert.list",
+}
+LIST_READ_ACTIONS = {*LIST_READS.values(), "patient.search"}
+TARGETS = (  # view argument → the kind of record it names
+    ("log_id", "exercise_log"),
+    ("alert_id", "alert"),
+    ("token_id", "api_token"),
+    ("staff_id", "user"),
+    ("exercise_id", "exercise"),
+    ("patient_id", "patient"),
+)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What the after-request hook saw of a request and its answer."""
+
+    endpoint: str  # "" when no route matched
+    method: str
+    status: int
+    path: str
+    blueprint: str | None
+    address: str  # as the limiter counts it (IPv6 by its /64)
+    path_args: dict = field(default_factory=dict)
+    query: dict = field(default_factory=dict)
+    has_route: bool = False  # the path is one of the app's routes
+    csrf_refused: bool = False
+    # the staff member signed in, if one is (asked only of staff reads)
+    staff_id: Callable[[], int | None] = lambda: None
+    token: dict | None = None  # the API token a script used: id, name
+    action: str | None = None  # a view's own name for what happened
+    answer: Callable[[], object] = lambda: None  # the JSON answered, if any
+
+
+def target_in_path(path_args: dict, blueprint: str | None) -> tuple[str, object]:
+    """(kind, id) of the record the path names, else (blueprint, None)."""
+    for name, kind in TARGETS:
+        if name in path_args:
+            return kind, path_args[name]
+    return blueprint, None
+
+
+def _target(seen: Seen) -> tuple[str, object]:
+    kind, target_id = target_in_path(seen.path_args, seen.blueprint)
+    if target_id is not None:
+        return kind, target_id
+    body = seen.answer()
+    if isinstance(body, dict) and "id" in body:
+        return seen.blueprint, body["id"]
+    return seen.blueprint, None
+
+
+def event(seen: Seen) -> tuple[str, dict] | None:
+    """(action, extra arguments of `record`) of the row this request needs,
+    or None."""
+    endpoint, status = seen.endpoint, seen.status
+    if endpoint in SIGN_INS and status in (200, 202, 204, 400, 401, 429):
+        if status == 429:
+            return seen.action or f"{endpoint}_blocked", {}
+        if status in (400, 401):
+            return f"{endpoint}_failed", {}
+        return seen.action or endpoint, {}
+    if seen.method in WRITES and status < 400 and endpoint != "auth.logout":
+        return endpoint, {}
+    if endpoint in EXPORTS and status in (200, 202):  # 202: queued as a job
+        return endpoint, {}
+    if seen.csrf_refused or (status in REFUSED and _names_an_object(seen)):
+        if _refusals_within_bound(seen.address):
+            return "access.refused", {}
+        return None
+    if seen.method == "GET" and status == 200 and endpoint in PATIENT_READS:
+        return _patient_read(seen)
+    if seen.method == "GET" and status == 200 and endpoint in LIST_READS:
+        return _list_read(seen)
+    return None
+
+
+def _names_an_object(seen: Seen) -> bool:
+    """A refused request for an API route that exists (a scanner's guesses at
+    paths that do not are not worth a row)."""
+    return seen.has_route and seen.path.startswith("/api/")
+
+
+def _refusals_within_bound(address: str) -> bool:
+    """At most REFUSALS_PER_MINUTE rows of refused access per address: a
+    scanner cannot flood the table."""
+    keys = (current_app.config["RATELIMIT_KEY_PREFIX"] or "homeward", "audit-refused")
+    return limiter.limiter.hit(REFUSALS_PER_MINUTE, *keys, address)
+
+
+def _patient_read(seen: Seen) -> tuple[str, dict] | None:
+    """A staff member's read of a patient's record, once per staff member,
+    patient and (UTC) day."""
+    staff_id = seen.staff_id()
+    patient_id = seen.path_args.get("patient_id")
+    if staff_id is None or patient_id is None:
+        return None
+    day = now_utc().date().isoformat()
+    return "patient.read", {"once_key": f"read:{staff_id}:{patient_id}:{day}"}
+
+
+def _list_read(seen: Seen) -> tuple[str, dict] | None:
+    """A staff member's read of the patient list (a search when `q` says
+    what to find) or of the alert inbox."""
+    if seen.staff_id() is None:
+        return None
+    if seen.endpoint == "patients.list_patients" and seen.query.get("q"):
+        return "patient.search", {}
+    return LIST_READS[seen.endpoint], {}
+
+
+def _detail(seen: Seen, action: str) -> dict:
+    detail = {}
+    if seen.endpoint in EXPORTS:
+        detail["query"] = seen.query
+    if seen.token is not None:  # a script: which token
+        detail["token"] = seen.token
+    if action == "patient.read":
+        detail["read"] = seen.endpoint
+    if action in LIST_READ_ACTIONS:
+        detail |= _ids_listed(seen)
+    if seen.csrf_refused:
+        detail["reason"] = "csrf"
+    elif seen.status in REFUSED and seen.endpoint not in SIGN_INS:
+        detail["path"] = seen.path[:200]
+        detail["method"] = seen.method
+    return detail
+
+
+def _ids_listed(seen: Seen) -> dict:
+    """The ids of the records a list answer held (and, for alerts, of their
+    patients)."""
+    rows = seen.answer() or []
+    listed = {"ids": [row["id"] for row in rows]}
+    if seen.endpoint == "alerts.list_alerts":
+        listed["patient_ids"] = sorted({row["patient_id"] for row in rows})
+    return listed
+
+
+def record_seen(
+    seen: Seen,
+    action: str,
+    extra: dict,
+    *,
+    actor: User | None,
+    email: str | None,
+    ip: str | None,
+) -> None:
+    """Add the row `event` chose for a request by `actor` (None: nobody
+    signed in, then `email` is the account the request named); the caller
+    commits. An attempt on an account names it, and tells its clinic (of an
+    email's accounts at several clinics, the oldest one's)."""
+    clinic_id = actor.clinic_id if actor else None
+    kind, target_id = _target(seen)
+    if actor is None and email:
+        account = db.session.execute(
+            select(User.id, User.clinic_id).where(User.email == email).order_by(User.id)
+        ).first()
+        if account is not None:
+            clinic_id = account.clinic_id
+            if target_id is None:
+                kind, target_id = "user", account.id
+    record(
+        action,
+        seen.status,
+        clinic_id=clinic_id,
+        actor_id=actor.id if actor else None,
+        actor_email=email,
+        target_type=kind,
+        target_id=target_id,
+        ip=ip,
+        detail=_detail(seen, action) or None,
+        **extra,
+    )
 
 
 def record(

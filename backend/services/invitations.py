@@ -1,7 +1,8 @@
 """Single-use links to set a password: invitations (new patients and staff)
 and password resets. Links are found by a hash of their token; a patient's
 live invitation also keeps its token sealed (encrypted with the field keys)
-so that every printed handout carries that same link."""
+so that every printed handout carries that same link. Issuing one for a
+person with the clinic's validity, and mailing it, is services/accounts.py's."""
 
 import hashlib
 import secrets

@@ -9,26 +9,35 @@ failed. While writing, the worker renews the job's lease every RENEW_EVERY
 seconds: a job whose lease ran out lost its worker (killed, machine gone) and
 is taken again from the start, once; then it fails. `.part` files of no live
 job are removed. Files older than EXPORT_KEEP_DAYS are deleted.
+
+Who may see which patients, and how a report row looks on the wire, are the
+layers above's (backend/access.py, backend/schemas/): this module imports
+neither. The app factory hands them in once, with `init_app(app, patients,
+dump_row)`: `patients(job)` rebuilds, from what the job row stores (who asked,
+its `params`), the SELECT of the patient ids the requester may see now (and
+raises PermissionError when they may no longer export); `dump_row(row)` is a
+report row as one JSON value. A worker is an app built by the same factory,
+so it runs jobs with the same rules as the request that queued them.
 """
 
 import logging
 import os
 import secrets
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 
 from backend import mail
-from backend.access import may_still_export, visible_patients
 from backend.extensions import db, lift_statement_timeout
 from backend.i18n import speaking
 from backend.links import public_url
-from backend.models import Clinic, ExportJob, PatientProfile, User
-from backend.schemas.progress import ReportRowSchema
+from backend.models import Clinic, ExportJob, User
 from backend.services import export
 from backend.services.dates import now_utc
 
@@ -44,6 +53,27 @@ WORKER_STOPPED = "The worker stopped twice while writing it: ask again."
 
 class TooManyJobs(Exception):
     """The clinic has MAX_OPEN jobs queued or running already."""
+
+
+@dataclass(frozen=True)
+class ReportRules:
+    """What the layers above decide for a job's report (see the docstring)."""
+
+    patients: Callable[[ExportJob], Select]
+    dump_row: Callable[[dict], str]
+
+
+def init_app(
+    app: Flask,
+    patients: Callable[[ExportJob], Select],
+    dump_row: Callable[[dict], str],
+) -> None:
+    """Give this app's worker the patient selection and the row format."""
+    app.extensions["homeward_jobs"] = ReportRules(patients, dump_row)
+
+
+def _rules() -> ReportRules:
+    return current_app.extensions["homeward_jobs"]
 
 
 def needs_job(patient_ids, start: date, end: date) -> bool:
@@ -206,25 +236,13 @@ def _finish(job: ExportJob, **values) -> bool:
     return finished == 1
 
 
-def _selection(job: ExportJob):
-    """The patient ids the requester may see now (an admin no longer, or
-    gone: the job fails)."""
-    admin = db.session.get(User, job.requested_by) if job.requested_by else None
-    if not may_still_export(admin):
-        raise PermissionError("the admin who asked for it may no longer export")
-    patients = visible_patients(admin)
-    if job.params.get("therapist_id") is not None:
-        therapist_id = job.params["therapist_id"]
-        patients = patients.where(PatientProfile.therapist_id == therapist_id)
-    return patients.with_only_columns(User.id)
-
-
 def _write(job: ExportJob, path: Path) -> int:
     """Stream the report into `path`; the number of rows. A clinic-sized
     report reads longer than a request's statement_timeout allows: on
     PostgreSQL this transaction lifts it (the worker has no waiting user)."""
     lift_statement_timeout()
-    ids = _selection(job)
+    rules = _rules()
+    ids = rules.patients(job)  # PermissionError: the job fails
     start = date.fromisoformat(job.params["from"])
     end = date.fromisoformat(job.params["to"])
     total = max(1, _count(ids))
@@ -252,10 +270,7 @@ def _write(job: ExportJob, path: Path) -> int:
                 rows, start, end, contract=bool(job.params.get("contract"))
             )
     else:
-        schema = ReportRowSchema()
-        chunks = export.json_array(
-            rows, lambda row: current_app.json.dumps(schema.dump(row))
-        )
+        chunks = export.json_array(rows, rules.dump_row)
     # readable by this user only: a clinic's patients' health data
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with open(descriptor, "w", encoding="utf-8", newline="") as file:
