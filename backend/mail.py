@@ -313,8 +313,8 @@ def _retry(row: OutboxMail, now: datetime, problem: str) -> str:
     row.status = "queued"
     row.next_attempt_at = now + wait
     row.last_error = problem[:1000]
+    db.session.commit()  # then the log line: it tells what is stored
     log.warning("mail %s not sent (%s): retrying", row.id, problem)
-    db.session.commit()
     return "retry"
 
 
@@ -324,8 +324,9 @@ def _finish(row: OutboxMail, status: str, problem: str | None = None) -> str:
         row.last_error = problem[:1000]
         if status == "failed":
             row.message = None
-            log.warning("mail %s failed for good: %s", row.id, problem)
     db.session.commit()
+    if status == "failed":
+        log.warning("mail %s failed for good: %s", row.id, problem)
     return status
 
 

@@ -238,13 +238,14 @@ def send_queued(
                 outcomes[fallback(row)] += 1
         elif now + _wait(row) >= row.give_up_at:
             row.status, row.last_error = "failed", problem[:1000]
-            log.warning("push %s failed for good: %s", row.id, problem)
         else:
             row.status, row.last_error = "queued", problem[:1000]
             row.next_attempt_at = now + _wait(row)
-            log.warning("push %s not delivered (%s): retrying", row.id, problem)
-        outcomes["retry" if row.status == "queued" else row.status] += 1
-        db.session.commit()
+        outcome = "retry" if row.status == "queued" else row.status
+        db.session.commit()  # then the log line: it tells what is stored
+        if problem is not None and outcome in ("retry", "failed"):
+            log.warning("push %s not delivered (%s): %s", row.id, problem, outcome)
+        outcomes[outcome] += 1
     return outcomes
 
 

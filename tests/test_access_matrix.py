@@ -2,6 +2,8 @@
 object does not exist (404). The target patient is `patient_a` of clinic A,
 whose therapist is `therapist_a`."""
 
+import logging
+
 import pytest
 
 from tests.conftest import ApiClient, exercise_id, item, new_id, prescribe
@@ -295,9 +297,10 @@ CASES = [
 
 
 @pytest.fixture
-def setup(world, signed_in, app):
+def setup(world, signed_in, app, caplog):
     """patient_a has a programme, one tick of today, a message to their
     therapist and a severe flare-up (so an alert); returns path values."""
+    caplog.set_level(logging.INFO, logger="backend")
     therapist = signed_in("therapist_a")
     knee = exercise_id(therapist)
     prescribe(therapist, world.patient_a, [item(knee)])
@@ -315,7 +318,10 @@ def setup(world, signed_in, app):
     severe = flare_up({"today": today})["json"] | {"severity": 9}
     response = patient.post(f"/api/patients/{world.patient_a}/flare-ups", json=severe)
     assert response.status_code == 201
-    [alert] = therapist.get("/api/alerts").json
+    alerts = therapist.get("/api/alerts").json
+    # what the write's receivers logged, should the alert be missing
+    assert len(alerts) == 1, (alerts, caplog.text)
+    [alert] = alerts
     return {
         "a": world.patient_a,
         "alert": alert["id"],

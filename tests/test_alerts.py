@@ -190,7 +190,7 @@ def test_the_lists_inactive_flag_is_the_alerts_at_the_clinics_number(
         assert flagged()
 
 
-def test_no_programme_seven_days_after_enrolment(app, world):
+def test_no_programme_seven_days_after_enrolment(app, world, signed_in):
     with app.app_context():
         enrolled = db.session.get(User, world.patient_a).created_at
         db.session.remove()
@@ -204,6 +204,10 @@ def test_no_programme_seven_days_after_enrolment(app, world):
         ]
         sweep(app)  # the hourly pass does not raise it again
         assert len(raised(app, world.patient_a, "no_programme")) == 1
+        # a programme ends the episode at once, not at the next hourly pass
+        therapist = signed_in("therapist_a")
+        prescribe(therapist, world.patient_a, [item(exercise_id(therapist))])
+        assert raised(app, world.patient_a, "no_programme")[0][3] is False
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ A critical alert tells the patient's therapist by email, with no health
 details: "A patient needs your attention".
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -40,6 +41,8 @@ from backend.services import patient_signals
 from backend.services.adherence import adherence_by, pain_by
 from backend.services.dates import now_utc, today_in
 from backend.services.progress import each_day, pain_mean
+
+log = logging.getLogger(__name__)
 
 # The defaults every clinic starts from; each may change the numbers.
 RULES = {
@@ -241,7 +244,11 @@ def evaluate(
                 db.session.add(alert)
             kept.append(alert)
         except IntegrityError:
-            pass
+            log.info(
+                "alert %s of patient %s raised by another writer",
+                alert.rule,
+                patient.id,
+            )
     if tell and any(alert.severity == "critical" for alert in kept):
         _tell_therapist(patient.profile.therapist, 1)
     db.session.commit()

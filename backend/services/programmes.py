@@ -8,6 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from backend.extensions import db
 from backend.models import ProgrammeItem, ProgrammeVersion, weekday_mask
+from backend.services import writes
 from backend.services.adherence import note_changed
 
 
@@ -111,4 +112,5 @@ def create_version(
     )
     db.session.add(version)
     note_changed(patient_id, starts_on)  # its first day's sessions done may change
+    writes.stored(patient_id, {"programme"}, created_by)  # the alert rules judge it
     return version
