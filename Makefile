@@ -72,7 +72,7 @@ test: setup
 	scripts/ensure-system-packages
 	$(BIN)/ruff check --quiet .
 	$(JS_CHECKS)
-	node --test frontend/tests/
+	node --test --test-reporter=dot frontend/tests/
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Benchmarks print figures; they are never part of `make test`.
