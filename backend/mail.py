@@ -37,7 +37,7 @@ from pathlib import Path
 
 from flask import current_app, render_template
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select
 
 from backend.extensions import db
 from backend.i18n import speaking
@@ -248,38 +248,16 @@ def send_queued(now: datetime | None = None, batch: int = BATCH) -> Counter:
 def _due(now: datetime, batch: int) -> list[int]:
     return db.session.scalars(
         select(OutboxMail.id)
-        .where(_may_go(now))
+        .where(OutboxMail.may_go(now))
         .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
         .limit(batch)
     ).all()
 
 
-def _may_go(now: datetime):
-    """Queued rows whose time has come, and claims whose lease ran out (their
-    worker died mid-send)."""
-    return and_(
-        OutboxMail.status.in_(("queued", "sending")),
-        OutboxMail.next_attempt_at <= now,
-    )
-
-
 def _claim(row_id: int, now: datetime) -> OutboxMail | None:
     """Take one row for `MAIL_LEASE_SECONDS`: one worker wins the UPDATE."""
     lease = timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
-    taken = db.session.execute(
-        update(OutboxMail)
-        .where(OutboxMail.id == row_id, _may_go(now))
-        .values(
-            status="sending",
-            attempts=OutboxMail.attempts + 1,
-            next_attempt_at=now + lease,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    if not taken:
-        return None
-    return db.session.get(OutboxMail, row_id, populate_existing=True)
+    return OutboxMail.claim(row_id, now, lease)
 
 
 def _send_one(row: OutboxMail, connection: "_Connection", now: datetime) -> str:

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from flask import current_app
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import delete, select
 
 from backend.extensions import db
 from backend.models import OutboxPush, PushSubscription
@@ -220,12 +220,12 @@ def send_queued(
     outcomes: Counter = Counter()
     ids = db.session.scalars(
         select(OutboxPush.id)
-        .where(_may_go(now))
+        .where(OutboxPush.may_go(now))
         .order_by(OutboxPush.next_attempt_at, OutboxPush.id)
         .limit(batch)
     ).all()
     for row_id in ids:
-        row = _claim(row_id, now)
+        row = OutboxPush.claim(row_id, now, LEASE)
         if row is None:
             continue  # another worker has it
         message = Message(row.title, row.body, row.url, row.tag)
@@ -251,28 +251,3 @@ def send_queued(
 
 def _wait(row: OutboxPush) -> timedelta:
     return min(MAX_BACKOFF, timedelta(seconds=30 * 2 ** min(row.attempts - 1, 10)))
-
-
-def _may_go(now: datetime):
-    """Queued rows whose time has come, and claims whose lease ran out."""
-    return and_(
-        OutboxPush.status.in_(("queued", "sending")), OutboxPush.next_attempt_at <= now
-    )
-
-
-def _claim(row_id: int, now: datetime) -> OutboxPush | None:
-    """Take one row for LEASE: one worker wins the UPDATE."""
-    taken = db.session.execute(
-        update(OutboxPush)
-        .where(OutboxPush.id == row_id, _may_go(now))
-        .values(
-            status="sending",
-            attempts=OutboxPush.attempts + 1,
-            next_attempt_at=now + LEASE,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    if not taken:
-        return None
-    return db.session.get(OutboxPush, row_id, populate_existing=True)

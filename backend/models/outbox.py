@@ -13,7 +13,7 @@ A row may also be a request to be prepared by the worker (`message` empty, a
 whoever the address belongs to, so its timing tells nothing.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     CheckConstraint,
@@ -22,7 +22,9 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    and_,
     text,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,7 +36,47 @@ from backend.models.base import UTCDateTime, now_utc
 STATES = ("queued", "sending", "sent", "failed", "dropped")
 
 
-class OutboxMail(db.Model):
+class Queued:
+    """What a row of an outbox carries to be sent once, by one of several
+    workers, with retries: its attempts, when it may go next (while
+    "sending", when its claim's lease runs out), when to give up, the last
+    error, and the rule for claiming it."""
+
+    attempts: Mapped[int] = mapped_column(default=0)
+    # queued: not before this; sending: the claim's lease runs out then
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    give_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @classmethod
+    def may_go(cls, now: datetime):
+        """Queued rows whose time has come, and claims whose lease ran out
+        (their worker died mid-send)."""
+        return and_(cls.status.in_(("queued", "sending")), cls.next_attempt_at <= now)
+
+    @classmethod
+    def claim(cls, row_id: int, now: datetime, lease: timedelta):
+        """Take one row for `lease` and commit: one worker wins the UPDATE;
+        None for the others."""
+        taken = db.session.execute(
+            update(cls)
+            .where(cls.id == row_id, cls.may_go(now))
+            .values(
+                status="sending",
+                attempts=cls.attempts + 1,
+                next_attempt_at=now + lease,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+        if not taken:
+            return None
+        return db.session.get(cls, row_id, populate_existing=True)
+
+
+class OutboxMail(Queued, db.Model):
     __tablename__ = "outbox_mail"
     __table_args__ = (
         CheckConstraint(
@@ -72,13 +114,6 @@ class OutboxMail(db.Model):
     message: Mapped[bytes | None] = mapped_column(LargeBinary)  # RFC 5322 bytes
     coalesce_key: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(8), default="queued")
-    attempts: Mapped[int] = mapped_column(default=0)
-    # queued: not before this; sending: the claim's lease runs out then
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    give_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # queued → sending → sent; or → failed (gave up), or → no-device (no device
@@ -86,7 +121,7 @@ class OutboxMail(db.Model):
 PUSH_STATES = ("queued", "sending", "sent", "failed", "no-device")
 
 
-class OutboxPush(db.Model):
+class OutboxPush(Queued, db.Model):
     """A Web Push notice to send: a request only inserts the row; the worker
     (backend/push.py `send_queued`) claims it with a conditional UPDATE, sends
     it to each of the user's devices, and retries a push service that fails
@@ -122,10 +157,3 @@ class OutboxPush(db.Model):
     # an email instead, if the patient chose email)
     fallback: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(10), default="queued")
-    attempts: Mapped[int] = mapped_column(default=0)
-    # queued: not before this; sending: the claim's lease runs out then
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    give_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
