@@ -13,15 +13,15 @@ A write to a patient's data goes like this (docs/ARCHITECTURE.md):
    the recount and the audit row commit as one transaction.
 3. After the commit, `data_stored` is sent once per patient with the kinds
    newly stored ("exercise_log", "pain_log", "message", "flare_up",
-   "deleted_exercise_log" for an undone tick, "odi", "psfs", "programme"
-   for a new programme version). A replay
-   stores nothing and sends nothing. Its receivers, connected in the app
-   factory, are the alert rules (services/alerts.py `judge_new_data`) and
-   the message notices (services/notices.py `tell_about_messages`). A
-   receiver never sends mail or push itself: it queues them (backend/mail.py)
-   for the worker, and commits what it queued. A receiver that fails is
-   logged and rolled back; the stored records stay stored (a 500 would only
-   make the phone send them again).
+   "deleted_exercise_log" for an undone tick, "odi", "psfs", "programme" for
+   a new programme version). A replay stores nothing and sends nothing. Its
+   receivers, connected in the app factory, are the alert rules
+   (services/alerts.py `judge_new_data`) and the message notices
+   (services/notices.py `tell_about_messages`). A receiver never sends mail
+   or push itself: it queues them (backend/mail.py, backend/push.py) for the
+   worker, and commits what it queued. A receiver that fails is logged and
+   rolled back; the stored records stay stored (a 500 would only make the
+   phone send them again).
 """
 
 import logging
