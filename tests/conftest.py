@@ -28,6 +28,7 @@ from backend.services.library import sync_library
 from config import TestConfig
 from tests.push_service import PushService
 from tests.serving import free_port
+from tests.tcp_proxy import TcpProxy
 
 PASSWORD = "correct-horse-battery"
 BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
@@ -191,6 +192,26 @@ def mailbox(app):
         yield box
     finally:
         app.config.update(MAIL_SERVER=None, MAIL_PORT=587, MAIL_USE_TLS=True)
+        controller.stop()
+
+
+@pytest.fixture
+def smtp(app):
+    """aiosmtpd behind a proxy the test switches (tests/tcp_proxy.py): the
+    app sends through the proxy. The mailbox is read raw: only the test (or
+    the worker it starts) sends the outbox."""
+    box = Mailbox()
+    controller = Controller(
+        box, hostname="127.0.0.1", port=free_port(), ready_timeout=30
+    )
+    controller.start()
+    proxy = TcpProxy("127.0.0.1", controller.port)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=proxy.port, MAIL_USE_TLS=False)
+    try:
+        yield box, proxy
+    finally:
+        app.config.update(MAIL_SERVER=None, MAIL_PORT=587, MAIL_USE_TLS=True)
+        proxy.close()
         controller.stop()
 
 

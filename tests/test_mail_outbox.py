@@ -25,26 +25,6 @@ from backend.models import OutboxMail, PainLog
 from backend.services import alerts
 from tests.conftest import EMAILS, ApiClient, Mailbox, add_patient, new_id
 from tests.serving import BIN, ROOT, free_port
-from tests.tcp_proxy import TcpProxy
-
-
-@pytest.fixture
-def smtp(app):
-    """aiosmtpd behind a proxy the test switches; the app sends through the
-    proxy. The mailbox is read raw: only the test runs the worker here."""
-    box = Mailbox()
-    controller = Controller(
-        box, hostname="127.0.0.1", port=free_port(), ready_timeout=30
-    )
-    controller.start()
-    proxy = TcpProxy("127.0.0.1", controller.port)
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=proxy.port, MAIL_USE_TLS=False)
-    try:
-        yield box, proxy
-    finally:
-        app.config.update(MAIL_SERVER=None, MAIL_PORT=587, MAIL_USE_TLS=True)
-        proxy.close()
-        controller.stop()
 
 
 def send_queued(app, now=None) -> dict:

@@ -12,37 +12,17 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from backend.extensions import db
 from backend.models import ExportJob, OutboxMail, User
 from backend.services import jobs
 from backend.worker import TASKS
-from tests.conftest import EMAILS, Mailbox
-from tests.serving import BIN, ROOT, free_port
+from tests.conftest import EMAILS
+from tests.serving import BIN, ROOT
 from tests.tcp_proxy import TcpProxy
 from tests.test_mail_outbox import ask_reset
 from tests.test_reminders import at, set_up
-
-
-@pytest.fixture
-def smtp(app):
-    """aiosmtpd behind a proxy the test switches; nothing but the worker
-    sends (the mailbox makes no pass of its own)."""
-    box = Mailbox()
-    controller = Controller(
-        box, hostname="127.0.0.1", port=free_port(), ready_timeout=30
-    )
-    controller.start()
-    proxy = TcpProxy("127.0.0.1", controller.port)
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=proxy.port, MAIL_USE_TLS=False)
-    try:
-        yield box, proxy
-    finally:
-        app.config.update(MAIL_SERVER=None, MAIL_PORT=587, MAIL_USE_TLS=True)
-        proxy.close()
-        controller.stop()
 
 
 @pytest.fixture
