@@ -6,6 +6,34 @@ import { N_, language, t } from "./i18n.js";
 
 let uPlotPromise = null;
 
+const PERIODS = [14, 30, 90];
+
+/** The buttons that choose a chart's period (14, 30 or 90 days), `chosen`
+ * pressed: a click presses its own and calls `onChoose(days)`. */
+export function periodPicker(chosen, onChoose) {
+  const picker = h(
+    "div",
+    { class: "segmented", role: "group", "aria-label": t("Period") },
+    PERIODS.map((days) =>
+      h(
+        "button",
+        {
+          type: "button",
+          "aria-pressed": String(days === chosen),
+          dataset: { days: String(days) },
+          onclick: () => {
+            for (const button of picker.querySelectorAll("button"))
+              button.setAttribute("aria-pressed", String(button.dataset.days === String(days)));
+            onChoose(days);
+          },
+        },
+        t("{days} days", { days }),
+      ),
+    ),
+  );
+  return picker;
+}
+
 function loadUPlot() {
   if (!document.querySelector("link[data-uplot]")) {
     document.head.append(

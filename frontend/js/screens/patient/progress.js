@@ -3,35 +3,18 @@
  * flare-ups, and their questionnaire histories (ODI, PSFS). */
 import * as api from "../../core/api.js";
 import * as store from "../../core/store.js";
-import { chartFigure, dailyChart } from "../../core/charts.js";
+import { chartFigure, dailyChart, periodPicker } from "../../core/charts.js";
 import { addDays, formatDay, h, heading, loading, mount, number, percent, table } from "../../core/dom.js";
 import { t } from "../../core/i18n.js";
 import { flareUpTable, severityWords } from "./flare-up.js";
 import { odiTable } from "./odi.js";
 import { psfsTable } from "./psfs.js";
 
-const PERIODS = [14, 30, 90];
-
 export async function render(view, { user }) {
   let charts = [];
   let period = Number(sessionStorage.getItem("progress-period")) || 30;
   const body = h("div", { class: "progress-body" }, loading());
-  const picker = h(
-    "div",
-    { class: "segmented", role: "group", "aria-label": t("Period") },
-    PERIODS.map((days) =>
-      h(
-        "button",
-        {
-          type: "button",
-          "aria-pressed": String(days === period),
-          dataset: { days: String(days) },
-          onclick: () => choose(days),
-        },
-        t("{days} days", { days }),
-      ),
-    ),
-  );
+  const picker = periodPicker(period, choose);
   mount(view, heading(t("Progress")), picker, body);
 
   function destroyCharts() {
@@ -42,8 +25,6 @@ export async function render(view, { user }) {
   async function choose(days) {
     period = days;
     sessionStorage.setItem("progress-period", String(days));
-    for (const button of picker.querySelectorAll("button"))
-      button.setAttribute("aria-pressed", String(button.dataset.days === String(days)));
     await show();
   }
 

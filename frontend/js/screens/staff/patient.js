@@ -5,7 +5,7 @@
  * (with a nudge). */
 import * as api from "../../core/api.js";
 import { alertList, sortAlerts } from "./alerts.js";
-import { chartFigure, dailyChart } from "../../core/charts.js";
+import { chartFigure, dailyChart, periodPicker } from "../../core/charts.js";
 import {
   addDays,
   formatDay,
@@ -30,8 +30,6 @@ import { psfsTable } from "../patient/psfs.js";
 import { showInvite } from "./patients.js";
 import { remindersSection } from "../reminders.js";
 
-const PERIODS = [14, 30, 90];
-
 export async function render(view, { params, user }) {
   const patientId = Number(params[0]);
   let chart = null;
@@ -52,22 +50,7 @@ export async function render(view, { params, user }) {
   let period = 30;
 
   const trend = h("div", {}, loading());
-  const picker = h(
-    "div",
-    { class: "segmented", role: "group", "aria-label": t("Period") },
-    PERIODS.map((days) =>
-      h(
-        "button",
-        {
-          type: "button",
-          "aria-pressed": String(days === period),
-          dataset: { days: String(days) },
-          onclick: () => showTrend(days),
-        },
-        t("{days} days", { days }),
-      ),
-    ),
-  );
+  const picker = periodPicker(period, showTrend);
   const logsArea = h("div", {}, loading());
   const odiArea = h("div", {}, loading());
   const psfsArea = h("div", {}, loading());
@@ -203,8 +186,6 @@ export async function render(view, { params, user }) {
 
   async function showTrend(days) {
     period = days;
-    for (const button of picker.querySelectorAll("button"))
-      button.setAttribute("aria-pressed", String(button.dataset.days === String(days)));
     chart?.destroy();
     chart = null;
     let progress;
