@@ -1,7 +1,7 @@
 """Flask commands: `create-admin`, `seed-demo`, `seed-library`, `backup`,
 `restore`, `rebuild-adherence`, `publish-assets`, `vapid-keys`, `worker`
-(mail, reminders, export jobs, the alert sweep, file clean-up: backend/worker.py;
-`worker run-once TASK`, `worker tasks`), `media check`, `grant-runtime`
+(backend/worker.py's tasks; `worker run-once TASK`, `worker tasks`),
+`media check`, `grant-runtime`
 (PostgreSQL's runtime role), `audit verify`, `rotate-keys`."""
 
 import logging
@@ -339,8 +339,7 @@ def vapid_keys(force, if_missing):
 @click.pass_context
 def worker_group(ctx):
     """Run every worker task on its schedule until SIGTERM or Ctrl+C
-    (backend/worker.py): mail every 5 s, reminders every minute, export jobs
-    every 15 s, the alert sweep and file clean-up every hour."""
+    (backend/worker.py; `flask worker tasks` lists them)."""
     if ctx.invoked_subcommand is None:
         worker.run_forever(current_app._get_current_object(), echo=click.echo)
 

@@ -116,17 +116,16 @@ class OutboxMail(Queued, db.Model):
     status: Mapped[str] = mapped_column(String(8), default="queued")
 
 
-# queued → sending → sent; or → failed (gave up), or → no-device (no device
-# took it: the caller's fallback, if any, has been asked)
-PUSH_STATES = ("queued", "sending", "sent", "failed", "no-device")
-
-
 class OutboxPush(Queued, db.Model):
     """A Web Push notice to send: a request only inserts the row; the worker
     (backend/push.py `send_queued`) claims it with a conditional UPDATE, sends
     it to each of the user's devices, and retries a push service that fails
     until `give_up_at`. At most one queued notice per user and tag waits: a
-    burst of messages is one notice."""
+    burst of messages is one notice.
+
+    queued → sending → sent; or → failed (gave up), or → no-device (no
+    device took it: the worker's fallback, if the row names one, was asked).
+    """
 
     __tablename__ = "outbox_push"
     __table_args__ = (
