@@ -16,11 +16,31 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 
 
+def closed_before_sent(app):
+    """`app`, each answer read whole and closed before the server sends it.
+    werkzeug's development server closes an answer only after reading what
+    is left of the request; when the browser has dropped the connection
+    (a page left mid-download), that read raises first and a file being
+    sent stays open until the garbage collector finds it: a ResourceWarning
+    that the suite's warnings-as-errors turns into another test's error. The
+    answers here are small."""
+
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return list(body)
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):
     """The test app on 127.0.0.1 at a free port, for the length of one test;
     the links it mails lead there (PUBLIC_URL)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closed_before_sent(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     address = f"http://127.0.0.1:{server.server_port}"
